@@ -1,0 +1,1 @@
+"""Benchmarks (per-language ``datasets.Dataset``s), featurisation and episode samplers."""

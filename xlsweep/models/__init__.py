@@ -1,0 +1,1 @@
+"""Encoders: any HF encoder by name or directory, and the embedded tiny default."""

@@ -1,0 +1,36 @@
+"""Load any HF encoder (hub name or local directory) for a task, and the tiny default's builder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import transformers
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+__all__ = ["load_classifier", "load_tokenizer"]
+
+
+def _quiet() -> None:
+    # Loading an encoder into a task head reports the freshly initialised head at
+    # warning level on every load; that is expected here, not news.
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def load_tokenizer(name_or_dir: str | Path) -> PreTrainedTokenizerBase:
+    _quiet()
+    try:
+        return AutoTokenizer.from_pretrained(str(name_or_dir))
+    except OSError as err:
+        raise OSError(f"cannot load a tokenizer from {str(name_or_dir)!r}: expected a local model directory or "
+                      f"a hub name reachable from this machine ({err})") from None
+
+
+def load_classifier(name_or_dir: str | Path, num_labels: int) -> PreTrainedModel:
+    """An encoder with a sequence-classification head of ``num_labels``."""
+    _quiet()
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(str(name_or_dir), num_labels=num_labels)
+    except OSError as err:
+        raise OSError(f"cannot load a model from {str(name_or_dir)!r}: expected a local model directory or "
+                      f"a hub name reachable from this machine ({err})") from None
