@@ -1,0 +1,336 @@
+"""Strict YAML → typed config, and the expansion of a sweep's grid into trials.
+
+Every problem is reported as one :class:`ConfigError` that names the key, the
+value received and what is expected, before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import itertools
+import re
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from xlsweep.config.schema import AuxChoice, Grid, SweepConfig, TrialConfig
+from xlsweep.data.benchmark import benchmark_languages
+
+__all__ = [
+    "ConfigError",
+    "expand_grid",
+    "load_sweep",
+    "parse_sweep",
+    "parse_trial",
+    "set_path",
+    "to_dict",
+    "validate_trial",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message says which, and what is expected."""
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-3`` (no dot) as a float, as users write it."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+# --------------------------------------------------------------------- conversion
+def _describe(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin is tuple:
+        return f"a list of {_describe(typing.get_args(tp)[0])}"
+    if dataclasses.is_dataclass(tp):
+        return f"a mapping with keys {', '.join(f.name for f in dataclasses.fields(tp))}"
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(tp, str(tp))
+
+
+def _convert(value: Any, tp: Any, path: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise ConfigError(f"{path}: got {value!r}; expected {_describe(tp)}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(tp):
+            try:
+                return _convert(value, option, path)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{path}: got {value!r}; expected {' or '.join(map(_describe, typing.get_args(tp)))}")
+    if origin is tuple:
+        item_type = typing.get_args(tp)[0]
+        if isinstance(value, str):
+            value = [value]  # a single language may be written without brackets
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{path}: got {value!r}; expected {_describe(tp)}")
+        return tuple(_convert(item, item_type, f"{path}[{i}]") for i, item in enumerate(value))
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{path or 'config'}: got {value!r}; expected {_describe(tp)}")
+        return _build(tp, value, path)
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif tp is str:
+        ok = isinstance(value, str)
+    elif tp is object:
+        ok = True
+    else:  # pragma: no cover - a schema type this converter does not know
+        raise TypeError(f"unsupported config type {tp!r} at {path}")
+    if not ok:
+        raise ConfigError(f"{path}: got {value!r} ({type(value).__name__}); expected {_describe(tp)}")
+    return value
+
+
+def _build(cls: Any, data: Mapping[str, Any], path: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    prefix = f"{path}." if path else ""
+    for key in data:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), fields, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{prefix}{key}: unknown key{hint}; allowed keys: {', '.join(fields)}")
+    kwargs = {}
+    for name, f in fields.items():
+        if name in data:
+            kwargs[name] = _convert(data[name], hints[name], prefix + name)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{prefix}{name}: missing; expected {_describe(hints[name])}")
+    return cls(**kwargs)
+
+
+def to_dict(obj: Any) -> Any:
+    """A config as plain YAML-able data (tuples become lists)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(x) for x in obj]
+    return obj
+
+
+def set_path(cfg: Any, dotted: str, value: Any, *, where: str = "") -> Any:
+    """A copy of ``cfg`` with the field at ``dotted`` (``meta.inner_lr``) set to ``value``, type-checked.
+
+    ``where`` prefixes error messages (e.g. ``grid.`` for a grid axis).
+    """
+    head, _, rest = dotted.partition(".")
+    names = [f.name for f in dataclasses.fields(cfg)]
+    if head not in names:
+        close = difflib.get_close_matches(head, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"{where}{dotted}: unknown key {head!r}{hint}; allowed keys: {', '.join(names)}")
+    if rest:
+        child = getattr(cfg, head)
+        if not dataclasses.is_dataclass(child):
+            raise ConfigError(f"{where}{dotted}: {head!r} is a value, not a section")
+        return dataclasses.replace(cfg, **{head: set_path(child, rest, value, where=f"{where}{head}.")})
+    hints = typing.get_type_hints(type(cfg))
+    return dataclasses.replace(cfg, **{head: _convert(value, hints[head], f"{where}{dotted}")})
+
+
+# --------------------------------------------------------------------- validation
+def _positive(path: str, value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"{path}: got {value!r}; expected a positive number")
+
+
+def _fraction(path: str, value: float) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ConfigError(f"{path}: got {value!r}; expected a fraction in [0, 1)")
+
+
+def _languages(path: str, codes: tuple[str, ...], known: tuple[str, ...]) -> None:
+    for code in codes:
+        if code not in known:
+            raise ConfigError(f"{path}: unknown language {code!r}; this benchmark has {', '.join(known)}")
+    if len(set(codes)) != len(codes):
+        raise ConfigError(f"{path}: got {list(codes)}; a language may appear only once")
+
+
+def validate_trial(cfg: TrialConfig, where: str = "") -> None:
+    """Semantic checks that types cannot express; ``where`` prefixes the message (e.g. a grid cell)."""
+    try:
+        _validate_trial(cfg)
+    except ConfigError as err:
+        raise ConfigError(f"{where}{err}") from None
+
+
+def _validate_trial(cfg: TrialConfig) -> None:
+    meta = cfg.meta
+    for name in ("inner_lr", "meta_lr"):
+        _positive(f"meta.{name}", getattr(meta, name))
+    for name in ("steps", "meta_batch", "support_size", "query_size", "inner_steps", "checkpoint_every"):
+        _positive(f"meta.{name}", getattr(meta, name))
+    for pattern in meta.adapt:
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            raise ConfigError(f"meta.adapt: {pattern!r} is not a regular expression ({err})") from None
+    _fraction("meta.warmup_ratio", meta.warmup_ratio)
+    _fraction("stage1.warmup_ratio", cfg.stage1.warmup_ratio)
+    if meta.weight_decay < 0 or cfg.stage1.weight_decay < 0:
+        raise ConfigError("weight_decay: expected a number >= 0")
+    _positive("stage1.lr", cfg.stage1.lr)
+    for name in ("epochs", "batch_size"):
+        _positive(f"stage1.{name}", getattr(cfg.stage1, name))
+    _positive("eval.batch_size", cfg.eval.batch_size)
+    _positive("data.max_length", cfg.data.max_length)
+    syn = cfg.data.synthetic
+    for name in ("train_size", "dev_size", "test_size"):
+        _positive(f"data.synthetic.{name}", getattr(syn, name))
+    if syn.n_topics < 3 or syn.n_topics % 3:
+        raise ConfigError(f"data.synthetic.n_topics: got {syn.n_topics}; expected a positive multiple of 3")
+    if not 0 < syn.purity <= 1:
+        raise ConfigError(f"data.synthetic.purity: got {syn.purity}; expected a number in (0, 1]")
+    known = benchmark_languages(cfg.data)
+    _languages("data.source", (cfg.data.source,), known)
+    _languages("eval.targets", cfg.eval.targets, known)
+    if not meta.support:
+        raise ConfigError("meta.support: empty; expected at least one auxiliary language "
+                          "(set it, or sweep it with grid.aux)")
+    _languages("meta.support", meta.support, known)
+    _languages("meta.query", meta.query, known)
+    if meta.algorithm == "xla-maml" and not meta.query:
+        raise ConfigError("meta.query: empty; xla-maml needs the query language set Q "
+                          "(for support and query from the same language use algorithm: x-maml)")
+    if meta.algorithm == "x-maml" and meta.query:
+        raise ConfigError(f"meta.query: got {list(meta.query)}; x-maml draws support and query from the same "
+                          "language, so leave query empty (or use algorithm: xla-maml)")
+    if meta.parallel and meta.algorithm == "x-maml":
+        raise ConfigError("meta.parallel: true needs support and query in different languages; "
+                          "x-maml uses one language for both (use xla-maml, or parallel: false)")
+    split_size = syn.dev_size if meta.split == "dev" else syn.train_size
+    needed = meta.support_size + (meta.query_size if meta.algorithm == "x-maml" else 0)
+    if cfg.data.benchmark == "synthetic" and needed > split_size:
+        raise ConfigError(f"meta.support_size: {needed} examples per episode do not fit in the "
+                          f"{split_size} examples of the {meta.split!r} split")
+
+
+# --------------------------------------------------------------------- sweep files
+_TRIAL_KEYS = tuple(f.name for f in dataclasses.fields(TrialConfig))
+
+
+def _parse_aux(raw: Any) -> tuple[AuxChoice, ...]:
+    path = "grid.aux"
+    if isinstance(raw, Mapping):
+        if set(raw) == {"product"}:
+            spec = raw["product"]
+            if not isinstance(spec, Mapping) or not set(spec) <= {"support", "query"} or "support" not in spec:
+                raise ConfigError(f"{path}.product: got {spec!r}; expected a mapping with 'support' (and "
+                                  "optionally 'query'), each a list of languages or of language lists")
+            supports = [_convert(s, tuple[str, ...], f"{path}.product.support") for s in spec["support"]]
+            queries = [_convert(q, tuple[str, ...], f"{path}.product.query") for q in spec.get("query", [()])]
+            choices = [AuxChoice(s, q) for s, q in itertools.product(supports, queries) if set(s) != set(q)]
+        elif set(raw) == {"pairs"}:
+            langs = _convert(raw["pairs"], tuple[str, ...], f"{path}.pairs")
+            choices = [AuxChoice((a,), (b,)) for a, b in itertools.permutations(langs, 2)]
+        else:
+            raise ConfigError(f"{path}: got keys {sorted(raw)}; expected 'product' "
+                              "({support: [...], query: [...]}), 'pairs' ([languages]) or a list of choices")
+    elif isinstance(raw, list):
+        choices = [_convert(item, AuxChoice, f"{path}[{i}]") for i, item in enumerate(raw)]
+    else:
+        raise ConfigError(f"{path}: got {raw!r}; expected a list of {{support, query}} choices, "
+                          "a 'product' or 'pairs' mapping")
+    if not choices:
+        raise ConfigError(f"{path}: the auxiliary choices are empty; expected at least one support/query choice")
+    return tuple(choices)
+
+
+def _parse_grid(raw: Any) -> Grid:
+    if raw is None:
+        return Grid()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"grid: got {raw!r}; expected a mapping of axes (aux, seed, meta.inner_lr, ...)")
+    aux = _parse_aux(raw["aux"]) if "aux" in raw else ()
+    axes = []
+    for key, values in raw.items():
+        if key == "aux":
+            continue
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"grid.{key}: got {values!r}; expected a non-empty list of values")
+        axes.append((str(key), tuple(values)))
+    return Grid(aux=aux, axes=tuple(axes))
+
+
+def parse_sweep(raw: Any, *, default_name: str = "sweep") -> SweepConfig:
+    """Build and fully validate a sweep from parsed YAML."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"config: got {type(raw).__name__}; expected a mapping of sections")
+    raw = dict(raw)
+    trial_raw = {k: raw.pop(k) for k in _TRIAL_KEYS if k in raw}
+    grid = _parse_grid(raw.pop("grid", None))
+    raw.setdefault("name", default_name)
+    trial = _build(TrialConfig, trial_raw, "")
+    sweep = _build(SweepConfig, {**raw, "trial": {}, "grid": {}}, "")
+    sweep = dataclasses.replace(sweep, trial=trial, grid=grid)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", sweep.name):
+        raise ConfigError(f"name: got {sweep.name!r}; expected letters, digits, '.', '_' or '-'")
+    _positive("resources.cpu", sweep.resources.cpu)
+    if sweep.resources.gpu < 0:
+        raise ConfigError(f"resources.gpu: got {sweep.resources.gpu}; expected a number >= 0")
+    expand_grid(sweep)  # validates every cell
+    return sweep
+
+
+def parse_trial(raw: Mapping[str, Any]) -> TrialConfig:
+    cfg = _convert(raw, TrialConfig, "")
+    validate_trial(cfg)
+    return typing.cast(TrialConfig, cfg)
+
+
+def load_sweep(path: str | Path) -> SweepConfig:
+    """Read and validate a sweep YAML file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: no such config file; expected a YAML file such as tune_configs/demo.yaml")
+    try:
+        raw = yaml.load(p.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{p}: not valid YAML ({err})") from None
+    try:
+        return parse_sweep(raw, default_name=p.stem)
+    except ConfigError as err:
+        raise ConfigError(f"{p}: {err}") from None
+
+
+def expand_grid(sweep: SweepConfig) -> list[tuple[dict[str, Any], TrialConfig]]:
+    """Every cell of the grid: (its overrides, its validated trial config), in grid order."""
+    aux_axis: list[AuxChoice | None] = list(sweep.grid.aux) or [None]
+    names = [name for name, _ in sweep.grid.axes]
+    cells = []
+    for aux, values in itertools.product(aux_axis, itertools.product(*(v for _, v in sweep.grid.axes))):
+        overrides: dict[str, Any] = dict(zip(names, values))
+        cfg = sweep.trial
+        if aux is not None:
+            overrides = {"aux": aux.label, **overrides}
+            cfg = set_path(set_path(cfg, "meta.support", list(aux.support)), "meta.query", list(aux.query))
+        for name, value in zip(names, values):
+            cfg = set_path(cfg, name, value, where="grid.")
+        where = f"grid cell {overrides}: " if overrides else ""
+        validate_trial(cfg, where)
+        cells.append((overrides, cfg))
+    return cells

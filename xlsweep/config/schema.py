@@ -1,0 +1,169 @@
+"""The typed, frozen configuration of a sweep and of one trial.
+
+Every section owns its defaults. A YAML file maps one to one onto these classes
+(see :mod:`xlsweep.config.load`); unknown keys and wrong types are errors. Nothing
+below :mod:`xlsweep.trial` sees these objects: the trial turns them into flat
+keyword arguments once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "AuxChoice",
+    "DataConfig",
+    "EvalConfig",
+    "Grid",
+    "MetaConfig",
+    "ModelConfig",
+    "ResourcesConfig",
+    "Stage1Config",
+    "SweepConfig",
+    "SyntheticDataConfig",
+    "TinyEncoderConfig",
+    "TrackingConfig",
+    "TrialConfig",
+]
+
+
+@dataclass(frozen=True)
+class SyntheticDataConfig:
+    """The embedded synthetic benchmark (see :class:`xlsweep.data.synthetic.SyntheticBenchmark`)."""
+
+    seed: int = 0
+    train_size: int = 4000
+    dev_size: int = 500
+    test_size: int = 500
+    n_topics: int = 6
+    words_per_pool: int = 12
+    purity: float = 0.35
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    benchmark: Literal["synthetic"] = "synthetic"
+    source: str = "ana"  # the language stage 1 fine-tunes on (English's role)
+    max_length: int = 64
+    synthetic: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
+
+
+@dataclass(frozen=True)
+class TinyEncoderConfig:
+    """The embedded default encoder, built locally when ``model.name`` is ``tiny``."""
+
+    vocab_size: int = 4000
+    hidden_size: int = 128
+    num_layers: int = 2
+    num_heads: int = 4
+    intermediate_size: int = 256
+    mlm_steps: int = 0  # masked-LM pre-training steps over all languages (0: none)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = "tiny"  # "tiny" (embedded default), a hub name or a local directory
+    tiny: TinyEncoderConfig = field(default_factory=TinyEncoderConfig)
+
+
+@dataclass(frozen=True)
+class Stage1Config:
+    """Fine-tuning on the source language; its result is shared by every trial."""
+
+    epochs: int = 2
+    lr: float = 1e-3
+    batch_size: int = 32
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class MetaConfig:
+    """Stage 2: X-MAML or XLA-MAML over auxiliary languages."""
+
+    algorithm: Literal["xla-maml", "x-maml"] = "xla-maml"
+    support: tuple[str, ...] = ()  # language set S of the inner (support) step
+    query: tuple[str, ...] = ()  # language set Q of the meta (query) step; x-maml: leave empty
+    split: Literal["train", "dev"] = "dev"  # the auxiliary data, as in the papers: dev
+    steps: int = 100  # meta-steps
+    meta_batch: int = 4  # episodes per meta-step
+    support_size: int = 16  # K
+    query_size: int = 16  # N
+    inner_lr: float = 1e-3  # alpha (SGD)
+    inner_steps: int = 1
+    first_order: bool = False
+    inner_backend: Literal["functional", "higher"] = "functional"
+    adapt: tuple[str, ...] = ()  # regexes of parameter names adapted in the inner loop; empty: all
+    meta_lr: float = 1e-4  # beta (Adam)
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.0  # linear warm-up, then linear decay to 0
+    sampling: Literal["random", "cover"] = "random"
+    parallel: bool = False  # query = translations of the support examples
+    checkpoint_every: int = 25
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    targets: tuple[str, ...] = ()  # empty: every language of the benchmark
+    batch_size: int = 256
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    """Everything that determines one trial."""
+
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    stage1: Stage1Config = field(default_factory=Stage1Config)
+    meta: MetaConfig = field(default_factory=MetaConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+@dataclass(frozen=True)
+class AuxChoice:
+    """One value of the auxiliary-language axis: the support and query language sets."""
+
+    support: tuple[str, ...]
+    query: tuple[str, ...] = ()  # empty: the same language as the support (x-maml)
+
+    @property
+    def label(self) -> str:
+        """Row label in tables and heatmaps: ``bel`` (x-maml), ``ana→bel`` or ``bel+cor→dun``."""
+        support = "+".join(self.support)
+        return f"{support}→{'+'.join(self.query)}" if self.query else support
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The swept axes: auxiliary choices, and other trial keys by dotted path."""
+
+    aux: tuple[AuxChoice, ...] = ()
+    axes: tuple[tuple[str, tuple[object, ...]], ...] = ()  # ("seed", (0, 1)), ("meta.inner_lr", (...))
+
+
+@dataclass(frozen=True)
+class ResourcesConfig:
+    cpu: float = 1.0
+    gpu: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    uri: str = ""  # empty: sqlite:///<working directory>/mlflow.db
+    experiment: str = ""  # empty: the sweep's name
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    name: str
+    trial: TrialConfig
+    grid: Grid
+    resources: ResourcesConfig = field(default_factory=ResourcesConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    output_dir: str = "runs"  # the sweep writes to <output_dir>/<name>/
+    cache_dir: str = ".xlsweep-cache"  # encoder, features and stage-1 checkpoints, by content hash
+    max_concurrent: int = 0  # 0: as many trials as the resources allow
