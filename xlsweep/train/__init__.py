@@ -1,0 +1,1 @@
+"""Loops: they own optimisers, schedules, devices and checkpoints; the maths lives in algorithms."""

@@ -1,0 +1,103 @@
+"""The meta-training loop of X-MAML and XLA-MAML: Adam (+ weight decay) with a linear schedule.
+
+One meta-step averages the MAML loss of ``meta_batch`` episodes, backpropagates it
+into the model and takes an optimiser step. The learner's whole state (model,
+optimiser, schedule, sampler, step) round-trips through ``state_dict`` so a trial
+resumes exactly where its last checkpoint was.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from xlsweep.algorithms.maml import adapted_parameters, maml_loss, model_loss
+from xlsweep.algorithms.maml_higher import higher_maml_loss
+from xlsweep.data.episodes import EpisodeSampler
+from xlsweep.data.features import Features, batch_of
+from xlsweep.train.schedule import linear_schedule
+
+__all__ = ["MetaLearner", "NonFiniteLoss"]
+
+
+class NonFiniteLoss(FloatingPointError):
+    """The meta-loss became NaN or infinite; the trial cannot go on."""
+
+
+class MetaLearner:
+    def __init__(
+        self,
+        model: nn.Module,
+        data: Mapping[str, Features],
+        sampler: EpisodeSampler,
+        *,
+        steps: int,
+        meta_batch: int,
+        inner_lr: float,
+        inner_steps: int,
+        first_order: bool,
+        backend: Literal["functional", "higher"],
+        adapt: tuple[str, ...],
+        meta_lr: float,
+        weight_decay: float,
+        warmup_ratio: float,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if backend not in ("functional", "higher"):
+            raise ValueError(f"inner_backend {backend!r}; expected 'functional' or 'higher'")
+        self.model = model.to(device)
+        self.data, self.sampler, self.device = data, sampler, device
+        self.meta_batch, self.inner_lr, self.inner_steps = meta_batch, inner_lr, inner_steps
+        self.first_order, self.backend = first_order, backend
+        self.adapt_names = tuple(adapted_parameters(model, adapt))
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=meta_lr, weight_decay=weight_decay)
+        self.scheduler = linear_schedule(self.optimizer, total_steps=steps, warmup_ratio=warmup_ratio)
+        self.loss_fn = model_loss(model)
+        self.step_count = 0
+
+    def _episode_loss(self) -> torch.Tensor:
+        ep = self.sampler.sample()
+        support = batch_of(self.data[ep.support_language], ep.support_rows, self.device)
+        query = batch_of(self.data[ep.query_language], ep.query_rows, self.device)
+        named = dict(self.model.named_parameters())
+        params = {n: named[n] for n in self.adapt_names}
+        kwargs = dict(inner_lr=self.inner_lr, inner_steps=self.inner_steps, first_order=self.first_order)
+        if self.backend == "higher":
+            return higher_maml_loss(self.model, params, support, query, **kwargs)
+        return maml_loss(self.loss_fn, params, support, query, **kwargs)
+
+    def step(self) -> float:
+        """One meta-step; returns the mean meta-loss of its episodes."""
+        self.model.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        total = 0.0
+        for _ in range(self.meta_batch):
+            loss = self._episode_loss() / self.meta_batch
+            loss.backward()
+            total += loss.item()
+        if not math.isfinite(total):
+            raise NonFiniteLoss(f"meta-loss is {total} at meta-step {self.step_count + 1}")
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step_count += 1
+        return total
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "sampler": self.sampler.state_dict(),
+            "step": self.step_count,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.sampler.load_state_dict(state["sampler"])
+        self.step_count = int(state["step"])
