@@ -26,7 +26,7 @@ from xlsweep.config.schema import TrialConfig
 from xlsweep.data.benchmark import load_benchmark
 from xlsweep.data.features import featurize_pairs
 from xlsweep.data.synthetic import LABELS, SPLITS, SyntheticBenchmark
-from xlsweep.models.encoder import load_classifier, load_tokenizer
+from xlsweep.models.encoder import load_classifier, load_tokenizer, quiet_transformers
 from xlsweep.models.tiny import build_tiny_encoder
 from xlsweep.train.evaluate import accuracy
 from xlsweep.train.finetune import finetune
@@ -60,6 +60,7 @@ def _encoder_key(cfg: TrialConfig) -> dict[str, Any]:
 
 
 def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: None) -> Prepared:
+    quiet_transformers()
     benchmark = load_benchmark(cfg.data)
     encoder_key = _encoder_key(cfg)
 

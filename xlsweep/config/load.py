@@ -23,7 +23,9 @@ from xlsweep.data.benchmark import benchmark_languages
 
 __all__ = [
     "ConfigError",
+    "cell_config",
     "expand_grid",
+    "grid_cells",
     "load_sweep",
     "parse_sweep",
     "parse_trial",
@@ -317,20 +319,28 @@ def load_sweep(path: str | Path) -> SweepConfig:
         raise ConfigError(f"{p}: {err}") from None
 
 
+def cell_config(sweep: SweepConfig, overrides: Mapping[str, Any]) -> TrialConfig:
+    """The trial config of one grid cell; ``overrides`` maps ``aux`` (a label) and dotted keys to values."""
+    cfg = sweep.trial
+    for name, value in overrides.items():
+        if name == "aux":
+            choice = {c.label: c for c in sweep.grid.aux}.get(value)
+            if choice is None:
+                raise ConfigError(f"grid.aux: no choice labelled {value!r}; have {[c.label for c in sweep.grid.aux]}")
+            cfg = set_path(set_path(cfg, "meta.support", list(choice.support)), "meta.query", list(choice.query))
+        else:
+            cfg = set_path(cfg, name, value, where="grid.")
+    validate_trial(cfg, f"grid cell {dict(overrides)}: " if overrides else "")
+    return cfg
+
+
+def grid_cells(sweep: SweepConfig) -> list[dict[str, Any]]:
+    """The overrides of every grid cell, in grid order (aux first, then the other axes)."""
+    axes = ([("aux", tuple(c.label for c in sweep.grid.aux))] if sweep.grid.aux else []) + list(sweep.grid.axes)
+    names = [name for name, _ in axes]
+    return [dict(zip(names, values)) for values in itertools.product(*(v for _, v in axes))]
+
+
 def expand_grid(sweep: SweepConfig) -> list[tuple[dict[str, Any], TrialConfig]]:
     """Every cell of the grid: (its overrides, its validated trial config), in grid order."""
-    aux_axis: list[AuxChoice | None] = list(sweep.grid.aux) or [None]
-    names = [name for name, _ in sweep.grid.axes]
-    cells = []
-    for aux, values in itertools.product(aux_axis, itertools.product(*(v for _, v in sweep.grid.axes))):
-        overrides: dict[str, Any] = dict(zip(names, values))
-        cfg = sweep.trial
-        if aux is not None:
-            overrides = {"aux": aux.label, **overrides}
-            cfg = set_path(set_path(cfg, "meta.support", list(aux.support)), "meta.query", list(aux.query))
-        for name, value in zip(names, values):
-            cfg = set_path(cfg, name, value, where="grid.")
-        where = f"grid cell {overrides}: " if overrides else ""
-        validate_trial(cfg, where)
-        cells.append((overrides, cfg))
-    return cells
+    return [(cell, cell_config(sweep, cell)) for cell in grid_cells(sweep)]

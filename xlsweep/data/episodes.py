@@ -72,6 +72,8 @@ class EpisodeSampler:
             need = support_size + query_size if s == q else max(support_size, query_size if parallel else 0)
             if need > num_rows(data[s]):
                 raise ValueError(f"an episode needs {need} rows of {s!r}, which has {num_rows(data[s])}")
+            if s != q and not parallel and query_size > num_rows(data[q]):  # the query rows come from q
+                raise ValueError(f"an episode needs {query_size} rows of {q!r}, which has {num_rows(data[q])}")
         if mode not in ("random", "cover"):
             raise ValueError(f"sampling mode {mode!r}; expected 'random' or 'cover'")
         self.pairs = list(pairs)

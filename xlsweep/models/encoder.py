@@ -7,10 +7,10 @@ from pathlib import Path
 import transformers
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["load_classifier", "load_tokenizer"]
+__all__ = ["load_classifier", "load_tokenizer", "quiet_transformers"]
 
 
-def _quiet() -> None:
+def quiet_transformers() -> None:
     # Loading an encoder into a task head reports the freshly initialised head at
     # warning level on every load; that is expected here, not news.
     transformers.logging.set_verbosity_error()
@@ -18,7 +18,7 @@ def _quiet() -> None:
 
 
 def load_tokenizer(name_or_dir: str | Path) -> PreTrainedTokenizerBase:
-    _quiet()
+    quiet_transformers()
     try:
         return AutoTokenizer.from_pretrained(str(name_or_dir))
     except OSError as err:
@@ -28,7 +28,7 @@ def load_tokenizer(name_or_dir: str | Path) -> PreTrainedTokenizerBase:
 
 def load_classifier(name_or_dir: str | Path, num_labels: int) -> PreTrainedModel:
     """An encoder with a sequence-classification head of ``num_labels``."""
-    _quiet()
+    quiet_transformers()
     try:
         return AutoModelForSequenceClassification.from_pretrained(str(name_or_dir), num_labels=num_labels)
     except OSError as err:

@@ -93,6 +93,7 @@ class MetaLearner:
             "scheduler": self.scheduler.state_dict(),
             "sampler": self.sampler.state_dict(),
             "step": self.step_count,
+            "torch_rng": torch.get_rng_state(),  # dropout masks: a resumed run continues exactly
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -101,3 +102,4 @@ class MetaLearner:
         self.scheduler.load_state_dict(state["scheduler"])
         self.sampler.load_state_dict(state["sampler"])
         self.step_count = int(state["step"])
+        torch.set_rng_state(state["torch_rng"])

@@ -1,0 +1,32 @@
+"""Shared fixtures: a small prepared stage 1 (built once per test session) and quiet, offline settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download in tests
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+SMOKE = Path(__file__).resolve().parents[1] / "tune_configs" / "smoke.yaml"
+
+
+@pytest.fixture(scope="session")
+def smoke_sweep():  # type: ignore[no-untyped-def]
+    from xlsweep.config import load_sweep
+
+    return load_sweep(SMOKE)
+
+
+@pytest.fixture(scope="session")
+def prepared_smoke(smoke_sweep, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Encoder, features and stage 1 of the smoke config, in a session-wide cache."""
+    from xlsweep.config import expand_grid
+    from xlsweep.prepare import prepare
+
+    (_, cfg), *_ = expand_grid(smoke_sweep)
+    cache = tmp_path_factory.mktemp("cache")
+    return cfg, prepare(cfg, cache), cache

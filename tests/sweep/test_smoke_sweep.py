@@ -1,0 +1,51 @@
+"""The whole service on the smoke config: real Ray Tune, a real MLflow sqlite DB, the heatmap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from xlsweep.data.benchmark import benchmark_languages
+
+pytestmark = pytest.mark.ray
+
+
+def test_smoke_sweep_end_to_end(smoke_sweep, prepared_smoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from xlsweep.sweep.runner import run_sweep
+
+    _, prepared, cache = prepared_smoke
+    sweep = dataclasses.replace(smoke_sweep, cache_dir=str(cache))  # reuse the session's stage 1
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    lines: list[str] = []
+    outcome = run_sweep(sweep, tracking_uri=uri, output_dir=str(tmp_path / "runs"), log=lines.append)
+
+    assert outcome.failures == []
+    assert [r.aux for r in outcome.records] and sorted(r.aux for r in outcome.records) == ["ana→bel", "ana→zul"]
+    assert any("done" in line and "best so far" in line for line in lines)  # progress was shown
+
+    client = MlflowClient(uri)
+    parent = client.get_run(outcome.parent_run_id)
+    assert parent.info.status == "FINISHED"
+    artifacts = {a.path for a in client.list_artifacts(outcome.parent_run_id)}
+    assert {"aux_target_delta.png", "aux_target_delta.csv", "trials.csv"} <= artifacts
+    children = client.search_runs([parent.info.experiment_id],
+                                  filter_string=f"tags.`mlflow.parentRunId` = '{outcome.parent_run_id}'")
+    assert len(children) == 2  # one child run per trial, no duplicates
+    languages = benchmark_languages(sweep.trial.data)
+    table = pd.read_csv(outcome.table_csv, index_col=0)
+    for child in children:
+        assert child.info.status == "FINISHED"
+        assert child.data.params["meta.support"] == "ana"  # readable, not "['ana']"
+        query = child.data.params["meta.query"]
+        assert child.data.tags["xlsweep.aux"] == f"ana→{query}"
+        for lang in languages:
+            delta = child.data.metrics[f"delta/{lang}"]
+            assert delta == pytest.approx(child.data.metrics[f"acc/{lang}"] - prepared.baseline[lang])
+            assert table.loc[f"ana→{query}", lang] == pytest.approx(delta)  # heatmap table == MLflow
+        assert "meta_loss" in child.data.metrics
+    assert outcome.heatmap is not None and outcome.heatmap.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

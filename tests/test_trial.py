@@ -1,0 +1,43 @@
+"""One trial without Ray: stage 2 + 3 on the smoke config, and exact resumption from a checkpoint."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from typing import Any
+
+import pytest
+import torch
+
+from xlsweep.data.benchmark import benchmark_languages
+from xlsweep.trial import run_trial
+
+
+def test_trial_reports_every_target_and_deltas_against_the_baseline(prepared_smoke) -> None:  # type: ignore[no-untyped-def]
+    cfg, prepared, _ = prepared_smoke
+    metrics = run_trial(cfg, prepared)
+    languages = benchmark_languages(cfg.data)
+    for lang in languages:
+        assert 0.0 <= metrics[f"acc/{lang}"] <= 1.0
+        assert metrics[f"delta/{lang}"] == pytest.approx(metrics[f"acc/{lang}"] - prepared.baseline[lang])
+    assert metrics["acc_avg"] == pytest.approx(sum(metrics[f"acc/{x}"] for x in languages) / len(languages))
+
+
+@pytest.mark.parametrize("backend", ["functional", "higher"])
+def test_a_trial_resumed_from_a_checkpoint_ends_exactly_where_an_uninterrupted_one_does(
+    prepared_smoke, backend: str  # type: ignore[no-untyped-def]
+) -> None:
+    cfg, prepared, _ = prepared_smoke
+    cfg = dataclasses.replace(cfg, meta=dataclasses.replace(cfg.meta, inner_backend=backend, sampling="cover"))
+    saved: dict[int, bytes] = {}
+
+    def keep(step: int, loss: float, learner: Any) -> None:
+        buffer = io.BytesIO()
+        torch.save(learner.state_dict(), buffer)
+        saved[step] = buffer.getvalue()
+
+    uninterrupted = run_trial(cfg, prepared, on_checkpoint=keep)
+    assert sorted(saved) == [2, 4]  # checkpoint_every: 2, steps: 4
+    state = torch.load(io.BytesIO(saved[2]), weights_only=False)
+    resumed = run_trial(cfg, prepared, restore=state)
+    assert resumed == pytest.approx(uninterrupted, abs=1e-12)

@@ -1,0 +1,180 @@
+"""The sweep driver: config → shared preparation → Ray Tune trials → MLflow runs → table and heatmap.
+
+Order matters: everything that can fail fast (config, Ray resources, the tracking
+store) is checked before stage 1 is trained or any trial starts.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xlsweep.config.load import expand_grid, grid_cells, to_dict
+from xlsweep.config.schema import SweepConfig
+from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
+from xlsweep.report import TrialRecord, delta_table, summary_lines, write_csv, write_heatmap
+from xlsweep.tracking import SweepRun, default_tracking_uri, flatten_params
+
+__all__ = ["SweepError", "SweepOutcome", "run_sweep"]
+
+Log = Callable[[str], None]
+
+
+class SweepError(RuntimeError):
+    """The sweep cannot run as configured (resources, tracking store); the message says what to change."""
+
+
+@dataclass
+class SweepOutcome:
+    out_dir: Path
+    parent_run_id: str
+    tracking_uri: str
+    records: list[TrialRecord] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    heatmap: Path | None = None
+    table_csv: Path | None = None
+    trials_csv: Path | None = None
+
+
+def _init_ray(address: str | None, sweep: SweepConfig, log: Log) -> None:
+    import ray
+
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # Tune warns on every frequent checkpoint of short trials; the snapshots are cheap here.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    kwargs: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False}
+    if address:
+        log(f"connecting to the Ray cluster at {address} ...")
+        ray.init(address=address, **kwargs)
+    else:
+        cpus = os.cpu_count() or 1
+        log(f"starting a local Ray instance with {cpus} CPUs ...")
+        ray.init(address="local", num_cpus=cpus, **kwargs)
+    have = ray.cluster_resources()
+    cpu, gpu = sweep.resources.cpu, sweep.resources.gpu
+    if cpu > have.get("CPU", 0):
+        raise SweepError(f"resources.cpu: each trial asks for {cpu} CPUs but the cluster has {have.get('CPU', 0)}; "
+                         "lower resources.cpu or add nodes")
+    if gpu > have.get("GPU", 0):
+        raise SweepError(f"resources.gpu: each trial asks for {gpu} GPUs but the cluster has {have.get('GPU', 0)}; "
+                         "set resources.gpu: 0 to run on CPUs, or connect to a cluster with GPUs (--address)")
+
+
+def _open_tracking(sweep: SweepConfig, uri: str, sweep_id: str) -> SweepRun:
+    try:
+        tracker = SweepRun(uri, sweep.tracking.experiment or sweep.name)
+        tracker.start(sweep_id, name=sweep.name, params=flatten_params(to_dict(sweep.trial)),
+                      tags={"xlsweep.grid": str([list(c.values()) for c in grid_cells(sweep)])[:5000]})
+    except Exception as err:  # any store error: unreachable server, bad URI, locked file
+        raise SweepError(f"tracking: cannot use the MLflow store at {uri!r} ({type(err).__name__}: {err}); "
+                         "pass a reachable --tracking-uri") from None
+    return tracker
+
+
+def _records(results: Any, baseline_of: Callable[[dict[str, Any]], dict[str, float]]) -> tuple[list, list, list]:
+    records, rows, failures = [], [], []
+    for result in results:
+        cell = dict(result.config)
+        label = str(cell.get("aux", "base"))
+        metrics = result.metrics or {}
+        if result.error is not None or "failure" in metrics or "acc_avg" not in metrics:
+            reason = result.error or metrics.get("failure", "no final metrics")
+            failures.append(f"{cell}: {str(reason).strip().splitlines()[-1] if str(reason).strip() else reason}")
+            continue
+        scores = {k.split("/", 1)[1]: float(v) for k, v in metrics.items() if k.startswith("acc/")}
+        baseline = baseline_of(cell)
+        records.append(TrialRecord(aux=label, seed=int(cell.get("seed", 0)), scores=scores,
+                                   baseline={t: baseline[t] for t in scores}))
+        rows.append({**cell, **{k: v for k, v in metrics.items() if k.startswith(("acc", "delta"))}})
+    return records, rows, failures
+
+
+def run_sweep(
+    sweep: SweepConfig,
+    *,
+    address: str | None = None,
+    tracking_uri: str | None = None,
+    output_dir: str | None = None,
+    log: Log = print,
+) -> SweepOutcome:
+    from ray import tune
+
+    from xlsweep.sweep.progress import ProgressCallback
+    from xlsweep.sweep.trainable import TrialContext, trainable
+
+    cells = expand_grid(sweep)  # validates every cell again; cheap
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir = (Path(output_dir or sweep.output_dir) / sweep.name / stamp).resolve()
+    cache_dir = str(Path(sweep.cache_dir).resolve())
+    uri = tracking_uri or sweep.tracking.uri or default_tracking_uri()
+    sweep_id = f"{sweep.name}-{stamp}-{uuid.uuid4().hex[:6]}"
+    log(f"sweep {sweep.name!r}: {len(cells)} trials → {out_dir}")
+
+    _init_ray(address, sweep, log)
+    tracker = _open_tracking(sweep, uri, sweep_id)
+    outcome = SweepOutcome(out_dir=out_dir, parent_run_id=tracker.run_id, tracking_uri=uri)
+    ok = False
+    try:
+        prepared: dict[str, Prepared] = {}
+        for _, cfg in cells:  # one stage 1 per distinct (model, data, stage1) — usually one for the sweep
+            key = stage1_fingerprint(cfg)
+            if key not in prepared:
+                prepared[key] = prepare(cfg, cache_dir, log=log)
+        if len(prepared) == 1:
+            tracker.log_metrics({f"baseline/{k}": v for k, v in next(iter(prepared.values())).baseline.items()})
+
+        ctx = TrialContext(sweep, cache_dir, uri, tracker.experiment_id, tracker.run_id)
+        resources = {"cpu": sweep.resources.cpu, "gpu": sweep.resources.gpu}
+        param_space = {name: tune.grid_search(list(dict.fromkeys(c[name] for c, _ in cells))) for name in cells[0][0]}
+        tuner = tune.Tuner(
+            tune.with_resources(tune.with_parameters(trainable, ctx=ctx), resources),
+            param_space=param_space,
+            tune_config=tune.TuneConfig(
+                reuse_actors=True,
+                max_concurrent_trials=sweep.max_concurrent or None,
+                trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
+            ),
+            run_config=tune.RunConfig(
+                name=sweep.name,
+                storage_path=str(out_dir / "ray"),
+                verbose=0,
+                callbacks=[ProgressCallback(total=len(cells))],
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+                failure_config=tune.FailureConfig(max_failures=1),
+            ),
+        )
+        results = tuner.fit()
+
+        def baseline_of(cell: dict[str, Any]) -> dict[str, float]:
+            return next(prepared[stage1_fingerprint(c)].baseline for o, c in cells if o == cell)
+
+        outcome.records, rows, outcome.failures = _records(results, baseline_of)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if rows:
+            outcome.trials_csv = out_dir / "trials.csv"
+            with outcome.trials_csv.open("w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
+                writer.writeheader()
+                writer.writerows(rows)
+        if outcome.records:
+            table = delta_table(outcome.records)
+            outcome.table_csv = write_csv(table, out_dir / "aux_target_delta.csv")
+            outcome.heatmap = write_heatmap(table, out_dir / "aux_target_delta.png",
+                                            title=f"{sweep.name}: Δ accuracy vs stage-1 baseline (zero-shot)")
+            tracker.log_artifacts(p for p in (outcome.heatmap, outcome.table_csv, outcome.trials_csv) if p)
+            log("")
+            for line in summary_lines(table):
+                log(line)
+        ok = not outcome.failures and bool(outcome.records)
+    finally:
+        tracker.finish(ok)
+        import ray
+
+        ray.shutdown()
+    return outcome

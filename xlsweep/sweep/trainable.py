@@ -1,0 +1,92 @@
+"""The Tune trainable: a thin adapter from one grid cell to :func:`xlsweep.trial.run_trial`.
+
+It rebuilds the cell's config, opens (or re-opens) the trial's MLflow child run,
+resumes from Tune's checkpoint if there is one, reports progress and checkpoints
+through ``tune.report`` and logs the same numbers to MLflow, idempotently.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from ray import tune
+
+from xlsweep.config.load import cell_config, to_dict
+from xlsweep.config.schema import SweepConfig
+from xlsweep.prepare import prepare
+from xlsweep.tracking import TrialRun, flatten_params
+from xlsweep.train.meta import MetaLearner, NonFiniteLoss
+from xlsweep.trial import run_trial
+
+__all__ = ["TrialContext", "trainable"]
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """What every trial of a sweep shares; handed to workers once through ``tune.with_parameters``."""
+
+    sweep: SweepConfig
+    cache_dir: str
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+
+
+def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, str]:
+    return {
+        "xlsweep.sweep": ctx.sweep.name,
+        "xlsweep.algorithm": cfg.meta.algorithm,
+        "xlsweep.task": "nli",
+        "xlsweep.aux": str(overrides.get("aux", "+".join(cfg.meta.support))),
+        "xlsweep.support": ",".join(cfg.meta.support),
+        "xlsweep.query": ",".join(cfg.meta.query or cfg.meta.support),
+        "xlsweep.seed": str(cfg.seed),
+    }
+
+
+def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
+    overrides = dict(config)
+    cfg = cell_config(ctx.sweep, overrides)
+    torch.set_num_threads(max(1, int(ctx.sweep.resources.cpu)))
+    device = "cuda" if ctx.sweep.resources.gpu > 0 and torch.cuda.is_available() else "cpu"
+    prepared = prepare(cfg, ctx.cache_dir)  # cached by the driver: loads, does not build
+    tags = _tags(ctx, overrides, cfg)
+    trial_id = tune.get_context().get_trial_id()
+    run = TrialRun.open(ctx.tracking_uri, ctx.experiment_id, ctx.parent_run_id, trial_id,
+                        name=f"{tags['xlsweep.aux']} seed{cfg.seed}", params=flatten_params(to_dict(cfg)), tags=tags)
+    restore = None
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as d:
+            restore = torch.load(Path(d) / "learner.pt", weights_only=False)
+
+    def on_checkpoint(step: int, loss: float, learner: MetaLearner) -> None:
+        run.log_metrics({"meta_loss": loss}, step)
+        with tempfile.TemporaryDirectory() as d:
+            torch.save(learner.state_dict(), Path(d) / "learner.pt")
+            tune.report({"meta_step": step, "meta_loss": loss}, checkpoint=tune.Checkpoint.from_directory(d))
+
+    try:
+        metrics = run_trial(cfg, prepared, restore=restore, on_checkpoint=on_checkpoint, device=device)
+    except NonFiniteLoss as err:  # a diverged trial ends with its reason; the sweep goes on
+        run.set_tags({"xlsweep.failure": str(err)})
+        run.finish(ok=False)
+        tune.report({"meta_step": -1, "failure": str(err)})
+        return
+    except BaseException as err:
+        run.set_tags({"xlsweep.failure": f"{type(err).__name__}: {err}"[:5000]})
+        run.finish(ok=False)
+        raise
+    run.log_metrics(metrics, cfg.meta.steps)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "trial_config.yaml"
+        path.write_text(yaml.safe_dump({"overrides": overrides, "trial": to_dict(cfg)}, sort_keys=False,
+                                       allow_unicode=True))
+        run.log_artifact(path)
+    run.finish(ok=True)
+    tune.report({"meta_step": cfg.meta.steps, **metrics})

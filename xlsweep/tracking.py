@@ -1,0 +1,143 @@
+"""MLflow at the edge: one parent run per sweep, one child run per trial, all idempotent.
+
+A retried or resumed trial finds its child run by the ``xlsweep.trial_id`` tag and
+continues it; metric steps it already logged are not logged again. The sweep's
+experiment (and an sqlite database) is created by the driver before any trial
+starts, since several processes creating a fresh sqlite store at once fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.tracking import MlflowClient
+
+__all__ = ["SweepRun", "TrialRun", "default_tracking_uri", "flatten_params"]
+
+PARENT_TAG = "mlflow.parentRunId"
+SWEEP_TAG = "xlsweep.sweep"
+TRIAL_TAG = "xlsweep.trial_id"
+
+
+def default_tracking_uri() -> str:
+    """``$MLFLOW_TRACKING_URI`` if set, else an sqlite DB in the working directory (absolute, for workers)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}"
+
+
+def flatten_params(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config → ``{"meta.inner_lr": "0.001", "meta.support": "ana,bel"}``, readable in the MLflow UI."""
+    flat: dict[str, str] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat |= flatten_params(value, f"{name}.")
+        elif isinstance(value, (list, tuple)):
+            flat[name] = ",".join(str(v) for v in value)
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def _log_params(client: MlflowClient, run_id: str, params: Mapping[str, str]) -> None:
+    items = [Param(k, v[:6000]) for k, v in params.items()]
+    for i in range(0, len(items), 100):
+        client.log_batch(run_id, params=items[i : i + 100])
+
+
+class SweepRun:
+    """The parent run of a sweep (driver side)."""
+
+    def __init__(self, tracking_uri: str, experiment: str) -> None:
+        self.client = MlflowClient(tracking_uri)
+        self.tracking_uri = tracking_uri
+        exp = self.client.get_experiment_by_name(experiment)
+        self.experiment_id = exp.experiment_id if exp else self.client.create_experiment(experiment)
+        self.run_id = ""
+
+    def start(self, sweep_id: str, *, name: str, params: Mapping[str, str], tags: Mapping[str, str]) -> str:
+        """Create the parent run, or continue the one of ``sweep_id`` (a resumed sweep)."""
+        found = self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.`xlsweep.sweep_id` = '{sweep_id}'", max_results=1
+        )
+        if found:
+            self.run_id = found[0].info.run_id
+            self.client.update_run(self.run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+            return self.run_id
+        run = self.client.create_run(self.experiment_id, run_name=name,
+                                     tags={"xlsweep.sweep_id": sweep_id, SWEEP_TAG: name, **tags})
+        self.run_id = run.info.run_id
+        _log_params(self.client, self.run_id, params)
+        return self.run_id
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()])
+
+    def log_artifacts(self, paths: Iterable[Path]) -> None:
+        for path in paths:
+            self.client.log_artifact(self.run_id, str(path))
+
+    def finish(self, ok: bool) -> None:
+        self.client.set_terminated(self.run_id, "FINISHED" if ok else "FAILED")
+
+    def children(self) -> list[Any]:
+        return self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{self.run_id}'")
+
+
+class TrialRun:
+    """A trial's child run (worker side): found by trial id, or created under the parent."""
+
+    def __init__(self, client: MlflowClient, run_id: str) -> None:
+        self.client, self.run_id = client, run_id
+        self._logged: dict[str, set[int]] = {}
+
+    @classmethod
+    def open(
+        cls,
+        tracking_uri: str,
+        experiment_id: str,
+        parent_run_id: str,
+        trial_id: str,
+        *,
+        name: str,
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> TrialRun:
+        client = MlflowClient(tracking_uri)
+        found = client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}' and tags.`{TRIAL_TAG}` = '{trial_id}'",
+            max_results=1,
+        )
+        if found:
+            run = cls(client, found[0].info.run_id)
+            client.update_run(run.run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+            for key in found[0].data.metrics:
+                run._logged[key] = {m.step for m in client.get_metric_history(run.run_id, key)}
+            return run
+        created = client.create_run(
+            experiment_id, run_name=name, tags={PARENT_TAG: parent_run_id, TRIAL_TAG: trial_id, **tags}
+        )
+        run = cls(client, created.info.run_id)
+        _log_params(client, run.run_id, params)
+        return run
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
+        """Log ``metrics`` at ``step``, skipping any (key, step) this run already has."""
+        fresh = [Metric(k, float(v), 0, step) for k, v in metrics.items() if step not in self._logged.get(k, set())]
+        if fresh:
+            self.client.log_batch(self.run_id, metrics=fresh)
+            for m in fresh:
+                self._logged.setdefault(m.key, set()).add(step)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        self.client.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+    def log_artifact(self, path: Path) -> None:
+        self.client.log_artifact(self.run_id, str(path))
+
+    def finish(self, ok: bool) -> None:
+        self.client.set_terminated(self.run_id, "FINISHED" if ok else "FAILED")
