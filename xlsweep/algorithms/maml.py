@@ -13,13 +13,16 @@ approximation, where the inner gradients are treated as constants.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 
 import torch
 from torch import Tensor, nn
 from torch.func import functional_call
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
-__all__ = ["Batch", "LossFn", "adapted_parameters", "inner_adapt", "maml_loss", "model_loss"]
+__all__ = ["Batch", "LossFn", "adapted_parameters", "double_backward_attention", "inner_adapt", "maml_loss",
+           "model_loss"]
 
 Batch = Mapping[str, Tensor]  # model keyword arguments, "labels" included
 Params = dict[str, Tensor]
@@ -41,14 +44,24 @@ def model_loss(model: nn.Module) -> LossFn:
 
 def adapted_parameters(model: nn.Module, patterns: Sequence[str] = ()) -> Params:
     """The parameters the inner loop adapts: those whose name matches one of ``patterns`` (all if empty)."""
-    named = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    named: Params = {n: p for n, p in model.named_parameters() if p.requires_grad}
     if not patterns:
         return named
-    chosen = {n: p for n, p in named.items() if any(re.search(pat, n) for pat in patterns)}
+    chosen: Params = {n: p for n, p in named.items() if any(re.search(pat, n) for pat in patterns)}
     if not chosen:
         raise ValueError(f"meta.adapt: no parameter name matches {list(patterns)}; "
                          f"names look like {list(named)[:3]}")
     return chosen
+
+
+@contextmanager
+def double_backward_attention(first_order: bool) -> Iterator[None]:
+    """Second-order MAML differentiates through gradients; fused attention kernels (flash,
+    memory-efficient, and the CPU flash kernel SDPA picks when dropout is off) have no double
+    backward. Inside this context SDPA uses its math kernel, which does; first order needs nothing.
+    """
+    with nullcontext() if first_order else sdpa_kernel(SDPBackend.MATH):
+        yield
 
 
 def inner_adapt(
@@ -58,7 +71,7 @@ def inner_adapt(
     for _ in range(steps):
         loss = loss_fn(params, batch)
         grads = torch.autograd.grad(loss, list(params.values()), create_graph=not first_order)
-        params = {name: p - lr * g for (name, p), g in zip(params.items(), grads)}
+        params = {name: p - lr * g for (name, p), g in zip(params.items(), grads, strict=True)}
     return params
 
 
@@ -73,5 +86,6 @@ def maml_loss(
     first_order: bool,
 ) -> Tensor:
     """The MAML meta-loss: the query loss after adapting ``params`` on the support batch."""
-    adapted = inner_adapt(loss_fn, params, support, lr=inner_lr, steps=inner_steps, first_order=first_order)
-    return loss_fn(adapted, query)
+    with double_backward_attention(first_order):
+        adapted = inner_adapt(loss_fn, params, support, lr=inner_lr, steps=inner_steps, first_order=first_order)
+        return loss_fn(adapted, query)

@@ -13,7 +13,7 @@ import higher
 import torch
 from torch import Tensor, nn
 
-from xlsweep.algorithms.maml import Batch
+from xlsweep.algorithms.maml import Batch, double_backward_attention
 
 __all__ = ["higher_maml_loss"]
 
@@ -31,10 +31,9 @@ def higher_maml_loss(
     """Same contract as :func:`xlsweep.algorithms.maml.maml_loss`; ``params`` are ``model``'s adapted ones."""
     inner_opt = torch.optim.SGD(list(params.values()), lr=inner_lr)
     detach = (lambda grads: [None if g is None else g.detach() for g in grads]) if first_order else None
-    with higher.innerloop_ctx(model, inner_opt, copy_initial_weights=False, track_higher_grads=True) as (
-        fmodel,
-        diffopt,
-    ):
+    with double_backward_attention(first_order), higher.innerloop_ctx(
+        model, inner_opt, copy_initial_weights=False, track_higher_grads=True
+    ) as (fmodel, diffopt):
         for _ in range(inner_steps):
             diffopt.step(fmodel(**support).loss, grad_callback=detach)
         return fmodel(**query).loss

@@ -338,7 +338,7 @@ def grid_cells(sweep: SweepConfig) -> list[dict[str, Any]]:
     """The overrides of every grid cell, in grid order (aux first, then the other axes)."""
     axes = ([("aux", tuple(c.label for c in sweep.grid.aux))] if sweep.grid.aux else []) + list(sweep.grid.axes)
     names = [name for name, _ in axes]
-    return [dict(zip(names, values)) for values in itertools.product(*(v for _, v in axes))]
+    return [dict(zip(names, values, strict=True)) for values in itertools.product(*(v for _, v in axes))]
 
 
 def expand_grid(sweep: SweepConfig) -> list[tuple[dict[str, Any], TrialConfig]]:

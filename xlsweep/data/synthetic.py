@@ -52,10 +52,10 @@ __all__ = [
 LABELS = ("entailment", "neutral", "contradiction")  # XNLI's label ids 0, 1, 2
 SPLITS = ("train", "dev", "test")
 
-_LATIN_ONSETS = "b d f g k l m n p r s t v z".split()
-_LATIN_VOWELS = "a e i o u".split()
-_OTHER_ONSETS = "β δ φ γ κ λ μ ν π ρ σ τ θ ζ".split()  # the isolate's own script
-_OTHER_VOWELS = "α ε ι ο υ".split()
+_LATIN_ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z"]
+_LATIN_VOWELS = ["a", "e", "i", "o", "u"]
+_OTHER_ONSETS = ["β", "δ", "φ", "γ", "κ", "λ", "μ", "ν", "π", "ρ", "σ", "τ", "θ", "ζ"]  # the isolate's own script
+_OTHER_VOWELS = ["α", "ε", "ι", "ο", "υ"]
 
 
 @dataclass(frozen=True)
@@ -219,7 +219,7 @@ class SyntheticBenchmark:
     def relatedness(self, a: str, b: str) -> float:
         """Realised fraction of concepts for which ``a`` and ``b`` use the same word."""
         la, lb = self.lexicons[self._check_language(a)], self.lexicons[self._check_language(b)]
-        return sum(x == y for x, y in zip(la, lb)) / self.n_concepts
+        return sum(x == y for x, y in zip(la, lb, strict=True)) / self.n_concepts
 
     def relatedness_matrix(self) -> dict[str, dict[str, float]]:
         return {a: {b: self.relatedness(a, b) for b in self.languages} for a in self.languages}

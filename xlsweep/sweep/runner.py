@@ -144,7 +144,7 @@ def run_sweep(
                 name=sweep.name,
                 storage_path=str(out_dir / "ray"),
                 verbose=0,
-                callbacks=[ProgressCallback(total=len(cells))],
+                callbacks=[ProgressCallback(total=len(cells), print_fn=log)],
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
                 failure_config=tune.FailureConfig(max_failures=1),
             ),

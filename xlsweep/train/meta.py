@@ -64,11 +64,12 @@ class MetaLearner:
         support = batch_of(self.data[ep.support_language], ep.support_rows, self.device)
         query = batch_of(self.data[ep.query_language], ep.query_rows, self.device)
         named = dict(self.model.named_parameters())
-        params = {n: named[n] for n in self.adapt_names}
-        kwargs = dict(inner_lr=self.inner_lr, inner_steps=self.inner_steps, first_order=self.first_order)
+        params: dict[str, torch.Tensor] = {n: named[n] for n in self.adapt_names}
         if self.backend == "higher":
-            return higher_maml_loss(self.model, params, support, query, **kwargs)
-        return maml_loss(self.loss_fn, params, support, query, **kwargs)
+            return higher_maml_loss(self.model, params, support, query, inner_lr=self.inner_lr,
+                                    inner_steps=self.inner_steps, first_order=self.first_order)
+        return maml_loss(self.loss_fn, params, support, query, inner_lr=self.inner_lr,
+                         inner_steps=self.inner_steps, first_order=self.first_order)
 
     def step(self) -> float:
         """One meta-step; returns the mean meta-loss of its episodes."""

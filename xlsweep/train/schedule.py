@@ -7,7 +7,10 @@ import torch
 __all__ = ["linear_schedule"]
 
 
-def linear_schedule(optimizer: torch.optim.Optimizer, *, total_steps: int, warmup_ratio: float) -> torch.optim.lr_scheduler.LambdaLR:
+def linear_schedule(
+    optimizer: torch.optim.Optimizer, *, total_steps: int, warmup_ratio: float
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over ``warmup_ratio`` of the steps, then linear decay to zero."""
     warmup = int(warmup_ratio * total_steps)
 
     def factor(step: int) -> float:
