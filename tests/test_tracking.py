@@ -41,3 +41,20 @@ def test_a_resumed_sweep_continues_its_parent_run(tmp_path: Path) -> None:
     again = SweepRun(uri, "exp").start("sweep-1", name="demo", params={}, tags={})
     fresh = SweepRun(uri, "exp").start("sweep-2", name="demo", params={}, tags={})
     assert first == again != fresh
+
+
+def test_sqlite_artifacts_live_beside_the_database_not_in_the_working_directory(
+    tmp_path: Path, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    uri = f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+    (tmp_path / "db").mkdir()
+    sweep = SweepRun(uri, "exp")
+    sweep.start("s", name="demo", params={}, tags={})
+    note = tmp_path / "note.txt"
+    note.write_text("hi")
+    sweep.log_artifacts([note])
+    assert (tmp_path / "db" / "mlartifacts" / "exp").is_dir()
+    assert not any(elsewhere.iterdir())

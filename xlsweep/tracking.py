@@ -28,6 +28,14 @@ def default_tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}"
 
 
+def _artifact_root(tracking_uri: str, experiment: str) -> str | None:
+    """Artifacts of an sqlite store live beside the DB (``<db dir>/mlartifacts/<experiment>``), not in
+    whatever directory the driver was started from; a server or other store decides for itself."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    return (Path(tracking_uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts" / experiment).as_uri()
+
+
 def flatten_params(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     """Nested config → ``{"meta.inner_lr": "0.001", "meta.support": "ana,bel"}``, readable in the MLflow UI."""
     flat: dict[str, str] = {}
@@ -55,7 +63,11 @@ class SweepRun:
         self.client = MlflowClient(tracking_uri)
         self.tracking_uri = tracking_uri
         exp = self.client.get_experiment_by_name(experiment)
-        self.experiment_id = exp.experiment_id if exp else self.client.create_experiment(experiment)
+        if exp is not None:
+            self.experiment_id = exp.experiment_id
+        else:
+            self.experiment_id = self.client.create_experiment(experiment, artifact_location=_artifact_root(
+                tracking_uri, experiment))
         self.run_id = ""
 
     def start(self, sweep_id: str, *, name: str, params: Mapping[str, str], tags: Mapping[str, str]) -> str:
