@@ -24,7 +24,7 @@ fi
 if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
     echo "[setup] installing torch 2.13.0"
     "${PIP[@]}" install "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
-    "$VENV/bin/python" -c 'import torch' || { echo "error: torch did not install" >&2; exit 1; }
+    "$VENV/bin/python" -c 'import torch' 2>/dev/null || { echo "error: torch did not install" >&2; exit 1; }
 fi
 echo "[setup] installing xlsweep and its dependencies (first time: a few minutes)"
 "${PIP[@]}" install -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
