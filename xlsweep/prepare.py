@@ -59,6 +59,14 @@ def _encoder_key(cfg: TrialConfig) -> dict[str, Any]:
     return {"v": _VERSION, "name": cfg.model.name}
 
 
+def _features_key(cfg: TrialConfig) -> dict[str, Any]:
+    return {"v": _VERSION, "encoder": _encoder_key(cfg), "data": to_dict(cfg.data)}
+
+
+def _stage1_key(cfg: TrialConfig) -> dict[str, Any]:
+    return {"v": _VERSION, "features": _features_key(cfg), "stage1": to_dict(cfg.stage1)}
+
+
 def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: None) -> Prepared:
     quiet_transformers()
     benchmark = load_benchmark(cfg.data)
@@ -75,9 +83,9 @@ def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: Non
     if cfg.model.name == "tiny":
         encoder_dir = cached(cache_dir, "encoder", encoder_key, build_encoder)
     else:
-        encoder_dir = Path(cfg.model.name) if Path(cfg.model.name).is_dir() else Path(cfg.model.name)
+        encoder_dir = Path(cfg.model.name)  # a local directory or a hub name, loaded as it is
 
-    features_key = {"v": _VERSION, "encoder": encoder_key, "data": to_dict(cfg.data)}
+    features_key = _features_key(cfg)
 
     def build_features(out: Path) -> None:
         log(f"featurising {len(benchmark.languages)} languages × {len(SPLITS)} splits ...")
@@ -88,7 +96,7 @@ def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: Non
                 torch.save(feats, out / f"{lang}.{split}.pt")
 
     features_dir = cached(cache_dir, "features", features_key, build_features)
-    stage1_key = {"v": _VERSION, "features": features_key, "stage1": to_dict(cfg.stage1)}
+    stage1_key = _stage1_key(cfg)
 
     def build_stage1(out: Path) -> None:
         s = cfg.stage1
@@ -116,5 +124,4 @@ def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: Non
 
 def stage1_fingerprint(cfg: TrialConfig) -> str:
     """Equal for trials that share a stage-1 model (the driver prepares each distinct one once)."""
-    return fingerprint({"features": {"encoder": _encoder_key(cfg), "data": to_dict(cfg.data)},
-                        "stage1": to_dict(cfg.stage1)})
+    return fingerprint(_stage1_key(cfg))
