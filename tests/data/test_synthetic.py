@@ -47,9 +47,11 @@ def test_different_seed_gives_different_lexicons_and_data() -> None:
 
 # ----------------------------------------------------------------- planted relatedness
 def test_lexicon_size_is_function_words_plus_pools(bench: SyntheticBenchmark) -> None:
-    # 2 function words + (generic + 6 topics) × (adj, noun, verb) × 12 words
-    assert bench.n_concepts == 2 + 7 * 3 * 12 == 254
-    assert all(len(words) == 254 for words in bench.lexicons.values())
+    # NLI's 2 function words + (generic + 6 topics) × (adj, noun, verb) × 12 words, then the adposition,
+    # the two question words and (PER, ORG, LOC) × (first, second) name words × 12
+    assert bench.inventory.n_core == 2 + 7 * 3 * 12 == 254
+    assert bench.n_concepts == 254 + 3 + 3 * 2 * 12 == 329
+    assert all(len(words) == 329 for words in bench.lexicons.values())
 
 
 def test_realised_relatedness_is_close_to_expected(bench: SyntheticBenchmark) -> None:
@@ -133,11 +135,11 @@ def test_cor_puts_the_verb_after_the_object(bench: SyntheticBenchmark) -> None:
 @pytest.mark.parametrize("split", list(SIZES))
 def test_every_language_has_the_same_ids_and_labels(bench: SyntheticBenchmark, split: str) -> None:
     reference = bench.load("ana", split)
-    assert reference["id"] == list(range(SIZES[split]))
+    assert list(reference["id"]) == [str(i) for i in range(SIZES[split])]
     for lang in bench.languages:
         ds = bench.load(lang, split)
-        assert ds["id"] == reference["id"]
-        assert ds["label"] == reference["label"]
+        assert list(ds["id"]) == list(reference["id"])
+        assert list(ds["label"]) == list(reference["label"])
 
 
 def test_bel_matches_ana_word_for_word_on_cognates(bench: SyntheticBenchmark) -> None:
@@ -195,6 +197,8 @@ def test_languages_are_the_spoken_ones(bench: SyntheticBenchmark) -> None:
         ({"train_size": 0}, "train_size.*got 0"),
         ({"dev_size": -1}, "dev_size.*got -1"),
         ({"words_per_pool": 0}, "words_per_pool.*got 0"),
+        ({"words_per_pool": 3}, "words_per_pool.*at least 4.*got 3"),
+        ({"task": "pos"}, "unknown task .pos."),
     ],
 )
 def test_invalid_arguments_raise_naming_the_value(kwargs: dict[str, object], message: str) -> None:

@@ -1,7 +1,8 @@
-"""A synthetic multilingual NLI benchmark with a planted relatedness structure.
+"""A synthetic multilingual benchmark, in every task shape, with a planted relatedness structure.
 
-The benchmark stands in for XNLI when no data can be downloaded. It is built from
-three deterministic ingredients, all derived from one seed:
+The benchmark stands in for XNLI, MLQA, WikiAnn and a sentiment corpus when no data
+can be downloaded. It is built from three deterministic ingredients, all derived
+from one seed:
 
 1. **A family tree of languages.** Every concept has a word in the tree's root; a
    child language keeps its parent's word with probability ``inherit`` (a cognate)
@@ -10,35 +11,53 @@ three deterministic ingredients, all derived from one seed:
    joins them: that is the planted relatedness, exposed by
    :meth:`SyntheticBenchmark.relatedness` (realised) and
    :func:`expected_relatedness` (in expectation). One language uses another word
-   order and one isolate shares no ancestry (and no script) with the others.
-2. **Language-independent examples.** An example is a premise (two clauses) and
-   a hypothesis (one clause). Each clause is about a *topic*: its adjective, nouns
-   and verb come from that topic's word pools, or, with probability
-   ``1 - purity``, from topic-free generic pools. Topics fall into three label
-   families (topic ``t`` belongs to label ``t % 3``), and both segments of an
-   example are about topics of the label's family, so the label is a relation
-   between segment-level properties that every content word of either segment
-   carries a little evidence for. Zero-shot transfer therefore degrades smoothly
-   with the share of cognate words. (Measured, and rejected: labels that need a
-   *comparison* across segments -- same topic vs another topic, same polarity vs
-   opposite -- were not learned by a 2-4 layer encoder trained from scratch on
-   16k examples; see the README.)
+   order and one isolate shares no ancestry (and no script) with the others. Every
+   task shares the lexicons, so every task sees the same relatedness.
+2. **Language-independent examples** (:mod:`xlsweep.data.synthetic_tasks`), made of
+   clauses whose content words come from a *topic*'s word pools, or, with
+   probability ``1 - purity``, from topic-free generic pools:
+
+   - *nli*: a premise (two clauses) and a hypothesis (one clause). Topics fall into
+     three label families (topic ``t`` belongs to label ``t % 3``) and both segments
+     are about topics of the label's family, so every content word of either
+     segment carries a little evidence for the label. (Measured, and rejected:
+     labels that need a *comparison* across segments -- same topic vs another
+     topic, same polarity vs opposite -- were not learned by a 2-4 layer encoder
+     trained from scratch on 16k examples; see the README.)
+   - *sentiment*: one or two clauses on a topic of the label's polarity (``t % 2``).
+   - *ner*: clauses whose subjects, objects and places may be names of persons,
+     organisations and locations (per-type name pools), tagged in IOB.
+   - *qa*: a context of three or four clauses, each with its own person and verb,
+     and a who/what question that repeats one clause's verb; the answer is that
+     clause's subject or object.
+
+   Zero-shot transfer therefore degrades smoothly with the share of cognate words.
 3. **Rendering.** Every example is rendered in every language (the data are
-   parallel, as XNLI is), through that language's lexicon and word order.
+   parallel, as XNLI and MLQA are), through that language's lexicon and word order
+   (phrases such as names and answers move with their clause role).
 
 Nothing downstream knows the data are synthetic: :meth:`SyntheticBenchmark.load`
-returns an ordinary :class:`datasets.Dataset` with the XNLI columns
-``premise``, ``hypothesis``, ``label`` plus ``id`` (the same id in every language).
+returns an ordinary :class:`datasets.Dataset` in the task's canonical columns
+(:mod:`xlsweep.data.schema`) with an ``id`` shared by the translations of an example.
 """
-
 from __future__ import annotations
 
 import math
 import random
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import datasets
+
+from xlsweep.data.schema import NLI_LABELS, TASKS, task_features
+from xlsweep.data.synthetic_tasks import (
+    QA_CLAUSES,
+    Example,
+    ExampleGenerator,
+    build_inventory,
+    columns,
+    segment_lines,
+)
 
 __all__ = [
     "DEFAULT_FAMILY",
@@ -49,7 +68,7 @@ __all__ = [
     "expected_relatedness",
 ]
 
-LABELS = ("entailment", "neutral", "contradiction")  # XNLI's label ids 0, 1, 2
+LABELS = NLI_LABELS  # XNLI's label ids 0, 1, 2
 SPLITS = ("train", "dev", "test")
 
 _LATIN_ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z"]
@@ -122,22 +141,19 @@ def expected_relatedness(
     return math.prod(nodes[code].inherit for code in edges)
 
 
-@dataclass(frozen=True)
-class _Example:
-    premise: tuple[tuple[int, ...], ...]  # clauses of concept ids, each (det, adj, subj, verb, det, obj)
-    hypothesis: tuple[tuple[int, ...], ...]
-    label: int
-
-
 class SyntheticBenchmark:
-    """The benchmark: languages, their lexicons and parallel splits of NLI examples.
+    """The benchmark: languages, their lexicons and parallel splits of one task's examples.
 
     Args:
-        seed: Seeds everything (lexicons and examples); equal seeds give equal data.
+        task: The task shape: ``nli`` (sentence pairs), ``sentiment`` (sentences),
+            ``ner`` (tagged tokens) or ``qa`` (context, question, answer span).
+        seed: Seeds everything (lexicons and examples); equal seeds give equal data,
+            and every task shares the lexicons (so one tokenizer and encoder serve all).
         train_size, dev_size, test_size: Examples per split (the same in every language).
-        n_topics: Topics, a multiple of 3 (each label family gets ``n_topics / 3``).
+        n_topics: Topics, a multiple of 3 (each NLI label family gets ``n_topics / 3``;
+            each sentiment polarity every other topic).
         words_per_pool: Words per pool (each topic's nouns, verbs and adjectives;
-            the generic pools).
+            the generic pools; each entity type's first and second name words).
         purity: Probability that a content word comes from the clause's topic
             rather than from the generic pools; lower is harder.
         family: The language tree.
@@ -146,6 +162,7 @@ class SyntheticBenchmark:
     def __init__(
         self,
         *,
+        task: str = "nli",
         seed: int = 0,
         train_size: int = 4000,
         dev_size: int = 500,
@@ -155,15 +172,19 @@ class SyntheticBenchmark:
         purity: float = 0.8,
         family: tuple[Language, ...] = DEFAULT_FAMILY,
     ) -> None:
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}; the synthetic benchmark has {list(TASKS)}")
         for name, size in (("train_size", train_size), ("dev_size", dev_size), ("test_size", test_size)):
             if size < 1:
                 raise ValueError(f"{name} must be a positive number of examples, got {size}")
         if n_topics < 3 or n_topics % 3:
             raise ValueError(f"n_topics must be a positive multiple of 3 (one family per label), got {n_topics}")
-        if words_per_pool < 1:
-            raise ValueError(f"words_per_pool must be at least 1, got {words_per_pool}")
+        if words_per_pool < max(QA_CLAUSES):
+            raise ValueError(f"words_per_pool must be at least {max(QA_CLAUSES)} (people in a QA context), "
+                             f"got {words_per_pool}")
         if not 0.0 < purity <= 1.0:
             raise ValueError(f"purity must be in (0, 1], got {purity}")
+        self.task = task
         self.seed = seed
         self.sizes = {"train": train_size, "dev": dev_size, "test": test_size}
         self.n_topics = n_topics
@@ -172,27 +193,26 @@ class SyntheticBenchmark:
         self.family = family
         self._nodes = {lang.code: lang for lang in family}
         self.languages: tuple[str, ...] = tuple(lang.code for lang in family if lang.spoken)
-        self._build_concepts()
-
-    # ----------------------------------------------------------------- concepts
-    def _build_concepts(self) -> None:
-        """Concept ids: 2 function words, then the generic pools and each topic's pools."""
-        ids = iter(range(10**6))
-        self._det, self._conj = next(ids), next(ids)
-
-        def pools() -> dict[str, tuple[int, ...]]:
-            return {kind: tuple(next(ids) for _ in range(self.words_per_pool)) for kind in ("adj", "noun", "verb")}
-
-        self._generic = pools()
-        self._topics = tuple(pools() for _ in range(self.n_topics))
-        self.n_concepts = next(ids)
+        self.inventory = build_inventory(n_topics, words_per_pool, names_per_pool=words_per_pool)
+        self.n_concepts = self.inventory.n_concepts
 
     # ----------------------------------------------------------------- lexicons
     @cached_property
     def lexicons(self) -> dict[str, tuple[str, ...]]:
-        """Word of every concept in every node of the tree (spoken or not)."""
-        rng = random.Random(f"lexicon-{self.seed}")
+        """Word of every concept in every node of the tree (spoken or not).
+
+        The NLI benchmark's concepts (ids below ``inventory.n_core``) are coined from
+        one random stream and the later ones (adposition, question words, names) from
+        another, so adding concepts never changes the words of the first ones.
+        """
         used: set[str] = set()
+        core = self._coin(range(self.inventory.n_core), random.Random(f"lexicon-{self.seed}"), used)
+        extra = self._coin(range(self.inventory.n_core, self.n_concepts),
+                           random.Random(f"lexicon-extra-{self.seed}"), used)
+        return {code: core[code] + extra[code] for code in core}
+
+    def _coin(self, concepts: range, rng: random.Random, used: set[str]) -> dict[str, tuple[str, ...]]:
+        """Words of ``concepts`` down the tree: inherited from the parent or freshly coined."""
 
         def fresh(script: str) -> str:
             onsets, vowels = (
@@ -207,12 +227,11 @@ class SyntheticBenchmark:
         lexicons: dict[str, tuple[str, ...]] = {}
         for lang in self.family:  # parents precede children in the family tuple
             if lang.parent is None:
-                words = [fresh(lang.script) for _ in range(self.n_concepts)]
+                words = [fresh(lang.script) for _ in concepts]
             else:
                 if lang.parent not in lexicons:
                     raise ValueError(f"language {lang.code!r} is listed before its parent {lang.parent!r}")
-                parent = lexicons[lang.parent]
-                words = [w if rng.random() < lang.inherit else fresh(lang.script) for w in parent]
+                words = [w if rng.random() < lang.inherit else fresh(lang.script) for w in lexicons[lang.parent]]
             lexicons[lang.code] = tuple(words)
         return lexicons
 
@@ -230,68 +249,39 @@ class SyntheticBenchmark:
         return code
 
     # ----------------------------------------------------------------- examples
-    def _clause(self, rng: random.Random, topic: int) -> tuple[int, ...]:
-        def word(kind: str) -> int:
-            pools = self._topics[topic] if rng.random() < self.purity else self._generic
-            return rng.choice(pools[kind])
+    def examples(self, task: str, split: str) -> tuple[Example, ...]:
+        """The language-independent examples of one task's split (cached per task)."""
+        return self._examples(task)[split]
 
-        return (self._det, word("adj"), word("noun"), word("verb"), self._det, word("noun"))
-
-    def _example(self, rng: random.Random) -> _Example:
-        label = rng.randrange(len(LABELS))
-        family = range(label, self.n_topics, len(LABELS))  # the label's topics
-        premise = tuple(self._clause(rng, topic) for topic in [rng.choice(family)] * 2)
-        hypothesis = (self._clause(rng, rng.choice(family)),)
-        return _Example(premise, hypothesis, label)
-
-    @cached_property
-    def _examples(self) -> dict[str, tuple[_Example, ...]]:
-        rng = random.Random(f"examples-{self.seed}")
-        return {split: tuple(self._example(rng) for _ in range(n)) for split, n in self.sizes.items()}
-
-    def _render(self, clauses: tuple[tuple[int, ...], ...], lang: Language) -> str:
-        words = self.lexicons[lang.code]
-        rendered = []
-        for det, adj, subj, verb, det2, obj in clauses:
-            if lang.order == "SOV":
-                order = (det, adj, subj, det2, obj, verb)
-            elif lang.order == "VSO":
-                order = (verb, det, adj, subj, det2, obj)
-            else:
-                order = (det, adj, subj, verb, det2, obj)
-            rendered.append(" ".join(words[c] for c in order))
-        return f" {words[self._conj]} ".join(rendered)
+    @cache  # noqa: B019 -- one benchmark object lives as long as its data are used
+    def _examples(self, task: str) -> dict[str, tuple[Example, ...]]:
+        # NLI keeps the stream it always had, so its data do not change with the other tasks
+        rng = random.Random(f"examples-{self.seed}" if task == "nli" else f"examples-{task}-{self.seed}")
+        generator = ExampleGenerator(self.inventory, self.purity, rng)
+        return {split: tuple(generator.example(task) for _ in range(n)) for split, n in self.sizes.items()}
 
     # ----------------------------------------------------------------- interface
     def load(self, language: str, split: str) -> datasets.Dataset:
-        """One language's split as a ``datasets.Dataset`` (premise, hypothesis, label, id)."""
+        """One language's split as a ``datasets.Dataset`` in the task's canonical columns.
+
+        Translations of an example share its ``id`` in every language.
+        """
         lang = self._nodes[self._check_language(language)]
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {list(SPLITS)}")
-        examples = self._examples[split]
-        return datasets.Dataset.from_dict(
-            {
-                "id": list(range(len(examples))),
-                "premise": [self._render(ex.premise, lang) for ex in examples],
-                "hypothesis": [self._render(ex.hypothesis, lang) for ex in examples],
-                "label": [ex.label for ex in examples],
-            },
-            features=datasets.Features(
-                {
-                    "id": datasets.Value("int64"),
-                    "premise": datasets.Value("string"),
-                    "hypothesis": datasets.Value("string"),
-                    "label": datasets.ClassLabel(names=list(LABELS)),
-                }
-            ),
-        )
+        examples = self.examples(self.task, split)
+        cols = columns(self.task, examples, lang.order, self.lexicons[lang.code], self.inventory)
+        return datasets.Dataset.from_dict({"id": [str(i) for i in range(len(examples))], **cols},
+                                          features=task_features(self.task))
 
     def corpus(self) -> list[str]:
-        """Every sentence of every spoken language (train splits): text to train a tokenizer on."""
+        """Every segment of every task's train split in every spoken language: the tokenizer's training text.
+
+        It does not depend on :attr:`task`, so the encoder built from it serves every task.
+        """
         lines = []
         for code in self.languages:
             lang = self._nodes[code]
-            for ex in self._examples["train"]:
-                lines.append(self._render(ex.premise, lang))
-                lines.append(self._render(ex.hypothesis, lang))
+            for task in TASKS:
+                lines += segment_lines(self.examples(task, "train"), lang.order, self.lexicons[code], self.inventory)
         return lines
