@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import transformers
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["load_classifier", "load_tokenizer", "quiet_transformers"]
+__all__ = ["load_classifier", "load_pretrained", "load_tokenizer", "quiet_transformers"]
 
 
 def quiet_transformers() -> None:
@@ -28,9 +29,14 @@ def load_tokenizer(name_or_dir: str | Path) -> PreTrainedTokenizerBase:
 
 def load_classifier(name_or_dir: str | Path, num_labels: int) -> PreTrainedModel:
     """An encoder with a sequence-classification head of ``num_labels``."""
+    return load_pretrained(AutoModelForSequenceClassification, name_or_dir, num_labels=num_labels)
+
+
+def load_pretrained(auto_class: Any, name_or_dir: str | Path, **kwargs: Any) -> PreTrainedModel:
+    """``auto_class.from_pretrained`` (an ``AutoModelFor...`` head) with a clear error when nothing is there."""
     quiet_transformers()
     try:
-        return AutoModelForSequenceClassification.from_pretrained(str(name_or_dir), num_labels=num_labels)
+        return auto_class.from_pretrained(str(name_or_dir), **kwargs)  # type: ignore[no-any-return]
     except OSError as err:
         raise OSError(f"cannot load a model from {str(name_or_dir)!r}: expected a local model directory or "
                       f"a hub name reachable from this machine ({err})") from None

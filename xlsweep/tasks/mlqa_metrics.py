@@ -1,0 +1,98 @@
+"""MLQA's official exact match and F1, with its language-specific answer normalisation.
+
+A port of ``mlqa_evaluation_v1.py`` (facebookresearch/MLQA). An answer is
+normalised as the official script does, in its order: lower-case, remove
+punctuation (every Unicode ``P*`` character and ``string.punctuation``), remove
+the language's articles, then re-tokenise and join with single spaces. Chinese is
+segmented per CJK character ("mixed segmentation"); every other language is split
+on whitespace. F1 is the token-level overlap of the two normalised answers.
+
+Departures from the official script, both for languages it does not know (it raises for them):
+
+* a language other than en, es, hi, vi, de, ar and zh (e.g. fr, ru, a cross-lingual
+  target outside MLQA) is tokenised on whitespace and has no articles removed;
+* scores are fractions in [0, 1], not percentages.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+
+__all__ = ["exact_match", "f1", "mlqa_scores", "normalize_answer"]
+
+# The official patterns, verbatim; Arabic's first alternative can never match, so every "ال" goes.
+ARTICLES: dict[str, re.Pattern[str]] = {
+    "en": re.compile(r"\b(a|an|the)\b"),
+    "es": re.compile(r"\b(un|una|unos|unas|el|la|los|las)\b"),
+    "vi": re.compile(r"\b(của|là|cái|chiếc|những)\b"),
+    "de": re.compile(r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b"),
+    "ar": re.compile(r"\sال^|ال"),
+}
+MIXED_SEGMENTATION_LANGS = ("zh",)
+_CJK_FIRST, _CJK_LAST = "\u4e00", "\u9fa5"  # the official script's CJK range
+
+
+def _is_punct(ch: str) -> bool:
+    """Whether ``ch`` is in the official PUNCT set (Unicode category ``P*`` or ``string.punctuation``)."""
+    return unicodedata.category(ch).startswith("P") or ch in string.punctuation
+
+
+def _mixed_segmentation(text: str) -> list[str]:
+    """CJK characters and punctuation are tokens of their own; the runs between them split on whitespace."""
+    tokens: list[str] = []
+    run = ""
+    for ch in text:
+        if _CJK_FIRST <= ch <= _CJK_LAST or _is_punct(ch):
+            tokens.extend(run.split())
+            run = ""
+            tokens.append(ch)
+        else:
+            run += ch
+    tokens.extend(run.split())
+    return tokens
+
+
+def normalize_answer(s: str, language: str) -> str:
+    """Lower-case, remove punctuation and ``language``'s articles, and re-join its tokens with single spaces."""
+    text = "".join(ch for ch in s.lower() if not _is_punct(ch))
+    articles = ARTICLES.get(language)
+    if articles is not None:
+        text = articles.sub(" ", text)
+    tokens = _mixed_segmentation(text) if language in MIXED_SEGMENTATION_LANGS else text.split()
+    return " ".join(t for t in tokens if t.strip())
+
+
+def exact_match(prediction: str, gold: str, language: str) -> float:
+    """1.0 when the normalised answers are equal, else 0.0."""
+    return float(normalize_answer(prediction, language) == normalize_answer(gold, language))
+
+
+def f1(prediction: str, gold: str, language: str) -> float:
+    """Token-level F1 of the normalised answers (0.0 when they share no token, even if both are empty)."""
+    predicted = normalize_answer(prediction, language).split()
+    expected = normalize_answer(gold, language).split()
+    same = sum((Counter(predicted) & Counter(expected)).values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(predicted), same / len(expected)
+    return 2 * precision * recall / (precision + recall)
+
+
+def mlqa_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]], language: str) -> dict[str, float]:
+    """Mean over examples of the best EM and F1 against any of the example's gold answers, as fractions."""
+    if len(predictions) != len(golds):
+        raise ValueError(f"{len(predictions)} predictions but {len(golds)} lists of gold answers")
+    if not predictions:
+        raise ValueError("no predictions to score; expected at least one example")
+    if any(isinstance(answers, str) for answers in golds):
+        raise ValueError("golds must hold a list of gold answers per example, not a bare string")
+    empty = [i for i, answers in enumerate(golds) if len(answers) == 0]
+    if empty:
+        raise ValueError(f"examples {empty[:5]} have no gold answer; every MLQA example needs at least one")
+    em = sum(max(exact_match(p, g, language) for g in answers) for p, answers in zip(predictions, golds, strict=True))
+    f = sum(max(f1(p, g, language) for g in answers) for p, answers in zip(predictions, golds, strict=True))
+    return {"em": em / len(predictions), "f1": f / len(predictions)}

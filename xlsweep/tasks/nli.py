@@ -1,0 +1,37 @@
+"""NLI (XNLI; MNLI as the English source): ``[CLS] premise [SEP] hypothesis [SEP]``, 3 labels, accuracy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import datasets
+import torch
+from torch import Tensor, nn
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from xlsweep.data.features import Features
+from xlsweep.data.schema import NLI_LABELS
+from xlsweep.tasks.classification import featurize_text, load_sequence_classifier, predict_labels
+
+__all__ = ["TASK", "NLITask"]
+
+
+class NLITask:
+    name = "nli"
+    metrics = ("acc",)
+    primary = "acc"
+
+    def featurize(self, ds: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, *, max_length: int,
+                  doc_stride: int) -> tuple[dict[str, Tensor], None]:
+        return featurize_text(ds, tokenizer, ("premise", "hypothesis"), max_length=max_length), None
+
+    def load_model(self, name_or_dir: str | Path) -> PreTrainedModel:
+        return load_sequence_classifier(name_or_dir, len(NLI_LABELS))
+
+    def evaluate(self, model: nn.Module, features: Features, references: None, *, language: str,
+                 batch_size: int, device: torch.device | str) -> dict[str, float]:
+        predicted = predict_labels(model, features, batch_size=batch_size, device=device)
+        return {"acc": float((predicted == features["labels"]).float().mean())}
+
+
+TASK = NLITask()
