@@ -18,7 +18,7 @@ def test_every_shipped_config_validates_and_opens_with_its_command(path: Path) -
     assert expand_grid(load_sweep(path))
 
 
-@pytest.mark.parametrize("command", [[], ["sweep"], ["validate"], ["languages"]])
+@pytest.mark.parametrize("command", [[], ["sweep"], ["validate"], ["languages"], ["export-synthetic"]])
 def test_every_command_has_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output

@@ -19,7 +19,7 @@ def test_trial_reports_every_target_and_deltas_against_the_baseline(prepared_smo
     languages = benchmark_languages(cfg.data)
     for lang in languages:
         assert 0.0 <= metrics[f"acc/{lang}"] <= 1.0
-        assert metrics[f"delta/{lang}"] == pytest.approx(metrics[f"acc/{lang}"] - prepared.baseline[lang])
+        assert metrics[f"delta/{lang}"] == pytest.approx(metrics[f"acc/{lang}"] - prepared.baseline[f"acc/{lang}"])
     assert metrics["acc_avg"] == pytest.approx(sum(metrics[f"acc/{x}"] for x in languages) / len(languages))
 
 

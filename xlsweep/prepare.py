@@ -2,12 +2,14 @@
 
 1. the encoder directory (the tiny default is built here; a hub name or a local
    directory is used as it is),
-2. the tokenised features of every language and split,
-3. the stage-1 model: the encoder fine-tuned on the source language, and its
-   zero-shot accuracy on every language's test split (the baseline).
+2. the features of each (language, split), built on first use by whichever
+   process needs them (:class:`FeatureStore`),
+3. the stage-1 model: the encoder fine-tuned on the source language's train split,
+4. the baseline: the stage-1 model's test scores on every target language,
+   zero-shot and, when few-shot evaluation is on, after few-shot fine-tuning.
 
-The sweep driver calls :func:`prepare` before launching trials; a trial calls it
-again and finds everything cached.
+The sweep driver calls :func:`prepare` for every trial config before launching
+trials; a trial calls it again and finds everything cached.
 """
 
 from __future__ import annotations
@@ -21,107 +23,159 @@ from typing import Any
 import torch
 
 from xlsweep.cache import cached, fingerprint
-from xlsweep.config.load import to_dict
-from xlsweep.config.schema import TrialConfig
-from xlsweep.data.benchmark import load_benchmark
-from xlsweep.data.features import featurize_pairs
-from xlsweep.data.synthetic import LABELS, SPLITS, SyntheticBenchmark
-from xlsweep.models.encoder import load_classifier, load_tokenizer, quiet_transformers
+from xlsweep.config.load import needed_splits, to_dict
+from xlsweep.config.schema import DataConfig, TrialConfig
+from xlsweep.data.benchmark import Benchmark, benchmark_languages, load_benchmark, split_key
+from xlsweep.data.features import Features
+from xlsweep.data.sources import resolve_limit, take
+from xlsweep.data.synthetic import SyntheticBenchmark
+from xlsweep.models.encoder import load_tokenizer, quiet_transformers
 from xlsweep.models.tiny import build_tiny_encoder
-from xlsweep.train.evaluate import accuracy
+from xlsweep.tasks import get_task
+from xlsweep.train.fewshot import few_shot_scores
 from xlsweep.train.finetune import finetune
 
-__all__ = ["Prepared", "load_features", "prepare"]
+__all__ = ["FeatureStore", "Prepared", "prepare", "stage1_fingerprint"]
 
-_VERSION = 1  # bump when a builder below changes what it writes
+_VERSION = 2  # bump when a builder below changes what it writes
 Log = Callable[[str], None]
+
+
+def _device() -> str:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class FeatureStore:
+    """The features (and metric references) of each language's split, built on first use and cached.
+
+    Picklable: it travels to Tune workers, which build or load what they need; a file
+    lock per (language, split) makes concurrent trials wait for one builder.
+    """
+
+    def __init__(self, data: DataConfig, encoder_dir: Path, encoder_key: dict[str, Any], cache_dir: Path) -> None:
+        self.data, self.encoder_dir, self.encoder_key, self.cache_dir = data, encoder_dir, encoder_key, cache_dir
+        self._benchmark: Benchmark | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_benchmark": None}  # rebuilt on demand, never shipped
+
+    def key(self, language: str, split: str) -> dict[str, Any]:
+        d = self.data
+        return {"v": _VERSION, "encoder": self.encoder_key, "max_length": d.max_length,
+                "doc_stride": d.doc_stride if d.task == "qa" else None, **split_key(d, language, split)}
+
+    def directory(self, language: str, split: str, log: Log = lambda _: None) -> Path:
+        def build(out: Path) -> None:
+            if self._benchmark is None:
+                self._benchmark = load_benchmark(self.data)
+            ds = self._benchmark.load(language, split)
+            limit = resolve_limit(self.data.limits, language, split)
+            if limit:
+                ds = take(ds, limit, mode=self.data.limit_mode, seed=self.data.limit_seed)
+            log(f"featurising {language}.{split} ({len(ds)} examples) ...")
+            features, references = get_task(self.data.task).featurize(
+                ds, load_tokenizer(self.encoder_dir), max_length=self.data.max_length, doc_stride=self.data.doc_stride)
+            torch.save(features, out / "features.pt")
+            (out / "references.json").write_text(json.dumps(references, ensure_ascii=False))
+
+        return cached(self.cache_dir, "features", self.key(language, split), build)
+
+    def get(self, language: str, split: str) -> Features:
+        return torch.load(self.directory(language, split) / "features.pt", mmap=True, weights_only=True)
+
+    def references(self, language: str, split: str) -> Any:
+        return json.loads((self.directory(language, split) / "references.json").read_text())
 
 
 @dataclass(frozen=True)
 class Prepared:
     encoder_dir: Path
-    features_dir: Path
     stage1_dir: Path
-    baseline: dict[str, float]  # language -> zero-shot test accuracy of the stage-1 model
-    num_labels: int
-
-
-def load_features(features_dir: Path, language: str, split: str) -> dict[str, torch.Tensor]:
-    path = Path(features_dir) / f"{language}.{split}.pt"
-    if not path.exists():
-        raise FileNotFoundError(f"no features for language {language!r}, split {split!r} at {path}")
-    return torch.load(path, mmap=True, weights_only=True)
+    features: FeatureStore
+    baseline: dict[str, float]  # "<metric>/<lang>" (and "fs_<metric>/<lang>") of the stage-1 model
 
 
 def _encoder_key(cfg: TrialConfig) -> dict[str, Any]:
-    if cfg.model.name == "tiny":
+    if cfg.model.name == "tiny":  # the tokenizer is trained on the synthetic corpus (every task's words)
         return {"v": _VERSION, "tiny": to_dict(cfg.model.tiny), "data": to_dict(cfg.data.synthetic)}
     return {"v": _VERSION, "name": cfg.model.name}
 
 
-def _features_key(cfg: TrialConfig) -> dict[str, Any]:
-    return {"v": _VERSION, "encoder": _encoder_key(cfg), "data": to_dict(cfg.data)}
+def _stage1_key(cfg: TrialConfig, store: FeatureStore) -> dict[str, Any]:
+    return {"v": _VERSION, "features": store.key(cfg.data.source, "train"), "stage1": to_dict(cfg.stage1)}
 
 
-def _stage1_key(cfg: TrialConfig) -> dict[str, Any]:
-    return {"v": _VERSION, "features": _features_key(cfg), "stage1": to_dict(cfg.stage1)}
+def _encoder(cfg: TrialConfig, cache_dir: Path, log: Log) -> tuple[Path, dict[str, Any]]:
+    key = _encoder_key(cfg)
+    if cfg.model.name != "tiny":
+        return Path(cfg.model.name), key  # a local directory or a hub name, loaded as it is
 
-
-def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: None) -> Prepared:
-    quiet_transformers()
-    benchmark = load_benchmark(cfg.data)
-    encoder_key = _encoder_key(cfg)
-
-    def build_encoder(out: Path) -> None:
-        log(f"building the tiny default encoder (tokenizer + {cfg.model.tiny.num_layers}-layer BERT) ...")
-        assert isinstance(benchmark, SyntheticBenchmark)
+    def build(out: Path) -> None:
         t = cfg.model.tiny
-        build_tiny_encoder(out, benchmark.corpus(), vocab_size=t.vocab_size, hidden_size=t.hidden_size,
+        log(f"building the tiny default encoder (tokenizer + {t.num_layers}-layer BERT) ...")
+        corpus = SyntheticBenchmark(**to_dict(cfg.data.synthetic)).corpus()  # every task's words
+        build_tiny_encoder(out, corpus, vocab_size=t.vocab_size, hidden_size=t.hidden_size,
                            num_layers=t.num_layers, num_heads=t.num_heads, intermediate_size=t.intermediate_size,
                            max_position=max(128, cfg.data.max_length), mlm_steps=t.mlm_steps, seed=t.seed)
 
-    if cfg.model.name == "tiny":
-        encoder_dir = cached(cache_dir, "encoder", encoder_key, build_encoder)
-    else:
-        encoder_dir = Path(cfg.model.name)  # a local directory or a hub name, loaded as it is
+    return cached(cache_dir, "encoder", key, build), key
 
-    features_key = _features_key(cfg)
 
-    def build_features(out: Path) -> None:
-        log(f"featurising {len(benchmark.languages)} languages × {len(SPLITS)} splits ...")
-        tokenizer = load_tokenizer(encoder_dir)
-        for lang in benchmark.languages:
-            for split in SPLITS:
-                feats = featurize_pairs(benchmark.load(lang, split), tokenizer, max_length=cfg.data.max_length)
-                torch.save(feats, out / f"{lang}.{split}.pt")
-
-    features_dir = cached(cache_dir, "features", features_key, build_features)
-    stage1_key = _stage1_key(cfg)
+def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: None) -> Prepared:
+    """Build (or find) the encoder, stage 1, the baseline of every target and the features ``cfg`` needs."""
+    quiet_transformers()
+    cache = Path(cache_dir).resolve()
+    encoder_dir, encoder_key = _encoder(cfg, cache, log)
+    store = FeatureStore(cfg.data, encoder_dir, encoder_key, cache)
+    task, s = get_task(cfg.data.task), cfg.stage1
+    stage1_key = _stage1_key(cfg, store)
 
     def build_stage1(out: Path) -> None:
-        s = cfg.stage1
-        log(f"stage 1: fine-tuning on {cfg.data.source!r} ({s.epochs} epochs, lr {s.lr}) ...")
+        train = store.get(cfg.data.source, "train")
+        log(f"stage 1: fine-tuning on {cfg.data.source!r} ({cfg.data.task}, {s.epochs} epochs, lr {s.lr}) ...")
         torch.manual_seed(s.seed)
-        model = load_classifier(encoder_dir, len(LABELS))
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        finetune(model, load_features(features_dir, cfg.data.source, "train"), epochs=s.epochs, lr=s.lr,
-                 batch_size=s.batch_size, weight_decay=s.weight_decay, warmup_ratio=s.warmup_ratio, seed=s.seed,
-                 device=device, on_epoch=lambda e, loss: log(f"  epoch {e + 1}/{s.epochs}: loss {loss:.4f}"))
-        baseline = {
-            lang: accuracy(model, load_features(features_dir, lang, "test"), batch_size=256, device=device)
-            for lang in benchmark.languages
-        }
-        log("  baseline (zero-shot test accuracy): "
-            + "  ".join(f"{lang} {acc:.3f}" for lang, acc in baseline.items()))
+        model = task.load_model(encoder_dir)
+        finetune(model, train, epochs=s.epochs, lr=s.lr, batch_size=s.batch_size, weight_decay=s.weight_decay,
+                 warmup_ratio=s.warmup_ratio, seed=s.seed, device=_device(),
+                 on_epoch=lambda e, loss: log(f"  epoch {e + 1}/{s.epochs}: loss {loss:.4f}"))
         model.cpu().save_pretrained(out)
         load_tokenizer(encoder_dir).save_pretrained(out)
-        (out / "baseline.json").write_text(json.dumps(baseline, indent=1))
 
-    stage1_dir = cached(cache_dir, "stage1", stage1_key, build_stage1)
-    baseline = json.loads((stage1_dir / "baseline.json").read_text())
-    return Prepared(encoder_dir, features_dir, stage1_dir, baseline, len(LABELS))
+    for lang, split, _ in needed_splits(cfg):  # read and featurise every split first: bad data fails before
+        store.directory(lang, split, log)  # any training, and trials never race to featurise the same split
+    stage1_dir = cached(cache, "stage1", stage1_key, build_stage1)
+    baseline: dict[str, float] = {}
+    for lang in cfg.eval.targets or benchmark_languages(cfg.data):
+        baseline |= _baseline(cfg, store, stage1_dir, stage1_key, lang, log)
+    return Prepared(encoder_dir, stage1_dir, store, baseline)
+
+
+def _baseline(cfg: TrialConfig, store: FeatureStore, stage1_dir: Path, stage1_key: dict[str, Any], lang: str,
+              log: Log) -> dict[str, float]:
+    """The stage-1 model's test scores on ``lang`` (zero-shot, and few-shot when enabled), cached."""
+    task, fs = get_task(cfg.data.task), cfg.eval.few_shot
+    key = {"v": _VERSION, "stage1": stage1_key, "test": store.key(lang, "test"),
+           "few_shot": {**to_dict(fs), "dev": store.key(lang, "dev"), "seed": cfg.stage1.seed} if fs.enabled else None}
+
+    def build(out: Path) -> None:
+        model: torch.nn.Module = task.load_model(stage1_dir)
+        model.to(_device())
+        test, refs = store.get(lang, "test"), store.references(lang, "test")
+        scores = task.evaluate(model, test, refs, language=lang, batch_size=cfg.eval.batch_size, device=_device())
+        metrics = {f"{m}/{lang}": v for m, v in scores.items()}
+        if fs.enabled:
+            few = few_shot_scores(task, model, store.get(lang, "dev"), test, refs, language=lang, epochs=fs.epochs,
+                                  lr=fs.lr, batch_size=fs.batch_size, weight_decay=fs.weight_decay,
+                                  warmup_ratio=fs.warmup_ratio, seed=cfg.stage1.seed,
+                                  eval_batch_size=cfg.eval.batch_size, device=_device())
+            metrics |= {f"fs_{m}/{lang}": v for m, v in few.items()}
+        log(f"  baseline {lang}: " + "  ".join(f"{k.split('/')[0]} {v:.3f}" for k, v in metrics.items()))
+        (out / "baseline.json").write_text(json.dumps(metrics, indent=1))
+
+    return dict(json.loads((cached(store.cache_dir, "baseline", key, build) / "baseline.json").read_text()))
 
 
 def stage1_fingerprint(cfg: TrialConfig) -> str:
-    """Equal for trials that share a stage-1 model (the driver prepares each distinct one once)."""
-    return fingerprint(_stage1_key(cfg))
+    """Equal for trials that share a stage-1 model."""
+    store = FeatureStore(cfg.data, Path(), _encoder_key(cfg), Path())
+    return fingerprint(_stage1_key(cfg, store))

@@ -45,7 +45,7 @@ def test_smoke_sweep_end_to_end(smoke_sweep, prepared_smoke, tmp_path: Path) -> 
         assert child.data.tags["xlsweep.aux"] == f"ana→{query}"
         for lang in languages:
             delta = child.data.metrics[f"delta/{lang}"]
-            assert delta == pytest.approx(child.data.metrics[f"acc/{lang}"] - prepared.baseline[lang])
+            assert delta == pytest.approx(child.data.metrics[f"acc/{lang}"] - prepared.baseline[f"acc/{lang}"])
             assert table.loc[f"ana→{query}", lang] == pytest.approx(delta)  # heatmap table == MLflow
         assert "meta_loss" in child.data.metrics
     assert outcome.heatmap is not None and outcome.heatmap.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -18,8 +18,10 @@ from typing import Any, Literal
 
 import yaml
 
-from xlsweep.config.schema import AuxChoice, Grid, SweepConfig, TrialConfig
-from xlsweep.data.benchmark import benchmark_languages
+from xlsweep.config.schema import AuxChoice, DataConfig, Grid, SweepConfig, TrialConfig
+from xlsweep.data.benchmark import benchmark_languages, benchmark_sources
+from xlsweep.data.sources import PRESETS, parse_source, resolve_limit, resolve_source
+from xlsweep.data.synthetic import SPLITS
 
 __all__ = [
     "ConfigError",
@@ -27,6 +29,7 @@ __all__ = [
     "expand_grid",
     "grid_cells",
     "load_sweep",
+    "needed_splits",
     "parse_sweep",
     "parse_trial",
     "set_path",
@@ -57,6 +60,8 @@ def _describe(tp: Any) -> str:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     if origin is tuple:
         return f"a list of {_describe(typing.get_args(tp)[0])}"
+    if origin is dict:
+        return f"a mapping of strings to {_describe(typing.get_args(tp)[1])}"
     if dataclasses.is_dataclass(tp):
         return f"a mapping with keys {', '.join(f.name for f in dataclasses.fields(tp))}"
     return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(tp, str(tp))
@@ -82,6 +87,12 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{path}: got {value!r}; expected {_describe(tp)}")
         return tuple(_convert(item, item_type, f"{path}[{i}]") for i, item in enumerate(value))
+    if origin is dict:
+        key_type, value_type = typing.get_args(tp)
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{path}: got {value!r}; expected {_describe(tp)}")
+        return {_convert(k, key_type, f"{path} key"): _convert(v, value_type, f"{path}[{k!r}]")
+                for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, Mapping):
             raise ConfigError(f"{path or 'config'}: got {value!r}; expected {_describe(tp)}")
@@ -197,14 +208,11 @@ def _validate_trial(cfg: TrialConfig) -> None:
     for name in ("epochs", "batch_size"):
         _positive(f"stage1.{name}", getattr(cfg.stage1, name))
     _positive("eval.batch_size", cfg.eval.batch_size)
-    _positive("data.max_length", cfg.data.max_length)
-    syn = cfg.data.synthetic
-    for name in ("train_size", "dev_size", "test_size"):
-        _positive(f"data.synthetic.{name}", getattr(syn, name))
-    if syn.n_topics < 3 or syn.n_topics % 3:
-        raise ConfigError(f"data.synthetic.n_topics: got {syn.n_topics}; expected a positive multiple of 3")
-    if not 0 < syn.purity <= 1:
-        raise ConfigError(f"data.synthetic.purity: got {syn.purity}; expected a number in (0, 1]")
+    fs = cfg.eval.few_shot
+    for name in ("epochs", "lr", "batch_size"):
+        _positive(f"eval.few_shot.{name}", getattr(fs, name))
+    _fraction("eval.few_shot.warmup_ratio", fs.warmup_ratio)
+    _validate_data(cfg.data)
     known = benchmark_languages(cfg.data)
     _languages("data.source", (cfg.data.source,), known)
     _languages("eval.targets", cfg.eval.targets, known)
@@ -222,11 +230,83 @@ def _validate_trial(cfg: TrialConfig) -> None:
     if meta.parallel and meta.algorithm == "x-maml":
         raise ConfigError("meta.parallel: true needs support and query in different languages; "
                           "x-maml uses one language for both (use xla-maml, or parallel: false)")
-    split_size = syn.dev_size if meta.split == "dev" else syn.train_size
     needed = meta.support_size + (meta.query_size if meta.algorithm == "x-maml" else 0)
-    if cfg.data.benchmark == "synthetic" and needed > split_size:
-        raise ConfigError(f"meta.support_size: {needed} examples per episode do not fit in the "
-                          f"{split_size} examples of the {meta.split!r} split")
+    if cfg.data.benchmark == "synthetic":
+        split_size = cfg.data.synthetic.dev_size if meta.split == "dev" else cfg.data.synthetic.train_size
+        for lang in meta.support:
+            split_size = min(split_size, resolve_limit(cfg.data.limits, lang, meta.split) or split_size)
+        if needed > split_size:
+            raise ConfigError(f"meta.support_size: {needed} examples per episode do not fit in the "
+                              f"{split_size} examples of the {meta.split!r} split")
+    _data_sources(cfg)
+
+
+def _validate_data(data: DataConfig) -> None:
+    _positive("data.max_length", data.max_length)
+    if data.task == "qa" and not 0 < data.doc_stride < data.max_length:
+        raise ConfigError(f"data.doc_stride: got {data.doc_stride}; expected a positive overlap smaller than "
+                          f"data.max_length ({data.max_length})")
+    for key, n in data.limits.items():
+        if n < 0:
+            raise ConfigError(f"data.limits[{key!r}]: got {n}; expected a number of examples >= 0 (0: all)")
+    _source_keys("data.limits", data.limits)
+    if data.benchmark == "synthetic":
+        syn = data.synthetic
+        for name in ("train_size", "dev_size", "test_size"):
+            _positive(f"data.synthetic.{name}", getattr(syn, name))
+        if syn.n_topics < 3 or syn.n_topics % 3:
+            raise ConfigError(f"data.synthetic.n_topics: got {syn.n_topics}; expected a positive multiple of 3")
+        if not 0 < syn.purity <= 1:
+            raise ConfigError(f"data.synthetic.purity: got {syn.purity}; expected a number in (0, 1]")
+        for name in ("sources", "languages"):
+            if getattr(data, name):
+                raise ConfigError(f"data.{name}: the synthetic benchmark has its own languages and data; "
+                                  "set data.benchmark to a preset (xnli, mlqa, wikiann, marc) or 'custom' to use it")
+        return
+    if data.benchmark in PRESETS and PRESETS[data.benchmark].task != data.task:
+        raise ConfigError(f"data.task: got {data.task!r}, but benchmark {data.benchmark!r} is a "
+                          f"{PRESETS[data.benchmark].task} benchmark; set data.task: {PRESETS[data.benchmark].task}")
+    if data.benchmark == "custom" and not (data.languages and data.sources):
+        raise ConfigError("data.benchmark: 'custom' needs data.languages (the language codes) and data.sources "
+                          "(where each language's splits are, e.g. {'*': 'data/{lang}.{split}.tsv'})")
+    _source_keys("data.sources", data.sources)
+
+
+def _source_keys(path: str, mapping: dict[str, Any]) -> None:
+    for key in mapping:
+        lang, _, split = key.partition(".")
+        if not lang or (split and split not in SPLITS):
+            raise ConfigError(f"{path}: bad key {key!r}; expected '<lang>.<split>', '<lang>', '*.<split>' or '*' "
+                              f"with split one of {', '.join(SPLITS)}")
+
+
+def needed_splits(cfg: TrialConfig) -> list[tuple[str, str, str]]:
+    """(language, split, why) of every split a trial reads."""
+    needed = [(cfg.data.source, "train", "stage 1 (data.source)")]
+    needed += [(lang, cfg.meta.split, "meta-learning (meta.support/query)")
+               for lang in dict.fromkeys(cfg.meta.support + cfg.meta.query)]
+    targets = cfg.eval.targets or benchmark_languages(cfg.data)
+    needed += [(lang, "test", "evaluation (eval.targets)") for lang in targets]
+    if cfg.eval.few_shot.enabled:
+        needed += [(lang, "dev", "few-shot evaluation (eval.few_shot)") for lang in targets]
+    return needed
+
+
+def _data_sources(cfg: TrialConfig) -> None:
+    """Every split a trial reads has a well-formed source (existence of files is checked at launch)."""
+    if cfg.data.benchmark == "synthetic":
+        return
+    sources = benchmark_sources(cfg.data)
+    for lang, split, why in needed_splits(cfg):
+        spec = resolve_source(sources, lang, split)
+        if spec is None:
+            raise ConfigError(f"data.sources: nothing configures {lang}.{split}, which {why} reads; add a key "
+                              f"'{lang}.{split}', '{lang}', '*.{split}' or '*'")
+        try:
+            parse_source(spec, lang, split)
+        except ValueError as err:
+            raise ConfigError(f"data.sources: {lang}.{split}: {err}") from None
+
 
 
 # --------------------------------------------------------------------- sweep files

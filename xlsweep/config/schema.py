@@ -15,6 +15,7 @@ __all__ = [
     "AuxChoice",
     "DataConfig",
     "EvalConfig",
+    "FewShotConfig",
     "Grid",
     "MetaConfig",
     "ModelConfig",
@@ -43,9 +44,23 @@ class SyntheticDataConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    benchmark: Literal["synthetic"] = "synthetic"
+    """Which task, on which data: the synthetic benchmark, a preset of real data, or your own files.
+
+    ``sources`` and ``limits`` are keyed by ``<lang>.<split>``, ``<lang>``, ``*.<split>``
+    or ``*`` (the most specific key wins); see :mod:`xlsweep.data.sources` for the
+    value syntax (a path template with ``{lang}``/``{split}``, or ``hub:NAME[:CONFIG][@SPLIT]``).
+    """
+
+    task: Literal["nli", "qa", "ner", "sentiment"] = "nli"
+    benchmark: Literal["synthetic", "xnli", "mlqa", "wikiann", "marc", "custom"] = "synthetic"
     source: str = "ana"  # the language stage 1 fine-tunes on (English's role)
-    max_length: int = 64
+    languages: tuple[str, ...] = ()  # real data: the benchmark's languages (empty: the preset's)
+    sources: dict[str, str] = field(default_factory=dict)  # real data: where each language/split comes from
+    limits: dict[str, int] = field(default_factory=dict)  # low-resource subsets, e.g. {"*.train": 100}
+    limit_mode: Literal["first", "seeded"] = "first"
+    limit_seed: int = 0
+    max_length: int = 64  # tokens per row (QA: per window; 384 for MLQA)
+    doc_stride: int = 128  # QA: overlap of consecutive windows of a long context
     synthetic: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
 
 
@@ -106,9 +121,22 @@ class MetaConfig:
 
 
 @dataclass(frozen=True)
+class FewShotConfig:
+    """Few-shot evaluation: fine-tune on the target language's dev split, then test (next to zero-shot)."""
+
+    enabled: bool = False
+    epochs: int = 1
+    lr: float = 1e-4
+    batch_size: int = 16
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.0
+
+
+@dataclass(frozen=True)
 class EvalConfig:
     targets: tuple[str, ...] = ()  # empty: every language of the benchmark
     batch_size: int = 256
+    few_shot: FewShotConfig = field(default_factory=FewShotConfig)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """The one interface every benchmark offers: per-language, per-split ``datasets.Dataset``s.
 
-The synthetic benchmark implements it today; the XNLI/MLQA/WikiAnn loaders
-implement the same protocol, so nothing downstream knows which one it reads.
+The synthetic benchmark (the embedded default) and :class:`~xlsweep.data.sources.RealBenchmark`
+(XNLI, MLQA, WikiAnn, MARC presets or your own files and hub names) implement the
+same protocol, so nothing downstream knows which one it reads. Rows follow the
+task's canonical schema (:mod:`xlsweep.data.schema`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import datasets
 
@@ -15,7 +17,7 @@ from xlsweep.data.synthetic import DEFAULT_FAMILY, SyntheticBenchmark
 if TYPE_CHECKING:
     from xlsweep.config.schema import DataConfig
 
-__all__ = ["Benchmark", "benchmark_languages", "load_benchmark"]
+__all__ = ["Benchmark", "benchmark_languages", "benchmark_sources", "load_benchmark", "split_key"]
 
 
 class Benchmark(Protocol):
@@ -24,17 +26,46 @@ class Benchmark(Protocol):
     def load(self, language: str, split: str) -> datasets.Dataset: ...
 
 
+def benchmark_sources(data: DataConfig) -> dict[str, str]:
+    """Real data: the preset's sources overridden by the config's own (empty for synthetic data)."""
+    from xlsweep.data.sources import PRESETS
+
+    if data.benchmark == "synthetic":
+        return {}
+    preset = dict(PRESETS[data.benchmark].sources) if data.benchmark in PRESETS else {}
+    return {**preset, **data.sources}
+
+
 def benchmark_languages(data: DataConfig) -> tuple[str, ...]:
-    """The languages a data config offers, known without building any data."""
+    """The languages a data config offers, known without loading any data."""
+    from xlsweep.data.sources import PRESETS
+
     if data.benchmark == "synthetic":
         return tuple(lang.code for lang in DEFAULT_FAMILY if lang.spoken)
-    raise ValueError(f"data.benchmark: unknown benchmark {data.benchmark!r}; expected 'synthetic'")
+    if data.languages:
+        return data.languages
+    if data.benchmark in PRESETS:
+        return tuple(PRESETS[data.benchmark].languages)
+    raise ValueError("data.languages: empty; a custom benchmark needs its list of languages")
+
+
+def split_key(data: DataConfig, language: str, split: str) -> dict[str, Any]:
+    """What determines one language's split: part of the cache key of its features."""
+    from xlsweep.config.load import to_dict
+    from xlsweep.data.sources import resolve_limit, resolve_source
+
+    key = {"task": data.task, "language": language, "split": split,
+           "limit": resolve_limit(data.limits, language, split), "mode": data.limit_mode, "seed": data.limit_seed}
+    if data.benchmark == "synthetic":
+        return {**key, "synthetic": to_dict(data.synthetic)}
+    return {**key, "source": resolve_source(benchmark_sources(data), language, split)}
 
 
 def load_benchmark(data: DataConfig) -> Benchmark:
     if data.benchmark == "synthetic":
         s = data.synthetic
         return SyntheticBenchmark(
+            task=data.task,
             seed=s.seed,
             train_size=s.train_size,
             dev_size=s.dev_size,
@@ -43,4 +74,7 @@ def load_benchmark(data: DataConfig) -> Benchmark:
             words_per_pool=s.words_per_pool,
             purity=s.purity,
         )
-    raise ValueError(f"data.benchmark: unknown benchmark {data.benchmark!r}; expected 'synthetic'")
+    from xlsweep.data.sources import RealBenchmark
+
+    # limits are applied by the caller, the same way for every benchmark (xlsweep.prepare)
+    return RealBenchmark(task=data.task, languages=benchmark_languages(data), sources=benchmark_sources(data))

@@ -7,6 +7,7 @@ store) is checked before stage 1 is trained or any trial starts.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import os
 import uuid
@@ -15,19 +16,46 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlsweep.config.load import expand_grid, grid_cells, to_dict
-from xlsweep.config.schema import SweepConfig
+from xlsweep.config.load import expand_grid, grid_cells, needed_splits, to_dict
+from xlsweep.config.schema import SweepConfig, TrialConfig
+from xlsweep.data.benchmark import benchmark_sources
+from xlsweep.data.schema import DataError
+from xlsweep.data.sources import missing_files
 from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
 from xlsweep.report import TrialRecord, delta_table, summary_lines, write_csv, write_heatmap
+from xlsweep.tasks import get_task
 from xlsweep.tracking import SweepRun, default_tracking_uri, flatten_params
 
-__all__ = ["SweepError", "SweepOutcome", "run_sweep"]
+__all__ = ["SweepError", "SweepOutcome", "check_data_files", "run_sweep"]
 
 Log = Callable[[str], None]
 
 
 class SweepError(RuntimeError):
-    """The sweep cannot run as configured (resources, tracking store); the message says what to change."""
+    """The sweep cannot run as configured (data files, resources, tracking store); the message says what to change."""
+
+
+def _absolute_sources(sweep: SweepConfig) -> SweepConfig:
+    """Local data paths made absolute against the launching directory; hub sources unchanged."""
+    data = sweep.trial.data
+    sources = {key: spec if spec.startswith("hub:") else os.path.abspath(os.path.expanduser(spec))
+               for key, spec in data.sources.items()}
+    if sources == data.sources:
+        return sweep
+    trial = dataclasses.replace(sweep.trial, data=dataclasses.replace(data, sources=sources))
+    return dataclasses.replace(sweep, trial=trial)
+
+
+def check_data_files(cells: list[tuple[dict[str, Any], TrialConfig]]) -> None:
+    """Every local file any trial reads exists, checked before Ray starts or anything is trained."""
+    problems: list[str] = []
+    for _, cfg in cells:
+        if cfg.data.benchmark != "synthetic":
+            problems += missing_files(benchmark_sources(cfg.data), needed_splits(cfg))
+    if problems:
+        listed = "\n  ".join(dict.fromkeys(problems))
+        raise SweepError(f"data.sources: {len(set(problems))} data file(s) the sweep needs do not exist:\n  {listed}\n"
+                         "fix the paths in data.sources (relative paths are read from the directory you launch in)")
 
 
 @dataclass
@@ -77,22 +105,40 @@ def _open_tracking(sweep: SweepConfig, uri: str, sweep_id: str) -> SweepRun:
     return tracker
 
 
-def _records(results: Any, baseline_of: Callable[[dict[str, Any]], dict[str, float]]) -> tuple[list, list, list]:
+_METRIC_NAMES = {"acc": "accuracy", "f1": "F1", "em": "exact match"}
+
+
+def _records(results: Any, primary: str, baseline_of: Callable[[dict[str, Any]], dict[str, float]],
+             *, prefix: str = "") -> tuple[list[TrialRecord], list[dict[str, Any]], list[str]]:
+    """Per-trial records of ``prefix + primary`` (``fs_`` for few-shot), csv rows and failure reasons."""
     records, rows, failures = [], [], []
+    metric = f"{prefix}{primary}"
     for result in results:
         cell = dict(result.config)
         label = str(cell.get("aux", "base"))
         metrics = result.metrics or {}
-        if result.error is not None or "failure" in metrics or "acc_avg" not in metrics:
+        if result.error is not None or "failure" in metrics or "delta_avg" not in metrics:
             reason = result.error or metrics.get("failure", "no final metrics")
             failures.append(f"{cell}: {str(reason).strip().splitlines()[-1] if str(reason).strip() else reason}")
             continue
-        scores = {k.split("/", 1)[1]: float(v) for k, v in metrics.items() if k.startswith("acc/")}
+        scores = {k.split("/", 1)[1]: float(v) for k, v in metrics.items() if k.startswith(f"{metric}/")}
         baseline = baseline_of(cell)
         records.append(TrialRecord(aux=label, seed=int(cell.get("seed", 0)), scores=scores,
-                                   baseline={t: baseline[t] for t in scores}))
-        rows.append({**cell, **{k: v for k, v in metrics.items() if k.startswith(("acc", "delta"))}})
+                                   baseline={t: baseline[f"{metric}/{t}"] for t in scores}))
+        rows.append({**cell, **{k: v for k, v in metrics.items() if "/" in k or k.endswith("_avg")}})
     return records, rows, failures
+
+
+def _report(records: list[TrialRecord], out_dir: Path, name: str, *, title: str, metric: str,
+            log: Log) -> list[Path]:
+    """The aux × target delta table as CSV and heatmap, and its summary in the log."""
+    table = delta_table(records)
+    paths = [write_csv(table, out_dir / f"{name}.csv"),
+             write_heatmap(table, out_dir / f"{name}.png", title=title, metric=metric)]
+    log("")
+    for line in summary_lines(table):
+        log(line)
+    return paths
 
 
 def run_sweep(
@@ -108,7 +154,9 @@ def run_sweep(
     from xlsweep.sweep.progress import ProgressCallback
     from xlsweep.sweep.trainable import TrialContext, trainable
 
+    sweep = _absolute_sources(sweep)  # trials run in other working directories (and on other nodes)
     cells = expand_grid(sweep)  # validates every cell again; cheap
+    check_data_files(cells)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = (Path(output_dir or sweep.output_dir) / sweep.name / stamp).resolve()
     cache_dir = str(Path(sweep.cache_dir).resolve())
@@ -122,12 +170,15 @@ def run_sweep(
     ok = False
     try:
         prepared: dict[str, Prepared] = {}
-        for _, cfg in cells:  # one stage 1 per distinct (model, data, stage1) — usually one for the sweep
-            key = stage1_fingerprint(cfg)
-            if key not in prepared:
-                prepared[key] = prepare(cfg, cache_dir, log=log)
+        for _, cfg in cells:  # one stage 1 per distinct (model, data, stage1) — usually one for the sweep;
+            try:  # each cell's auxiliary data (cheap once cached)
+                ready = prepare(cfg, cache_dir, log=log)
+            except DataError as err:
+                raise SweepError(f"data: {err}") from None
+            prepared.setdefault(stage1_fingerprint(cfg), ready)
         if len(prepared) == 1:
             tracker.log_metrics({f"baseline/{k}": v for k, v in next(iter(prepared.values())).baseline.items()})
+        task = get_task(sweep.trial.data.task)
 
         ctx = TrialContext(sweep, cache_dir, uri, tracker.experiment_id, tracker.run_id)
         resources = {"cpu": sweep.resources.cpu, "gpu": sweep.resources.gpu}
@@ -154,7 +205,7 @@ def run_sweep(
         def baseline_of(cell: dict[str, Any]) -> dict[str, float]:
             return next(prepared[stage1_fingerprint(c)].baseline for o, c in cells if o == cell)
 
-        outcome.records, rows, outcome.failures = _records(results, baseline_of)
+        outcome.records, rows, outcome.failures = _records(results, task.primary, baseline_of)
         out_dir.mkdir(parents=True, exist_ok=True)
         if rows:
             outcome.trials_csv = out_dir / "trials.csv"
@@ -162,15 +213,17 @@ def run_sweep(
                 writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
                 writer.writeheader()
                 writer.writerows(rows)
+        metric = _METRIC_NAMES.get(task.primary, task.primary)
         if outcome.records:
-            table = delta_table(outcome.records)
-            outcome.table_csv = write_csv(table, out_dir / "aux_target_delta.csv")
-            outcome.heatmap = write_heatmap(table, out_dir / "aux_target_delta.png",
-                                            title=f"{sweep.name}: Δ accuracy vs stage-1 baseline (zero-shot)")
-            tracker.log_artifacts(p for p in (outcome.heatmap, outcome.table_csv, outcome.trials_csv) if p)
-            log("")
-            for line in summary_lines(table):
-                log(line)
+            paths = _report(outcome.records, out_dir, "aux_target_delta", metric=metric, log=log,
+                            title=f"{sweep.name}: Δ {metric} vs stage-1 baseline (zero-shot)")
+            outcome.table_csv, outcome.heatmap = paths
+            few_shot, _, _ = _records(results, task.primary, baseline_of, prefix="fs_")
+            if sweep.trial.eval.few_shot.enabled and few_shot:
+                log("\nfew-shot (fine-tuned on each target's dev split):")
+                paths += _report(few_shot, out_dir, "aux_target_delta_fewshot", metric=metric, log=log,
+                                 title=f"{sweep.name}: Δ {metric} vs stage-1 baseline (few-shot)")
+            tracker.log_artifacts([*paths, *([outcome.trials_csv] if outcome.trials_csv else [])])
         ok = not outcome.failures and bool(outcome.records)
     finally:
         tracker.finish(ok)

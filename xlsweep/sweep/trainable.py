@@ -41,7 +41,8 @@ def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, s
     return {
         "xlsweep.sweep": ctx.sweep.name,
         "xlsweep.algorithm": cfg.meta.algorithm,
-        "xlsweep.task": "nli",
+        "xlsweep.task": cfg.data.task,
+        "xlsweep.benchmark": cfg.data.benchmark,
         "xlsweep.aux": str(overrides.get("aux", "+".join(cfg.meta.support))),
         "xlsweep.support": ",".join(cfg.meta.support),
         "xlsweep.query": ",".join(cfg.meta.query or cfg.meta.support),
