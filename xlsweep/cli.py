@@ -82,7 +82,7 @@ def validate(config: ConfigArg) -> None:
         check_data_files(cells)
     except SweepError as err:
         _fail(f"{config}: {err}")
-    typer.echo(f"{config}: valid; sweep {cfg.name!r} has {len(cells)} trials")
+    typer.echo(f"{config}: valid; sweep {cfg.name!r} has {len(cells)} trial{'' if len(cells) == 1 else 's'}")
     for overrides, trial in cells:
         m = trial.meta
         typer.echo(f"  {m.algorithm:<8} support={','.join(m.support):<8} query={','.join(m.query) or '(same)':<8} "

@@ -33,4 +33,7 @@ def test_demo_sweep_recovers_the_planted_transfer_structure(tmp_path: Path) -> N
     for aux in ["cor", "dun", "eki", "zul"]:  # ... most, where there is headroom (bel is at ~0.98 zero-shot)
         row = table.loc[f"ana→{aux}", order]
         assert row[aux] == row.max()
-    assert table.loc["ana→zul", ["bel", "cor", "dun", "eki"]].mean() < 0  # the isolate helps no one else
+    assert table.loc["ana→dun", "eki"] > table.loc["ana→zul", "eki"]  # relatives help each other more
+    assert table.loc["ana→eki", "dun"] > table.loc["ana→zul", "dun"]  # than the isolate helps them
+    for target in ["bel", "cor", "dun", "eki"]:  # the isolate is nobody else's best auxiliary language
+        assert table.loc["ana→zul", target] < table[target].max()

@@ -162,7 +162,7 @@ def run_sweep(
     cache_dir = str(Path(sweep.cache_dir).resolve())
     uri = tracking_uri or sweep.tracking.uri or default_tracking_uri()
     sweep_id = f"{sweep.name}-{stamp}-{uuid.uuid4().hex[:6]}"
-    log(f"sweep {sweep.name!r}: {len(cells)} trials → {out_dir}")
+    log(f"sweep {sweep.name!r}: {len(cells)} trial{'' if len(cells) == 1 else 's'} → {out_dir}")
 
     _init_ray(address, sweep, log)
     tracker = _open_tracking(sweep, uri, sweep_id)
