@@ -1,0 +1,67 @@
+"""MetaXL's bi-level step (Xia et al., 2021, Algorithm 1) as a loss.
+
+A representation transformation network (RTN) with parameters φ transforms the
+source language's hidden states inside the encoder. One step::
+
+    θ' = θ − α ∇θ L_src(θ, φ)          # a virtual SGD step on RTN-transformed source data
+    φ  ← φ − β ∇φ L_tgt(θ')             # second order: L_tgt depends on φ only through θ'
+    θ  ← θ − (optimiser step on ∇θ L_src(θ, φ))   # the source step itself
+
+:func:`metaxl_loss` computes ``L_tgt(θ')`` with the graph through θ' kept, so its
+gradient with respect to φ is the meta-gradient, together with the source loss and
+``∇θ L_src`` (reused for the real source step: it is the step θ' was virtually taken
+along). Target batches never pass through the RTN: ``transformed`` is the context in
+which the model applies it (see :mod:`xlsweep.models.rtn`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from xlsweep.algorithms.maml import Batch, LossFn, Params, double_backward_attention
+
+__all__ = ["MetaXLLoss", "metaxl_loss"]
+
+
+@dataclass(frozen=True)
+class MetaXLLoss:
+    """What one bi-level step needs: the meta-loss, the source loss and the source gradient."""
+
+    target: Tensor  # L_tgt(θ'): differentiable with respect to φ (and θ)
+    source: Tensor  # L_src(θ, φ)
+    source_grads: dict[str, Tensor]  # ∇θ L_src(θ, φ), detached
+
+
+def metaxl_loss(
+    loss_fn: LossFn,
+    params: Params,
+    source: Batch,
+    target: Batch,
+    *,
+    virtual_lr: float,
+    transformed: Callable[[], AbstractContextManager[object]],
+) -> MetaXLLoss:
+    """The target loss after a virtual SGD step of size ``virtual_lr`` on the RTN-transformed source loss.
+
+    Args:
+        loss_fn: ``loss(params, batch)``, e.g. :func:`xlsweep.algorithms.maml.model_loss`.
+        params: θ, the parameters the virtual step moves (the RTN's are not among them).
+        source, target: Model keyword arguments (labels included).
+        virtual_lr: α; MetaXL uses the main model's learning rate in force at this step.
+        transformed: Returns the context in which the model applies the RTN.
+    """
+    with double_backward_attention(first_order=False):
+        with transformed():
+            source_loss = loss_fn(params, source)
+        grads = torch.autograd.grad(source_loss, tuple(params.values()), create_graph=True, allow_unused=True)
+        fast = {name: p if g is None else p - virtual_lr * g
+                for (name, p), g in zip(params.items(), grads, strict=True)}
+        target_loss = loss_fn(fast, target)
+    source_grads = {name: torch.zeros_like(p) if g is None else g.detach()
+                    for (name, p), g in zip(params.items(), grads, strict=True)}
+    return MetaXLLoss(target=target_loss, source=source_loss.detach(), source_grads=source_grads)
