@@ -12,6 +12,11 @@ def test_flatten_params_is_readable() -> None:
     assert flat == {"meta.support": "hi,ur", "meta.inner_lr": "0.001", "seed": "3"}
 
 
+def test_a_mapping_whose_keys_mlflow_cannot_name_is_one_param() -> None:
+    flat = flatten_params({"data": {"limits": {"*.train": 100, "en.train": 5000}, "synthetic": {"seed": 0}}})
+    assert flat == {"data.limits": "*.train: 100, en.train: 5000", "data.synthetic.seed": "0"}
+
+
 def test_a_reopened_trial_continues_its_run_without_duplicate_steps(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     sweep = SweepRun(uri, "exp")

@@ -9,6 +9,7 @@ starts, since several processes creating a fresh sqlite store at once fail.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,18 @@ def _artifact_root(tracking_uri: str, experiment: str) -> str | None:
     return (Path(tracking_uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts" / experiment).as_uri()
 
 
+_PARAM_KEY = re.compile(r"[\w\-. :/]+")  # what MLflow allows in a param name
+
+
 def flatten_params(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     """Nested config → ``{"meta.inner_lr": "0.001", "meta.support": "ana,bel"}``, readable in the MLflow UI."""
     flat: dict[str, str] = {}
     for key, value in config.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and not all(_PARAM_KEY.fullmatch(str(k)) for k in value):
+            # keys MLflow cannot name a param by (data.limits' "*.train"): one param for the mapping
+            flat[name] = ", ".join(f"{k}: {v}" for k, v in value.items())
+        elif isinstance(value, Mapping):
             flat |= flatten_params(value, f"{name}.")
         elif isinstance(value, (list, tuple)):
             flat[name] = ",".join(str(v) for v in value)

@@ -1,32 +1,40 @@
 """One trial, end to end, without Ray or MLflow: the single place a config becomes keyword arguments.
 
-Stage 2 (meta-learning from the shared stage-1 model) and stage 3 (evaluation on
-every target language: zero-shot, and few-shot when ``eval.few_shot.enabled``). ``on_checkpoint`` is called every
-``meta.checkpoint_every`` steps and at the end of meta-training, with the learner
-whose ``state_dict`` a caller can persist; ``restore`` resumes from such a state.
+Stage 2 — meta-learning (X-/XLA-MAML) from the shared stage-1 model, or MetaXL and
+its baselines (target-only, JT, JT w/ RTN) from the encoder — then stage 3:
+evaluation on every target language (zero-shot, and few-shot when
+``eval.few_shot.enabled``), and for MetaXL-family trials the representation
+analysis. ``on_checkpoint`` is called every ``meta.checkpoint_every`` steps and at
+the end of training, with the learner whose ``state_dict`` a caller can persist;
+``restore`` resumes from such a state.
 """
-
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import torch
 
-from xlsweep.config.schema import TrialConfig
+from xlsweep.analysis.representations import cosine_hausdorff, pca_2d, representations, write_pca_plot
+from xlsweep.config.schema import TRANSFER_ALGORITHMS, TrialConfig
 from xlsweep.data.benchmark import benchmark_languages
 from xlsweep.data.episodes import EpisodeSampler, language_pairs
 from xlsweep.prepare import Prepared
 from xlsweep.tasks import get_task
 from xlsweep.train.fewshot import few_shot_scores
 from xlsweep.train.meta import MetaLearner
+from xlsweep.train.transfer import TransferLearner, first_rows
 
-__all__ = ["build_learner", "evaluate_targets", "run_trial"]
+__all__ = ["analyse_representations", "build_learner", "evaluate_targets", "run_trial"]
 
-OnCheckpoint = Callable[[int, float, MetaLearner], None]
+Learner = MetaLearner | TransferLearner
+OnCheckpoint = Callable[[int, float, Learner], None]
 
 
-def build_learner(cfg: TrialConfig, prepared: Prepared, *, device: torch.device | str = "cpu") -> MetaLearner:
+def build_learner(cfg: TrialConfig, prepared: Prepared, *, device: torch.device | str = "cpu") -> Learner:
+    if cfg.meta.algorithm in TRANSFER_ALGORITHMS:
+        return _transfer_learner(cfg, prepared, device=device)
     m = cfg.meta
     torch.manual_seed(cfg.seed)
     model = get_task(cfg.data.task).load_model(prepared.stage1_dir)
@@ -38,6 +46,49 @@ def build_learner(cfg: TrialConfig, prepared: Prepared, *, device: torch.device 
                        inner_steps=m.inner_steps, first_order=m.first_order, backend=m.inner_backend,
                        adapt=m.adapt, meta_lr=m.meta_lr, weight_decay=m.weight_decay,
                        warmup_ratio=m.warmup_ratio, device=device)
+
+
+def _transfer_learner(cfg: TrialConfig, prepared: Prepared, *, device: torch.device | str) -> TransferLearner:
+    """MetaXL or a baseline: source = meta.support's train split, target = meta.query's meta.split."""
+    m, x, task = cfg.meta, cfg.metaxl, get_task(cfg.data.task)
+    torch.manual_seed(cfg.seed)
+    model = task.load_model(prepared.encoder_dir if x.init == "encoder" else prepared.stage1_dir)
+    (target,) = m.query
+    source = first_rows(prepared.features.get(m.support[0], "train"), x.source_size) if m.support else None
+    return TransferLearner(
+        model, method=m.algorithm, source=source,  # type: ignore[arg-type]
+        target=first_rows(prepared.features.get(target, m.split), x.target_size),
+        dev=prepared.features.get(target, "dev"), dev_references=prepared.features.references(target, "dev"),
+        task=task, language=target, rtn_layers=x.rtn_layers, bottleneck=x.bottleneck, residual=x.residual,
+        gate=x.gate, epochs=x.epochs, source_batch=x.source_batch, target_batch=x.target_batch, lr=x.lr,
+        rtn_lr=x.rtn_lr, weight_decay=x.weight_decay, warmup_ratio=x.warmup_ratio, max_grad_norm=x.max_grad_norm,
+        backoff_epochs=x.backoff_epochs, select=x.select, seed=cfg.seed, eval_batch_size=cfg.eval.batch_size,
+        device=device)
+
+
+def analyse_representations(cfg: TrialConfig, prepared: Prepared, learner: TransferLearner, *,
+                            plot: Path | None = None, device: torch.device | str = "cpu") -> dict[str, float]:
+    """Cosine Hausdorff distance between source and target test representations (last layer).
+
+    [CLS] vectors for sentence tasks, first sub-tokens of words for NER; source rows
+    pass through the RTN where the method has one. With ``plot``, a 2-D PCA of both
+    sets is written there.
+    """
+    n, (target,) = cfg.metaxl.analysis_rows, cfg.meta.query
+    if n == 0 or not cfg.meta.support:
+        return {}
+    (source,) = cfg.meta.support
+    kind: Literal["cls", "tokens"] = "tokens" if cfg.data.task == "ner" else "cls"
+    model = learner.model
+    src = representations(model, prepared.features.get(source, "test"), kind=kind, max_rows=n, device=device,
+                          context=learner.transformed)
+    tgt = representations(model, prepared.features.get(target, "test"), kind=kind, max_rows=n, device=device)
+    if plot is not None:
+        src_2d, tgt_2d = pca_2d(src, tgt)
+        rtn = " (through the RTN)" if cfg.meta.algorithm in ("metaxl", "jt-rtn") else ""
+        write_pca_plot({f"{source} (source){rtn}": src_2d, f"{target} (target)": tgt_2d}, plot,
+                       title=f"{cfg.meta.algorithm}: {source} vs {target}, last layer, {kind}")
+    return {"hausdorff": cosine_hausdorff(src, tgt)}
 
 
 def evaluate_targets(cfg: TrialConfig, prepared: Prepared, model: torch.nn.Module,
@@ -81,15 +132,23 @@ def run_trial(
     *,
     restore: Mapping[str, Any] | None = None,
     on_checkpoint: OnCheckpoint | None = None,
+    artifacts_dir: Path | None = None,
     device: torch.device | str = "cpu",
 ) -> dict[str, float]:
+    """Train (meta-learn, or MetaXL / a baseline), then evaluate; files for MLflow go to ``artifacts_dir``."""
     learner = build_learner(cfg, prepared, device=device)
     if restore is not None:
         learner.load_state_dict(restore)
     every, losses = cfg.meta.checkpoint_every, []
-    while learner.step_count < cfg.meta.steps:
+    while learner.step_count < learner.total_steps:
         losses.append(learner.step())
-        if on_checkpoint is not None and (learner.step_count % every == 0 or learner.step_count == cfg.meta.steps):
+        if on_checkpoint is not None and (learner.step_count % every == 0
+                                          or learner.step_count == learner.total_steps):
             on_checkpoint(learner.step_count, sum(losses) / len(losses), learner)
             losses = []
-    return evaluate_targets(cfg, prepared, learner.model, device=device)
+    metrics = evaluate_targets(cfg, prepared, learner.final_model(), device=device)
+    if isinstance(learner, TransferLearner):
+        plot = artifacts_dir / "representations_pca.png" if artifacts_dir is not None else None
+        metrics |= analyse_representations(cfg, prepared, learner, plot=plot, device=device)
+        metrics["dev_best"] = learner.best_score
+    return metrics

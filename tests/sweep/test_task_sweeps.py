@@ -57,3 +57,30 @@ def test_smoke_sweep_of_each_task(task: str, prepared_smoke, tmp_path: Path) -> 
     if few_shot:
         fs_table = pd.read_csv(outcome.out_dir / "aux_target_delta_fewshot.csv", index_col=0)
         assert fs_table.loc["ana→bel", "zul"] == pytest.approx(metrics["fs_delta/zul"])
+
+
+def test_smoke_sweep_of_metaxl_and_joint_training(prepared_smoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from xlsweep.report.method_table import BASELINE_ROW
+    from xlsweep.sweep.runner import run_sweep
+
+    _, _, cache = prepared_smoke
+    sweep = dataclasses.replace(load_sweep(CONFIGS / "smoke-metaxl.yaml"), cache_dir=str(cache))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    lines: list[str] = []
+    outcome = run_sweep(sweep, tracking_uri=uri, output_dir=str(tmp_path / "runs"), log=lines.append)
+    assert outcome.failures == []
+    table = pd.read_csv(outcome.table_csv, index_col=0)
+    assert list(table.index) == [BASELINE_ROW, "jt", "metaxl"] and list(table.columns) == ["zul", "avg"]
+    assert any(line.startswith("| metaxl | 1 |") for line in lines)  # the Markdown table, printed
+
+    client = MlflowClient(uri)
+    parent = client.get_run(outcome.parent_run_id)
+    assert {"method_target.csv", "method_target.md"} <= {a.path for a in client.list_artifacts(parent.info.run_id)}
+    children = client.search_runs([parent.info.experiment_id],
+                                  filter_string=f"tags.`mlflow.parentRunId` = '{outcome.parent_run_id}'")
+    assert sorted(c.data.tags["xlsweep.algorithm"] for c in children) == ["jt", "metaxl"]
+    for child in children:
+        algorithm = child.data.tags["xlsweep.algorithm"]
+        assert table.loc[algorithm, "zul"] == pytest.approx(child.data.metrics["f1/zul"])
+        assert 0.0 <= child.data.metrics["hausdorff"] <= 2.0
+        assert "representations_pca.png" in {a.path for a in client.list_artifacts(child.info.run_id)}

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import yaml
 
-from xlsweep.config.schema import AuxChoice, DataConfig, Grid, SweepConfig, TrialConfig
+from xlsweep.config.schema import TRANSFER_ALGORITHMS, AuxChoice, DataConfig, Grid, SweepConfig, TrialConfig
 from xlsweep.data.benchmark import benchmark_languages, benchmark_sources
 from xlsweep.data.sources import PRESETS, parse_source, resolve_limit, resolve_source
 from xlsweep.data.synthetic import SPLITS
@@ -82,8 +82,8 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
         raise ConfigError(f"{path}: got {value!r}; expected {' or '.join(map(_describe, typing.get_args(tp)))}")
     if origin is tuple:
         item_type = typing.get_args(tp)[0]
-        if isinstance(value, str):
-            value = [value]  # a single language may be written without brackets
+        if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
+            value = [value]  # a single language (or layer) may be written without brackets
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{path}: got {value!r}; expected {_describe(tp)}")
         return tuple(_convert(item, item_type, f"{path}[{i}]") for i, item in enumerate(value))
@@ -216,11 +216,15 @@ def _validate_trial(cfg: TrialConfig) -> None:
     known = benchmark_languages(cfg.data)
     _languages("data.source", (cfg.data.source,), known)
     _languages("eval.targets", cfg.eval.targets, known)
+    _languages("meta.support", meta.support, known)
+    _languages("meta.query", meta.query, known)
+    if meta.algorithm in TRANSFER_ALGORITHMS:
+        _validate_transfer(cfg)
+        _data_sources(cfg)
+        return
     if not meta.support:
         raise ConfigError("meta.support: empty; expected at least one auxiliary language "
                           "(set it, or sweep it with grid.aux)")
-    _languages("meta.support", meta.support, known)
-    _languages("meta.query", meta.query, known)
     if meta.algorithm == "xla-maml" and not meta.query:
         raise ConfigError("meta.query: empty; xla-maml needs the query language set Q "
                           "(for support and query from the same language use algorithm: x-maml)")
@@ -239,6 +243,39 @@ def _validate_trial(cfg: TrialConfig) -> None:
             raise ConfigError(f"meta.support_size: {needed} examples per episode do not fit in the "
                               f"{split_size} examples of the {meta.split!r} split")
     _data_sources(cfg)
+
+
+def _validate_transfer(cfg: TrialConfig) -> None:
+    """MetaXL and its baselines: one target language, sources unless target-only, sane RTN settings."""
+    meta, x = cfg.meta, cfg.metaxl
+    if len(meta.query) != 1:
+        raise ConfigError(f"meta.query: got {list(meta.query)}; {meta.algorithm} trains for one target language "
+                          "(sweep targets with grid.aux, e.g. product: {support: [en], query: [qu, mi]})")
+    if meta.algorithm != "target-only" and len(meta.support) != 1:
+        raise ConfigError(f"meta.support: got {list(meta.support)}; {meta.algorithm} needs exactly one source "
+                          "language (e.g. [en], or a language related to the target)")
+    if meta.query[0] in meta.support:
+        raise ConfigError(f"meta.query: {meta.query[0]!r} is also a source language (meta.support)")
+    for name in ("epochs", "source_batch", "target_batch", "lr", "rtn_lr", "bottleneck"):
+        _positive(f"metaxl.{name}", getattr(x, name))
+    for name in ("source_size", "target_size", "backoff_epochs", "max_grad_norm", "weight_decay", "analysis_rows"):
+        if getattr(x, name) < 0:
+            raise ConfigError(f"metaxl.{name}: got {getattr(x, name)!r}; expected a number >= 0")
+    _fraction("metaxl.warmup_ratio", x.warmup_ratio)
+    if not x.rtn_layers:
+        raise ConfigError("metaxl.rtn_layers: empty; expected layer indices (0: after the embeddings, "
+                          "i: after encoder layer i)")
+    layers = cfg.model.tiny.num_layers if cfg.model.name == "tiny" else None  # a hub model's depth is checked later
+    for i in x.rtn_layers:
+        if i < 0 or (layers is not None and i > layers):
+            allowed = f"0..{layers}" if layers is not None else "0 or more"
+            raise ConfigError(f"metaxl.rtn_layers: got {i}; expected {allowed} (0: after the embeddings, "
+                              "i: after encoder layer i)")
+    if len(set(x.rtn_layers)) != len(x.rtn_layers):
+        raise ConfigError(f"metaxl.rtn_layers: got {list(x.rtn_layers)}; a layer may appear only once")
+    if cfg.model.name == "tiny" and x.bottleneck >= cfg.model.tiny.hidden_size:
+        raise ConfigError(f"metaxl.bottleneck: got {x.bottleneck}; expected fewer units than the encoder's "
+                          f"hidden size ({cfg.model.tiny.hidden_size})")
 
 
 def _validate_data(data: DataConfig) -> None:
@@ -283,8 +320,13 @@ def _source_keys(path: str, mapping: dict[str, Any]) -> None:
 def needed_splits(cfg: TrialConfig) -> list[tuple[str, str, str]]:
     """(language, split, why) of every split a trial reads."""
     needed = [(cfg.data.source, "train", "stage 1 (data.source)")]
-    needed += [(lang, cfg.meta.split, "meta-learning (meta.support/query)")
-               for lang in dict.fromkeys(cfg.meta.support + cfg.meta.query)]
+    if cfg.meta.algorithm in TRANSFER_ALGORITHMS:
+        needed += [(lang, "train", f"{cfg.meta.algorithm} source data (meta.support)") for lang in cfg.meta.support]
+        needed += [(lang, cfg.meta.split, f"{cfg.meta.algorithm} target data (meta.query)") for lang in cfg.meta.query]
+        needed += [(lang, "dev", "model selection on the target's dev split") for lang in cfg.meta.query]
+    else:
+        needed += [(lang, cfg.meta.split, "meta-learning (meta.support/query)")
+                   for lang in dict.fromkeys(cfg.meta.support + cfg.meta.query)]
     targets = cfg.eval.targets or benchmark_languages(cfg.data)
     needed += [(lang, "test", "evaluation (eval.targets)") for lang in targets]
     if cfg.eval.few_shot.enabled:

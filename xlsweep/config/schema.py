@@ -17,12 +17,15 @@ __all__ = [
     "EvalConfig",
     "FewShotConfig",
     "Grid",
+    "MAML_ALGORITHMS",
     "MetaConfig",
+    "MetaXLConfig",
     "ModelConfig",
     "ResourcesConfig",
     "Stage1Config",
     "SweepConfig",
     "SyntheticDataConfig",
+    "TRANSFER_ALGORITHMS",
     "TinyEncoderConfig",
     "TrackingConfig",
     "TrialConfig",
@@ -95,13 +98,23 @@ class Stage1Config:
     seed: int = 0
 
 
+MAML_ALGORITHMS = ("xla-maml", "x-maml")
+TRANSFER_ALGORITHMS = ("metaxl", "jt", "jt-rtn", "target-only")  # trained by xlsweep.train.transfer
+
+
 @dataclass(frozen=True)
 class MetaConfig:
-    """Stage 2: X-MAML or XLA-MAML over auxiliary languages."""
+    """Stage 2: X-MAML or XLA-MAML over auxiliary languages, or MetaXL and its baselines.
 
-    algorithm: Literal["xla-maml", "x-maml"] = "xla-maml"
-    support: tuple[str, ...] = ()  # language set S of the inner (support) step
-    query: tuple[str, ...] = ()  # language set Q of the meta (query) step; x-maml: leave empty
+    For ``metaxl``, ``jt``, ``jt-rtn`` and ``target-only``, ``support`` are the source
+    languages (their ``train`` split) and ``query`` the one target language (its
+    ``split``, e.g. 100 training sentences via ``data.limits``); the ``metaxl`` section
+    holds their settings.
+    """
+
+    algorithm: Literal["xla-maml", "x-maml", "metaxl", "jt", "jt-rtn", "target-only"] = "xla-maml"
+    support: tuple[str, ...] = ()  # language set S of the inner (support) step; MetaXL: the source languages
+    query: tuple[str, ...] = ()  # language set Q of the meta (query) step; x-maml: leave empty; MetaXL: the target
     split: Literal["train", "dev"] = "dev"  # the auxiliary data, as in the papers: dev
     steps: int = 100  # meta-steps
     meta_batch: int = 4  # episodes per meta-step
@@ -118,6 +131,35 @@ class MetaConfig:
     sampling: Literal["random", "cover"] = "random"
     parallel: bool = False  # query = translations of the support examples
     checkpoint_every: int = 25
+
+
+@dataclass(frozen=True)
+class MetaXLConfig:
+    """MetaXL (an RTN meta-learned between source and target) and its baselines: target-only, JT, JT w/ RTN.
+
+    Training runs ``epochs`` passes over the source data (``target-only``: the target
+    data; ``jt``/``jt-rtn``: both, concatenated), scores the target's dev split after
+    each epoch and keeps the best model. The RTN is dropped at test time.
+    """
+
+    init: Literal["encoder", "stage1"] = "encoder"  # start from the encoder (as the paper) or the stage-1 model
+    epochs: int = 3
+    source_batch: int = 16
+    target_batch: int = 16
+    source_size: int = 0  # first N source examples (0: all), e.g. 5000 / 10000 / 20000
+    target_size: int = 0  # first N target examples (0: all), e.g. 100
+    lr: float = 5e-5  # main model (AdamW, linear schedule); also the size of MetaXL's virtual step
+    rtn_lr: float = 1e-3  # the RTN (Adam)
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0  # clip the main model's gradient norm (0: no clipping)
+    rtn_layers: tuple[int, ...] = (0,)  # 0: after the embeddings; i: after encoder layer i
+    bottleneck: int = 64  # r < hidden size (the paper: 384 or 192 for a 768-wide encoder)
+    residual: bool = True  # h + g(h), as the authors' code
+    gate: bool = False  # a sigmoid gate (one extra output unit) scales g(h)
+    backoff_epochs: int = 0  # after training: epochs of fine-tuning on source + target concatenated
+    select: Literal["best-dev", "last"] = "best-dev"
+    analysis_rows: int = 500  # test rows per language for the representation analysis (0: skip it)
 
 
 @dataclass(frozen=True)
@@ -148,6 +190,7 @@ class TrialConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     stage1: Stage1Config = field(default_factory=Stage1Config)
     meta: MetaConfig = field(default_factory=MetaConfig)
+    metaxl: MetaXLConfig = field(default_factory=MetaXLConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
 

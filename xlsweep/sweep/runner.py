@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlsweep.config.load import expand_grid, grid_cells, needed_splits, to_dict
-from xlsweep.config.schema import SweepConfig, TrialConfig
+from xlsweep.config.load import cell_config, expand_grid, grid_cells, needed_splits, to_dict
+from xlsweep.config.schema import TRANSFER_ALGORITHMS, SweepConfig, TrialConfig
 from xlsweep.data.benchmark import benchmark_sources
 from xlsweep.data.schema import DataError
 from xlsweep.data.sources import missing_files
 from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
 from xlsweep.report import TrialRecord, delta_table, summary_lines, write_csv, write_heatmap
+from xlsweep.report.method_table import markdown_table, method_label, method_table, write_markdown
 from xlsweep.tasks import get_task
 from xlsweep.tracking import SweepRun, default_tracking_uri, flatten_params
 
@@ -129,6 +130,47 @@ def _records(results: Any, primary: str, baseline_of: Callable[[dict[str, Any]],
     return records, rows, failures
 
 
+_RTN_KEYS = {f"metaxl.{k}" for k in ("rtn_layers", "bottleneck", "residual", "gate", "rtn_lr")}  # no effect on
+# the methods without an RTN: their trials of different RTN settings are repeats, averaged in one row
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    """``values`` without repeats, in order; lists (e.g. ``metaxl.rtn_layers: [[0], [1, 2]]``) allowed."""
+    return list({repr(v): v for v in values}.values())
+
+
+def _method_records(results: Any, sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
+                    primary: str, baseline_of: Callable[[dict[str, Any]], dict[str, float]]) -> list[TrialRecord]:
+    """One record per finished MetaXL-family trial: its method (and varying grid values) on its own target."""
+    fixed = {"aux", "seed", "meta.algorithm"}
+    varying = [k for k in cells[0][0] if k not in fixed and len({repr(o[k]) for o, _ in cells}) > 1]
+    records = []
+    for result in results:
+        metrics, cell = result.metrics or {}, dict(result.config)
+        if result.error is not None or "delta_avg" not in metrics:
+            continue  # already listed among the failures
+        cfg = cell_config(sweep, cell)
+        if cfg.meta.algorithm not in TRANSFER_ALGORITHMS:
+            continue
+        (target,) = cfg.meta.query
+        shown = {k: cell[k] for k in varying if cfg.meta.algorithm in ("metaxl", "jt-rtn") or k not in _RTN_KEYS}
+        records.append(TrialRecord(aux=method_label(cfg.meta.algorithm, shown),
+                                   seed=cfg.seed, scores={target: float(metrics[f"{primary}/{target}"])},
+                                   baseline={target: baseline_of(cell)[f"{primary}/{target}"]}))
+    return records
+
+
+def _report_methods(records: list[TrialRecord], out_dir: Path, *, title: str, metric: str, log: Log) -> Path:
+    """The method × target table as CSV and Markdown (points, mean over seeds), printed to the log."""
+    table = method_table(records)
+    path = write_csv(table, out_dir / "method_target.csv")
+    write_markdown(table, path.with_suffix(".md"), title=f"{title}, {metric} ×100, mean over seeds")
+    log(f"\n{title} ({metric} ×100, mean over seeds; n = trials):\n")
+    for line in markdown_table(table).splitlines():
+        log(line)
+    return path
+
+
 def _report(records: list[TrialRecord], out_dir: Path, name: str, *, title: str, metric: str,
             log: Log) -> list[Path]:
     """The aux × target delta table as CSV and heatmap, and its summary in the log."""
@@ -182,7 +224,7 @@ def run_sweep(
 
         ctx = TrialContext(sweep, cache_dir, uri, tracker.experiment_id, tracker.run_id)
         resources = {"cpu": sweep.resources.cpu, "gpu": sweep.resources.gpu}
-        param_space = {name: tune.grid_search(list(dict.fromkeys(c[name] for c, _ in cells))) for name in cells[0][0]}
+        param_space = {name: tune.grid_search(_distinct([c[name] for c, _ in cells])) for name in cells[0][0]}
         tuner = tune.Tuner(
             tune.with_resources(tune.with_parameters(trainable, ctx=ctx), resources),
             param_space=param_space,
@@ -214,7 +256,16 @@ def run_sweep(
                 writer.writeheader()
                 writer.writerows(rows)
         metric = _METRIC_NAMES.get(task.primary, task.primary)
-        if outcome.records:
+        transfer = [o for o, c in cells if c.meta.algorithm in TRANSFER_ALGORITHMS]
+        if transfer:  # MetaXL-style: method rows × target columns, each trial scored on its own target
+            methods = _method_records(results, sweep, cells, task.primary, baseline_of)
+            outcome.records = methods
+            if methods:
+                outcome.table_csv = _report_methods(methods, out_dir, metric=metric, log=log,
+                                                    title=f"{sweep.name}: {metric} on each target (test)")
+                tracker.log_artifacts([outcome.table_csv, outcome.table_csv.with_suffix(".md"),
+                                       *([outcome.trials_csv] if outcome.trials_csv else [])])
+        elif outcome.records:
             paths = _report(outcome.records, out_dir, "aux_target_delta", metric=metric, log=log,
                             title=f"{sweep.name}: Δ {metric} vs stage-1 baseline (zero-shot)")
             outcome.table_csv, outcome.heatmap = paths

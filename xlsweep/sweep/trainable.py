@@ -7,6 +7,7 @@ through ``tune.report`` and logs the same numbers to MLflow, idempotently.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,8 @@ from xlsweep.config.load import cell_config, to_dict
 from xlsweep.config.schema import SweepConfig
 from xlsweep.prepare import prepare
 from xlsweep.tracking import TrialRun, flatten_params
-from xlsweep.train.meta import MetaLearner, NonFiniteLoss
-from xlsweep.trial import run_trial
+from xlsweep.train.meta import NonFiniteLoss
+from xlsweep.trial import Learner, run_trial
 
 __all__ = ["TrialContext", "trainable"]
 
@@ -66,14 +67,16 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
         with checkpoint.as_directory() as d:
             restore = torch.load(Path(d) / "learner.pt", weights_only=False)
 
-    def on_checkpoint(step: int, loss: float, learner: MetaLearner) -> None:
+    def on_checkpoint(step: int, loss: float, learner: Learner) -> None:
         run.log_metrics({"meta_loss": loss}, step)
         with tempfile.TemporaryDirectory() as d:
             torch.save(learner.state_dict(), Path(d) / "learner.pt")
             tune.report({"meta_step": step, "meta_loss": loss}, checkpoint=tune.Checkpoint.from_directory(d))
 
+    artifacts = Path(tempfile.mkdtemp(prefix="xlsweep-trial-"))
     try:
-        metrics = run_trial(cfg, prepared, restore=restore, on_checkpoint=on_checkpoint, device=device)
+        metrics = run_trial(cfg, prepared, restore=restore, on_checkpoint=on_checkpoint, artifacts_dir=artifacts,
+                            device=device)
     except NonFiniteLoss as err:  # a diverged trial ends with its reason; the sweep goes on
         run.set_tags({"xlsweep.failure": str(err)})
         run.finish(ok=False)
@@ -84,10 +87,11 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
         run.finish(ok=False)
         raise
     run.log_metrics(metrics, cfg.meta.steps)
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "trial_config.yaml"
-        path.write_text(yaml.safe_dump({"overrides": overrides, "trial": to_dict(cfg)}, sort_keys=False,
-                                       allow_unicode=True))
+    path = artifacts / "trial_config.yaml"
+    path.write_text(yaml.safe_dump({"overrides": overrides, "trial": to_dict(cfg)}, sort_keys=False,
+                                   allow_unicode=True))
+    for path in sorted(artifacts.iterdir()):  # the config, and e.g. MetaXL's representation plot
         run.log_artifact(path)
+    shutil.rmtree(artifacts, ignore_errors=True)
     run.finish(ok=True)
     tune.report({"meta_step": cfg.meta.steps, **metrics})

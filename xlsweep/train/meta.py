@@ -58,6 +58,7 @@ class MetaLearner:
         self.scheduler = linear_schedule(self.optimizer, total_steps=steps, warmup_ratio=warmup_ratio)
         self.loss_fn = model_loss(model)
         self.step_count = 0
+        self.total_steps = steps
 
     def _episode_loss(self) -> torch.Tensor:
         ep = self.sampler.sample()
@@ -86,6 +87,10 @@ class MetaLearner:
         self.scheduler.step()
         self.step_count += 1
         return total
+
+    def final_model(self) -> nn.Module:
+        """The meta-learned model (evaluated after the last meta-step)."""
+        return self.model
 
     def state_dict(self) -> dict[str, Any]:
         return {
