@@ -62,8 +62,8 @@ def _transfer_learner(cfg: TrialConfig, prepared: Prepared, *, device: torch.dev
         task=task, language=target, rtn_layers=x.rtn_layers, bottleneck=x.bottleneck, residual=x.residual,
         gate=x.gate, epochs=x.epochs, source_batch=x.source_batch, target_batch=x.target_batch, lr=x.lr,
         rtn_lr=x.rtn_lr, weight_decay=x.weight_decay, warmup_ratio=x.warmup_ratio, max_grad_norm=x.max_grad_norm,
-        backoff_epochs=x.backoff_epochs, select=x.select, seed=cfg.seed, eval_batch_size=cfg.eval.batch_size,
-        device=device)
+        backoff_epochs=x.backoff_epochs, target_in_step=x.target_in_step, select=x.select, seed=cfg.seed,
+        eval_batch_size=cfg.eval.batch_size, device=device)
 
 
 def analyse_representations(cfg: TrialConfig, prepared: Prepared, learner: TransferLearner, *,

@@ -42,44 +42,49 @@ def _batch(seed: int, size: int = 3, length: int = 6) -> Batch:
             "labels": labels}
 
 
-SOURCE, TARGET = _batch(1), _batch(2)
+SOURCE, TARGET, TARGET_TRAIN = _batch(1), _batch(2), _batch(3)
 
 
 def _params(model: torch.nn.Module) -> dict[str, Tensor]:
     return dict(model.named_parameters())
 
 
-def _objective(model: BertForTokenClassification, insertion: RTNInsertion) -> float:
+def _objective(model: BertForTokenClassification, insertion: RTNInsertion, with_target: bool) -> float:
     """F(φ) computed with first-order autograd only: an explicit SGD step, then the target loss."""
     params = _params(model)
     with insertion.applied():
         source_loss = model(**SOURCE).loss
+    if with_target:  # the authors' step: L_src(θ, φ) + L_tgt(θ) on a training target batch
+        source_loss = source_loss + model(**TARGET_TRAIN).loss
     grads = torch.autograd.grad(source_loss, tuple(params.values()))
     fast = {n: (p - ALPHA * g).detach() for (n, p), g in zip(params.items(), grads, strict=True)}
     with torch.no_grad():
         return float(torch.func.functional_call(model, fast, args=(), kwargs=TARGET).loss)
 
 
-def _meta_gradient(model: BertForTokenClassification, insertion: RTNInsertion) -> dict[str, Tensor]:
+def _meta_gradient(model: BertForTokenClassification, insertion: RTNInsertion,
+                   with_target: bool) -> dict[str, Tensor]:
     out = metaxl_loss(model_loss(model), _params(model), SOURCE, TARGET, virtual_lr=ALPHA,
-                      transformed=insertion.applied)
+                      transformed=insertion.applied, target_train=TARGET_TRAIN if with_target else None)
     names = [n for n, _ in insertion.rtns.named_parameters()]
     grads = torch.autograd.grad(out.target, list(insertion.parameters()))
     return dict(zip(names, grads, strict=True))
 
 
+@pytest.mark.parametrize("with_target", [False, True], ids=["source-step", "source+target-step"])
 @pytest.mark.parametrize("layer", [0, 1, 2])
 @pytest.mark.parametrize(("name", "index"), [("down.weight", (2, 3)), ("down.bias", (0,)), ("up.weight", (5, 0)),
                                              ("up.bias", (7,))])
-def test_rtn_meta_gradient_matches_finite_differences(layer: int, name: str, index: tuple[int, ...]) -> None:
+def test_rtn_meta_gradient_matches_finite_differences(layer: int, name: str, index: tuple[int, ...],
+                                                      with_target: bool) -> None:
     model, insertion = _setup(layer)
-    analytic = float(_meta_gradient(model, insertion)[f"{layer}.{name}"][index])
+    analytic = float(_meta_gradient(model, insertion, with_target)[f"{layer}.{name}"][index])
     param = dict(insertion.rtns.named_parameters())[f"{layer}.{name}"]
     eps, values = 1e-6, []
     for sign in (1.0, -1.0):
         with torch.no_grad():
             param[index] += sign * eps
-        values.append(_objective(model, insertion))
+        values.append(_objective(model, insertion, with_target))
         with torch.no_grad():
             param[index] -= sign * eps
     numeric = (values[0] - values[1]) / (2 * eps)

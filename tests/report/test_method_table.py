@@ -32,6 +32,7 @@ def test_rows_are_methods_after_the_source_only_baseline_and_cells_average_seeds
 
 def test_a_cell_no_trial_scored_is_nan_and_left_out_of_the_average() -> None:
     table = method_table([*RECORDS, _record("target-only", "qu", 0.2)])
+    assert list(table.index) == [BASELINE_ROW, "target-only", "jt", "metaxl"]  # baselines first, as in the paper
     assert math.isnan(table.loc["target-only", "mi"]) and table.loc["target-only", "avg"] == pytest.approx(0.2)
 
 

@@ -12,6 +12,10 @@ gradient with respect to φ is the meta-gradient, together with the source loss 
 ``∇θ L_src`` (reused for the real source step: it is the step θ' was virtually taken
 along). Target batches never pass through the RTN: ``transformed`` is the context in
 which the model applies it (see :mod:`xlsweep.models.rtn`).
+
+The authors' released code adds the plain loss of a *training* target batch to the
+step's loss (virtual and real), and scores θ' on another target batch; pass
+``target_train`` for that variant (``metaxl.target_in_step``, the default).
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ class MetaXLLoss:
     """What one bi-level step needs: the meta-loss, the source loss and the source gradient."""
 
     target: Tensor  # L_tgt(θ'): differentiable with respect to φ (and θ)
-    source: Tensor  # L_src(θ, φ)
-    source_grads: dict[str, Tensor]  # ∇θ L_src(θ, φ), detached
+    source: Tensor  # the step's training loss: L_src(θ, φ) (+ L_tgt(θ) on a training target batch)
+    source_grads: dict[str, Tensor]  # its gradient with respect to θ, detached
 
 
 def metaxl_loss(
@@ -45,19 +49,25 @@ def metaxl_loss(
     *,
     virtual_lr: float,
     transformed: Callable[[], AbstractContextManager[object]],
+    target_train: Batch | None = None,
 ) -> MetaXLLoss:
     """The target loss after a virtual SGD step of size ``virtual_lr`` on the RTN-transformed source loss.
 
     Args:
         loss_fn: ``loss(params, batch)``, e.g. :func:`xlsweep.algorithms.maml.model_loss`.
         params: θ, the parameters the virtual step moves (the RTN's are not among them).
-        source, target: Model keyword arguments (labels included).
+        source, target: Model keyword arguments (labels included); ``target`` scores θ'.
         virtual_lr: α; MetaXL uses the main model's learning rate in force at this step.
         transformed: Returns the context in which the model applies the RTN.
+        target_train: Another target batch whose plain loss joins the step's training loss,
+            ``L_src(θ, φ) + L_tgt(θ)``, as in the authors' released code (``step_metaxl``); the
+            meta-loss then scores a different target batch. ``None``: the source loss alone.
     """
     with double_backward_attention(first_order=False):
         with transformed():
             source_loss = loss_fn(params, source)
+        if target_train is not None:
+            source_loss = source_loss + loss_fn(params, target_train)
         grads = torch.autograd.grad(source_loss, tuple(params.values()), create_graph=True, allow_unused=True)
         fast = {name: p if g is None else p - virtual_lr * g
                 for (name, p), g in zip(params.items(), grads, strict=True)}

@@ -157,6 +157,7 @@ class MetaXLConfig:
     bottleneck: int = 64  # r < hidden size (the paper: 384 or 192 for a 768-wide encoder)
     residual: bool = True  # h + g(h), as the authors' code
     gate: bool = False  # a sigmoid gate (one extra output unit) scales g(h)
+    target_in_step: bool = True  # MetaXL's step also trains θ on a target batch (the authors' released code)
     backoff_epochs: int = 0  # after training: epochs of fine-tuning on source + target concatenated
     select: Literal["best-dev", "last"] = "best-dev"
     analysis_rows: int = 500  # test rows per language for the representation analysis (0: skip it)

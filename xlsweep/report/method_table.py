@@ -3,8 +3,8 @@
 Each MetaXL trial trains for one target language, so a record holds one score:
 its method's (e.g. ``jt``, ``metaxl rtn_layers=2``) on its own target. Rows
 average over seeds; a ``source only`` row (the stage-1 model, zero-shot) comes
-first, as in the MetaXL paper's Tables 2, 5 and 6, and ``avg`` is the mean over
-the target columns.
+first, then target-only, JT, JT w/ RTN and MetaXL rows, as in the MetaXL paper's
+Tables 2, 5 and 6, and ``avg`` is the mean over the target columns.
 """
 
 from __future__ import annotations
@@ -29,6 +29,14 @@ def method_label(algorithm: str, variant: Mapping[str, object]) -> str:
         shown = ",".join(map(str, value)) if isinstance(value, list | tuple) else value
         parts.append(f"{key.rsplit('.', 1)[-1]}={shown}")
     return " ".join(parts)
+
+
+METHOD_ORDER = ("target-only", "jt", "jt-rtn", "metaxl")  # rows: baselines first, as in the paper's tables
+
+
+def _rank(label: str) -> int:
+    method = label.split(" ", 1)[0]
+    return METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER)
 
 
 def method_table(records: Sequence[TrialRecord], targets: Sequence[str] | None = None) -> pd.DataFrame:
@@ -57,6 +65,8 @@ def method_table(records: Sequence[TrialRecord], targets: Sequence[str] | None =
     for target, value in baseline_row(records).items():  # checked to agree across records
         if target in cells[BASELINE_ROW]:
             cells[BASELINE_ROW][target].append(value)
+    order = sorted(cells, key=lambda label: (label != BASELINE_ROW, _rank(label), list(cells).index(label)))
+    cells = {label: cells[label] for label in order}
     table = pd.DataFrame([[math.fsum(v) / len(v) if v else math.nan for v in row.values()] for row in cells.values()],
                          index=pd.Index(list(cells), name="method"), columns=pd.Index(columns, name="target"),
                          dtype=float)

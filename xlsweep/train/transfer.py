@@ -6,9 +6,10 @@ method         one step
 target-only    a batch of target rows
 jt             a batch of the source and target rows concatenated (joint training)
 jt-rtn         the same, source rows through the RTN; θ and φ trained together by plain SGD
-metaxl         a source batch and a target batch; the bi-level step of
-               :func:`xlsweep.algorithms.metaxl.metaxl_loss` (φ on the target loss after a
-               virtual source step, θ on the source step)
+metaxl         a source batch and one or two target batches; the bi-level step of
+               :func:`xlsweep.algorithms.metaxl.metaxl_loss` (φ on a target batch's loss after
+               a virtual step, θ on that step: the RTN-transformed source loss, plus a
+               training target batch's loss with ``target_in_step``, as the authors' code)
 =============  ===========================================================================
 
 An epoch is a pass over the method's pool of rows (the source rows for ``metaxl``,
@@ -82,6 +83,8 @@ class TransferLearner:
         lr: The main model's learning rate, also MetaXL's virtual step size at each step.
         rtn_lr: The RTN's learning rate.
         max_grad_norm: Clip the main model's gradient norm (0: no clipping).
+        target_in_step: MetaXL's step trains θ on a target batch too (the authors' code); the
+            meta-loss scores the next target batch. False: θ's step is the source loss alone.
     """
 
     def __init__(
@@ -108,6 +111,7 @@ class TransferLearner:
         warmup_ratio: float = 0.1,
         max_grad_norm: float = 1.0,
         backoff_epochs: int = 0,
+        target_in_step: bool = True,
         select: Literal["best-dev", "last"] = "best-dev",
         seed: int = 0,
         eval_batch_size: int = 64,
@@ -123,7 +127,7 @@ class TransferLearner:
         self.eval_batch_size, self.max_grad_norm = eval_batch_size, max_grad_norm
         self.phases = self._phases(epochs, backoff_epochs, source_batch, target_batch)
         self.total_steps = sum(p.epochs * p.steps_per_epoch for p in self.phases)
-        self.target_batch = target_batch
+        self.target_batch, self.target_in_step = target_batch, target_in_step
 
         uses_rtn = method in ("metaxl", "jt-rtn")
         hidden = rtn_hidden_size(model)
@@ -226,12 +230,12 @@ class TransferLearner:
     def _metaxl_step(self, rows: Tensor, epoch: int) -> Tensor:
         """φ on the target loss after the virtual source step; θ's gradient is that source step's."""
         assert self.source is not None and self.insertion is not None
-        n_t, b = num_rows(self.target), self.target_batch
-        start = (self.step_count * b) % n_t  # target batches cycle through the few target rows
-        target_rows = self._order(n_t, -1, (self.step_count * b) // n_t)[torch.arange(start, start + b) % n_t]
+        batches = 2 if self.target_in_step else 1  # a training target batch, then the meta batch
+        meta_rows, *train_rows = [self._target_rows(self.step_count * batches + k) for k in range(batches)][::-1]
         out = metaxl_loss(self.loss_fn, self.params, batch_of(self.source, rows, self.device),
-                          batch_of(self.target, target_rows, self.device),
-                          virtual_lr=self.optimizer.param_groups[0]["lr"], transformed=self.transformed)
+                          batch_of(self.target, meta_rows, self.device),
+                          virtual_lr=self.optimizer.param_groups[0]["lr"], transformed=self.transformed,
+                          target_train=batch_of(self.target, train_rows[0], self.device) if train_rows else None)
         rtn_params = list(self.insertion.parameters())
         for rtn_param, g in zip(rtn_params, torch.autograd.grad(out.target, rtn_params, allow_unused=True),
                                 strict=True):
@@ -239,6 +243,15 @@ class TransferLearner:
         for name, param in self.params.items():
             param.grad = out.source_grads[name]
         return out.source
+
+    def _target_rows(self, k: int) -> Tensor:
+        """The ``k``-th target batch of a stream that cycles through the few target rows, reshuffled per pass."""
+        n_t, b = num_rows(self.target), self.target_batch
+        first = k * b
+        positions = torch.arange(first, first + b)  # (b,) positions in the endless stream
+        passes = positions // n_t
+        orders = {int(p): self._order(n_t, -1, int(p)) for p in passes.unique()}
+        return torch.stack([orders[int(p)][int(i)] for p, i in zip(passes, positions % n_t, strict=True)])
 
     # ------------------------------------------------------------------ selection
     def dev_score(self) -> float:
