@@ -126,12 +126,15 @@ def _records(results: Any, primary: str, baseline_of: Callable[[dict[str, Any]],
         baseline = baseline_of(cell)
         records.append(TrialRecord(aux=label, seed=int(cell.get("seed", 0)), scores=scores,
                                    baseline={t: baseline[f"{metric}/{t}"] for t in scores}))
-        rows.append({**cell, **{k: v for k, v in metrics.items() if "/" in k or k.endswith("_avg")}})
+        rows.append({**cell, **{k: v for k, v in metrics.items() if "/" in k or k.endswith("_avg") or k in _EXTRA}})
     return records, rows, failures
 
 
 _RTN_KEYS = {f"metaxl.{k}" for k in ("rtn_layers", "bottleneck", "residual", "gate", "rtn_lr")}  # no effect on
 # the methods without an RTN: their trials of different RTN settings are repeats, averaged in one row
+
+
+_EXTRA = ("hausdorff", "dev_best")  # MetaXL-family trials' representation distance and best dev score
 
 
 def _distinct(values: list[Any]) -> list[Any]:
