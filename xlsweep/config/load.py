@@ -324,6 +324,9 @@ def needed_splits(cfg: TrialConfig) -> list[tuple[str, str, str]]:
         needed += [(lang, "train", f"{cfg.meta.algorithm} source data (meta.support)") for lang in cfg.meta.support]
         needed += [(lang, cfg.meta.split, f"{cfg.meta.algorithm} target data (meta.query)") for lang in cfg.meta.query]
         needed += [(lang, "dev", "model selection on the target's dev split") for lang in cfg.meta.query]
+        if cfg.metaxl.analysis_rows:
+            needed += [(lang, "test", "the representation analysis (metaxl.analysis_rows)")
+                       for lang in cfg.meta.support]
     else:
         needed += [(lang, cfg.meta.split, "meta-learning (meta.support/query)")
                    for lang in dict.fromkeys(cfg.meta.support + cfg.meta.query)]

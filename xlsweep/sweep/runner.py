@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlsweep.config.load import cell_config, expand_grid, grid_cells, needed_splits, to_dict
+from xlsweep.config.load import expand_grid, grid_cells, needed_splits, to_dict
 from xlsweep.config.schema import TRANSFER_ALGORITHMS, SweepConfig, TrialConfig
 from xlsweep.data.benchmark import benchmark_sources
 from xlsweep.data.schema import DataError
@@ -142,8 +142,8 @@ def _distinct(values: list[Any]) -> list[Any]:
     return list({repr(v): v for v in values}.values())
 
 
-def _method_records(results: Any, sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
-                    primary: str, baseline_of: Callable[[dict[str, Any]], dict[str, float]]) -> list[TrialRecord]:
+def _method_records(results: Any, cells: list[tuple[dict[str, Any], TrialConfig]], primary: str,
+                    baseline_of: Callable[[dict[str, Any]], dict[str, float]]) -> list[TrialRecord]:
     """One record per finished MetaXL-family trial: its method (and varying grid values) on its own target."""
     fixed = {"aux", "seed", "meta.algorithm"}
     varying = [k for k in cells[0][0] if k not in fixed and len({repr(o[k]) for o, _ in cells}) > 1]
@@ -152,7 +152,7 @@ def _method_records(results: Any, sweep: SweepConfig, cells: list[tuple[dict[str
         metrics, cell = result.metrics or {}, dict(result.config)
         if result.error is not None or "delta_avg" not in metrics:
             continue  # already listed among the failures
-        cfg = cell_config(sweep, cell)
+        cfg = next(c for o, c in cells if o == cell)  # validated once, by expand_grid
         if cfg.meta.algorithm not in TRANSFER_ALGORITHMS:
             continue
         (target,) = cfg.meta.query
@@ -259,9 +259,9 @@ def run_sweep(
                 writer.writeheader()
                 writer.writerows(rows)
         metric = _METRIC_NAMES.get(task.primary, task.primary)
-        transfer = [o for o, c in cells if c.meta.algorithm in TRANSFER_ALGORITHMS]
-        if transfer:  # MetaXL-style: method rows × target columns, each trial scored on its own target
-            methods = _method_records(results, sweep, cells, task.primary, baseline_of)
+        if any(c.meta.algorithm in TRANSFER_ALGORITHMS for _, c in cells):
+            # MetaXL-style: method rows × target columns, each trial scored on its own target
+            methods = _method_records(results, cells, task.primary, baseline_of)
             outcome.records = methods
             if methods:
                 outcome.table_csv = _report_methods(methods, out_dir, metric=metric, log=log,

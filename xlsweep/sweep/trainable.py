@@ -7,7 +7,6 @@ through ``tune.report`` and logs the same numbers to MLflow, idempotently.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,25 +72,24 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
             torch.save(learner.state_dict(), Path(d) / "learner.pt")
             tune.report({"meta_step": step, "meta_loss": loss}, checkpoint=tune.Checkpoint.from_directory(d))
 
-    artifacts = Path(tempfile.mkdtemp(prefix="xlsweep-trial-"))
-    try:
-        metrics = run_trial(cfg, prepared, restore=restore, on_checkpoint=on_checkpoint, artifacts_dir=artifacts,
-                            device=device)
-    except NonFiniteLoss as err:  # a diverged trial ends with its reason; the sweep goes on
-        run.set_tags({"xlsweep.failure": str(err)})
-        run.finish(ok=False)
-        tune.report({"meta_step": -1, "failure": str(err)})
-        return
-    except BaseException as err:
-        run.set_tags({"xlsweep.failure": f"{type(err).__name__}: {err}"[:5000]})
-        run.finish(ok=False)
-        raise
-    run.log_metrics(metrics, cfg.meta.steps)
-    path = artifacts / "trial_config.yaml"
-    path.write_text(yaml.safe_dump({"overrides": overrides, "trial": to_dict(cfg)}, sort_keys=False,
-                                   allow_unicode=True))
-    for path in sorted(artifacts.iterdir()):  # the config, and e.g. MetaXL's representation plot
-        run.log_artifact(path)
-    shutil.rmtree(artifacts, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="xlsweep-trial-") as d:  # files for MLflow, gone on any exit
+        artifacts = Path(d)
+        try:
+            metrics = run_trial(cfg, prepared, restore=restore, on_checkpoint=on_checkpoint,
+                                artifacts_dir=artifacts, device=device)
+        except NonFiniteLoss as err:  # a diverged trial ends with its reason; the sweep goes on
+            run.set_tags({"xlsweep.failure": str(err)})
+            run.finish(ok=False)
+            tune.report({"meta_step": -1, "failure": str(err)})
+            return
+        except BaseException as err:
+            run.set_tags({"xlsweep.failure": f"{type(err).__name__}: {err}"[:5000]})
+            run.finish(ok=False)
+            raise
+        run.log_metrics(metrics, cfg.meta.steps)
+        (artifacts / "trial_config.yaml").write_text(
+            yaml.safe_dump({"overrides": overrides, "trial": to_dict(cfg)}, sort_keys=False, allow_unicode=True))
+        for path in sorted(artifacts.iterdir()):  # the config, and e.g. MetaXL's representation plot
+            run.log_artifact(path)
     run.finish(ok=True)
     tune.report({"meta_step": cfg.meta.steps, **metrics})

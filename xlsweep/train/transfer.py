@@ -194,11 +194,12 @@ class TransferLearner:
         if self.rtn_optimizer is not None:
             self.rtn_optimizer.zero_grad(set_to_none=True)
         if phase.kind == "metaxl":
-            loss = self._metaxl_step(rows, epoch)
+            loss = self._metaxl_step(rows)
         else:
-            data = self.target if phase.kind == "target" else None
-            loss = self._joint_loss(rows, rtn=phase.rtn) if data is None else supervised_loss(
-                self.model, batch_of(data, rows, self.device))
+            if phase.kind == "target":
+                loss = supervised_loss(self.model, batch_of(self.target, rows, self.device))
+            else:
+                loss = self._joint_loss(rows, rtn=phase.rtn)
             loss.backward()
             loss = loss.detach()
         if not math.isfinite(float(loss)):
@@ -227,7 +228,7 @@ class TransferLearner:
             parts.append((len(tgt), supervised_loss(self.model, batch_of(self.target, tgt, self.device))))
         return sum(n * loss for n, loss in parts) / len(rows)  # type: ignore[return-value]
 
-    def _metaxl_step(self, rows: Tensor, epoch: int) -> Tensor:
+    def _metaxl_step(self, rows: Tensor) -> Tensor:
         """φ on the target loss after the virtual source step; θ's gradient is that source step's."""
         assert self.source is not None and self.insertion is not None
         batches = 2 if self.target_in_step else 1  # a training target batch, then the meta batch
