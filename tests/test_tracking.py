@@ -29,7 +29,7 @@ def test_a_reopened_trial_continues_its_run_without_duplicate_steps(tmp_path: Pa
     again = TrialRun.open(uri, sweep.experiment_id, parent, "trial_a", name="t", params={"x": "1"}, tags={})
     again.log_metrics({"meta_loss": 0.6}, step=2)  # already logged: skipped
     again.log_metrics({"meta_loss": 0.25}, step=3)
-    again.finish(ok=True)
+    again.finish("FINISHED")
     other = TrialRun.open(uri, sweep.experiment_id, parent, "trial_b", name="u", params={}, tags={})
 
     assert again.run_id == first.run_id != other.run_id

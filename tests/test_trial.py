@@ -31,7 +31,7 @@ def test_a_trial_resumed_from_a_checkpoint_ends_exactly_where_an_uninterrupted_o
     cfg = dataclasses.replace(cfg, meta=dataclasses.replace(cfg.meta, inner_backend=backend, sampling="cover"))
     saved: dict[int, bytes] = {}
 
-    def keep(step: int, loss: float, learner: Any) -> None:
+    def keep(step: int, loss: float, learner: Any, dev: dict[str, float]) -> None:
         buffer = io.BytesIO()
         torch.save(learner.state_dict(), buffer)
         saved[step] = buffer.getvalue()

@@ -1,9 +1,13 @@
 """The ``xlsweep`` command line.
 
     xlsweep sweep tune_configs/demo.yaml          # run a sweep (local Ray, sqlite MLflow)
+    xlsweep resume runs/demo                      # continue an interrupted sweep (its latest run)
+    xlsweep ui                                    # browse the sweeps in MLflow (127.0.0.1)
     xlsweep validate tune_configs/demo.yaml       # check a config and list its trials
     xlsweep languages                             # the synthetic languages and their relatedness
     xlsweep export-synthetic DIR --task ner       # the synthetic data in the real formats
+    xlsweep report --experiment demo              # tables, heatmap, best pairs of the latest demo sweep
+    xlsweep best-pairs --experiment demo --top 3  # per target, the best auxiliary choices
 """
 
 from __future__ import annotations
@@ -34,15 +38,14 @@ def _load(config: Path):  # type: ignore[no-untyped-def]
         _fail(str(err))
 
 
-def _ui_command(uri: str) -> str:
-    return f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000"
+AddressOpt = Annotated[str | None, typer.Option(help="Ray cluster address (auto or HOST:PORT); "
+                                                    "default: a local Ray instance.")]
 
 
 @app.command()
 def sweep(
     config: ConfigArg,
-    address: Annotated[str | None, typer.Option(help="Ray cluster address (auto or HOST:PORT); "
-                                                     "default: a local Ray instance.")] = None,
+    address: AddressOpt = None,
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI; default: the config's, "
                                                           "$MLFLOW_TRACKING_URI, or ./mlflow.db.")] = None,
     output_dir: Annotated[str | None, typer.Option(help="Where the sweep writes; default: the config's.")] = None,
@@ -56,18 +59,65 @@ def sweep(
                             log=lambda line: typer.echo(line))
     except SweepError as err:
         _fail(str(err))
+    _summary(outcome)
+
+
+@app.command()
+def resume(
+    target: Annotated[str, typer.Argument(help="A sweep directory (runs/<name>/<stamp>), or a sweep's name or "
+                                               "folder (its latest run).")],
+    address: AddressOpt = None,
+    output_dir: Annotated[str, typer.Option(help="Where to look up a sweep given by name.")] = "runs",
+) -> None:
+    """Continue an interrupted sweep: finished trials are kept, running ones continue from their checkpoints."""
+    from xlsweep.sweep.runner import SweepError, resume_sweep
+
+    try:
+        outcome = resume_sweep(target, address=address, output_dir=output_dir, log=lambda line: typer.echo(line))
+    except SweepError as err:
+        _fail(str(err))
+    _summary(outcome)
+
+
+def _summary(outcome) -> None:  # type: ignore[no-untyped-def]
     typer.echo("")
     for failure in outcome.failures:
         typer.secho(f"failed trial {failure}", fg=typer.colors.RED)
+    for stopped in outcome.stopped:
+        typer.echo(f"stopped early {stopped}")
     typer.echo(f"outputs:   {outcome.out_dir}")
     for name, path in (("heatmap", outcome.heatmap), ("table", outcome.table_csv), ("trials", outcome.trials_csv)):
         if path:
             typer.echo(f"{name + ':':<10} {path}")
     typer.echo(f"mlflow:    {outcome.tracking_uri} (parent run {outcome.parent_run_id})")
     if outcome.tracking_uri.startswith("sqlite:"):
-        typer.echo(f"browse:    {_ui_command(outcome.tracking_uri)}  → http://127.0.0.1:5000")
+        typer.echo(f"browse:    xlsweep ui --tracking-uri {outcome.tracking_uri}")
+    if outcome.interrupted:
+        typer.secho(f"interrupted: continue with  xlsweep resume {outcome.out_dir}", fg=typer.colors.YELLOW)
+        raise typer.Exit(code=130)
     if outcome.failures or not outcome.records:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def ui(
+    tracking_uri: Annotated[str | None, typer.Option(help="The sweeps' MLflow store; default: "
+                                                          "$MLFLOW_TRACKING_URI or ./mlflow.db.")] = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+) -> None:
+    """Start an MLflow server for the sweeps' store, bound to 127.0.0.1, and print its URL (Ctrl-C stops it)."""
+    from xlsweep.tracking import default_tracking_uri, serve_ui
+
+    uri = tracking_uri or default_tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        _fail(f"--tracking-uri: {uri} is already a server; open it in a browser")
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        _fail(f"--tracking-uri: no MLflow database at {uri.removeprefix('sqlite:///')}; run a sweep first, or "
+              "pass the --tracking-uri a sweep printed")
+    try:
+        serve_ui(uri, port=port, on_ready=lambda url: typer.echo(f"MLflow UI for {uri}: {url}  (Ctrl-C stops it)"))
+    except RuntimeError as err:
+        _fail(str(err))
 
 
 @app.command()
@@ -129,6 +179,78 @@ def export_synthetic(
     typer.echo("use it as a custom benchmark:\n\ndata:\n  benchmark: custom\n"
                f"  task: {task}\n  source: ana\n  languages: [{', '.join(bench.languages)}]\n"
                f"  sources: {{'*': '{sources['*']}'}}")
+
+
+ExperimentOpt = Annotated[str | None, typer.Option(
+    "--experiment", help="MLflow experiment (by default the sweep's name): report its latest sweep, i.e. the "
+                         "parent run that started last.")]
+ParentRunOpt = Annotated[str | None, typer.Option(
+    "--parent-run", help="A sweep's parent run id: report that sweep (with --experiment, it must be in it).")]
+TrackingOpt = Annotated[str | None, typer.Option(
+    help="MLflow tracking URI; default: $MLFLOW_TRACKING_URI, or ./mlflow.db.")]
+MetricOpt = Annotated[str | None, typer.Option(help="Metric to report, e.g. acc, f1, em; default: the task's primary.")]
+
+
+@app.command()
+def report(
+    experiment: ExperimentOpt = None,
+    parent_run: ParentRunOpt = None,
+    tracking_uri: TrackingOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory; default: ./reports/<sweep name>.")] = None,
+    format: Annotated[str, typer.Option(help="Table formats, comma-separated: md, csv, tex.")] = "md,csv,tex",
+    metric: MetricOpt = None,
+    baseline: Annotated[str | None, typer.Option(
+        help="MetaXL-family sweeps: the method rows are tested against (jt, target-only, jt-rtn, metaxl, or "
+             "stage1); default: jt, else target-only. Meta-learning tables always use the stage-1 "
+             "baseline.")] = None,
+) -> None:
+    """Tables in the papers' shapes, heatmap and best pairs of a sweep, read from MLflow (mean ± std over seeds)."""
+    from xlsweep.report.records import ReportError
+    from xlsweep.report.render import parse_formats
+    from xlsweep.report.sweep_report import report_from_mlflow
+    from xlsweep.tracking import default_tracking_uri
+
+    try:
+        done = report_from_mlflow(tracking_uri or default_tracking_uri(), experiment=experiment,
+                                  parent_run_id=parent_run, out_dir=out, formats=parse_formats(format),
+                                  metric=metric, baseline=baseline)
+    except ReportError as err:
+        _fail(str(err))
+    for line in done.lines:
+        typer.echo(line)
+    typer.echo("")
+    for path in done.paths:
+        typer.echo(f"wrote {path}")
+
+
+@app.command("best-pairs")
+def best_pairs(
+    experiment: ExperimentOpt = None,
+    parent_run: ParentRunOpt = None,
+    tracking_uri: TrackingOpt = None,
+    target: Annotated[str | None, typer.Option(help="Only this target language; default: every target.")] = None,
+    top: Annotated[int | None, typer.Option(min=1, help="Show the best K choices per target; default: all.")] = None,
+    metric: MetricOpt = None,
+) -> None:
+    """For each target language, the auxiliary choices ranked by mean improvement over the stage-1 baseline."""
+    from xlsweep.report.best_pairs import best_pairs as rank_pairs
+    from xlsweep.report.best_pairs import best_pairs_lines
+    from xlsweep.report.from_mlflow import load_sweep_results
+    from xlsweep.report.records import ReportError
+    from xlsweep.report.sweep_report import resolve_metric
+    from xlsweep.tracking import default_tracking_uri
+
+    try:
+        results = load_sweep_results(tracking_uri or default_tracking_uri(), experiment=experiment,
+                                     parent_run_id=parent_run)
+        chosen = resolve_metric(results, metric)
+        lines = best_pairs_lines(rank_pairs(results.records, chosen, target=target), chosen, top=top)
+    except ReportError as err:
+        _fail(str(err))
+    typer.echo(f"sweep {results.sweep!r} (parent run {results.parent_run_id}): {len(results.records)} finished "
+               f"trial(s), {len(results.excluded)} excluded")
+    for line in lines:
+        typer.echo(line)
 
 
 def main() -> None:  # pragma: no cover - console entry point

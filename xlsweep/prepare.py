@@ -121,8 +121,10 @@ def _encoder(cfg: TrialConfig, cache_dir: Path, log: Log) -> tuple[Path, dict[st
     return cached(cache_dir, "encoder", key, build), key
 
 
-def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: None) -> Prepared:
-    """Build (or find) the encoder, stage 1, the baseline of every target and the features ``cfg`` needs."""
+def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: None,
+            dev_languages: tuple[str, ...] = ()) -> Prepared:
+    """Build (or find) the encoder, stage 1, the baseline of every target and the features ``cfg`` needs
+    (and the dev splits of ``dev_languages``, a search objective's)."""
     quiet_transformers()
     cache = Path(cache_dir).resolve()
     encoder_dir, encoder_key = _encoder(cfg, cache, log)
@@ -141,8 +143,8 @@ def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: Non
         model.cpu().save_pretrained(out)
         load_tokenizer(encoder_dir).save_pretrained(out)
 
-    for lang, split, _ in needed_splits(cfg):  # read and featurise every split first: bad data fails before
-        store.directory(lang, split, log)  # any training, and trials never race to featurise the same split
+    for lang, split, _ in needed_splits(cfg, dev_languages):  # read and featurise every split first: bad data
+        store.directory(lang, split, log)  # fails before any training, and trials never race to featurise a split
     stage1_dir = cached(cache, "stage1", stage1_key, build_stage1)
     baseline: dict[str, float] = {}
     for lang in cfg.eval.targets or benchmark_languages(cfg.data):

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
-__all__ = ["SweepRun", "TrialRun", "default_tracking_uri", "flatten_params"]
+__all__ = ["SweepRun", "TrialRun", "default_tracking_uri", "flatten_params", "serve_ui"]
 
 PARENT_TAG = "mlflow.parentRunId"
 SWEEP_TAG = "xlsweep.sweep"
@@ -99,8 +105,9 @@ class SweepRun:
         for path in paths:
             self.client.log_artifact(self.run_id, str(path))
 
-    def finish(self, ok: bool) -> None:
-        self.client.set_terminated(self.run_id, "FINISHED" if ok else "FAILED")
+    def finish(self, status: str) -> None:
+        """End the run as ``FINISHED``, ``FAILED`` or ``KILLED`` (interrupted; a resume continues it)."""
+        self.client.set_terminated(self.run_id, status)
 
     def children(self) -> list[Any]:
         return self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{self.run_id}'")
@@ -158,5 +165,53 @@ class TrialRun:
     def log_artifact(self, path: Path) -> None:
         self.client.log_artifact(self.run_id, str(path))
 
-    def finish(self, ok: bool) -> None:
-        self.client.set_terminated(self.run_id, "FINISHED" if ok else "FAILED")
+    def finish(self, status: str) -> None:
+        """End the run as ``FINISHED``, ``FAILED`` or ``KILLED`` (stopped early by the scheduler)."""
+        self.client.set_terminated(self.run_id, status)
+
+
+def serve_ui(tracking_uri: str, *, port: int = 5000, on_ready: Callable[[str], None] = print,
+             block: bool = True, timeout_s: float = 120.0) -> subprocess.Popen[bytes]:
+    """Start ``mlflow server`` for ``tracking_uri`` on 127.0.0.1:``port``; call ``on_ready(url)`` once healthy.
+
+    With ``block`` it serves until interrupted (Ctrl-C), then stops the server; else
+    the caller owns the returned process. Raises RuntimeError when the port is taken
+    or the server does not come up, with the server's last output.
+    """
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"--port: 127.0.0.1:{port} is already in use; pass another --port")
+    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", tracking_uri,
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    if tracking_uri.startswith("sqlite:///"):  # new experiments' artifacts beside the DB, as the sweeps' own
+        db_dir = Path(tracking_uri.removeprefix("sqlite:///")).resolve().parent
+        command += ["--artifacts-destination", str(db_dir / "mlartifacts")]
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    output = tempfile.TemporaryFile()  # noqa: SIM115 - the server's log, read if it fails to start
+    server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if server.poll() is not None:
+            output.seek(0)
+            tail = output.read().decode(errors="replace").strip().splitlines()
+            raise RuntimeError(f"mlflow server exited with code {server.returncode}: {' / '.join(tail[-3:])}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError(f"mlflow server did not answer on {url} within {timeout_s:.0f} s")
+        time.sleep(0.5)
+    on_ready(url)
+    if not block:
+        return server
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait(timeout=30)
+    return server

@@ -6,7 +6,9 @@ evaluation on every target language (zero-shot, and few-shot when
 ``eval.few_shot.enabled``), and for MetaXL-family trials the representation
 analysis. ``on_checkpoint`` is called every ``meta.checkpoint_every`` steps and at
 the end of training, with the learner whose ``state_dict`` a caller can persist;
-``restore`` resumes from such a state.
+``restore`` resumes from such a state. With ``dev_languages`` (a sweep's search
+objective) every checkpoint and the final metrics also carry the dev scores
+``dev/<lang>`` and ``dev_avg`` — what a scheduler such as ASHA compares trials by.
 """
 from __future__ import annotations
 
@@ -26,10 +28,10 @@ from xlsweep.train.fewshot import few_shot_scores
 from xlsweep.train.meta import MetaLearner
 from xlsweep.train.transfer import TransferLearner, first_rows
 
-__all__ = ["analyse_representations", "build_learner", "evaluate_targets", "run_trial"]
+__all__ = ["analyse_representations", "build_learner", "evaluate_dev", "evaluate_targets", "run_trial"]
 
 Learner = MetaLearner | TransferLearner
-OnCheckpoint = Callable[[int, float, Learner], None]
+OnCheckpoint = Callable[[int, float, Learner, dict[str, float]], None]  # step, mean loss, learner, dev scores
 
 
 def build_learner(cfg: TrialConfig, prepared: Prepared, *, device: torch.device | str = "cpu") -> Learner:
@@ -126,6 +128,19 @@ def evaluate_targets(cfg: TrialConfig, prepared: Prepared, model: torch.nn.Modul
     return metrics
 
 
+def evaluate_dev(cfg: TrialConfig, prepared: Prepared, model: torch.nn.Module, languages: tuple[str, ...],
+                 *, device: torch.device | str = "cpu") -> dict[str, float]:
+    """The primary metric on the dev split of ``languages``: ``dev/<lang>`` and their mean ``dev_avg``."""
+    if not languages:
+        return {}
+    task = get_task(cfg.data.task)
+    scores = {f"dev/{lang}": task.evaluate(model, prepared.features.get(lang, "dev"),
+                                           prepared.features.references(lang, "dev"), language=lang,
+                                           batch_size=cfg.eval.batch_size, device=device)[task.primary]
+              for lang in languages}
+    return scores | {"dev_avg": sum(scores.values()) / len(scores)}
+
+
 def run_trial(
     cfg: TrialConfig,
     prepared: Prepared,
@@ -133,6 +148,7 @@ def run_trial(
     restore: Mapping[str, Any] | None = None,
     on_checkpoint: OnCheckpoint | None = None,
     artifacts_dir: Path | None = None,
+    dev_languages: tuple[str, ...] = (),
     device: torch.device | str = "cpu",
 ) -> dict[str, float]:
     """Train (meta-learn, or MetaXL / a baseline), then evaluate; files for MLflow go to ``artifacts_dir``."""
@@ -144,9 +160,12 @@ def run_trial(
         losses.append(learner.step())
         if on_checkpoint is not None and (learner.step_count % every == 0
                                           or learner.step_count == learner.total_steps):
-            on_checkpoint(learner.step_count, sum(losses) / len(losses), learner)
+            dev = evaluate_dev(cfg, prepared, learner.model, dev_languages, device=device)
+            on_checkpoint(learner.step_count, sum(losses) / len(losses), learner, dev)
             losses = []
-    metrics = evaluate_targets(cfg, prepared, learner.final_model(), device=device)
+    model = learner.final_model()
+    metrics = evaluate_dev(cfg, prepared, model, dev_languages, device=device)
+    metrics |= evaluate_targets(cfg, prepared, model, device=device)
     if isinstance(learner, TransferLearner):
         plot = artifacts_dir / "representations_pca.png" if artifacts_dir is not None else None
         metrics |= analyse_representations(cfg, prepared, learner, plot=plot, device=device)

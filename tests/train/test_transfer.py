@@ -73,7 +73,7 @@ def test_a_resumed_metaxl_trial_ends_exactly_where_an_uninterrupted_one_does(pre
     cfg = _config(cfg, "metaxl")
     saved: dict[int, Any] = {}
 
-    def keep(step: int, loss: float, learner: Any) -> None:
+    def keep(step: int, loss: float, learner: Any, dev: dict[str, float]) -> None:
         saved[step] = torch.load(_roundtrip(learner.state_dict()), weights_only=False)
 
     uninterrupted = run_trial(cfg, prepared, on_checkpoint=keep)

@@ -16,9 +16,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 
-from xlsweep.config.schema import TRANSFER_ALGORITHMS, AuxChoice, DataConfig, Grid, SweepConfig, TrialConfig
+from xlsweep.config.schema import (
+    TRANSFER_ALGORITHMS,
+    AuxChoice,
+    DataConfig,
+    Distribution,
+    Grid,
+    SweepConfig,
+    TrialConfig,
+)
 from xlsweep.data.benchmark import benchmark_languages, benchmark_sources
 from xlsweep.data.sources import PRESETS, parse_source, resolve_limit, resolve_source
 from xlsweep.data.synthetic import SPLITS
@@ -30,8 +39,10 @@ __all__ = [
     "grid_cells",
     "load_sweep",
     "needed_splits",
+    "objective_languages",
     "parse_sweep",
     "parse_trial",
+    "search_samples",
     "set_path",
     "to_dict",
     "validate_trial",
@@ -317,9 +328,10 @@ def _source_keys(path: str, mapping: dict[str, Any]) -> None:
                               f"with split one of {', '.join(SPLITS)}")
 
 
-def needed_splits(cfg: TrialConfig) -> list[tuple[str, str, str]]:
-    """(language, split, why) of every split a trial reads."""
+def needed_splits(cfg: TrialConfig, dev_languages: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
+    """(language, split, why) of every split a trial reads; ``dev_languages``: the search objective's."""
     needed = [(cfg.data.source, "train", "stage 1 (data.source)")]
+    needed += [(lang, "dev", "the search objective (search.metric)") for lang in dev_languages]
     if cfg.meta.algorithm in TRANSFER_ALGORITHMS:
         needed += [(lang, "train", f"{cfg.meta.algorithm} source data (meta.support)") for lang in cfg.meta.support]
         needed += [(lang, cfg.meta.split, f"{cfg.meta.algorithm} target data (meta.query)") for lang in cfg.meta.query]
@@ -335,6 +347,27 @@ def needed_splits(cfg: TrialConfig) -> list[tuple[str, str, str]]:
     if cfg.eval.few_shot.enabled:
         needed += [(lang, "dev", "few-shot evaluation (eval.few_shot)") for lang in targets]
     return needed
+
+
+def trained_dev_languages(cfg: TrialConfig) -> tuple[str, ...]:
+    """Languages whose dev split the trial trains on: never part of its objective."""
+    if cfg.meta.split != "dev":
+        return ()
+    if cfg.meta.algorithm in TRANSFER_ALGORITHMS:
+        return cfg.meta.query
+    return tuple(dict.fromkeys(cfg.meta.support + cfg.meta.query))
+
+
+def objective_languages(sweep: SweepConfig, cfg: TrialConfig) -> tuple[str, ...]:
+    """The languages whose dev score a trial reports for ``search.metric`` (empty: no objective)."""
+    metric = sweep.search.metric
+    if not metric:
+        return ()
+    if metric.startswith("dev/"):
+        return (metric.removeprefix("dev/"),)
+    pool = sweep.search.languages or cfg.eval.targets or benchmark_languages(cfg.data)
+    trained = set(trained_dev_languages(cfg))
+    return tuple(lang for lang in pool if lang not in trained)
 
 
 def _data_sources(cfg: TrialConfig) -> None:
@@ -401,6 +434,116 @@ def _parse_grid(raw: Any) -> Grid:
     return Grid(aux=aux, axes=tuple(axes))
 
 
+_SEARCHABLE = ("meta.", "metaxl.", "eval.few_shot.")  # stage-2 keys: every sample shares the stage-1 model
+
+
+def search_samples(sweep: SweepConfig) -> list[dict[str, Any]]:
+    """The random searcher's ``num_samples`` points of ``search.space``, drawn once with ``search.seed``.
+
+    Every point is crossed with the whole grid, so the seeds (and auxiliary choices) of
+    one point share its values: seeds stay repeats. Floats keep 4 significant digits.
+    """
+    search = sweep.search
+    if not search.space or search.searcher != "random":
+        return []
+    rng = np.random.default_rng(search.seed)
+    points = []
+    for _ in range(search.num_samples):
+        point: dict[str, Any] = {}
+        for key, dist in search.space.items():
+            if dist.choice:
+                point[key] = dist.choice[int(rng.integers(len(dist.choice)))]
+            elif dist.uniform:
+                low, high = dist.uniform
+                point[key] = float(f"{rng.uniform(low, high):.4g}")
+            else:
+                low, high = np.log(dist.loguniform)
+                point[key] = float(f"{np.exp(rng.uniform(low, high)):.4g}")
+        points.append(point)
+    return points
+
+
+def _validate_distribution(key: str, dist: Distribution) -> None:
+    path = f"search.space.{key}"
+    given = [name for name in ("choice", "uniform", "loguniform") if getattr(dist, name)]
+    if len(given) != 1:
+        raise ConfigError(f"{path}: got {given or 'nothing'}; expected exactly one of choice: [values], "
+                          "uniform: [low, high], loguniform: [low, high]")
+    for name in ("uniform", "loguniform"):
+        bounds = getattr(dist, name)
+        if bounds and (len(bounds) != 2 or not bounds[0] < bounds[1]):
+            raise ConfigError(f"{path}.{name}: got {list(bounds)}; expected [low, high] with low < high")
+    if dist.loguniform and dist.loguniform[0] <= 0:
+        raise ConfigError(f"{path}.loguniform: got {list(dist.loguniform)}; expected a positive lower bound")
+
+
+def _validate_search(sweep: SweepConfig, cells: list[dict[str, Any]]) -> None:
+    """search: sampled keys, objective, scheduler and searcher make sense together (cells: the grid's)."""
+    search = sweep.search
+    grid_keys = {"aux", *(name for name, _ in sweep.grid.axes)}
+    for key, dist in search.space.items():
+        _validate_distribution(key, dist)
+        if key in grid_keys:
+            raise ConfigError(f"search.space.{key}: also a grid axis; a key is either swept or sampled")
+        if not key.startswith(_SEARCHABLE):
+            raise ConfigError(f"search.space.{key}: only stage-2 keys can be sampled ({', '.join(_SEARCHABLE)}"
+                              "...), since every sample shares the stage-1 model; sweep other keys with grid")
+        for value in dist.choice or dist.uniform or dist.loguniform:  # each bound is a value the trial must take
+            try:
+                set_path(sweep.trial, key, value, where="search.space.")
+            except ConfigError as err:
+                hint = "" if dist.choice else " (uniform and loguniform sample numbers; use choice for other keys)"
+                raise ConfigError(f"{err}{hint}") from None
+    if search.num_samples < 1:
+        raise ConfigError(f"search.num_samples: got {search.num_samples}; expected a positive integer")
+    if search.num_samples > 1 and not search.space:
+        raise ConfigError(f"search.num_samples: {search.num_samples} samples of an empty search.space would repeat "
+                          "one trial; add keys to search.space, or sweep grid.seed for repeats")
+    needs_metric = [why for why, on in (("search.space", bool(search.space)),
+                                        ("search.scheduler: asha", search.scheduler == "asha"),
+                                        ("search.searcher: optuna", search.searcher == "optuna")) if on]
+    if needs_metric and not search.metric:
+        raise ConfigError(f"search.metric: empty, but {needs_metric[0]} needs an objective; expected dev_avg "
+                          "(mean dev score over search.languages) or dev/<lang> (one held-out language)")
+    if search.metric and search.metric != "dev_avg" and not search.metric.startswith("dev/"):
+        raise ConfigError(f"search.metric: got {search.metric!r}; expected dev_avg or dev/<lang> — the objective "
+                          "is a dev-split score, never a test score")
+    if search.mode != "max" and search.metric:
+        raise ConfigError(f"search.mode: got {search.mode!r}; dev scores are maximised, expected 'max'")
+    if search.scheduler == "asha":
+        if search.asha.reduction_factor <= 1:
+            raise ConfigError(f"search.asha.reduction_factor: got {search.asha.reduction_factor}; expected > 1")
+        if search.asha.grace_period < 0:
+            raise ConfigError(f"search.asha.grace_period: got {search.asha.grace_period}; expected >= 0 meta-steps")
+    if search.searcher == "optuna":
+        if not search.space:
+            raise ConfigError("search.searcher: optuna needs search.space (the keys it proposes values for)")
+        if len(cells) > 1:
+            raise ConfigError(f"search.searcher: optuna proposes one configuration per trial and cannot be crossed "
+                              f"with the grid's {len(cells)} cells (Tune rejects grid_search with Optuna); "
+                              "fix the grid to one cell, or use searcher: random")
+
+
+def _validate_objective(sweep: SweepConfig, cfg: TrialConfig, where: str) -> None:
+    metric = sweep.search.metric
+    if not metric:
+        return
+    known = benchmark_languages(cfg.data)
+    if metric.startswith("dev/"):
+        _languages("search.metric", (metric.removeprefix("dev/"),), known)
+        if metric.removeprefix("dev/") in trained_dev_languages(cfg):
+            raise ConfigError(f"{where}search.metric: {metric!r} is a dev split this trial trains on "
+                              f"(meta.split: dev); choose a held-out language")
+    _languages("search.languages", sweep.search.languages, known)
+    if (cfg.meta.algorithm not in TRANSFER_ALGORITHMS  # (MetaXL's steps are epochs × batches: known later)
+            and sweep.search.scheduler == "asha" and sweep.search.asha.grace_period >= cfg.meta.steps):
+        raise ConfigError(f"{where}search.asha.grace_period: got {sweep.search.asha.grace_period}; expected "
+                          f"fewer than meta.steps ({cfg.meta.steps})")
+    if not objective_languages(sweep, cfg):
+        raise ConfigError(f"{where}search.metric: dev_avg has no language left once the dev splits this trial "
+                          "trains on are left out; set search.languages to held-out languages")
+
+
 def parse_sweep(raw: Any, *, default_name: str = "sweep") -> SweepConfig:
     """Build and fully validate a sweep from parsed YAML."""
     if raw is None:
@@ -419,7 +562,14 @@ def parse_sweep(raw: Any, *, default_name: str = "sweep") -> SweepConfig:
     _positive("resources.cpu", sweep.resources.cpu)
     if sweep.resources.gpu < 0:
         raise ConfigError(f"resources.gpu: got {sweep.resources.gpu}; expected a number >= 0")
-    expand_grid(sweep)  # validates every cell
+    if sweep.checkpoints.keep < 1:
+        raise ConfigError(f"checkpoints.keep: got {sweep.checkpoints.keep}; expected at least 1 (a trial resumes "
+                          "from its last checkpoint)")
+    if sweep.max_failures < 0:
+        raise ConfigError(f"max_failures: got {sweep.max_failures}; expected retries >= 0")
+    _validate_search(sweep, grid_cells(sweep, samples=False))
+    for cell, cfg in expand_grid(sweep):  # validates every cell
+        _validate_objective(sweep, cfg, f"grid cell {cell}: " if cell else "")
     return sweep
 
 
@@ -448,6 +598,8 @@ def cell_config(sweep: SweepConfig, overrides: Mapping[str, Any]) -> TrialConfig
     """The trial config of one grid cell; ``overrides`` maps ``aux`` (a label) and dotted keys to values."""
     cfg = sweep.trial
     for name, value in overrides.items():
+        if name == SAMPLE_KEY:
+            continue  # the index of a search sample; its values are the cell's other keys
         if name == "aux":
             choice = {c.label: c for c in sweep.grid.aux}.get(value)
             if choice is None:
@@ -459,11 +611,23 @@ def cell_config(sweep: SweepConfig, overrides: Mapping[str, Any]) -> TrialConfig
     return cfg
 
 
-def grid_cells(sweep: SweepConfig) -> list[dict[str, Any]]:
-    """The overrides of every grid cell, in grid order (aux first, then the other axes)."""
+SAMPLE_KEY = "sample"
+"""The cell key holding the index of a random-search sample (see :func:`search_samples`)."""
+
+
+def grid_cells(sweep: SweepConfig, *, samples: bool = True) -> list[dict[str, Any]]:
+    """The overrides of every grid cell, in grid order (aux first, then the other axes, then the samples).
+
+    With a random-searched ``search.space`` each cell is repeated per sample:
+    ``{"aux": ..., "seed": 0, "sample": 2, "meta.meta_lr": 3.1e-4}``.
+    """
     axes = ([("aux", tuple(c.label for c in sweep.grid.aux))] if sweep.grid.aux else []) + list(sweep.grid.axes)
     names = [name for name, _ in axes]
-    return [dict(zip(names, values, strict=True)) for values in itertools.product(*(v for _, v in axes))]
+    cells = [dict(zip(names, values, strict=True)) for values in itertools.product(*(v for _, v in axes))]
+    points = search_samples(sweep) if samples else []
+    if not points:
+        return cells
+    return [{**cell, SAMPLE_KEY: i, **point} for cell in cells for i, point in enumerate(points)]
 
 
 def expand_grid(sweep: SweepConfig) -> list[tuple[dict[str, Any], TrialConfig]]:

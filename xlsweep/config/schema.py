@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = [
+    "AshaConfig",
     "AuxChoice",
+    "CheckpointsConfig",
     "DataConfig",
+    "Distribution",
     "EvalConfig",
     "FewShotConfig",
     "Grid",
@@ -22,6 +25,7 @@ __all__ = [
     "MetaXLConfig",
     "ModelConfig",
     "ResourcesConfig",
+    "SearchConfig",
     "Stage1Config",
     "SweepConfig",
     "SyntheticDataConfig",
@@ -218,9 +222,63 @@ class Grid:
 
 
 @dataclass(frozen=True)
+class Distribution:
+    """One sampled dimension of ``search.space``: exactly one of the fields, e.g. ``{loguniform: [1e-5, 1e-3]}``."""
+
+    choice: tuple[object, ...] = ()
+    uniform: tuple[float, ...] = ()  # [low, high]
+    loguniform: tuple[float, ...] = ()  # [low, high], low > 0
+
+    @property
+    def kind(self) -> str:
+        return next(name for name in ("choice", "uniform", "loguniform") if getattr(self, name))
+
+
+@dataclass(frozen=True)
+class AshaConfig:
+    """ASHA early stopping on meta-steps; it reads ``search.metric`` at every checkpoint."""
+
+    grace_period: int = 0  # meta-steps a trial runs before it may be stopped (0: meta.checkpoint_every)
+    reduction_factor: float = 3.0
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Sampled hyper-parameters (next to the grid), the objective, early stopping and the searcher.
+
+    ``metric`` is a dev-split score the trials report at every checkpoint and at the
+    end: ``dev_avg`` (the primary metric averaged over ``languages``, leaving out the
+    languages whose dev split the trial trains on) or ``dev/<lang>``; test scores are
+    never an objective.
+    """
+
+    space: dict[str, Distribution] = field(default_factory=dict)  # "meta.meta_lr": {loguniform: [1e-5, 1e-3]}
+    num_samples: int = 1  # samples of the space; with the random searcher each is crossed with the grid
+    metric: str = ""  # "": no objective (a plain grid sweep); dev_avg or dev/<lang>
+    mode: Literal["max", "min"] = "max"
+    languages: tuple[str, ...] = ()  # dev_avg's languages (empty: eval.targets, or every language)
+    scheduler: Literal["none", "asha"] = "none"
+    asha: AshaConfig = field(default_factory=AshaConfig)
+    searcher: Literal["random", "optuna"] = "random"
+    seed: int = 0  # of the random samples / Optuna's sampler
+
+    @property
+    def active(self) -> bool:
+        return bool(self.metric)
+
+
+@dataclass(frozen=True)
+class CheckpointsConfig:
+    """Bounded disk use: Tune keeps ``keep`` checkpoints per trial and drops them once a trial has finished."""
+
+    keep: int = 1  # per running trial
+    keep_finished: bool = False  # keep the last checkpoint of finished trials (their results are in MLflow)
+
+
+@dataclass(frozen=True)
 class ResourcesConfig:
     cpu: float = 1.0
-    gpu: float = 0.0
+    gpu: float = 0.0  # fractions share a GPU (bookkeeping only: they do not cap its memory)
 
 
 @dataclass(frozen=True)
@@ -234,8 +292,11 @@ class SweepConfig:
     name: str
     trial: TrialConfig
     grid: Grid
+    search: SearchConfig = field(default_factory=SearchConfig)
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
+    max_failures: int = 1  # retries of a trial whose worker died, each from its last checkpoint
     output_dir: str = "runs"  # the sweep writes to <output_dir>/<name>/
     cache_dir: str = ".xlsweep-cache"  # encoder, features and stage-1 checkpoints, by content hash
     max_concurrent: int = 0  # 0: as many trials as the resources allow

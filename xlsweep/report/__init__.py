@@ -1,4 +1,9 @@
-"""Reports built from a finished sweep's trial records."""
+"""Reports built from a finished sweep's trial records.
+
+The tables, statistics and renderers import without MLflow; reading a sweep back from
+MLflow lives in :mod:`xlsweep.report.from_mlflow`, and everything a sweep's reports need,
+from tracking URI to files, in :func:`xlsweep.report.sweep_report.report_from_mlflow`.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,54 @@ from xlsweep.report.aux_table import (
     write_csv,
     write_heatmap,
 )
+from xlsweep.report.best_pairs import RankedPair, best_pairs, best_pairs_lines, write_best_pairs_csv
+from xlsweep.report.paper_tables import (
+    AVG_EXCL_COLUMN,
+    STAGE1,
+    Cell,
+    PaperTable,
+    Row,
+    aux_paper_table,
+    delta_frames,
+    method_paper_table,
+)
+from xlsweep.report.records import Excluded, ReportError, RunRecord, SweepResults
+from xlsweep.report.render import FORMATS, latex, markdown, parse_formats, write_table
+from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, PairedTest, mean, paired_test, std
 
 __all__ = [
     "AVG_COLUMN",
+    "AVG_EXCL_COLUMN",
+    "DEFAULT_ALPHA",
+    "FORMATS",
+    "STAGE1",
+    "TEST_NAME",
+    "Cell",
+    "Excluded",
+    "PaperTable",
+    "PairedTest",
+    "RankedPair",
+    "ReportError",
+    "Row",
+    "RunRecord",
+    "SweepResults",
     "TrialRecord",
+    "aux_paper_table",
     "baseline_row",
+    "best_pairs",
+    "best_pairs_lines",
+    "delta_frames",
     "delta_table",
+    "latex",
+    "markdown",
+    "mean",
+    "method_paper_table",
+    "paired_test",
+    "parse_formats",
+    "std",
     "summary_lines",
+    "write_best_pairs_csv",
     "write_csv",
     "write_heatmap",
+    "write_table",
 ]

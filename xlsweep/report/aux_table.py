@@ -256,6 +256,7 @@ def write_heatmap(
     *,
     title: str = DEFAULT_TITLE,
     metric: str = "accuracy",
+    significant: pd.DataFrame | np.ndarray | None = None,
 ) -> Path:
     """Write the table as a PNG heatmap of deltas in percentage points.
 
@@ -269,14 +270,17 @@ def write_heatmap(
         path: Destination PNG file; missing parent directories are created.
         title: Figure title.
         metric: Metric name for the colorbar label.
+        significant: Optional boolean mask of the table's shape (a DataFrame is aligned
+            by index and columns); True cells get a ``*`` after their value ("+1.2*").
 
     Returns:
         The path written, as a :class:`~pathlib.Path`.
 
     Raises:
-        ValueError: If the table is empty or has non-numeric values.
+        ValueError: If the table is empty or has non-numeric values, or the mask does
+            not match the table.
     """
-    figure = _heatmap_figure(table, title=title, metric=metric)
+    figure = _heatmap_figure(table, title=title, metric=metric, significant=significant)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(figure)
@@ -376,9 +380,36 @@ def _figure_size(n_rows: int, n_cols: int) -> tuple[float, float]:
     return max(4.5, 0.9 * n_cols + 3.0), max(2.5, 0.5 * n_rows + 1.8)
 
 
-def _heatmap_figure(table: pd.DataFrame, *, title: str, metric: str) -> Figure:
+def _significance_mask(table: pd.DataFrame, significant: pd.DataFrame | np.ndarray | None) -> np.ndarray:
+    """The mask as a boolean array of the table's shape (all False when there is none)."""
+    if significant is None:
+        return np.zeros(table.shape, dtype=bool)
+    if isinstance(significant, pd.DataFrame):
+        if set(significant.index) != set(table.index) or set(significant.columns) != set(table.columns):
+            raise ValueError(
+                f"significance mask does not match the table: expected rows {list(table.index)} and columns "
+                f"{list(table.columns)}, got rows {list(significant.index)} and columns {list(significant.columns)}"
+            )
+        significant = significant.loc[table.index, table.columns].to_numpy()
+    mask = np.asarray(significant)
+    if mask.shape != table.shape or mask.dtype != bool:
+        raise ValueError(
+            f"significance mask: expected a boolean array of shape {table.shape}, "
+            f"got {mask.dtype} of shape {mask.shape}"
+        )
+    return mask
+
+
+def _heatmap_figure(
+    table: pd.DataFrame,
+    *,
+    title: str,
+    metric: str,
+    significant: pd.DataFrame | np.ndarray | None = None,
+) -> Figure:
     """Draw the heatmap on a fresh :class:`Figure` (no pyplot state is touched)."""
     points = _numeric_points(table)
+    mask = _significance_mask(table, significant)
     limit = _color_limit(points)
     n_rows, n_cols = points.shape
     figure = Figure(figsize=_figure_size(n_rows, n_cols), dpi=_HEATMAP_DPI, layout="constrained")
@@ -392,20 +423,22 @@ def _heatmap_figure(table: pd.DataFrame, *, title: str, metric: str) -> Figure:
         aspect="auto",
         interpolation="nearest",
     )
-    _annotate_cells(axes, points, limit)
+    _annotate_cells(axes, points, limit, mask)
     _label_axes(axes, table, title)
     colorbar = figure.colorbar(image, ax=axes)
     colorbar.set_label(f"Δ {metric} vs baseline (points)")
     return figure
 
 
-def _annotate_cells(axes: Axes, points: np.ndarray, limit: float) -> None:
-    """Write each cell's signed value on it (NaN cells stay blank)."""
+def _annotate_cells(axes: Axes, points: np.ndarray, limit: float, mask: np.ndarray) -> None:
+    """Write each cell's signed value on it, with a ``*`` where ``mask`` is True (NaN cells stay blank)."""
     for row, col in np.ndindex(points.shape):
         value = float(points[row, col])
         text = _format_points(value)
         if not text:
             continue
+        if mask[row, col]:
+            text += "*"
         color = "white" if abs(value) > 0.6 * limit else "black"
         axes.text(col, row, text, ha="center", va="center", color=color, fontsize=9)
 

@@ -1,7 +1,13 @@
 """The sweep driver: config → shared preparation → Ray Tune trials → MLflow runs → table and heatmap.
 
-Order matters: everything that can fail fast (config, Ray resources, the tracking
-store) is checked before stage 1 is trained or any trial starts.
+Order matters: everything that can fail fast (config, data files, the tracking
+store, Ray resources) is checked before stage 1 is trained or any trial starts.
+
+A sweep writes ``<output_dir>/<name>/<stamp>/``: ``sweep.yaml`` (the resolved config),
+``state.json`` (its MLflow parent run and status), ``ray/`` (Tune's experiment and
+checkpoints) and the reports. :func:`resume_sweep` continues an interrupted sweep
+from that directory: Tune re-runs nothing that finished, running trials continue
+from their last checkpoint, and their MLflow runs continue (found by trial id).
 """
 
 from __future__ import annotations
@@ -9,14 +15,31 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import json
 import os
+import shutil
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlsweep.config.load import expand_grid, grid_cells, needed_splits, to_dict
+import yaml
+
+from xlsweep.config.load import (
+    SAMPLE_KEY,
+    ConfigError,
+    cell_config,
+    expand_grid,
+    grid_cells,
+    load_sweep,
+    needed_splits,
+    objective_languages,
+    search_samples,
+    to_dict,
+)
 from xlsweep.config.schema import TRANSFER_ALGORITHMS, SweepConfig, TrialConfig
 from xlsweep.data.benchmark import benchmark_sources
 from xlsweep.data.schema import DataError
@@ -25,9 +48,10 @@ from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
 from xlsweep.report import TrialRecord, delta_table, summary_lines, write_csv, write_heatmap
 from xlsweep.report.method_table import markdown_table, method_label, method_table, write_markdown
 from xlsweep.tasks import get_task
-from xlsweep.tracking import SweepRun, default_tracking_uri, flatten_params
+from xlsweep.tracking import TRIAL_TAG, SweepRun, default_tracking_uri, flatten_params
 
-__all__ = ["SweepError", "SweepOutcome", "check_data_files", "run_sweep"]
+__all__ = ["SweepError", "SweepOutcome", "check_data_files", "find_sweep_dir", "resume_sweep", "run_sweep",
+           "sweep_yaml"]
 
 Log = Callable[[str], None]
 
@@ -47,12 +71,13 @@ def _absolute_sources(sweep: SweepConfig) -> SweepConfig:
     return dataclasses.replace(sweep, trial=trial)
 
 
-def check_data_files(cells: list[tuple[dict[str, Any], TrialConfig]]) -> None:
+def check_data_files(cells: list[tuple[dict[str, Any], TrialConfig]], sweep: SweepConfig | None = None) -> None:
     """Every local file any trial reads exists, checked before Ray starts or anything is trained."""
     problems: list[str] = []
     for _, cfg in cells:
         if cfg.data.benchmark != "synthetic":
-            problems += missing_files(benchmark_sources(cfg.data), needed_splits(cfg))
+            dev = objective_languages(sweep, cfg) if sweep is not None else ()
+            problems += missing_files(benchmark_sources(cfg.data), needed_splits(cfg, dev))
     if problems:
         listed = "\n  ".join(dict.fromkeys(problems))
         raise SweepError(f"data.sources: {len(set(problems))} data file(s) the sweep needs do not exist:\n  {listed}\n"
@@ -66,40 +91,116 @@ class SweepOutcome:
     tracking_uri: str
     records: list[TrialRecord] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)  # trials the scheduler (ASHA) stopped early
+    interrupted: bool = False  # the sweep did not finish: `xlsweep resume <out_dir>` continues it
     heatmap: Path | None = None
     table_csv: Path | None = None
     trials_csv: Path | None = None
 
 
+# --------------------------------------------------------------------- the sweep's directory
+STATE_FILE, CONFIG_FILE = "state.json", "sweep.yaml"
+
+
+def sweep_yaml(sweep: SweepConfig) -> dict[str, Any]:
+    """``sweep`` as the YAML mapping :func:`xlsweep.config.load.parse_sweep` reads back to an equal config."""
+    raw = {f.name: to_dict(getattr(sweep, f.name)) for f in dataclasses.fields(sweep)
+           if f.name not in ("trial", "grid")}
+    grid: dict[str, Any] = {"aux": [to_dict(c) for c in sweep.grid.aux]} if sweep.grid.aux else {}
+    grid |= {name: to_dict(list(values)) for name, values in sweep.grid.axes}
+    return {"name": raw.pop("name"), **to_dict(sweep.trial), **({"grid": grid} if grid else {}), **raw}
+
+
+@dataclass
+class SweepState:
+    """What a resume needs besides the config: where the sweep tracks and what it has come to."""
+
+    sweep_id: str
+    tracking_uri: str
+    parent_run_id: str
+    cache_dir: str
+    status: str = "running"  # running | finished | failed | interrupted
+
+    def save(self, out_dir: Path) -> None:
+        tmp = out_dir / f".{STATE_FILE}.tmp"
+        tmp.write_text(json.dumps(dataclasses.asdict(self), indent=1))
+        os.replace(tmp, out_dir / STATE_FILE)
+
+    @classmethod
+    def load(cls, out_dir: Path) -> SweepState:
+        return cls(**json.loads((out_dir / STATE_FILE).read_text()))
+
+
+def find_sweep_dir(target: str | Path, output_dir: str | Path = "runs") -> Path:
+    """A sweep directory given itself, a sweep's folder (its latest run) or a sweep name under ``output_dir``."""
+    path = Path(target).expanduser()
+    for candidate in (path, Path(output_dir) / str(target)):
+        if (candidate / STATE_FILE).is_file():
+            return candidate.resolve()
+        runs = sorted(p for p in candidate.glob(f"*/{STATE_FILE}")) if candidate.is_dir() else []
+        if runs:
+            return runs[-1].parent.resolve()  # stamps sort by time
+    raise SweepError(f"resume: {str(target)!r} is neither a sweep directory (with {STATE_FILE}) nor a sweep name "
+                     f"under {str(output_dir)!r}; expected e.g. runs/demo or runs/demo/20261123-170000")
+
+
+# --------------------------------------------------------------------- fail-fast checks
 def _init_ray(address: str | None, sweep: SweepConfig, log: Log) -> None:
     import ray
 
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     # Tune warns on every frequent checkpoint of short trials; the snapshots are cheap here.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # A diverged trial's last report has its reason, not the objective; that must not fail the sweep.
+    os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
     kwargs: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False}
     if address:
         log(f"connecting to the Ray cluster at {address} ...")
-        ray.init(address=address, **kwargs)
+        try:
+            ray.init(address=address, **kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            raise SweepError(f"--address: cannot connect to a Ray cluster at {address!r} ({err}); start one with "
+                             "`ray start --head` or pass its HOST:PORT") from None
     else:
         cpus = os.cpu_count() or 1
         log(f"starting a local Ray instance with {cpus} CPUs ...")
         ray.init(address="local", num_cpus=cpus, **kwargs)
     have = ray.cluster_resources()
     cpu, gpu = sweep.resources.cpu, sweep.resources.gpu
-    if cpu > have.get("CPU", 0):
-        raise SweepError(f"resources.cpu: each trial asks for {cpu} CPUs but the cluster has {have.get('CPU', 0)}; "
-                         "lower resources.cpu or add nodes")
+    biggest = max((n.get("Resources", {}).get("CPU", 0) for n in ray.nodes() if n.get("Alive")), default=0)
+    if cpu > biggest:
+        ray.shutdown()
+        raise SweepError(f"resources.cpu: each trial asks for {cpu} CPUs but the largest node has {biggest} "
+                         f"(the cluster: {have.get('CPU', 0)}); a trial runs on one node: lower resources.cpu "
+                         "or add bigger nodes")
     if gpu > have.get("GPU", 0):
+        ray.shutdown()
         raise SweepError(f"resources.gpu: each trial asks for {gpu} GPUs but the cluster has {have.get('GPU', 0)}; "
                          "set resources.gpu: 0 to run on CPUs, or connect to a cluster with GPUs (--address)")
 
 
+def _check_tracking_server(uri: str) -> None:
+    """An HTTP tracking server answers /health within seconds (MLflow's own client would retry for minutes)."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=10) as response:  # noqa: S310
+            ok = response.status == 200
+    except (urllib.error.URLError, OSError) as err:
+        raise SweepError(f"tracking: the MLflow server at {uri!r} cannot be reached ({err}); start it "
+                         "(`mlflow server ...` or `xlsweep ui`) or pass a reachable --tracking-uri") from None
+    if not ok:
+        raise SweepError(f"tracking: the MLflow server at {uri!r} is not healthy (/health did not answer 200)")
+
+
 def _open_tracking(sweep: SweepConfig, uri: str, sweep_id: str) -> SweepRun:
+    _check_tracking_server(uri)
     try:
         tracker = SweepRun(uri, sweep.tracking.experiment or sweep.name)
         tracker.start(sweep_id, name=sweep.name, params=flatten_params(to_dict(sweep.trial)),
-                      tags={"xlsweep.grid": str([list(c.values()) for c in grid_cells(sweep)])[:5000]})
+                      tags={"xlsweep.grid": str([list(c.values()) for c in grid_cells(sweep)])[:5000],
+                            "xlsweep.task": sweep.trial.data.task,
+                            "xlsweep.primary": get_task(sweep.trial.data.task).primary})
     except Exception as err:  # any store error: unreachable server, bad URI, locked file
         raise SweepError(f"tracking: cannot use the MLflow store at {uri!r} ({type(err).__name__}: {err}); "
                          "pass a reachable --tracking-uri") from None
@@ -118,10 +219,12 @@ def _records(results: Any, primary: str, baseline_of: Callable[[dict[str, Any]],
         cell = dict(result.config)
         label = str(cell.get("aux", "base"))
         metrics = result.metrics or {}
-        if result.error is not None or "failure" in metrics or "delta_avg" not in metrics:
-            reason = result.error or metrics.get("failure", "no final metrics")
+        if result.error is not None or "failure" in metrics:
+            reason = result.error or metrics["failure"]
             failures.append(f"{cell}: {str(reason).strip().splitlines()[-1] if str(reason).strip() else reason}")
             continue
+        if "delta_avg" not in metrics:
+            continue  # stopped early by the scheduler, or not finished (an interrupted sweep)
         scores = {k.split("/", 1)[1]: float(v) for k, v in metrics.items() if k.startswith(f"{metric}/")}
         baseline = baseline_of(cell)
         records.append(TrialRecord(aux=label, seed=int(cell.get("seed", 0)), scores=scores,
@@ -186,6 +289,124 @@ def _report(records: list[TrialRecord], out_dir: Path, name: str, *, title: str,
     return paths
 
 
+# --------------------------------------------------------------------- Tune's side
+def _param_space(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]]) -> dict[str, Any]:
+    """Grid axes as ``grid_search``; random-search samples as one ``sample`` axis whose values the sampled
+    keys look up (so every grid cell, every seed included, shares each sample); Optuna's space as domains."""
+    from ray import tune
+
+    search = sweep.search
+    space: dict[str, Any] = {}
+    names = [n for n in cells[0][0] if n not in search.space and n != SAMPLE_KEY]
+    for name in names:
+        values = _distinct([c[name] for c, _ in cells])
+        space[name] = tune.grid_search(values) if len(values) > 1 or search.searcher != "optuna" else values[0]
+    if search.searcher == "optuna":
+        for key, dist in search.space.items():
+            space[key] = (tune.choice(list(dist.choice)) if dist.choice else
+                          tune.uniform(*dist.uniform) if dist.uniform else tune.loguniform(*dist.loguniform))
+        return space
+    points = search_samples(sweep)
+    if points:
+        space[SAMPLE_KEY] = tune.grid_search(list(range(len(points))))
+        for key in search.space:
+            space[key] = tune.sample_from(_SampleValue(points, key))
+    return space
+
+
+@dataclass(frozen=True)
+class _SampleValue:
+    """``sample_from``'s look-up of one sampled key in the trial's sample (picklable, for a resumed sweep)."""
+
+    points: list[dict[str, Any]]
+    key: str
+
+    def __call__(self, config: dict[str, Any]) -> Any:
+        return self.points[config[SAMPLE_KEY]][self.key]
+
+
+def _expected_trials(sweep: SweepConfig, cells: list[Any]) -> int:
+    return sweep.search.num_samples if sweep.search.searcher == "optuna" else len(cells)
+
+
+def _tune_config(sweep: SweepConfig, state: SweepState, experiment_id: str, cells: list[Any]) -> Any:
+    from ray import tune
+
+    search = sweep.search
+    kwargs: dict[str, Any] = {}
+    if search.active:
+        kwargs |= {"metric": search.metric, "mode": search.mode}
+    if search.scheduler == "asha":
+        grace = search.asha.grace_period or sweep.trial.meta.checkpoint_every
+        kwargs["scheduler"] = _asha(state, experiment_id, grace=grace, reduction_factor=search.asha.reduction_factor,
+                                    max_t=max(c.meta.steps for _, c in cells))
+    if search.searcher == "optuna":
+        from ray.tune.search.optuna import OptunaSearch
+
+        kwargs["search_alg"] = OptunaSearch(seed=search.seed)
+        kwargs["num_samples"] = search.num_samples
+    return tune.TuneConfig(reuse_actors=True, max_concurrent_trials=sweep.max_concurrent or None,
+                           trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}", **kwargs)
+
+
+def _asha(state: SweepState, experiment_id: str, *, grace: int, reduction_factor: float, max_t: int) -> Any:
+    """ASHA on meta-steps that also tags each trial it stops in MLflow (``xlsweep.stopped``), so reports and a
+    resumed sweep tell a stopped trial from an unfinished one."""
+    from ray.tune.schedulers import ASHAScheduler, TrialScheduler
+
+    class TaggingASHA(ASHAScheduler):  # type: ignore[misc]
+        def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+            decision: str = super().on_trial_result(tune_controller, trial, result)
+            if decision == TrialScheduler.STOP and "delta_avg" not in result:
+                from mlflow.tracking import MlflowClient
+
+                client = MlflowClient(state.tracking_uri)
+                for run in client.search_runs([experiment_id], filter_string=(
+                        f"tags.`mlflow.parentRunId` = '{state.parent_run_id}' and "
+                        f"tags.`{TRIAL_TAG}` = '{trial.trial_id}'"), max_results=1):
+                    client.set_tag(run.info.run_id, "xlsweep.stopped",
+                                   f"ASHA at meta-step {result.get('meta_step')}: {result.get(self.metric)}")
+            return decision
+
+    max_t = max(max_t, grace + 1)
+    return TaggingASHA(time_attr="meta_step", max_t=max_t, grace_period=grace, reduction_factor=reduction_factor)
+
+
+def _checkpoint_pruner(keep_finished: bool) -> Any:
+    from ray import tune
+
+    class DropFinishedCheckpoints(tune.Callback):  # type: ignore[misc]
+        """A finished trial's results are in MLflow; its checkpoints only fill the disk."""
+
+        def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+            if keep_finished:
+                return
+            for path in Path(trial.storage.trial_fs_path).glob("checkpoint_*"):
+                shutil.rmtree(path, ignore_errors=True)
+
+    return DropFinishedCheckpoints()
+
+
+def _account(tracker: SweepRun, results: Any, expected: int) -> tuple[int, list[str]]:
+    """(trials that reached an end — finished, failed, or stopped by the scheduler —, reasons of stopped ones).
+
+    From MLflow, which also knows the trials of earlier sessions of a resumed sweep, and
+    from Tune's errors (a trial whose node died after its last retry never closed its run).
+    """
+    ended: set[str] = {Path(result.path).name.removeprefix("trial_") for result in results
+                       if result.error is not None}
+    stopped = []
+    for run in tracker.children():
+        tags, status = run.data.tags, run.info.status
+        if "xlsweep.stopped" in tags and status != "FINISHED":
+            stopped.append(f"{tags.get('xlsweep.cell', tags.get('xlsweep.aux'))}: {tags['xlsweep.stopped']}")
+            ended.add(tags.get(TRIAL_TAG, run.info.run_id))
+        elif status in ("FINISHED", "FAILED"):
+            ended.add(tags.get(TRIAL_TAG, run.info.run_id))
+    return min(len(ended), expected), stopped
+
+
+# --------------------------------------------------------------------- entry points
 def run_sweep(
     sweep: SweepConfig,
     *,
@@ -194,30 +415,63 @@ def run_sweep(
     output_dir: str | None = None,
     log: Log = print,
 ) -> SweepOutcome:
+    """Run ``sweep``: check everything, stage 1 once, one Tune trial per cell, reports at the end."""
+    sweep = _absolute_sources(sweep)  # trials run in other working directories (and on other nodes)
+    cells = expand_grid(sweep)  # validates every cell again; cheap
+    check_data_files(cells, sweep)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out_dir = (Path(output_dir or sweep.output_dir) / sweep.name / stamp).resolve()
+    uri = tracking_uri or sweep.tracking.uri or default_tracking_uri()
+    state = SweepState(sweep_id=f"{sweep.name}-{stamp}-{uuid.uuid4().hex[:6]}", tracking_uri=uri, parent_run_id="",
+                       cache_dir=str(Path(sweep.cache_dir).resolve()))
+    return _launch(sweep, cells, state, out_dir, address=address, resume=False, log=log)
+
+
+def resume_sweep(target: str | Path, *, address: str | None = None, output_dir: str = "runs",
+                 log: Log = print) -> SweepOutcome:
+    """Continue the sweep in ``target`` (its directory, or its name under ``output_dir``: the latest run)."""
+    out_dir = find_sweep_dir(target, output_dir)
+    try:
+        sweep = load_sweep(out_dir / CONFIG_FILE)
+    except ConfigError as err:
+        raise SweepError(f"resume: the saved config no longer loads ({err})") from None
+    state = SweepState.load(out_dir)
+    if state.status == "finished":
+        raise SweepError(f"resume: the sweep in {out_dir} has already finished; its reports are there "
+                         "(`xlsweep report` rebuilds them from MLflow)")
+    if not (out_dir / "ray" / sweep.name).is_dir():
+        raise SweepError(f"resume: {out_dir} has no Tune experiment (ray/{sweep.name}); the sweep stopped before "
+                         "its first trial started: run it again with `xlsweep sweep`")
+    cells = expand_grid(sweep)
+    check_data_files(cells, sweep)
+    log(f"resuming sweep {sweep.name!r} from {out_dir}")
+    return _launch(sweep, cells, state, out_dir, address=address, resume=True, log=log)
+
+
+def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], state: SweepState, out_dir: Path,
+            *, address: str | None, resume: bool, log: Log) -> SweepOutcome:
     from ray import tune
 
     from xlsweep.sweep.progress import ProgressCallback
     from xlsweep.sweep.trainable import TrialContext, trainable
 
-    sweep = _absolute_sources(sweep)  # trials run in other working directories (and on other nodes)
-    cells = expand_grid(sweep)  # validates every cell again; cheap
-    check_data_files(cells)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out_dir = (Path(output_dir or sweep.output_dir) / sweep.name / stamp).resolve()
-    cache_dir = str(Path(sweep.cache_dir).resolve())
-    uri = tracking_uri or sweep.tracking.uri or default_tracking_uri()
-    sweep_id = f"{sweep.name}-{stamp}-{uuid.uuid4().hex[:6]}"
-    log(f"sweep {sweep.name!r}: {len(cells)} trial{'' if len(cells) == 1 else 's'} → {out_dir}")
-
-    _init_ray(address, sweep, log)
-    tracker = _open_tracking(sweep, uri, sweep_id)
-    outcome = SweepOutcome(out_dir=out_dir, parent_run_id=tracker.run_id, tracking_uri=uri)
-    ok = False
+    expected = _expected_trials(sweep, cells)
+    log(f"sweep {sweep.name!r}: {expected} trial{'' if expected == 1 else 's'} → {out_dir}")
+    tracker = _open_tracking(sweep, state.tracking_uri, state.sweep_id)
+    state.parent_run_id = tracker.run_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        (out_dir / CONFIG_FILE).write_text(yaml.safe_dump(sweep_yaml(sweep), sort_keys=False, allow_unicode=True))
+    state.status = "running"
+    state.save(out_dir)
+    outcome = SweepOutcome(out_dir=out_dir, parent_run_id=tracker.run_id, tracking_uri=state.tracking_uri)
+    status = "FAILED"
     try:
+        _init_ray(address, sweep, log)
         prepared: dict[str, Prepared] = {}
         for _, cfg in cells:  # one stage 1 per distinct (model, data, stage1) — usually one for the sweep;
             try:  # each cell's auxiliary data (cheap once cached)
-                ready = prepare(cfg, cache_dir, log=log)
+                ready = prepare(cfg, state.cache_dir, log=log, dev_languages=objective_languages(sweep, cfg))
             except DataError as err:
                 raise SweepError(f"data: {err}") from None
             prepared.setdefault(stage1_fingerprint(cfg), ready)
@@ -225,32 +479,41 @@ def run_sweep(
             tracker.log_metrics({f"baseline/{k}": v for k, v in next(iter(prepared.values())).baseline.items()})
         task = get_task(sweep.trial.data.task)
 
-        ctx = TrialContext(sweep, cache_dir, uri, tracker.experiment_id, tracker.run_id)
+        ctx = TrialContext(sweep, state.cache_dir, state.tracking_uri, tracker.experiment_id, tracker.run_id)
         resources = {"cpu": sweep.resources.cpu, "gpu": sweep.resources.gpu}
-        param_space = {name: tune.grid_search(_distinct([c[name] for c, _ in cells])) for name in cells[0][0]}
-        tuner = tune.Tuner(
-            tune.with_resources(tune.with_parameters(trainable, ctx=ctx), resources),
-            param_space=param_space,
-            tune_config=tune.TuneConfig(
-                reuse_actors=True,
-                max_concurrent_trials=sweep.max_concurrent or None,
-                trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
-            ),
-            run_config=tune.RunConfig(
-                name=sweep.name,
-                storage_path=str(out_dir / "ray"),
-                verbose=0,
-                callbacks=[ProgressCallback(total=len(cells), print_fn=log)],
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-                failure_config=tune.FailureConfig(max_failures=1),
-            ),
-        )
+        runnable = tune.with_resources(tune.with_parameters(trainable, ctx=ctx), resources)
+        space = _param_space(sweep, cells)
+        if resume:
+            tuner = tune.Tuner.restore(str(out_dir / "ray" / sweep.name), runnable, resume_errored=True,
+                                       param_space=space)
+        else:
+            tuner = tune.Tuner(
+                runnable,
+                param_space=space,
+                tune_config=_tune_config(sweep, state, tracker.experiment_id, cells),
+                run_config=tune.RunConfig(
+                    name=sweep.name,
+                    storage_path=str(out_dir / "ray"),
+                    verbose=0,
+                    callbacks=[ProgressCallback(total=expected, print_fn=log),
+                               _checkpoint_pruner(sweep.checkpoints.keep_finished)],
+                    checkpoint_config=tune.CheckpointConfig(num_to_keep=sweep.checkpoints.keep),
+                    failure_config=tune.FailureConfig(max_failures=sweep.max_failures),
+                ),
+            )
         results = tuner.fit()
+        ended, outcome.stopped = _account(tracker, results, expected)
+        outcome.interrupted = ended < expected
 
         def baseline_of(cell: dict[str, Any]) -> dict[str, float]:
-            return next(prepared[stage1_fingerprint(c)].baseline for o, c in cells if o == cell)
+            return prepared[stage1_fingerprint(cell_config(sweep, cell))].baseline
 
         outcome.records, rows, outcome.failures = _records(results, task.primary, baseline_of)
+        if outcome.interrupted:
+            log(f"\nthe sweep was interrupted ({ended}/{expected} trials ended); continue it with:\n"
+                f"  xlsweep resume {out_dir}")
+            status = "KILLED"
+            return outcome
         out_dir.mkdir(parents=True, exist_ok=True)
         if rows:
             outcome.trials_csv = out_dir / "trials.csv"
@@ -278,9 +541,15 @@ def run_sweep(
                 paths += _report(few_shot, out_dir, "aux_target_delta_fewshot", metric=metric, log=log,
                                  title=f"{sweep.name}: Δ {metric} vs stage-1 baseline (few-shot)")
             tracker.log_artifacts([*paths, *([outcome.trials_csv] if outcome.trials_csv else [])])
-        ok = not outcome.failures and bool(outcome.records)
+        status = "FINISHED" if not outcome.failures and outcome.records else "FAILED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        outcome.interrupted = True
+        raise
     finally:
-        tracker.finish(ok)
+        tracker.finish(status)
+        state.status = {"FINISHED": "finished", "KILLED": "interrupted"}.get(status, "failed")
+        state.save(out_dir)
         import ray
 
         ray.shutdown()

@@ -7,6 +7,7 @@ through ``tune.report`` and logs the same numbers to MLflow, idempotently.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,10 @@ import torch
 import yaml
 from ray import tune
 
-from xlsweep.config.load import cell_config, to_dict
+from xlsweep.config.load import cell_config, objective_languages, to_dict
 from xlsweep.config.schema import SweepConfig
 from xlsweep.prepare import prepare
+from xlsweep.tasks import get_task
 from xlsweep.tracking import TrialRun, flatten_params
 from xlsweep.train.meta import NonFiniteLoss
 from xlsweep.trial import Learner, run_trial
@@ -47,6 +49,8 @@ def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, s
         "xlsweep.support": ",".join(cfg.meta.support),
         "xlsweep.query": ",".join(cfg.meta.query or cfg.meta.support),
         "xlsweep.seed": str(cfg.seed),
+        "xlsweep.primary": get_task(cfg.data.task).primary,
+        "xlsweep.cell": json.dumps(overrides, ensure_ascii=False, default=str)[:5000],
     }
 
 
@@ -55,7 +59,8 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
     cfg = cell_config(ctx.sweep, overrides)
     torch.set_num_threads(max(1, int(ctx.sweep.resources.cpu)))
     device = "cuda" if ctx.sweep.resources.gpu > 0 and torch.cuda.is_available() else "cpu"
-    prepared = prepare(cfg, ctx.cache_dir)  # cached by the driver: loads, does not build
+    dev_languages = objective_languages(ctx.sweep, cfg)
+    prepared = prepare(cfg, ctx.cache_dir, dev_languages=dev_languages)  # cached by the driver: loads, no build
     tags = _tags(ctx, overrides, cfg)
     trial_id = tune.get_context().get_trial_id()
     run = TrialRun.open(ctx.tracking_uri, ctx.experiment_id, ctx.parent_run_id, trial_id,
@@ -65,31 +70,39 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
     if checkpoint is not None:
         with checkpoint.as_directory() as d:
             restore = torch.load(Path(d) / "learner.pt", weights_only=False)
+    last_step = restore["step"] if restore is not None else 0
 
-    def on_checkpoint(step: int, loss: float, learner: Learner) -> None:
-        run.log_metrics({"meta_loss": loss}, step)
+    def on_checkpoint(step: int, loss: float, learner: Learner, dev: dict[str, float]) -> None:
+        nonlocal last_step
+        last_step = step
+        run.log_metrics({"meta_loss": loss, **dev}, step)
         with tempfile.TemporaryDirectory() as d:
             torch.save(learner.state_dict(), Path(d) / "learner.pt")
-            tune.report({"meta_step": step, "meta_loss": loss}, checkpoint=tune.Checkpoint.from_directory(d))
+            tune.report({"meta_step": step, "meta_loss": loss, **dev}, checkpoint=tune.Checkpoint.from_directory(d))
 
     with tempfile.TemporaryDirectory(prefix="xlsweep-trial-") as d:  # files for MLflow, gone on any exit
         artifacts = Path(d)
         try:
             metrics = run_trial(cfg, prepared, restore=restore, on_checkpoint=on_checkpoint,
-                                artifacts_dir=artifacts, device=device)
+                                artifacts_dir=artifacts, dev_languages=dev_languages, device=device)
         except NonFiniteLoss as err:  # a diverged trial ends with its reason; the sweep goes on
             run.set_tags({"xlsweep.failure": str(err)})
-            run.finish(ok=False)
+            run.finish("FAILED")
             tune.report({"meta_step": -1, "failure": str(err)})
             return
+        except SystemExit:  # tune.report's way of ending a trial the scheduler (ASHA) stopped
+            run.set_tags({"xlsweep.stopped": f"stopped early by search.scheduler at meta-step {last_step}"})
+            run.finish("KILLED")
+            raise
         except BaseException as err:
             run.set_tags({"xlsweep.failure": f"{type(err).__name__}: {err}"[:5000]})
-            run.finish(ok=False)
+            run.finish("FAILED")
             raise
+        metrics |= {f"baseline/{k}": v for k, v in prepared.baseline.items()}
         run.log_metrics(metrics, cfg.meta.steps)
         (artifacts / "trial_config.yaml").write_text(
             yaml.safe_dump({"overrides": overrides, "trial": to_dict(cfg)}, sort_keys=False, allow_unicode=True))
         for path in sorted(artifacts.iterdir()):  # the config, and e.g. MetaXL's representation plot
             run.log_artifact(path)
-    run.finish(ok=True)
+    run.finish("FINISHED")
     tune.report({"meta_step": cfg.meta.steps, **metrics})

@@ -1,0 +1,230 @@
+"""A sweep's results read back from MLflow: its parent run and its finished trial (child) runs.
+
+Reports are made from the tracking store, not from Ray Tune's local files, so they can be
+made anywhere the store is reachable::
+
+    results = load_sweep_results(tracking_uri, parent_run_id="…")   # one sweep
+    results = load_sweep_results(tracking_uri, experiment="demo")    # the experiment's latest sweep
+
+Only FINISHED child runs become :class:`RunRecord`\\ s; the others (FAILED, RUNNING,
+KILLED, or finished without test metrics) are listed as :class:`Excluded` with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from xlsweep.report.records import Excluded, ReportError, RunRecord, SweepResults
+from xlsweep.tracking import PARENT_TAG, SWEEP_TAG, TRIAL_TAG
+
+__all__ = ["load_sweep_results"]
+
+SWEEP_ID_TAG = "xlsweep.sweep_id"
+_TAG = "xlsweep."
+_NOT_SCORES = ("delta", "fs_delta", "dev")  # per-language metrics that are not test scores
+_PAGE = 1000
+_LISTED = 10  # how many existing experiments / parent runs an error message names
+
+
+def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
+                       parent_run_id: str | None = None) -> SweepResults:
+    """Load one sweep: the given parent run, or else the latest parent run (by start time) of ``experiment``.
+
+    Raises:
+        ReportError: If neither selector is given, the experiment or run does not exist, the
+            run is not a sweep's parent run or not in ``experiment``, or no child run finished.
+    """
+    _require_sqlite_file(tracking_uri)
+    client = MlflowClient(tracking_uri)
+    try:
+        parent = _parent_run(client, tracking_uri, experiment, parent_run_id)
+        experiment_name = client.get_experiment(parent.info.experiment_id).name
+        children = _search(client, parent.info.experiment_id, f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'")
+    except MlflowException as err:
+        raise ReportError(f"cannot read the MLflow store at {tracking_uri!r}: {err}") from None
+    children.sort(key=lambda run: (run.info.start_time or 0, run.data.tags.get(TRIAL_TAG, "")))
+    baseline = _split(parent.data.metrics, "baseline/")
+    records, excluded = _read_children(children, baseline)
+    tags = parent.data.tags
+    if not records:
+        statuses = ", ".join(f"{e.status}: {e.reason}" for e in excluded[:_LISTED]) or "none"
+        raise ReportError(
+            f"parent run {parent.info.run_id!r} (sweep {tags.get(SWEEP_TAG, '?')!r}, experiment {experiment_name!r}) "
+            f"has no FINISHED child run with test metrics: expected at least one, got {len(children)} child "
+            f"run(s) ({statuses})")
+    primary = tags.get(f"{_TAG}primary") or next(
+        (r for r in (c.data.tags.get(f"{_TAG}primary") for c in children) if r), None)
+    return SweepResults(
+        tracking_uri=tracking_uri, experiment=experiment_name, parent_run_id=parent.info.run_id,
+        sweep_id=tags.get(SWEEP_ID_TAG, ""), sweep=tags.get(SWEEP_TAG, experiment_name),
+        task=tags.get(f"{_TAG}task") or children[0].data.tags.get(f"{_TAG}task", ""), primary=primary,
+        status=parent.info.status, records=tuple(records), excluded=tuple(excluded))
+
+
+# ---------------------------------------------------------------------------
+# Finding the parent run
+# ---------------------------------------------------------------------------
+
+
+def _require_sqlite_file(uri: str) -> None:
+    """An sqlite store must exist already: opening a missing one would create an empty database."""
+    if uri.startswith("sqlite:///"):
+        path = Path(uri.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise ReportError(f"no MLflow database at {str(path)!r} (tracking URI {uri!r}): expected the sqlite file "
+                              "a sweep wrote; pass --tracking-uri or set MLFLOW_TRACKING_URI")
+
+
+def _parent_run(client: MlflowClient, uri: str, experiment: str | None, run_id: str | None) -> Any:
+    """The sweep's parent run, from a run id or an experiment's latest sweep."""
+    if experiment is None and run_id is None:
+        raise ReportError(f"no sweep selected: expected an experiment name or a parent run id; the store at {uri!r} "
+                          f"has experiments {_experiment_names(client)}")
+    exp = None
+    if experiment is not None:
+        exp = client.get_experiment_by_name(experiment)
+        if exp is None:
+            raise ReportError(f"unknown experiment {experiment!r}: expected one of {_experiment_names(client)} "
+                              f"(the store at {uri!r})")
+    if run_id is None:
+        assert exp is not None
+        found = client.search_runs([exp.experiment_id], filter_string=f"tags.`{SWEEP_ID_TAG}` LIKE '%'",
+                                   order_by=["attributes.start_time DESC"], max_results=1)
+        if not found:
+            raise ReportError(f"experiment {experiment!r} has no sweep parent run (a run tagged {SWEEP_ID_TAG}): "
+                              "expected an experiment written by `xlsweep sweep`")
+        return found[0]
+    run = _get_run(client, uri, run_id)
+    if exp is not None and run.info.experiment_id != exp.experiment_id:
+        raise ReportError(f"parent run {run_id!r} is not in experiment {experiment!r}: it is in experiment "
+                          f"{client.get_experiment(run.info.experiment_id).name!r}")
+    return run
+
+
+def _get_run(client: MlflowClient, uri: str, run_id: str) -> Any:
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        raise ReportError(f"unknown run id {run_id!r} in the store at {uri!r}: expected a sweep's parent run, "
+                          f"e.g. {_parent_runs(client)}") from None
+    tags = run.data.tags
+    if SWEEP_ID_TAG not in tags:
+        hint = f"; it is a trial of parent run {tags[PARENT_TAG]!r}" if PARENT_TAG in tags else ""
+        raise ReportError(f"run {run_id!r} is not a sweep's parent run (no {SWEEP_ID_TAG} tag){hint}: expected one "
+                          f"of {_parent_runs(client)}")
+    return run
+
+
+def _experiment_names(client: MlflowClient) -> list[str]:
+    return [e.name for e in client.search_experiments(max_results=_LISTED)]
+
+
+def _parent_runs(client: MlflowClient) -> list[str]:
+    """A few parent runs of the store, newest first, as ``id (sweep name)``."""
+    ids = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(ids, filter_string=f"tags.`{SWEEP_ID_TAG}` LIKE '%'",
+                              order_by=["attributes.start_time DESC"], max_results=_LISTED) if ids else []
+    return [f"{r.info.run_id} ({r.data.tags.get(SWEEP_TAG, '?')})" for r in runs]
+
+
+def _search(client: MlflowClient, experiment_id: str, filter_string: str) -> list[Any]:
+    """Every run matching the filter, page by page."""
+    runs: list[Any] = []
+    token = None
+    while True:
+        page = client.search_runs([experiment_id], filter_string=filter_string, max_results=_PAGE, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+# ---------------------------------------------------------------------------
+# Reading the trials
+# ---------------------------------------------------------------------------
+
+
+def _read_children(children: list[Any], parent_baseline: dict[str, dict[str, float]]
+                   ) -> tuple[list[RunRecord], list[Excluded]]:
+    """Records of the finished children with scores (the latest run per trial id), the rest excluded."""
+    records: dict[str, RunRecord] = {}
+    excluded: list[Excluded] = []
+    for run in children:
+        tags, status = run.data.tags, run.info.status
+        aux, seed = tags.get(f"{_TAG}aux", "?"), tags.get(f"{_TAG}seed", run.data.params.get("seed", "?"))
+        if status != "FINISHED":
+            reason = tags.get(f"{_TAG}failure", "no failure recorded")
+            excluded.append(Excluded(run.info.run_id, aux, seed, status, reason))
+            continue
+        record = _record(run, parent_baseline)
+        if not any(record.scores.values()):
+            excluded.append(Excluded(run.info.run_id, aux, seed, status, "finished without test metrics"))
+            continue
+        earlier = records.get(record.trial_id)
+        if earlier is not None:  # a trial logged twice: the later run supersedes the earlier one
+            excluded.append(Excluded(earlier.run_id, earlier.aux, str(earlier.seed), status,
+                                     f"superseded by run {record.run_id} of the same trial"))
+        records[record.trial_id] = record
+    return list(records.values()), excluded
+
+
+def _record(run: Any, parent_baseline: dict[str, dict[str, float]]) -> RunRecord:
+    tags, run_id = run.data.tags, run.info.run_id
+    metrics = {k: float(v) for k, v in run.data.metrics.items()}
+    own = _split(metrics, "baseline/")
+    baseline = {m: {**parent_baseline.get(m, {}), **own.get(m, {})} for m in {*parent_baseline, *own}}
+    scores = _split({k: v for k, v in metrics.items() if not k.startswith("baseline/")}, "")
+    for name in _NOT_SCORES:
+        scores.pop(name, None)
+    return RunRecord(
+        run_id=run_id, trial_id=tags.get(TRIAL_TAG, run_id), algorithm=_required(tags, "algorithm", run_id),
+        aux=_required(tags, "aux", run_id), support=_languages(tags.get(f"{_TAG}support", "")),
+        query=_languages(tags.get(f"{_TAG}query", "")), seed=_seed(tags, run.data.params, run_id),
+        cell=_cell(tags.get(f"{_TAG}cell", "{}"), run_id), scores=scores, baseline=baseline, metrics=metrics)
+
+
+def _split(metrics: Mapping[str, float], prefix: str) -> dict[str, dict[str, float]]:
+    """``{prefix}<metric>/<lang>`` keys -> ``{metric: {lang: value}}``; keys without a language are skipped."""
+    out: dict[str, dict[str, float]] = {}
+    for key, value in metrics.items():
+        if key.startswith(prefix) and "/" in key[len(prefix):]:
+            metric, lang = key[len(prefix):].rsplit("/", 1)
+            out.setdefault(metric, {})[lang] = float(value)
+    return out
+
+
+def _required(tags: Mapping[str, str], name: str, run_id: str) -> str:
+    value = tags.get(f"{_TAG}{name}")
+    if not value:
+        raise ReportError(f"child run {run_id!r} has no tag {_TAG}{name}: expected the tags xlsweep sweeps write "
+                          f"(got {sorted(k for k in tags if k.startswith(_TAG))})")
+    return value
+
+
+def _seed(tags: Mapping[str, str], params: Mapping[str, str], run_id: str) -> int:
+    raw = tags.get(f"{_TAG}seed", params.get("seed"))
+    try:
+        return int(str(raw))
+    except ValueError:
+        raise ReportError(f"child run {run_id!r}: expected an integer seed in tag {_TAG}seed or param seed, "
+                          f"got {raw!r}") from None
+
+
+def _cell(raw: str, run_id: str) -> dict[str, Any]:
+    try:
+        cell = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise ReportError(f"child run {run_id!r}: tag {_TAG}cell is not JSON ({err}): got {raw[:200]!r}") from None
+    if not isinstance(cell, dict):
+        raise ReportError(f"child run {run_id!r}: expected tag {_TAG}cell to be a JSON object, got {raw[:200]!r}")
+    return cell
+
+
+def _languages(raw: str) -> tuple[str, ...]:
+    return tuple(lang.strip() for lang in raw.split(",") if lang.strip())

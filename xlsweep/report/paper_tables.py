@@ -1,0 +1,248 @@
+"""Result tables in the shape of the papers, with seeds as repeats and significance marks.
+
+* :func:`aux_paper_table` — the XLA-MAML paper's Table 3: a stage-1 baseline row, then one
+  row per method and auxiliary choice (``X-MAML (bel)``, ``XLA-MAML (ana→bel)``); columns are
+  the target languages, ``avg`` and ``avg†`` (the average without the row's auxiliary
+  languages, support ∪ query).
+* :func:`method_paper_table` — MetaXL's Tables 2/4: a source-only (stage-1) row, then one row
+  per method (target-only, JT, JT w/ RTN, MetaXL and their varying settings); each trial
+  counts on its own target; columns are the targets and ``avg``.
+
+A cell is the mean ± std over seeds with its n; it is marked significant only when the
+paired test over seeds (:func:`xlsweep.report.stats.paired_test`) says the row improves on
+its reference — the stage-1 baseline in Table 3, a baseline method in MetaXL's tables.
+An average cell takes, per seed, the mean over its languages, counting only seeds that
+scored all of them. Values are fractions; renderers show them ×100.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from xlsweep.report.aux_table import AVG_COLUMN
+from xlsweep.report.method_table import BASELINE_ROW
+from xlsweep.report.records import ReportError, RunRecord
+from xlsweep.report.rows import RTN_KEYS, RowGroup, SeedGrid, languages, over, row_groups, seed_grid, stage1_grid
+from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, PairedTest, mean, paired_test, std
+
+__all__ = ["AVG_EXCL_COLUMN", "STAGE1", "Cell", "PaperTable", "Row", "aux_paper_table", "delta_frames",
+           "method_paper_table"]
+
+AVG_EXCL_COLUMN = "avg†"
+"""Table 3's average over the targets that are not among the row's auxiliary languages."""
+
+STAGE1 = "stage1"
+"""The ``baseline`` value that names the stage-1 model (zero-shot) as the reference."""
+
+DEFAULT_REFERENCES = ("jt", "target-only")  # MetaXL tables: the first present is the default reference
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Mean ± std over seeds of one row and column; ``test`` against the row's reference, if it has one."""
+
+    mean: float
+    std: float
+    n: int
+    test: PairedTest | None = None
+
+    @property
+    def significant(self) -> bool:
+        return self.test is not None and self.test.significant
+
+
+EMPTY = Cell(math.nan, math.nan, 0)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One table row: its label, method, auxiliary languages, number of seeds and cells by column."""
+
+    label: str
+    algorithm: str
+    aux_languages: tuple[str, ...]
+    n: int
+    cells: Mapping[str, Cell]
+    reference: bool = False  # the rows the others are tested against
+
+
+@dataclass(frozen=True)
+class PaperTable:
+    """A rendered-agnostic table: columns (targets, then averages), rows, and footnotes."""
+
+    title: str
+    metric: str
+    columns: tuple[str, ...]
+    rows: tuple[Row, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(c for c in self.columns if c not in (AVG_COLUMN, AVG_EXCL_COLUMN))
+
+    def row(self, label: str) -> Row:
+        for row in self.rows:
+            if row.label == label:
+                return row
+        raise KeyError(f"no row {label!r}: expected one of {[r.label for r in self.rows]}")
+
+
+def aux_paper_table(records: Sequence[RunRecord], metric: str, *, alpha: float = DEFAULT_ALPHA,
+                    title: str | None = None) -> PaperTable:
+    """The XLA-MAML paper's Table 3 from the meta-learning (X-MAML, XLA-MAML) trials.
+
+    Raises:
+        ReportError: If there are no meta-learning trials, none scored ``metric``, or a
+            trial lacks its stage-1 baseline.
+    """
+    groups = [g for g in row_groups(records) if not g.transfer]
+    if not groups:
+        raise ReportError(f"no meta-learning trials: expected x-maml or xla-maml runs, got algorithms "
+                          f"{sorted({r.algorithm for r in records})}")
+    grids = {g.label: seed_grid(g.records, metric) for g in groups}
+    targets = _targets(grids, metric, records)
+    rows = [_stage1_row(stage1_grid([r for g in groups for r in g.records], metric), targets, reference=True)]
+    for group in groups:
+        grid = grids[group.label]
+        kept = [t for t in targets if t not in group.aux_languages]
+        spans = {**{t: [t] for t in targets}, AVG_COLUMN: targets, AVG_EXCL_COLUMN: kept}
+        cells = {column: _cell(*over(grid, langs), alpha) for column, langs in spans.items()}
+        rows.append(Row(group.label, group.algorithm, group.aux_languages, len(grid), cells))
+    notes = (_values_note(metric),
+             f"{AVG_EXCL_COLUMN}: average that excludes the row's auxiliary languages (support ∪ query)",
+             _test_note("the stage-1 baseline", alpha))
+    return PaperTable(title or f"{metric} by auxiliary languages", metric,
+                      (*targets, AVG_COLUMN, AVG_EXCL_COLUMN), tuple(rows), notes)
+
+
+def method_paper_table(records: Sequence[RunRecord], metric: str, *, baseline: str | None = None,
+                       alpha: float = DEFAULT_ALPHA, title: str | None = None) -> PaperTable:
+    """MetaXL's Tables 2/4 from the MetaXL-family trials (metaxl, jt, jt-rtn, target-only).
+
+    Args:
+        records: The sweep's trials; meta-learning ones are ignored.
+        metric: The score to tabulate, e.g. ``f1``.
+        baseline: The reference method rows are tested against: a method of the sweep
+            (``jt``, ``target-only``, …) or ``"stage1"``; ``None`` takes ``jt`` if present,
+            else ``target-only``, else no test. Rows of the reference method are not tested;
+            with several reference rows, a row is paired with the one of the same settings.
+        alpha: Significance level.
+        title: Table title.
+
+    Raises:
+        ReportError: If there are no MetaXL-family trials, none scored ``metric``, or
+            ``baseline`` names no method of the sweep.
+    """
+    groups = [g for g in row_groups(records) if g.transfer]
+    if not groups:
+        raise ReportError(f"no MetaXL-family trials: expected metaxl, jt, jt-rtn or target-only runs, got "
+                          f"algorithms {sorted({r.algorithm for r in records})}")
+    grids = {g.label: seed_grid(g.records, metric) for g in groups}
+    targets = _targets(grids, metric, records)
+    reference = _reference(baseline, groups)
+    stage1 = stage1_grid([r for g in groups for r in g.records], metric)
+    rows = [_stage1_row(stage1, targets, reference=reference == STAGE1)]
+    untested: list[str] = []
+    for group in groups:
+        against = None if reference in (None, group.algorithm) else _match(group, groups, reference)
+        if against is None and reference not in (None, group.algorithm):
+            untested.append(group.label)
+        cells = {}
+        for column, langs in {**{t: [t] for t in targets}, AVG_COLUMN: targets}.items():
+            values, bases = over(grids[group.label], langs)
+            cells[column] = _cell(values, _compared(against, bases, grids, langs), alpha)
+        rows.append(Row(group.label, group.algorithm, group.aux_languages, len(grids[group.label]), cells,
+                        reference=group.algorithm == reference))
+    notes = [_values_note(metric) + "; each trial is scored on its own target"]
+    if reference is not None:
+        name = "the stage-1 baseline" if reference == STAGE1 else f"{reference} (the row of the same settings)"
+        notes.append(_test_note(name, alpha))
+    if untested:
+        notes.append(f"not tested (no single matching {reference} row): {', '.join(untested)}")
+    return PaperTable(title or f"{metric} by method", metric, (*targets, AVG_COLUMN), tuple(rows), tuple(notes))
+
+
+def delta_frames(table: PaperTable) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table 3's rows × (targets, avg): mean improvement over the stage-1 baseline, and the significance mask.
+
+    The first frame has the shape of :func:`xlsweep.report.delta_table` (fractions, index
+    ``aux``, ``attrs["n"]`` = seeds per row), ready for ``write_csv``, ``write_heatmap`` and
+    ``summary_lines``; the second is True where the paired test is significant.
+    """
+    rows = [row for row in table.rows if not row.reference]
+    columns = [*table.targets, AVG_COLUMN]
+    index = pd.Index([row.label for row in rows], name="aux")
+    header = pd.Index(columns, name="target")
+    deltas = pd.DataFrame([[_diff(row.cells.get(c, EMPTY)) for c in columns] for row in rows],
+                          index=index, columns=header, dtype=float)
+    mask = pd.DataFrame([[row.cells.get(c, EMPTY).significant for c in columns] for row in rows],
+                        index=index, columns=header, dtype=bool)
+    deltas.attrs["n"] = {row.label: row.n for row in rows}
+    return deltas, mask
+
+
+def _diff(cell: Cell) -> float:
+    return cell.test.mean_diff if cell.test is not None else math.nan
+
+
+def _targets(grids: Mapping[str, SeedGrid], metric: str, records: Sequence[RunRecord]) -> list[str]:
+    targets = languages(grids.values())
+    if not targets:
+        available = sorted({m for r in records for m, per in r.scores.items() if per})
+        raise ReportError(f"no {metric!r} scores in the finished trials: expected one of {available}")
+    return targets
+
+
+def _cell(values: Mapping[int, float], compared: Mapping[int, float] | None, alpha: float) -> Cell:
+    sample = list(values.values())
+    test = None if compared is None or not sample else paired_test(values, compared, alpha=alpha)
+    return Cell(mean(sample), std(sample), len(sample), test)
+
+
+def _stage1_row(grid: SeedGrid, targets: list[str], *, reference: bool) -> Row:
+    cells = {t: _cell(over(grid, [t])[0], None, DEFAULT_ALPHA) for t in targets}
+    cells[AVG_COLUMN] = _cell(over(grid, targets)[0], None, DEFAULT_ALPHA)
+    return Row(BASELINE_ROW, "", (), len(grid), cells, reference=reference)
+
+
+def _reference(baseline: str | None, groups: Sequence[RowGroup]) -> str | None:
+    present = list(dict.fromkeys(g.algorithm for g in groups))
+    if baseline is None:
+        return next((m for m in DEFAULT_REFERENCES if m in present), None)
+    if baseline == STAGE1 or baseline in present:
+        return baseline
+    raise ReportError(f"unknown baseline {baseline!r}: expected {STAGE1!r} or a method of this sweep "
+                      f"({', '.join(present)})")
+
+
+def _match(group: RowGroup, groups: Sequence[RowGroup], reference: str) -> RowGroup | str | None:
+    """The reference row ``group`` is tested against: the only one, or the one with the same non-RTN settings."""
+    if reference == STAGE1:
+        return STAGE1
+    candidates = [g for g in groups if g.algorithm == reference]
+    if len(candidates) == 1:
+        return candidates[0]
+    wanted = {k: v for k, v in group.settings.items() if k not in RTN_KEYS}
+    same = [g for g in candidates if {k: v for k, v in g.settings.items() if k not in RTN_KEYS} == wanted]
+    return same[0] if len(same) == 1 else None
+
+
+def _compared(against: RowGroup | str | None, bases: dict[int, float], grids: Mapping[str, SeedGrid],
+              langs: list[str]) -> dict[int, float] | None:
+    """Per seed, the reference's values over ``langs``: the stage-1 baselines, a reference row's, or none."""
+    if isinstance(against, RowGroup):
+        return over(grids[against.label], langs)[0]
+    return bases if against == STAGE1 else None
+
+
+def _values_note(metric: str) -> str:
+    return f"{metric} ×100 on the test split: mean ± std over seeds, n = seeds"
+
+
+def _test_note(reference: str, alpha: float) -> str:
+    return (f"bold and *: significant improvement over {reference} ({TEST_NAME}, pairs matched by seed, "
+            f"α = {alpha:g}); cells with < 2 seed pairs or zero variance of the differences are not tested")

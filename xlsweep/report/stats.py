@@ -1,0 +1,121 @@
+"""Seeds as repeats: mean, sample standard deviation and a paired test over seeds.
+
+Every report cell aggregates the trials of one row over their seeds. A cell is marked
+as a significant improvement over its baseline only when :func:`paired_test` says so:
+
+* pairs are matched by seed — the row's value for seed *s* against the baseline's value
+  for the same seed *s*; seeds present on one side only are left out;
+* the test is Student's **one-sided paired t-test** (``scipy.stats.ttest_rel`` with
+  ``alternative="greater"``; H0: mean difference ≤ 0, H1: the row improves on the
+  baseline), at ``alpha = 0.05`` unless told otherwise; significant means ``p < alpha``;
+* with fewer than 2 pairs, or when every difference is the same (zero variance, where the
+  t statistic is undefined — ±inf or 0/0), no test is possible: the result says why and is
+  **not** significant, whatever the sign of the difference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["DEFAULT_ALPHA", "TEST_NAME", "PairedTest", "mean", "paired_test", "std"]
+
+DEFAULT_ALPHA = 0.05
+TEST_NAME = "one-sided paired t-test over seeds (scipy.stats.ttest_rel, alternative='greater')"
+"""How the reports name the test, in footnotes and CSV files."""
+
+ZERO_VARIANCE_TOLERANCE = 1e-12
+"""Differences that all lie within this of the first one count as having zero variance."""
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """The outcome of :func:`paired_test`.
+
+    Attributes:
+        n: Number of seed pairs.
+        mean_diff: Mean of ``value - baseline`` over the pairs (NaN when there are none).
+        std_diff: Sample standard deviation (ddof=1) of the differences (NaN when n < 2).
+        t: The t statistic (NaN when no test was possible).
+        p: One-sided p-value for H1 "value > baseline" (NaN when no test was possible).
+        alpha: Significance level.
+        significant: ``p < alpha``; False whenever no test was possible.
+        reason: Why no test was possible (``""`` when it was).
+    """
+
+    n: int
+    mean_diff: float
+    std_diff: float
+    t: float
+    p: float
+    alpha: float
+    significant: bool
+    reason: str = ""
+
+    @property
+    def tested(self) -> bool:
+        """Whether a t-test was computed (else :attr:`reason` says why not)."""
+        return not self.reason
+
+
+def mean(values: Sequence[float]) -> float:
+    """The arithmetic mean (``math.fsum``), or NaN for no values."""
+    checked = _finite(values, "values")
+    return math.fsum(checked) / len(checked) if checked else math.nan
+
+
+def std(values: Sequence[float]) -> float:
+    """The sample standard deviation (ddof=1), or NaN for fewer than two values."""
+    checked = _finite(values, "values")
+    if len(checked) < 2:
+        return math.nan
+    return float(np.std(np.asarray(checked, dtype=np.float64), ddof=1))
+
+
+def paired_test(
+    values: Mapping[int, float], baseline: Mapping[int, float], *, alpha: float = DEFAULT_ALPHA
+) -> PairedTest:
+    """One-sided paired t-test of ``values`` against ``baseline``, pairs matched by seed.
+
+    Args:
+        values: Seed -> the row's value (e.g. accuracy) for that seed.
+        baseline: Seed -> the baseline's value for the same seed.
+        alpha: Significance level, in (0, 1).
+
+    Returns:
+        A :class:`PairedTest` over the seeds present in both mappings.
+
+    Raises:
+        ValueError: If ``alpha`` is not in (0, 1) or a value is not finite.
+    """
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha: expected a significance level in (0, 1), got {alpha!r}")
+    seeds = [seed for seed in values if seed in baseline]
+    ours = _finite([values[s] for s in seeds], "values")
+    theirs = _finite([baseline[s] for s in seeds], "baseline")
+    diffs = np.asarray(ours, dtype=np.float64) - np.asarray(theirs, dtype=np.float64)
+    n = len(seeds)
+    mean_diff = float(diffs.mean()) if n else math.nan
+    std_diff = float(diffs.std(ddof=1)) if n >= 2 else math.nan
+    untested = PairedTest(n, mean_diff, std_diff, math.nan, math.nan, alpha, False)
+    if n < 2:
+        return replace(untested, reason=f"not tested: {n} seed pair{'' if n == 1 else 's'}, a paired test needs 2")
+    if np.all(np.abs(diffs - diffs[0]) <= ZERO_VARIANCE_TOLERANCE):
+        reason = f"not tested: all {n} differences equal ({diffs[0]:+.6g}), zero variance leaves t undefined"
+        return replace(untested, reason=reason)
+    result = stats.ttest_rel(ours, theirs, alternative="greater")
+    t, p = float(result.statistic), float(result.pvalue)
+    return PairedTest(n, mean_diff, std_diff, t, p, alpha, p < alpha)
+
+
+def _finite(values: Sequence[float], name: str) -> list[float]:
+    """``values`` as floats, or raise naming the first non-finite one."""
+    out = [float(v) for v in values]
+    for value in out:
+        if not math.isfinite(value):
+            raise ValueError(f"{name}: expected finite numbers, got {value!r} in {out}")
+    return out

@@ -1,0 +1,148 @@
+"""Every report of one sweep, from MLflow: the paper-shaped tables, the heatmap, best pairs.
+
+What ``xlsweep report`` runs, and what the sweep runner calls when a sweep ends::
+
+    report = report_from_mlflow(tracking_uri, parent_run_id=run_id, out_dir=out_dir)
+    for line in report.lines: print(line)
+    report.paths  # the files written
+
+Files in ``out_dir`` (``<stem>`` gets ``_<metric>`` when the metric is not the task's
+primary one, and ``_fewshot`` for the few-shot scores ``fs_<metric>`` when trials have them):
+
+* meta-learning trials: ``aux_table.{md,csv,tex}`` (Table 3 of XLA-MAML),
+  ``aux_target_delta.png`` (heatmap, significant cells marked) and ``aux_target_delta.csv``;
+* MetaXL-family trials: ``method_table.{md,csv,tex}`` (Tables 2/4 of MetaXL);
+* always: ``best_pairs.csv``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from xlsweep.report.aux_table import write_csv, write_heatmap
+from xlsweep.report.best_pairs import best_pairs, write_best_pairs_csv
+from xlsweep.report.from_mlflow import load_sweep_results
+from xlsweep.report.paper_tables import (
+    STAGE1,
+    PaperTable,
+    aux_paper_table,
+    delta_frames,
+    method_paper_table,
+)
+from xlsweep.report.records import ReportError, SweepResults
+from xlsweep.report.render import FORMATS, markdown, write_table
+from xlsweep.report.rows import TRANSFER
+from xlsweep.report.stats import DEFAULT_ALPHA
+
+__all__ = ["SweepReport", "default_out_dir", "report_from_mlflow", "resolve_metric", "write_report"]
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What :func:`write_report` made: the tables, the files and the lines to print."""
+
+    results: SweepResults
+    metric: str
+    tables: tuple[PaperTable, ...]
+    paths: tuple[Path, ...]
+    lines: tuple[str, ...]
+
+
+def default_out_dir(sweep: str) -> Path:
+    """``./reports/<sweep name>``."""
+    return Path("reports") / sweep
+
+
+def report_from_mlflow(tracking_uri: str, *, parent_run_id: str | None = None, experiment: str | None = None,
+                       out_dir: str | Path | None = None, formats: Sequence[str] = FORMATS,
+                       metric: str | None = None, baseline: str | None = None,
+                       alpha: float = DEFAULT_ALPHA) -> SweepReport:
+    """Load a sweep from MLflow (:func:`load_sweep_results`) and write its reports (:func:`write_report`).
+
+    ``out_dir`` defaults to ``./reports/<sweep name>``.
+    """
+    results = load_sweep_results(tracking_uri, experiment=experiment, parent_run_id=parent_run_id)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(results.sweep)
+    return write_report(results, out, formats=formats, metric=metric, baseline=baseline, alpha=alpha)
+
+
+def resolve_metric(results: SweepResults, metric: str | None) -> str:
+    """``metric``, else the sweep's primary metric, checked against what the trials scored."""
+    available = sorted({m for r in results.records for m, per in r.scores.items() if per})
+    chosen = metric or results.primary
+    if chosen is None:
+        raise ReportError(f"no primary metric: parent run {results.parent_run_id!r} has no tag xlsweep.primary; "
+                          f"pass --metric, one of {available}")
+    if chosen not in available:
+        raise ReportError(f"--metric: unknown metric {chosen!r}: expected one of {available}")
+    return chosen
+
+
+def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequence[str] = FORMATS,
+                 metric: str | None = None, baseline: str | None = None,
+                 alpha: float = DEFAULT_ALPHA) -> SweepReport:
+    """Write every report of ``results`` to ``out_dir``; see the module docstring for the files.
+
+    Args:
+        results: A loaded sweep.
+        out_dir: Where the files go (created).
+        formats: Table formats, a subset of ``("md", "csv", "tex")``.
+        metric: The score to report; ``None`` takes the sweep's primary metric.
+        baseline: MetaXL tables' reference method (see :func:`method_paper_table`);
+            meta-learning tables always compare with the stage-1 baseline.
+        alpha: Significance level of the paired test.
+
+    Raises:
+        ReportError: On an unknown metric, format or baseline.
+    """
+    chosen = resolve_metric(results, metric)
+    records = results.records
+    maml = any(r.algorithm not in TRANSFER for r in records)
+    transfer = any(r.algorithm in TRANSFER for r in records)
+    if baseline not in (None, STAGE1) and not transfer:
+        raise ReportError(f"--baseline {baseline!r}: this sweep has only meta-learning trials, whose tables compare "
+                          f"with the stage-1 baseline; expected no --baseline (or {STAGE1!r})")
+    out = Path(out_dir)
+    suffix = "" if chosen == results.primary else f"_{chosen}"
+    few_shot = not chosen.startswith("fs_") and any(r.scores.get(f"fs_{chosen}") for r in records)
+    modes = [("", chosen, "zero-shot"), *([("_fewshot", f"fs_{chosen}", "few-shot")] if few_shot else [])]
+    tables: list[PaperTable] = []
+    paths: list[Path] = []
+    for tag, name, mode in modes:
+        if maml:
+            table = aux_paper_table(records, name, alpha=alpha,
+                                    title=f"{results.sweep}: {name} by auxiliary languages ({mode})")
+            tables.append(table)
+            paths += write_table(table, out / f"aux_table{suffix}{tag}", formats)
+            paths += _heatmap(table, out / f"aux_target_delta{suffix}{tag}", formats, sweep=results.sweep, mode=mode)
+        if transfer:
+            table = method_paper_table(records, name, baseline=baseline, alpha=alpha,
+                                       title=f"{results.sweep}: {name} by method ({mode})")
+            tables.append(table)
+            paths += write_table(table, out / f"method_table{suffix}{tag}", formats)
+    paths.append(write_best_pairs_csv(best_pairs(records, chosen, alpha=alpha), out / f"best_pairs{suffix}.csv"))
+    return SweepReport(results, chosen, tuple(tables), tuple(paths), tuple(_lines(results, tables)))
+
+
+def _heatmap(table: PaperTable, stem: Path, formats: Sequence[str], *, sweep: str, mode: str) -> list[Path]:
+    deltas, mask = delta_frames(table)
+    if deltas.empty:
+        return []
+    title = f"{sweep}: Δ {table.metric} vs stage-1 baseline ({mode}), mean over seeds; * significant"
+    paths = [write_heatmap(deltas, Path(f"{stem}.png"), title=title, metric=table.metric, significant=mask)]
+    if "csv" in formats:
+        paths.append(write_csv(deltas, Path(f"{stem}.csv")))
+    return paths
+
+
+def _lines(results: SweepResults, tables: Sequence[PaperTable]) -> list[str]:
+    lines = [f"sweep {results.sweep!r} (parent run {results.parent_run_id}, experiment {results.experiment!r}, "
+             f"{results.status}): {len(results.records)} finished trial(s)"]
+    for table in tables:
+        lines += ["", *markdown(table).splitlines()]
+    if results.excluded:
+        lines += ["", f"excluded {len(results.excluded)} trial run(s):"]
+        lines += [f"  {e.line()}" for e in results.excluded]
+    return lines
