@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +33,11 @@ def test_smoke_sweep_end_to_end(smoke_sweep, prepared_smoke, tmp_path: Path) -> 
     parent = client.get_run(outcome.parent_run_id)
     assert parent.info.status == "FINISHED"
     artifacts = {a.path for a in client.list_artifacts(outcome.parent_run_id)}
-    assert {"aux_target_delta.png", "aux_target_delta.csv", "trials.csv"} <= artifacts
+    assert {"aux_target_delta.png", "aux_target_delta.csv", "trials.csv", "aux_table.md", "aux_table.tex",
+            "best_pairs.csv"} <= artifacts
+    assert json.loads((outcome.out_dir / "state.json").read_text())["status"] == "finished"
+    assert (outcome.out_dir / "sweep.yaml").is_file()  # what `xlsweep resume` reads
+    assert not list((outcome.out_dir / "ray").rglob("checkpoint_*"))  # finished trials keep no checkpoints
     children = client.search_runs([parent.info.experiment_id],
                                   filter_string=f"tags.`mlflow.parentRunId` = '{outcome.parent_run_id}'")
     assert len(children) == 2  # one child run per trial, no duplicates
@@ -48,4 +53,6 @@ def test_smoke_sweep_end_to_end(smoke_sweep, prepared_smoke, tmp_path: Path) -> 
             assert delta == pytest.approx(child.data.metrics[f"acc/{lang}"] - prepared.baseline[f"acc/{lang}"])
             assert table.loc[f"ana→{query}", lang] == pytest.approx(delta)  # heatmap table == MLflow
         assert "meta_loss" in child.data.metrics
+        assert json.loads(child.data.tags["xlsweep.cell"]) == {"aux": f"ana→{query}"}
+        assert child.data.metrics[f"baseline/acc/{query}"] == prepared.baseline[f"acc/{query}"]
     assert outcome.heatmap is not None and outcome.heatmap.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

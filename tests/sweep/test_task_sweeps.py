@@ -69,13 +69,16 @@ def test_smoke_sweep_of_metaxl_and_joint_training(prepared_smoke, tmp_path: Path
     lines: list[str] = []
     outcome = run_sweep(sweep, tracking_uri=uri, output_dir=str(tmp_path / "runs"), log=lines.append)
     assert outcome.failures == []
-    table = pd.read_csv(outcome.table_csv, index_col=0)
-    assert list(table.index) == [BASELINE_ROW, "jt", "metaxl"] and list(table.columns) == ["zul", "avg"]
+    long = pd.read_csv(outcome.table_csv)  # method_table.csv: one row per (method, column)
+    assert list(dict.fromkeys(long["row"])) == [BASELINE_ROW, "jt", "metaxl"]
+    table = long.pivot(index="row", columns="column", values="mean")
+    assert sorted(table.columns) == ["avg", "zul"]
     assert any(line.startswith("| metaxl | 1 |") for line in lines)  # the Markdown table, printed
 
     client = MlflowClient(uri)
     parent = client.get_run(outcome.parent_run_id)
-    assert {"method_target.csv", "method_target.md"} <= {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"method_table.csv", "method_table.md", "method_table.tex"} <= {
+        a.path for a in client.list_artifacts(parent.info.run_id)}
     children = client.search_runs([parent.info.experiment_id],
                                   filter_string=f"tags.`mlflow.parentRunId` = '{outcome.parent_run_id}'")
     assert sorted(c.data.tags["xlsweep.algorithm"] for c in children) == ["jt", "metaxl"]

@@ -3,8 +3,8 @@
 An auxiliary choice is a report row (:func:`xlsweep.report.rows.row_groups`): a method with
 its auxiliary languages and varying settings. Its improvement on a target is, per seed,
 its score minus the stage-1 baseline of the same seed; the ranking uses the mean over
-seeds, and the flag is the paired test of :mod:`xlsweep.report.stats`. Rows whose auxiliary
-languages include the target are kept and marked ``†`` (they saw the target's data).
+seeds, and the flag is the paired test of :mod:`xlsweep.report.stats`. Meta-learning rows whose
+auxiliary languages include the target are kept and marked ``†`` (they saw the target's data).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xlsweep.report.records import ReportError, RunRecord
-from xlsweep.report.rows import languages, over, row_groups, seed_grid
+from xlsweep.report.rows import TRANSFER, languages, over, row_groups, seed_grid
 from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, PairedTest, paired_test
 
 __all__ = ["RankedPair", "best_pairs", "best_pairs_lines", "write_best_pairs_csv"]
@@ -35,7 +35,8 @@ class RankedPair:
 
     @property
     def uses_target(self) -> bool:
-        return self.target in self.aux_languages
+        """A meta-learning choice whose auxiliary languages include the target (MetaXL always trains on it)."""
+        return self.target in self.aux_languages and self.algorithm not in TRANSFER
 
 
 def best_pairs(records: Sequence[RunRecord], metric: str, *, target: str | None = None,
@@ -83,8 +84,8 @@ def best_pairs_lines(ranked: Mapping[str, Sequence[RankedPair]], metric: str, *,
             label = pair.label + (" †" if pair.uses_target else "")
             test = pair.test
             spread = "" if math.isnan(test.std_diff) else f"{test.std_diff * 100:.1f}"
-            lines.append(f"  {pair.rank:>3}  {label:<{width}}{test.mean_diff * 100:>+8.1f}{spread:>7}{test.n:>4}  "
-                         f"{'*' if test.significant else ''}")
+            line = f"  {pair.rank:>3}  {label:<{width}}{test.mean_diff * 100:>+8.1f}{spread:>7}{test.n:>4}  "
+            lines.append((line + ("*" if test.significant else "")).rstrip())
     return lines
 
 

@@ -48,7 +48,8 @@ def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
         children = _search(client, parent.info.experiment_id, f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'")
     except MlflowException as err:
         raise ReportError(f"cannot read the MLflow store at {tracking_uri!r}: {err}") from None
-    children.sort(key=lambda run: (run.info.start_time or 0, run.data.tags.get(TRIAL_TAG, "")))
+    # Tune numbers trials in grid order (``<experiment>_00000``, ...), also across a resume
+    children.sort(key=lambda run: (run.data.tags.get(TRIAL_TAG, ""), run.info.start_time or 0))
     baseline = _split(parent.data.metrics, "baseline/")
     records, excluded = _read_children(children, baseline)
     tags = parent.data.tags
@@ -158,8 +159,9 @@ def _read_children(children: list[Any], parent_baseline: dict[str, dict[str, flo
     for run in children:
         tags, status = run.data.tags, run.info.status
         aux, seed = tags.get(f"{_TAG}aux", "?"), tags.get(f"{_TAG}seed", run.data.params.get("seed", "?"))
-        if status != "FINISHED":
-            reason = tags.get(f"{_TAG}failure", "no failure recorded")
+        if status != "FINISHED":  # failed, interrupted, or stopped early by the scheduler (ASHA)
+            stopped = tags.get(f"{_TAG}stopped")
+            reason = tags.get(f"{_TAG}failure") or (f"stopped early: {stopped}" if stopped else "no failure recorded")
             excluded.append(Excluded(run.info.run_id, aux, seed, status, reason))
             continue
         record = _record(run, parent_baseline)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from xlsweep.report.aux_table import AVG_COLUMN
+from xlsweep.report.aux_table import AVG_COLUMN, BASELINE_TOLERANCE
 from xlsweep.report.method_table import BASELINE_ROW
 from xlsweep.report.records import ReportError, RunRecord
 from xlsweep.report.rows import RTN_KEYS, RowGroup, SeedGrid, languages, over, row_groups, seed_grid, stage1_grid
@@ -105,7 +105,8 @@ def aux_paper_table(records: Sequence[RunRecord], metric: str, *, alpha: float =
                           f"{sorted({r.algorithm for r in records})}")
     grids = {g.label: seed_grid(g.records, metric) for g in groups}
     targets = _targets(grids, metric, records)
-    rows = [_stage1_row(stage1_grid([r for g in groups for r in g.records], metric), targets, reference=True)]
+    stage1 = stage1_grid([r for g in groups for r in g.records], metric)
+    rows = [_stage1_row(stage1, targets, reference=True, blank=(AVG_EXCL_COLUMN,))]
     for group in groups:
         grid = grids[group.label]
         kept = [t for t in targets if t not in group.aux_languages]
@@ -159,7 +160,9 @@ def method_paper_table(records: Sequence[RunRecord], metric: str, *, baseline: s
                         reference=group.algorithm == reference))
     notes = [_values_note(metric) + "; each trial is scored on its own target"]
     if reference is not None:
-        name = "the stage-1 baseline" if reference == STAGE1 else f"{reference} (the row of the same settings)"
+        several = sum(g.algorithm == reference for g in groups) > 1
+        name = "the stage-1 baseline" if reference == STAGE1 else reference
+        name += " (the row of the same settings)" if several else ""
         notes.append(_test_note(name, alpha))
     if untested:
         notes.append(f"not tested (no single matching {reference} row): {', '.join(untested)}")
@@ -175,13 +178,17 @@ def delta_frames(table: PaperTable) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     rows = [row for row in table.rows if not row.reference]
     columns = [*table.targets, AVG_COLUMN]
-    index = pd.Index([row.label for row in rows], name="aux")
+    labels = [row.label for row in rows]
+    prefixes = {label.split(" (", 1)[0] for label in labels}
+    if len(prefixes) == 1 and all(" (" in label for label in labels):  # one method: rows are its aux choices
+        labels = [label.split(" (", 1)[1].replace(")", "", 1) for label in labels]
+    index = pd.Index(labels, name="aux")
     header = pd.Index(columns, name="target")
     deltas = pd.DataFrame([[_diff(row.cells.get(c, EMPTY)) for c in columns] for row in rows],
                           index=index, columns=header, dtype=float)
     mask = pd.DataFrame([[row.cells.get(c, EMPTY).significant for c in columns] for row in rows],
                         index=index, columns=header, dtype=bool)
-    deltas.attrs["n"] = {row.label: row.n for row in rows}
+    deltas.attrs["n"] = {label: row.n for label, row in zip(labels, rows, strict=True)}
     return deltas, mask
 
 
@@ -203,10 +210,23 @@ def _cell(values: Mapping[int, float], compared: Mapping[int, float] | None, alp
     return Cell(mean(sample), std(sample), len(sample), test)
 
 
-def _stage1_row(grid: SeedGrid, targets: list[str], *, reference: bool) -> Row:
-    cells = {t: _cell(over(grid, [t])[0], None, DEFAULT_ALPHA) for t in targets}
-    cells[AVG_COLUMN] = _cell(over(grid, targets)[0], None, DEFAULT_ALPHA)
-    return Row(BASELINE_ROW, "", (), len(grid), cells, reference=reference)
+def _stage1_row(grid: SeedGrid, targets: list[str], *, reference: bool, blank: tuple[str, ...] = ()) -> Row:
+    """The stage-1 baseline's row; ``blank`` columns (avg†: it has no auxiliary languages) stay empty.
+
+    One stage-1 model shared by every seed is one value, not a repeat: a column whose baseline
+    is the same for every seed shows that value with n = 1 (and no std).
+    """
+    spans = {**{t: [t] for t in targets}, AVG_COLUMN: targets}
+    cells = {column: _stage1_cell(over(grid, langs)[0]) for column, langs in spans.items()}
+    cells |= {column: EMPTY for column in blank}
+    return Row(BASELINE_ROW, "", (), max(cell.n for cell in cells.values()), cells, reference=reference)
+
+
+def _stage1_cell(values: Mapping[int, float]) -> Cell:
+    sample = list(values.values())
+    if sample and max(sample) - min(sample) <= BASELINE_TOLERANCE:
+        return Cell(sample[0], math.nan, 1)
+    return _cell(values, None, DEFAULT_ALPHA)
 
 
 def _reference(baseline: str | None, groups: Sequence[RowGroup]) -> str | None:
@@ -244,5 +264,5 @@ def _values_note(metric: str) -> str:
 
 
 def _test_note(reference: str, alpha: float) -> str:
-    return (f"bold and *: significant improvement over {reference} ({TEST_NAME}, pairs matched by seed, "
-            f"α = {alpha:g}); cells with < 2 seed pairs or zero variance of the differences are not tested")
+    return (f"bold and *: significant improvement over {reference} by a {TEST_NAME}, pairs matched by seed, "
+            f"α = {alpha:g}; cells with < 2 seed pairs or zero variance of the differences are not tested")

@@ -25,7 +25,7 @@ from scipy import stats
 __all__ = ["DEFAULT_ALPHA", "TEST_NAME", "PairedTest", "mean", "paired_test", "std"]
 
 DEFAULT_ALPHA = 0.05
-TEST_NAME = "one-sided paired t-test over seeds (scipy.stats.ttest_rel, alternative='greater')"
+TEST_NAME = "one-sided paired t-test over seeds, scipy.stats.ttest_rel(alternative='greater')"
 """How the reports name the test, in footnotes and CSV files."""
 
 ZERO_VARIANCE_TOLERANCE = 1e-12

@@ -16,6 +16,7 @@ import csv
 import dataclasses
 import datetime as dt
 import json
+import math
 import os
 import shutil
 import urllib.error
@@ -31,7 +32,6 @@ import yaml
 from xlsweep.config.load import (
     SAMPLE_KEY,
     ConfigError,
-    cell_config,
     expand_grid,
     grid_cells,
     load_sweep,
@@ -40,13 +40,12 @@ from xlsweep.config.load import (
     search_samples,
     to_dict,
 )
-from xlsweep.config.schema import TRANSFER_ALGORITHMS, SweepConfig, TrialConfig
+from xlsweep.config.schema import SweepConfig, TrialConfig
 from xlsweep.data.benchmark import benchmark_sources
 from xlsweep.data.schema import DataError
 from xlsweep.data.sources import missing_files
 from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
-from xlsweep.report import TrialRecord, delta_table, summary_lines, write_csv, write_heatmap
-from xlsweep.report.method_table import markdown_table, method_label, method_table, write_markdown
+from xlsweep.report import TrialRecord
 from xlsweep.tasks import get_task
 from xlsweep.tracking import TRIAL_TAG, SweepRun, default_tracking_uri, flatten_params
 
@@ -207,37 +206,26 @@ def _open_tracking(sweep: SweepConfig, uri: str, sweep_id: str) -> SweepRun:
     return tracker
 
 
-_METRIC_NAMES = {"acc": "accuracy", "f1": "F1", "em": "exact match"}
-
-
-def _records(results: Any, primary: str, baseline_of: Callable[[dict[str, Any]], dict[str, float]],
-             *, prefix: str = "") -> tuple[list[TrialRecord], list[dict[str, Any]], list[str]]:
-    """Per-trial records of ``prefix + primary`` (``fs_`` for few-shot), csv rows and failure reasons."""
-    records, rows, failures = [], [], []
-    metric = f"{prefix}{primary}"
+def _failures_and_rows(results: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    """Failure reasons (errors after the last retry, diverged losses) and one trials.csv row per finished trial."""
+    failures, rows = [], []
     for result in results:
-        cell = dict(result.config)
-        label = str(cell.get("aux", "base"))
-        metrics = result.metrics or {}
+        cell, metrics = dict(result.config), result.metrics or {}
         if result.error is not None or "failure" in metrics:
-            reason = result.error or metrics["failure"]
-            failures.append(f"{cell}: {str(reason).strip().splitlines()[-1] if str(reason).strip() else reason}")
-            continue
-        if "delta_avg" not in metrics:
-            continue  # stopped early by the scheduler, or not finished (an interrupted sweep)
-        scores = {k.split("/", 1)[1]: float(v) for k, v in metrics.items() if k.startswith(f"{metric}/")}
-        baseline = baseline_of(cell)
-        records.append(TrialRecord(aux=label, seed=int(cell.get("seed", 0)), scores=scores,
-                                   baseline={t: baseline[f"{metric}/{t}"] for t in scores}))
-        rows.append({**cell, **{k: v for k, v in metrics.items() if "/" in k or k.endswith("_avg") or k in _EXTRA}})
-    return records, rows, failures
+            reason = str(result.error or metrics["failure"]).strip()
+            failures.append(f"{cell}: {reason.splitlines()[-1] if reason else type(result.error).__name__}")
+        elif "delta_avg" in metrics:  # else: stopped early by the scheduler, or unfinished (interrupted)
+            rows.append({**cell, **{k: v for k, v in metrics.items()
+                                    if "/" in k or k.endswith("_avg") or k in ("hausdorff", "dev_best")}})
+    return failures, rows
 
 
-_RTN_KEYS = {f"metaxl.{k}" for k in ("rtn_layers", "bottleneck", "residual", "gate", "rtn_lr")}  # no effect on
-# the methods without an RTN: their trials of different RTN settings are repeats, averaged in one row
-
-
-_EXTRA = ("hausdorff", "dev_best")  # MetaXL-family trials' representation distance and best dev score
+def _write_rows(rows: list[dict[str, Any]], path: Path) -> Path:
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 def _distinct(values: list[Any]) -> list[Any]:
@@ -245,48 +233,26 @@ def _distinct(values: list[Any]) -> list[Any]:
     return list({repr(v): v for v in values}.values())
 
 
-def _method_records(results: Any, cells: list[tuple[dict[str, Any], TrialConfig]], primary: str,
-                    baseline_of: Callable[[dict[str, Any]], dict[str, float]]) -> list[TrialRecord]:
-    """One record per finished MetaXL-family trial: its method (and varying grid values) on its own target."""
-    fixed = {"aux", "seed", "meta.algorithm"}
-    varying = [k for k in cells[0][0] if k not in fixed and len({repr(o[k]) for o, _ in cells}) > 1]
-    records = []
-    for result in results:
-        metrics, cell = result.metrics or {}, dict(result.config)
-        if result.error is not None or "delta_avg" not in metrics:
-            continue  # already listed among the failures
-        cfg = next(c for o, c in cells if o == cell)  # validated once, by expand_grid
-        if cfg.meta.algorithm not in TRANSFER_ALGORITHMS:
-            continue
-        (target,) = cfg.meta.query
-        shown = {k: cell[k] for k in varying if cfg.meta.algorithm in ("metaxl", "jt-rtn") or k not in _RTN_KEYS}
-        records.append(TrialRecord(aux=method_label(cfg.meta.algorithm, shown),
-                                   seed=cfg.seed, scores={target: float(metrics[f"{primary}/{target}"])},
-                                   baseline={target: baseline_of(cell)[f"{primary}/{target}"]}))
-    return records
+def _report(outcome: SweepOutcome, tracker: SweepRun, primary: str, log: Log) -> None:
+    """The sweep's tables, heatmap and best pairs, built from MLflow as `xlsweep report` builds them."""
+    from xlsweep.report.records import ReportError
+    from xlsweep.report.sweep_report import report_from_mlflow
 
-
-def _report_methods(records: list[TrialRecord], out_dir: Path, *, title: str, metric: str, log: Log) -> Path:
-    """The method × target table as CSV and Markdown (points, mean over seeds), printed to the log."""
-    table = method_table(records)
-    path = write_csv(table, out_dir / "method_target.csv")
-    write_markdown(table, path.with_suffix(".md"), title=f"{title}, {metric} ×100, mean over seeds")
-    log(f"\n{title} ({metric} ×100, mean over seeds; n = trials):\n")
-    for line in markdown_table(table).splitlines():
-        log(line)
-    return path
-
-
-def _report(records: list[TrialRecord], out_dir: Path, name: str, *, title: str, metric: str,
-            log: Log) -> list[Path]:
-    """The aux × target delta table as CSV and heatmap, and its summary in the log."""
-    table = delta_table(records)
-    paths = [write_csv(table, out_dir / f"{name}.csv"),
-             write_heatmap(table, out_dir / f"{name}.png", title=title, metric=metric)]
+    try:
+        report = report_from_mlflow(outcome.tracking_uri, parent_run_id=outcome.parent_run_id, out_dir=outcome.out_dir)
+    except ReportError as err:
+        log(f"\nno report: {err}")
+        return
     log("")
-    for line in summary_lines(table):
+    for line in report.lines:
         log(line)
-    return paths
+    outcome.records = [TrialRecord(aux=r.aux, seed=r.seed, scores=dict(r.scores.get(primary, {})),
+                                   baseline=dict(r.baseline.get(primary, {}))) for r in report.results.records]
+    out = outcome.out_dir
+    outcome.heatmap = out / "aux_target_delta.png" if (out / "aux_target_delta.png").exists() else None
+    outcome.table_csv = next((p for p in (out / "aux_target_delta.csv", out / "method_table.csv") if p.exists()),
+                             None)
+    tracker.log_artifacts([*report.paths, *([outcome.trials_csv] if outcome.trials_csv else [])])
 
 
 # --------------------------------------------------------------------- Tune's side
@@ -357,7 +323,9 @@ def _asha(state: SweepState, experiment_id: str, *, grace: int, reduction_factor
     class TaggingASHA(ASHAScheduler):  # type: ignore[misc]
         def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
             decision: str = super().on_trial_result(tune_controller, trial, result)
-            if decision == TrialScheduler.STOP and "delta_avg" not in result:
+            if "delta_avg" in result or result.get("meta_step", 0) >= result.get("meta_steps_total", math.inf):
+                return str(TrialScheduler.CONTINUE)  # training is over: let the trial evaluate and report
+            if decision == TrialScheduler.STOP:
                 from mlflow.tracking import MlflowClient
 
                 client = MlflowClient(state.tracking_uri)
@@ -505,42 +473,15 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
         ended, outcome.stopped = _account(tracker, results, expected)
         outcome.interrupted = ended < expected
 
-        def baseline_of(cell: dict[str, Any]) -> dict[str, float]:
-            return prepared[stage1_fingerprint(cell_config(sweep, cell))].baseline
-
-        outcome.records, rows, outcome.failures = _records(results, task.primary, baseline_of)
+        outcome.failures, rows = _failures_and_rows(results)
         if outcome.interrupted:
             log(f"\nthe sweep was interrupted ({ended}/{expected} trials ended); continue it with:\n"
                 f"  xlsweep resume {out_dir}")
             status = "KILLED"
             return outcome
-        out_dir.mkdir(parents=True, exist_ok=True)
         if rows:
-            outcome.trials_csv = out_dir / "trials.csv"
-            with outcome.trials_csv.open("w", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
-                writer.writeheader()
-                writer.writerows(rows)
-        metric = _METRIC_NAMES.get(task.primary, task.primary)
-        if any(c.meta.algorithm in TRANSFER_ALGORITHMS for _, c in cells):
-            # MetaXL-style: method rows × target columns, each trial scored on its own target
-            methods = _method_records(results, cells, task.primary, baseline_of)
-            outcome.records = methods
-            if methods:
-                outcome.table_csv = _report_methods(methods, out_dir, metric=metric, log=log,
-                                                    title=f"{sweep.name}: {metric} on each target (test)")
-                tracker.log_artifacts([outcome.table_csv, outcome.table_csv.with_suffix(".md"),
-                                       *([outcome.trials_csv] if outcome.trials_csv else [])])
-        elif outcome.records:
-            paths = _report(outcome.records, out_dir, "aux_target_delta", metric=metric, log=log,
-                            title=f"{sweep.name}: Δ {metric} vs stage-1 baseline (zero-shot)")
-            outcome.table_csv, outcome.heatmap = paths
-            few_shot, _, _ = _records(results, task.primary, baseline_of, prefix="fs_")
-            if sweep.trial.eval.few_shot.enabled and few_shot:
-                log("\nfew-shot (fine-tuned on each target's dev split):")
-                paths += _report(few_shot, out_dir, "aux_target_delta_fewshot", metric=metric, log=log,
-                                 title=f"{sweep.name}: Δ {metric} vs stage-1 baseline (few-shot)")
-            tracker.log_artifacts([*paths, *([outcome.trials_csv] if outcome.trials_csv else [])])
+            outcome.trials_csv = _write_rows(rows, out_dir / "trials.csv")
+        _report(outcome, tracker, task.primary, log)
         status = "FINISHED" if not outcome.failures and outcome.records else "FAILED"
     except KeyboardInterrupt:
         status = "KILLED"

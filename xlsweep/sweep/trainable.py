@@ -70,15 +70,13 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
     if checkpoint is not None:
         with checkpoint.as_directory() as d:
             restore = torch.load(Path(d) / "learner.pt", weights_only=False)
-    last_step = restore["step"] if restore is not None else 0
 
     def on_checkpoint(step: int, loss: float, learner: Learner, dev: dict[str, float]) -> None:
-        nonlocal last_step
-        last_step = step
         run.log_metrics({"meta_loss": loss, **dev}, step)
         with tempfile.TemporaryDirectory() as d:
             torch.save(learner.state_dict(), Path(d) / "learner.pt")
-            tune.report({"meta_step": step, "meta_loss": loss, **dev}, checkpoint=tune.Checkpoint.from_directory(d))
+            tune.report({"meta_step": step, "meta_steps_total": learner.total_steps, "meta_loss": loss, **dev},
+                        checkpoint=tune.Checkpoint.from_directory(d))
 
     with tempfile.TemporaryDirectory(prefix="xlsweep-trial-") as d:  # files for MLflow, gone on any exit
         artifacts = Path(d)
@@ -90,8 +88,9 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
             run.finish("FAILED")
             tune.report({"meta_step": -1, "failure": str(err)})
             return
-        except SystemExit:  # tune.report's way of ending a trial the scheduler (ASHA) stopped
-            run.set_tags({"xlsweep.stopped": f"stopped early by search.scheduler at meta-step {last_step}"})
+        except SystemExit:  # tune.report's way of ending a trial Tune stops: either the scheduler (ASHA) stopped
+            # it, and the driver tagged its run xlsweep.stopped before, or the sweep is being interrupted (Ctrl-C):
+            # untagged, the run counts as unfinished and `xlsweep resume` continues it
             run.finish("KILLED")
             raise
         except BaseException as err:

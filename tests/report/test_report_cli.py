@@ -1,0 +1,116 @@
+"""`xlsweep report` and `xlsweep best-pairs` on MLflow stores, and the runner's entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tests.report.conftest import Store
+from xlsweep.cli import app
+from xlsweep.report.records import ReportError
+from xlsweep.report.sweep_report import report_from_mlflow
+
+runner = CliRunner()
+
+
+def test_report_from_mlflow_writes_every_file_and_returns_lines(demo_store: Store, tmp_path: Path) -> None:
+    report = report_from_mlflow(demo_store.uri, parent_run_id=demo_store.parent, out_dir=tmp_path)
+    names = [p.name for p in report.paths]
+    assert names == ["aux_table.md", "aux_table.csv", "aux_table.tex", "aux_target_delta.png", "aux_target_delta.csv",
+                     "aux_table_fewshot.md", "aux_table_fewshot.csv", "aux_table_fewshot.tex",
+                     "aux_target_delta_fewshot.png", "aux_target_delta_fewshot.csv", "best_pairs.csv"]
+    assert all(p.is_file() and p.parent == tmp_path for p in report.paths)
+    assert report.metric == "acc" and len(report.tables) == 2
+    delta = pd.read_csv(tmp_path / "aux_target_delta.csv", index_col=0)
+    assert delta.loc["XLA-MAML (ana→bel)", "bel"] == pytest.approx(0.06)
+    assert (tmp_path / "aux_target_delta.png").read_bytes()[:4] == b"\x89PNG"
+    text = "\n".join(report.lines)
+    assert "excluded 2 trial run(s):" in text and "NonFiniteLoss: meta loss is nan at step 5" in text
+    assert "### demo: fs_acc by auxiliary languages (few-shot)" in text
+
+
+def test_a_non_primary_metric_gets_its_own_file_names(demo_store: Store, tmp_path: Path) -> None:
+    report = report_from_mlflow(demo_store.uri, experiment="demo", out_dir=tmp_path, formats=["md"], metric="fs_acc")
+    assert [p.name for p in report.paths] == ["aux_table_fs_acc.md", "aux_target_delta_fs_acc.png",
+                                              "best_pairs_fs_acc.csv"]
+
+
+def test_report_cli_prints_tables_and_paths(demo_store: Store, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--tracking-uri", demo_store.uri, "--experiment", "demo",
+                                 "--out", str(tmp_path / "out"), "--format", "md,tex"])
+    assert result.exit_code == 0, result.output
+    assert "| XLA-MAML (ana→bel) | 3 | **56.0 ± 1.0**\\* |" in result.output
+    assert f"wrote {tmp_path / 'out' / 'aux_table.tex'}" in result.output
+    assert not (tmp_path / "out" / "aux_table.csv").exists()
+    assert (tmp_path / "out" / "aux_table_fewshot.md").is_file()
+
+
+def test_report_cli_defaults_to_reports_of_the_sweep_name_and_the_env_uri(
+    mx_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mx_store.uri)
+    result = runner.invoke(app, ["report", "--experiment", "mx"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "reports" / "mx"
+    assert sorted(p.name for p in out.iterdir()) == ["best_pairs.csv", "method_table.csv", "method_table.md",
+                                                     "method_table.tex"]
+    assert "| metaxl | 3 | 41.7 ± 1.5 | **55.7 ± 2.1**\\* | **48.7 ± 0.6**\\* |" in result.output
+
+
+def test_report_cli_baseline_option(mx_store: Store, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["report", "--tracking-uri", mx_store.uri, "--parent-run", mx_store.parent,
+                                 "--out", str(tmp_path), "--format", "md", "--baseline", "target-only"])
+    assert result.exit_code == 0, result.output
+    assert "| jt | 3 | **41.0 ± 1.0**\\* | 50.0 ± 2.0 |" in result.output
+    bad = runner.invoke(app, ["report", "--tracking-uri", mx_store.uri, "--experiment", "mx", "--out", str(tmp_path),
+                              "--baseline", "mbert"])
+    assert bad.exit_code == 2 and "unknown baseline 'mbert'" in bad.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--experiment", "nope"], "unknown experiment 'nope': expected one of"),
+    (["--parent-run", "0123"], "unknown run id '0123'"),
+    (["--experiment", "demo", "--metric", "em"], "--metric: unknown metric 'em': expected one of ['acc', 'fs_acc']"),
+    (["--experiment", "demo", "--format", "pdf"], "--format: expected a comma-separated subset of md,csv,tex"),
+    (["--experiment", "demo", "--baseline", "jt"], "--baseline 'jt': this sweep has only meta-learning trials"),
+    ([], "no sweep selected"),
+])
+def test_report_cli_errors_are_one_clear_line(demo_store: Store, tmp_path: Path, args: list[str],
+                                              message: str) -> None:
+    result = runner.invoke(app, ["report", "--tracking-uri", demo_store.uri, "--out", str(tmp_path), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_best_pairs_cli(demo_store: Store) -> None:
+    result = runner.invoke(app, ["best-pairs", "--tracking-uri", demo_store.uri, "--experiment", "demo",
+                                 "--target", "dun", "--top", "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "7 finished trial(s), 2 excluded" in lines[0]
+    assert "target dun" in lines and "target bel" not in lines
+    assert lines[-1].split() == ["1", "XLA-MAML", "(ana→bel)", "+3.0", "1.0", "3", "*"]
+
+
+def test_best_pairs_cli_errors(demo_store: Store) -> None:
+    result = runner.invoke(app, ["best-pairs", "--tracking-uri", demo_store.uri, "--experiment", "demo",
+                                 "--target", "zul"])
+    assert result.exit_code == 2 and "unknown target 'zul': expected one of bel, cor, dun" in result.output
+    result = runner.invoke(app, ["best-pairs", "--tracking-uri", demo_store.uri, "--experiment", "demo", "--top", "0"])
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("command", [["report"], ["best-pairs"]])
+def test_new_commands_have_help(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output and "--parent-run" in result.output
+
+
+def test_the_runner_entry_point_reports_a_failed_sweep_clearly(empty_store: str, tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="has no FINISHED child run"):
+        report_from_mlflow(empty_store, experiment="broken", out_dir=tmp_path)

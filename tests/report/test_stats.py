@@ -1,0 +1,109 @@
+"""Seeds as repeats: mean, sample std and the one-sided paired t-test, against scipy and a hand computation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from xlsweep.report.stats import mean, paired_test, std
+
+
+def test_mean_and_sample_std_by_hand() -> None:
+    values = [0.5, 0.7, 0.6]
+    assert mean(values) == pytest.approx(0.6)
+    assert std(values) == pytest.approx(math.sqrt(((0.1) ** 2 + 0.1**2 + 0) / 2))  # ddof=1
+
+
+def test_mean_of_nothing_and_std_of_fewer_than_two_are_nan() -> None:
+    assert math.isnan(mean([]))
+    assert math.isnan(std([0.4]))
+    assert math.isnan(std([]))
+
+
+def test_non_finite_values_are_rejected_naming_them() -> None:
+    with pytest.raises(ValueError, match="expected finite numbers, got nan"):
+        mean([0.1, math.nan])
+    with pytest.raises(ValueError, match="baseline: expected finite numbers, got inf"):
+        paired_test({0: 0.5, 1: 0.6}, {0: 0.5, 1: math.inf})
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("n", [2, 3, 5, 10])
+def test_matches_scipy_ttest_rel_and_a_float64_hand_computation(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    ours = rng.uniform(0.4, 0.7, n)
+    base = ours - rng.normal(0.01, 0.02, n)
+    result = paired_test(dict(enumerate(ours)), dict(enumerate(base)))
+
+    reference = scipy_stats.ttest_rel(ours, base, alternative="greater")
+    diffs = ours.astype(np.float64) - base.astype(np.float64)
+    sd = math.sqrt(sum((d - diffs.mean()) ** 2 for d in diffs) / (n - 1))
+    t_hand = diffs.mean() / (sd / math.sqrt(n))
+    p_hand = scipy_stats.t.sf(t_hand, df=n - 1)  # one-sided: P(T > t)
+
+    assert result.tested and result.n == n
+    assert result.t == pytest.approx(reference.statistic, rel=1e-12)
+    assert result.p == pytest.approx(reference.pvalue, rel=1e-12)
+    assert result.t == pytest.approx(t_hand, rel=1e-10)
+    assert result.p == pytest.approx(p_hand, rel=1e-10)
+    assert result.mean_diff == pytest.approx(diffs.mean())
+    assert result.std_diff == pytest.approx(sd)
+    assert result.significant == (reference.pvalue < 0.05)
+
+
+def test_a_clear_improvement_is_significant_and_a_noisy_one_is_not() -> None:
+    # differences +.06, +.05, +.07: t = .06 / (.01 / sqrt 3) = 10.39, df 2, p = 0.0046
+    clear = paired_test({0: 0.56, 1: 0.55, 2: 0.57}, {0: 0.5, 1: 0.5, 2: 0.5})
+    assert clear.t == pytest.approx(0.06 / (0.01 / math.sqrt(3)))
+    assert clear.p == pytest.approx(0.00457, abs=1e-4)
+    assert clear.significant
+    # differences +.01, -.01, +.03: t = .01 / (.02 / sqrt 3) = 0.866, p = 0.239
+    noisy = paired_test({0: 0.61, 1: 0.59, 2: 0.63}, {0: 0.6, 1: 0.6, 2: 0.6})
+    assert noisy.p == pytest.approx(0.2387, abs=1e-3)
+    assert not noisy.significant
+
+
+def test_one_sided_a_significant_loss_is_not_an_improvement() -> None:
+    worse = paired_test({0: 0.44, 1: 0.45, 2: 0.43}, {0: 0.5, 1: 0.5, 2: 0.5})
+    assert worse.t < 0 and worse.p > 0.99 and not worse.significant
+
+
+def test_alpha_decides() -> None:
+    values, base = {0: 0.61, 1: 0.59, 2: 0.63}, {0: 0.6, 1: 0.6, 2: 0.6}  # p = 0.239
+    assert paired_test(values, base, alpha=0.3).significant
+    assert not paired_test(values, base, alpha=0.2).significant
+    with pytest.raises(ValueError, match=r"alpha: expected a significance level in \(0, 1\), got 1.5"):
+        paired_test(values, base, alpha=1.5)
+
+
+def test_pairs_are_matched_by_seed_and_unpaired_seeds_left_out() -> None:
+    values = {2: 0.57, 0: 0.56, 1: 0.55, 7: 0.10}
+    base = {0: 0.50, 1: 0.50, 2: 0.50, 9: 0.90}
+    result = paired_test(values, base)
+    assert result.n == 3
+    assert result.mean_diff == pytest.approx(0.06)
+    shuffled = paired_test({0: 0.56, 1: 0.55, 2: 0.57}, {0: 0.50, 1: 0.49, 2: 0.52})
+    reference = scipy_stats.ttest_rel([0.56, 0.55, 0.57], [0.50, 0.49, 0.52], alternative="greater")
+    assert shuffled.p == pytest.approx(reference.pvalue)
+
+
+def test_fewer_than_two_pairs_is_not_tested_and_not_significant() -> None:
+    one = paired_test({0: 0.9}, {0: 0.1})
+    assert not one.tested and not one.significant
+    assert one.reason == "not tested: 1 seed pair, a paired test needs 2"
+    assert one.n == 1 and one.mean_diff == pytest.approx(0.8)
+    assert math.isnan(one.t) and math.isnan(one.p) and math.isnan(one.std_diff)
+    none = paired_test({0: 0.9}, {1: 0.1})
+    assert none.n == 0 and math.isnan(none.mean_diff) and "0 seed pairs" in none.reason
+
+
+def test_zero_variance_of_differences_is_not_tested_even_when_positive() -> None:
+    same = paired_test({0: 0.6, 1: 0.7, 2: 0.8}, {0: 0.5, 1: 0.6, 2: 0.7})  # every difference +0.1
+    assert not same.tested and not same.significant
+    assert "all 3 differences equal (+0.1)" in same.reason and "zero variance" in same.reason
+    assert same.mean_diff == pytest.approx(0.1) and same.std_diff == pytest.approx(0.0, abs=1e-12)
+    zero = paired_test({0: 0.5, 1: 0.5}, {0: 0.5, 1: 0.5})
+    assert not zero.tested and not zero.significant
