@@ -178,6 +178,30 @@ def _init_ray(address: str | None, sweep: SweepConfig, log: Log) -> None:
                          "set resources.gpu: 0 to run on CPUs, or connect to a cluster with GPUs (--address)")
 
 
+def _check_shared_storage(paths: list[str], log: Log) -> None:
+    """On a multi-node cluster, every node sees the sweep's cache (stage 1, features) and output directories."""
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    if len(nodes) < 2:
+        return
+    log(f"checking that the {len(nodes)} nodes share {', '.join(paths)} ...")
+
+    @ray.remote(num_cpus=0)
+    def missing(paths: list[str]) -> list[str]:
+        return [p for p in paths if not os.path.isdir(p)]
+
+    checks = {n["NodeManagerAddress"]: missing.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+        n["NodeID"], soft=False)).remote(paths) for n in nodes}
+    problems = {node: gone for node, ref in checks.items() if (gone := ray.get(ref, timeout=120))}
+    if problems:
+        ray.shutdown()
+        listed = "; ".join(f"node {node} lacks {', '.join(gone)}" for node, gone in problems.items())
+        raise SweepError(f"storage: {listed}. Trials run on every node and read the stage-1 model and write "
+                         "checkpoints there: put cache_dir and output_dir on storage all nodes share (e.g. NFS)")
+
+
 def _check_tracking_server(uri: str) -> None:
     """An HTTP tracking server answers /health within seconds (MLflow's own client would retry for minutes)."""
     if not uri.startswith(("http://", "https://")):
@@ -436,6 +460,8 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
     status = "FAILED"
     try:
         _init_ray(address, sweep, log)
+        Path(state.cache_dir).mkdir(parents=True, exist_ok=True)
+        _check_shared_storage([state.cache_dir, str(out_dir)], log)
         prepared: dict[str, Prepared] = {}
         for _, cfg in cells:  # one stage 1 per distinct (model, data, stage1) — usually one for the sweep;
             try:  # each cell's auxiliary data (cheap once cached)
@@ -482,7 +508,9 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
         if rows:
             outcome.trials_csv = _write_rows(rows, out_dir / "trials.csv")
         _report(outcome, tracker, task.primary, log)
-        status = "FINISHED" if not outcome.failures and outcome.records else "FAILED"
+        # the sweep ran to its end: FINISHED, with the failed trials counted in a tag (the CLI exits 1 on them)
+        tracker.client.set_tag(tracker.run_id, "xlsweep.failed_trials", str(len(outcome.failures)))
+        status = "FINISHED" if outcome.records else "FAILED"
     except KeyboardInterrupt:
         status = "KILLED"
         outcome.interrupted = True
