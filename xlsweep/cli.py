@@ -83,8 +83,8 @@ def _summary(outcome) -> None:  # type: ignore[no-untyped-def]
     typer.echo("")
     for failure in outcome.failures:
         typer.secho(f"failed trial {failure}", fg=typer.colors.RED)
-    for stopped in outcome.stopped:
-        typer.echo(f"stopped early {stopped}")
+    if outcome.stopped:
+        typer.echo(f"{len(outcome.stopped)} trial(s) stopped early by search.scheduler (listed above)")
     typer.echo(f"outputs:   {outcome.out_dir}")
     for name, path in (("heatmap", outcome.heatmap), ("table", outcome.table_csv), ("trials", outcome.trials_csv)):
         if path:
@@ -132,7 +132,11 @@ def validate(config: ConfigArg) -> None:
         check_data_files(cells)
     except SweepError as err:
         _fail(f"{config}: {err}")
-    typer.echo(f"{config}: valid; sweep {cfg.name!r} has {len(cells)} trial{'' if len(cells) == 1 else 's'}")
+    if cfg.search.searcher == "optuna":
+        typer.echo(f"{config}: valid; sweep {cfg.name!r} has {cfg.search.num_samples} trials whose "
+                   f"{', '.join(cfg.search.space)} Optuna proposes, optimising {cfg.search.metric}")
+    else:
+        typer.echo(f"{config}: valid; sweep {cfg.name!r} has {len(cells)} trial{'' if len(cells) == 1 else 's'}")
     for overrides, trial in cells:
         m = trial.meta
         typer.echo(f"  {m.algorithm:<8} support={','.join(m.support):<8} query={','.join(m.query) or '(same)':<8} "

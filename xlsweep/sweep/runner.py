@@ -357,7 +357,8 @@ def _asha(state: SweepState, experiment_id: str, *, grace: int, reduction_factor
                         f"tags.`mlflow.parentRunId` = '{state.parent_run_id}' and "
                         f"tags.`{TRIAL_TAG}` = '{trial.trial_id}'"), max_results=1):
                     client.set_tag(run.info.run_id, "xlsweep.stopped",
-                                   f"ASHA at meta-step {result.get('meta_step')}: {result.get(self.metric)}")
+                                   f"ASHA at meta-step {result.get('meta_step')}: {self.metric} "
+                                   f"{float(result.get(self.metric, math.nan)):.4f}")
             return decision
 
     max_t = max(max_t, grace + 1)
