@@ -30,7 +30,7 @@ TRANSFER = frozenset(METHOD_ORDER)
 RTN_KEYS = frozenset(f"metaxl.{k}" for k in ("rtn_layers", "bottleneck", "residual", "gate", "rtn_lr"))
 """Grid keys that change nothing for the methods without an RTN (target-only, jt)."""
 
-_FIXED = ("aux", "seed", "meta.algorithm")  # shown otherwise, or a repeat
+_FIXED = ("aux", "seed", "meta.algorithm", "sample")  # shown otherwise, or a repeat (sample: its values are)
 
 SeedGrid = dict[int, dict[str, tuple[float, float]]]
 """Seed -> target language -> (score, stage-1 baseline)."""
