@@ -119,6 +119,7 @@ class TrialRun:
     def __init__(self, client: MlflowClient, run_id: str) -> None:
         self.client, self.run_id = client, run_id
         self._logged: dict[str, set[int]] = {}
+        self.finished: dict[str, float] | None = None  # a run that had FINISHED already: its last metrics
 
     @classmethod
     def open(
@@ -140,6 +141,9 @@ class TrialRun:
         )
         if found:
             run = cls(client, found[0].info.run_id)
+            if found[0].info.status == "FINISHED":  # Tune's saved state predates the trial's end (driver killed)
+                run.finished = dict(found[0].data.metrics)
+                return run
             client.update_run(run.run_id, status=RunStatus.to_string(RunStatus.RUNNING))
             for key in found[0].data.metrics:
                 run._logged[key] = {m.step for m in client.get_metric_history(run.run_id, key)}

@@ -5,9 +5,10 @@ store, Ray resources) is checked before stage 1 is trained or any trial starts.
 
 A sweep writes ``<output_dir>/<name>/<stamp>/``: ``sweep.yaml`` (the resolved config),
 ``state.json`` (its MLflow parent run and status), ``ray/`` (Tune's experiment and
-checkpoints) and the reports. :func:`resume_sweep` continues an interrupted sweep
-from that directory: Tune re-runs nothing that finished, running trials continue
-from their last checkpoint, and their MLflow runs continue (found by trial id).
+checkpoints, and a backup of Tune's state for a driver killed mid-write) and the reports.
+:func:`resume_sweep` continues an interrupted sweep from that directory: Tune re-runs
+nothing that finished, running trials continue from their last checkpoint, and their
+MLflow runs continue (found by trial id).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import datetime as dt
 import json
 import math
 import os
+import re
 import shutil
 import urllib.error
 import urllib.request
@@ -376,8 +378,90 @@ def _checkpoint_pruner(keep_finished: bool) -> Any:
                 return
             for path in Path(trial.storage.trial_fs_path).glob("checkpoint_*"):
                 shutil.rmtree(path, ignore_errors=True)
+                path.mkdir()  # emptied, not gone: Tune's saved state may still name it (a driver killed before
+                # Tune saved the trial's end); resumed from there, the trainable finds its MLflow run FINISHED
 
     return DropFinishedCheckpoints()
+
+
+# Tune's experiment-level state files: experiment_state-<session>.json, basic-variant-state-<session>.json, ...
+_TUNE_STATE = re.compile(r"(?!tmp-)(.+)-\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.(json|pkl)")
+
+
+def _state_backup_dir(experiment: Path) -> Path:
+    return experiment.with_name(f"{experiment.name}.state-backup")
+
+
+def _state_backup() -> Any:
+    from ray import tune
+
+    class BackUpTuneState(tune.Callback):  # type: ignore[misc]
+        """Tune overwrites its state files in the storage path in place, so a driver killed while they are
+        copied leaves one truncated, and ``Tuner.restore`` then silently starts the whole sweep again (new
+        trial ids, a second MLflow run for every trial). After each step the driver's own copy is complete:
+        it is kept beside the experiment, replaced atomically, for :func:`_repair_tune_state`."""
+
+        def __init__(self) -> None:
+            self.copied: dict[str, int] = {}
+
+        def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+            if not trials:
+                return
+            staging = Path(trials[0].storage.experiment_driver_staging_path)
+            backup = _state_backup_dir(Path(trials[0].storage.experiment_fs_path))
+            for path in staging.glob("*-*"):
+                if _TUNE_STATE.fullmatch(path.name) and self.copied.get(path.name) != path.stat().st_mtime_ns:
+                    backup.mkdir(exist_ok=True)
+                    shutil.copy2(path, backup / f".{path.name}.tmp")
+                    os.replace(backup / f".{path.name}.tmp", backup / path.name)
+                    self.copied[path.name] = path.stat().st_mtime_ns
+
+    return BackUpTuneState()
+
+
+def _readable(path: Path) -> bool:
+    import ray.cloudpickle as cloudpickle
+
+    try:
+        if path.name.startswith("experiment_state-"):
+            return "trial_data" in json.loads(path.read_text())
+        cloudpickle.loads(path.read_bytes())
+        return True
+    except Exception:  # truncated: JSON or pickle errors of any kind
+        return False
+
+
+def _saved_state(directory: Path) -> tuple[str, int] | None:
+    """How far the Tune state in ``directory`` got: (its newest session's file, controller step); None if a file
+    Tune would read is missing or truncated."""
+    newest = {}
+    for path in sorted(directory.glob("*-*")):  # names end in their session's start time: the last is the newest
+        if match := _TUNE_STATE.fullmatch(path.name):
+            newest[match.group(1)] = path
+    state = newest.get("experiment_state")
+    if state is None or not all(_readable(path) for path in newest.values()):
+        return None
+    return state.name, int(json.loads(state.read_text()).get("runner_data", {}).get("_iteration", 0))
+
+
+def _repair_tune_state(experiment: Path, log: Log) -> None:
+    """Before ``Tuner.restore``: Tune's state in the storage path, or its backup where that one is truncated or
+    older (the copy in flight when the driver died; it may name checkpoints Tune has deleted since)."""
+    backup = _state_backup_dir(experiment)
+    kept, saved = _saved_state(experiment), _saved_state(backup) if backup.is_dir() else None
+    if saved is None or (kept is not None and kept >= saved):
+        if kept is None:
+            raise SweepError(f"resume: Tune's saved state in {experiment} is damaged (the driver was killed while "
+                             "writing it) and has no complete backup: Tune would start every trial again. Run the "
+                             "sweep anew with `xlsweep sweep`")
+        return
+    log(f"Tune's saved state in {experiment} is {'damaged' if kept is None else 'behind'}; using its backup")
+    names = {path.name for path in backup.iterdir() if _TUNE_STATE.fullmatch(path.name)}
+    for path in experiment.iterdir():
+        if _TUNE_STATE.fullmatch(path.name) and path.name not in names:
+            path.unlink()
+    for name in names:
+        shutil.copy2(backup / name, experiment / name)
 
 
 def _account(tracker: SweepRun, results: Any, expected: int) -> tuple[int, list[str]]:
@@ -438,6 +522,7 @@ def resume_sweep(target: str | Path, *, address: str | None = None, output_dir: 
     cells = expand_grid(sweep)
     check_data_files(cells, sweep)
     log(f"resuming sweep {sweep.name!r} from {out_dir}")
+    _repair_tune_state(out_dir / "ray" / sweep.name, log)
     return _launch(sweep, cells, state, out_dir, address=address, resume=True, log=log)
 
 
@@ -491,7 +576,7 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
                     storage_path=str(out_dir / "ray"),
                     verbose=0,
                     callbacks=[ProgressCallback(total=expected, print_fn=log),
-                               _checkpoint_pruner(sweep.checkpoints.keep_finished)],
+                               _checkpoint_pruner(sweep.checkpoints.keep_finished), _state_backup()],
                     checkpoint_config=tune.CheckpointConfig(num_to_keep=sweep.checkpoints.keep),
                     failure_config=tune.FailureConfig(max_failures=sweep.max_failures),
                 ),

@@ -65,6 +65,9 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
     trial_id = tune.get_context().get_trial_id()
     run = TrialRun.open(ctx.tracking_uri, ctx.experiment_id, ctx.parent_run_id, trial_id,
                         name=f"{tags['xlsweep.aux']} seed{cfg.seed}", params=flatten_params(to_dict(cfg)), tags=tags)
+    if run.finished is not None:  # it ended after Tune last saved its state, before the driver died: not re-run
+        tune.report({"meta_step": cfg.meta.steps, **run.finished})
+        return
     restore = None
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
