@@ -24,10 +24,28 @@ class ProgressCallback(tune.Callback):
         self.total, self.metric, self.print = total, metric, print_fn
         self.best: tuple[float, str] | None = None
         self.start = time.monotonic()
+        self._seeded = False
         # Our own bookkeeping: Tune calls these hooks before it updates ``trial.status``.
         self.started: set[str] = set()
         self.finished: set[str] = set()
         self.failed: set[str] = set()
+
+    def setup(self, stop: Any = None, num_samples: int | None = None, total_num_samples: int | None = None,
+              **info: Any) -> None:
+        self.start = time.monotonic()  # also when a resumed sweep restores this callback
+
+    def _seed(self, trials: list[Any]) -> None:
+        """A resumed sweep: trials that had ended before the interruption count as done (once)."""
+        if self._seeded:
+            return
+        self._seeded = True
+        for t in trials:
+            if t.status == "TERMINATED":
+                self.started.add(t.trial_id)
+                self.finished.add(t.trial_id)
+            elif t.status == "ERROR":
+                self.started.add(t.trial_id)
+                self.failed.add(t.trial_id)
 
     def _status(self, event: str) -> None:
         done = len(self.finished | self.failed)
@@ -40,10 +58,12 @@ class ProgressCallback(tune.Callback):
                    f"| {best} | {event}")
 
     def on_trial_start(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._seed([t for t in trials if t is not trial])
         self.started.add(trial.trial_id)
         self._status(f"started {_label(trial)}")
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._seed([t for t in trials if t is not trial])
         self.started.add(trial.trial_id)
         self.finished.add(trial.trial_id)
         value = (trial.last_result or {}).get(self.metric)
@@ -52,6 +72,7 @@ class ProgressCallback(tune.Callback):
         self._status(f"finished {_label(trial)}")
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._seed([t for t in trials if t is not trial])
         self.started.add(trial.trial_id)
         self.failed.add(trial.trial_id)
         self._status(f"FAILED {_label(trial)} (see the summary)")
