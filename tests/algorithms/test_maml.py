@@ -256,3 +256,76 @@ def test_second_order_works_with_the_default_sdpa_attention_and_no_dropout(backe
         loss = maml_loss(model_loss(model), params, batch, batch, inner_lr=0.1, inner_steps=1, first_order=False)
     loss.backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in params.values())
+
+
+def _tiny(kind: str) -> nn.Module:
+    from transformers import (
+        DistilBertConfig,
+        DistilBertForSequenceClassification,
+        XLMRobertaConfig,
+        XLMRobertaForTokenClassification,
+    )
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        if kind == "bert":
+            model: nn.Module = _tiny_bert()
+        elif kind == "xlm-r":  # padding-aware positions; a token head, so padded positions' outputs matter
+            model = XLMRobertaForTokenClassification(XLMRobertaConfig(
+                vocab_size=30, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                max_position_embeddings=20, pad_token_id=1, hidden_dropout_prob=0.0,
+                attention_probs_dropout_prob=0.0, num_labels=3, attn_implementation="eager"))
+        else:
+            model = DistilBertForSequenceClassification(DistilBertConfig(
+                vocab_size=30, dim=16, n_layers=1, n_heads=2, hidden_dim=32, max_position_embeddings=16,
+                dropout=0.0, attention_dropout=0.0, num_labels=3, attn_implementation="eager"))
+    return model.double().train()
+
+
+def _padded_batch(seed: int, kind: str) -> Batch:
+    batch = _batch(seed)
+    pad = 1 if kind == "xlm-r" else 0
+    batch["input_ids"] = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, pad)  # real padding tokens
+    if kind == "xlm-r":
+        batch["labels"] = torch.randint(0, 3, batch["input_ids"].shape, generator=torch.Generator().manual_seed(seed))
+        batch.pop("token_type_ids")
+    if kind == "distilbert":
+        batch.pop("token_type_ids")
+    return batch
+
+
+def test_models_whose_inputs_embeds_path_differs_keep_the_dense_embedding() -> None:
+    from xlsweep.algorithms.maml import input_embedding
+
+    model = _tiny("distilbert")  # transformers 5: its loss with inputs_embeds differs from the one with input_ids
+    batch = _padded_batch(1, "distilbert")
+    ids = batch.pop("input_ids")
+    assert float(model(input_ids=ids, **batch).loss) != float(model(inputs_embeds=model.get_input_embeddings()(ids),
+                                                                     **batch).loss)
+    assert input_embedding(model) is None
+
+
+@pytest.mark.parametrize("kind", ["bert", "xlm-r"])
+@pytest.mark.parametrize(("first_order", "steps"), [(False, 1), (True, 1), (False, 2)])
+def test_row_sparse_embeddings_give_the_dense_meta_loss_and_gradient(kind: str, first_order: bool,
+                                                                     steps: int) -> None:
+    from xlsweep.algorithms.maml import input_embedding
+
+    model = _tiny(kind)
+    support, query = _padded_batch(1, kind), _padded_batch(2, kind)
+    embedding = input_embedding(model)
+    assert embedding is not None and embedding.name.endswith("word_embeddings.weight")
+    assert (embedding.positions is not None) == (kind == "xlm-r")
+    results = []
+    for sparse in (False, True):
+        model.zero_grad(set_to_none=True)
+        loss = maml_loss(model_loss(model), adapted_parameters(model), support, query, inner_lr=INNER_LR,
+                         inner_steps=steps, first_order=first_order, embedding=embedding if sparse else None)
+        loss.backward()
+        results.append((loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()
+                                        if p.grad is not None}))
+    (dense_loss, dense), (sparse_loss, sparse) = results
+    assert sparse_loss == pytest.approx(float(dense_loss), rel=1e-12)
+    assert set(sparse) == set(dense)
+    _assert_grads_close(sparse, dense, rtol=1e-9, atol=1e-12)
+    assert dense[embedding.name].abs().sum() > 0  # the embedding really is meta-learned

@@ -106,3 +106,29 @@ def test_source_gradient_is_the_plain_gradient_through_the_rtn_and_the_target_sk
     assert float(out.target.detach()) == pytest.approx(float(model(**TARGET).loss.detach()), abs=1e-12)
     grads = torch.autograd.grad(out.target, list(insertion.parameters()), allow_unused=True)
     assert all(g is None or torch.count_nonzero(g) == 0 for g in grads)
+
+
+@pytest.mark.parametrize("layer", [0, 1])
+@pytest.mark.parametrize("with_target", [False, True])
+def test_row_sparse_embeddings_give_the_dense_step(layer: int, with_target: bool) -> None:
+    """The virtual step through the rows the batches read: the same losses, RTN meta-gradient and θ gradient."""
+    from xlsweep.algorithms.maml import input_embedding
+
+    model, insertion = _setup(layer)
+    embedding = input_embedding(model)
+    assert embedding is not None
+    outs = []
+    for sparse in (None, embedding):
+        out = metaxl_loss(model_loss(model), _params(model), SOURCE, TARGET, virtual_lr=ALPHA,
+                          transformed=insertion.applied, target_train=TARGET_TRAIN if with_target else None,
+                          embedding=sparse)
+        outs.append((out, torch.autograd.grad(out.target, list(insertion.parameters()))))
+    (dense, dense_phi), (rows, rows_phi) = outs
+    assert float(rows.target) == pytest.approx(float(dense.target), rel=1e-12)
+    assert float(rows.source) == pytest.approx(float(dense.source), rel=1e-12)
+    assert set(rows.source_grads) == set(dense.source_grads)
+    for name, g in dense.source_grads.items():
+        assert torch.allclose(rows.source_grads[name], g, rtol=1e-10, atol=1e-12), name
+    for a, b in zip(rows_phi, dense_phi, strict=True):
+        assert torch.allclose(a, b, rtol=1e-9, atol=1e-12)
+    assert dense.source_grads[embedding.name].abs().sum() > 0

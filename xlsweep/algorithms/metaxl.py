@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from xlsweep.algorithms.maml import Batch, LossFn, Params, double_backward_attention
+from xlsweep.algorithms.maml import ROWS, Batch, InputEmbedding, LossFn, Params, double_backward_attention, row_sparse
 
 __all__ = ["MetaXLLoss", "metaxl_loss"]
 
@@ -50,6 +50,7 @@ def metaxl_loss(
     virtual_lr: float,
     transformed: Callable[[], AbstractContextManager[object]],
     target_train: Batch | None = None,
+    embedding: InputEmbedding | None = None,
 ) -> MetaXLLoss:
     """The target loss after a virtual SGD step of size ``virtual_lr`` on the RTN-transformed source loss.
 
@@ -62,7 +63,13 @@ def metaxl_loss(
         target_train: Another target batch whose plain loss joins the step's training loss,
             ``L_src(θ, φ) + L_tgt(θ)``, as in the authors' released code (``step_metaxl``); the
             meta-loss then scores a different target batch. ``None``: the source loss alone.
+        embedding: The word embeddings (:func:`xlsweep.algorithms.maml.input_embedding`): the virtual
+            step moves the matrix through the rows the batches read (the same losses, no dense fast copy).
     """
+    full = params
+    if embedding is not None and embedding.name in params:
+        batches = [source, target, *([target_train] if target_train is not None else [])]
+        loss_fn, params = row_sparse(loss_fn, params, embedding, batches)
     with double_backward_attention(first_order=False):
         with transformed():
             source_loss = loss_fn(params, source)
@@ -74,4 +81,7 @@ def metaxl_loss(
         target_loss = loss_fn(fast, target)
     source_grads = {name: torch.zeros_like(p) if g is None else g.detach()
                     for (name, p), g in zip(params.items(), grads, strict=True)}
+    if ROWS in source_grads and embedding is not None:  # the rows' gradient, scattered into the matrix's
+        rows = source_grads.pop(ROWS)
+        (source_grads[embedding.name],) = torch.autograd.grad(params[ROWS], full[embedding.name], rows)
     return MetaXLLoss(target=target_loss, source=source_loss.detach(), source_grads=source_grads)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from xlsweep.algorithms.maml import adapted_parameters, maml_loss, model_loss
+from xlsweep.algorithms.maml import adapted_parameters, input_embedding, maml_loss, model_loss
 from xlsweep.algorithms.maml_higher import higher_maml_loss
 from xlsweep.data.episodes import EpisodeSampler
 from xlsweep.data.features import Features, batch_of
@@ -57,6 +57,7 @@ class MetaLearner:
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=meta_lr, weight_decay=weight_decay)
         self.scheduler = linear_schedule(self.optimizer, total_steps=steps, warmup_ratio=warmup_ratio)
         self.loss_fn = model_loss(model)
+        self.embedding = input_embedding(model)  # adapted row-sparsely by the functional backend
         self.step_count = 0
         self.total_steps = steps
 
@@ -70,7 +71,7 @@ class MetaLearner:
             return higher_maml_loss(self.model, params, support, query, inner_lr=self.inner_lr,
                                     inner_steps=self.inner_steps, first_order=self.first_order)
         return maml_loss(self.loss_fn, params, support, query, inner_lr=self.inner_lr,
-                         inner_steps=self.inner_steps, first_order=self.first_order)
+                         inner_steps=self.inner_steps, first_order=self.first_order, embedding=self.embedding)
 
     def step(self) -> float:
         """One meta-step; returns the mean meta-loss of its episodes."""

@@ -33,7 +33,7 @@ import torch
 from torch import Tensor, nn
 
 from xlsweep.algorithms.finetune import supervised_loss
-from xlsweep.algorithms.maml import model_loss
+from xlsweep.algorithms.maml import input_embedding, model_loss
 from xlsweep.algorithms.metaxl import metaxl_loss
 from xlsweep.data.features import Features, batch_of, num_rows
 from xlsweep.models.rtn import RTN, insert_rtns, rtn_hidden_size
@@ -144,6 +144,7 @@ class TransferLearner:
         self.rtn_optimizer = (torch.optim.Adam(list(self.insertion.parameters()), lr=rtn_lr)
                               if self.insertion is not None else None)
         self.loss_fn = model_loss(model)
+        self.embedding = input_embedding(model)  # MetaXL's virtual step moves it row-sparsely
         self.step_count = 0
         self.dev_scores: list[float] = []  # after each epoch
         self.best_score = -math.inf
@@ -236,7 +237,8 @@ class TransferLearner:
         out = metaxl_loss(self.loss_fn, self.params, batch_of(self.source, rows, self.device),
                           batch_of(self.target, meta_rows, self.device),
                           virtual_lr=self.optimizer.param_groups[0]["lr"], transformed=self.transformed,
-                          target_train=batch_of(self.target, train_rows[0], self.device) if train_rows else None)
+                          target_train=batch_of(self.target, train_rows[0], self.device) if train_rows else None,
+                          embedding=self.embedding)
         rtn_params = list(self.insertion.parameters())
         for rtn_param, g in zip(rtn_params, torch.autograd.grad(out.target, rtn_params, allow_unused=True),
                                 strict=True):
