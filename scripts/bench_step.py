@@ -15,6 +15,10 @@ Each step is the real one, through the classes a trial builds (``xlsweep.trial.b
 * ``metaxl``: ``TransferLearner.step()`` with method ``metaxl``: a source batch through an RTN after
   layer 1, plus (``target_in_step``, the default) a training target batch, and the meta target batch.
   The source pool is sized so that no epoch ends (and no dev scoring runs) while it is measured.
+* memory options, each next to the step it changes (``--json``: ``memory_options``, time and peak-memory
+  ratios): ``plain_ckpt``, the plain step with gradient checkpointing (``stage1.gradient_checkpointing``);
+  ``so_func_top``, the second-order step adapting only the upper half of the layers and the classifier
+  (``meta.adapt``). Mixed precision is ``--amp bf16`` on a GPU, for every kind.
 
 Learning rates and the rest come from the config defaults (``MetaConfig``, ``MetaXLConfig``,
 ``Stage1Config``); the model is a freshly initialised ``BertForSequenceClassification`` with BERT's
@@ -71,9 +75,11 @@ from xlsweep.train.transfer import TransferLearner  # noqa: E402
 
 __all__ = ["main"]
 
-STEPS = ("plain", "so_func", "fo_func", "so_higher", "metaxl")
+STEPS = ("plain", "so_func", "fo_func", "so_higher", "metaxl", "plain_ckpt", "so_func_top")
 RATIOS = {"so_vs_plain": ("so_func", "plain"), "fo_vs_plain": ("fo_func", "plain"),
           "higher_vs_func_so": ("so_higher", "so_func"), "metaxl_vs_plain": ("metaxl", "plain")}
+MEMORY_OPTIONS = {"ckpt_vs_plain": ("plain_ckpt", "plain"), "top_vs_so": ("so_func_top", "so_func")}  # time and
+# peak-memory ratios of the memory options: gradient checkpointing (stage 1), adapting the top half only
 POOL = 256  # rows per language for the plain and XLA-MAML steps (drawn at random each step)
 RTN_LAYER = 1
 MEMORY_STEPS = 1  # steps per kind in the memory pass
@@ -119,9 +125,12 @@ def random_features(rows: int, sizes: Sizes, seed: int) -> Features:
 
 
 # ---------------------------------------------------------------------------- the steps
-def plain_step(sizes: Sizes, *, seed: int, device: torch.device) -> StepFn:
+def plain_step(sizes: Sizes, *, seed: int, device: torch.device, checkpointing: bool = False) -> StepFn:
+    """Stage 1's step; ``checkpointing``: with ``stage1.gradient_checkpointing`` (activations recomputed)."""
     s1 = Stage1Config()
     model: nn.Module = build_model(sizes, seed)
+    if checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.to(device).train()
     data = random_features(POOL, sizes, seed)
     opt = torch.optim.AdamW(model.parameters(), lr=s1.lr, weight_decay=s1.weight_decay)
@@ -137,8 +146,15 @@ def plain_step(sizes: Sizes, *, seed: int, device: torch.device) -> StepFn:
     return step
 
 
-def xla_maml_step(sizes: Sizes, *, first_order: bool, backend: str, seed: int, device: torch.device) -> StepFn:
-    m = MetaConfig()
+def top_half(sizes: Sizes) -> tuple[str, ...]:
+    """``meta.adapt`` patterns of the upper half of the encoder layers and the classifier."""
+    return (*(rf"encoder\.layer\.{i}\." for i in range(sizes.layers // 2, sizes.layers)), "classifier")
+
+
+def xla_maml_step(sizes: Sizes, *, first_order: bool, backend: str, seed: int, device: torch.device,
+                  adapt: tuple[str, ...] = ()) -> StepFn:
+    """``adapt``: ``meta.adapt`` (default: every parameter, as ``MetaConfig``)."""
+    m = replace(MetaConfig(), adapt=adapt) if adapt else MetaConfig()
     data = {"ana": random_features(POOL, sizes, seed + 1), "bel": random_features(POOL, sizes, seed + 2)}
     sampler = EpisodeSampler(data, language_pairs("xla-maml", ("ana",), ("bel",)), support_size=sizes.batch,
                              query_size=sizes.batch, mode="random", seed=seed)
@@ -305,6 +321,9 @@ def bench(sizes: Sizes, *, warmup: int, repeats: int, seed: int, device: torch.d
         "fo_func": xla_maml_step(sizes, first_order=True, backend="functional", seed=seed, device=device),
         "so_higher": xla_maml_step(sizes, first_order=False, backend="higher", seed=seed, device=device),
         "metaxl": metaxl_step(sizes, steps=total, seed=seed, device=device),
+        "plain_ckpt": plain_step(sizes, seed=seed, device=device, checkpointing=True),
+        "so_func_top": xla_maml_step(sizes, first_order=False, backend="functional", seed=seed, device=device,
+                                     adapt=top_half(sizes)),
     }
 
     def run(name: str) -> float:
@@ -328,6 +347,9 @@ def bench(sizes: Sizes, *, warmup: int, repeats: int, seed: int, device: torch.d
     peaks = {name: max(memory.measure(partial(run, name)) for _ in range(MEMORY_STEPS)) for name in STEPS}
     stats = {name: _summary(ts, peaks[name]) for name, ts in times.items()}
     ratios = {key: stats[a]["median_ms"] / stats[b]["median_ms"] for key, (a, b) in RATIOS.items()}
+    ratios["memory_options"] = {key: {"time": stats[a]["median_ms"] / stats[b]["median_ms"],
+                                      "peak_memory": stats[a]["peak_mib"] / max(stats[b]["peak_mib"], 1e-9)}
+                                for key, (a, b) in MEMORY_OPTIONS.items()}
     params = sum(p.numel() for p in build_model(sizes, seed).parameters())
     return {"vocab": sizes.vocab, "params": params, "embedding_params": sizes.vocab * sizes.hidden,
             "other_load_cores": other_cores, **ratios, "steps": stats, "memory": memory.method}
@@ -340,6 +362,8 @@ LABELS = {
     "fo_func": "XLA-MAML FO, torch.func ({b}+{b})",
     "so_higher": "XLA-MAML SO, higher ({b}+{b})",
     "metaxl": "MetaXL, RTN@{rtn} (src {b}, tgt {b}+{b})",
+    "plain_ckpt": "plain, gradient checkpointing",
+    "so_func_top": "XLA-MAML SO, adapt top half only",
 }
 
 
@@ -354,6 +378,8 @@ def print_table(result: dict[str, Any], batch: int) -> None:
         print(f"{label:<38}{s['median_ms']:>11.1f}{s['iqr_ms']:>9.1f}{s['median_ms'] / plain:>9.2f}"
               f"{s['peak_mib']:>14.1f}")
     print("ratios: " + "  ".join(f"{key}={result[key]:.2f}" for key in RATIOS))
+    print("memory options (time, peak memory vs the step without): " + "  ".join(
+        f"{key}={m['time']:.2f}x time, {m['peak_memory']:.2f}x memory" for key, m in result["memory_options"].items()))
     other = result["other_load_cores"]
     if other is not None:
         print(f"other processes used {other:.2f} cores on average while these steps were timed")
@@ -444,7 +470,8 @@ def run_all(args: argparse.Namespace) -> None:
     print(f"steps: plain batch {sizes.batch} (AdamW); XLA-MAML meta_batch 1, support {sizes.batch} + query "
           f"{sizes.batch} of two languages, 1 inner SGD step (lr {m.inner_lr}), all parameters adapted; MetaXL "
           f"source {sizes.batch}, meta target {sizes.batch}{train_target}, RTN after layer {RTN_LAYER}, "
-          f"bottleneck {x.bottleneck}")
+          f"bottleneck {x.bottleneck}; memory options: the plain step with gradient checkpointing "
+          f"(stage1.gradient_checkpointing), the SO step adapting only {' '.join(top_half(sizes))} (meta.adapt)")
     print(f"device: {_device_name(device)}, torch threads {torch.get_num_threads()}, amp {args.amp}, "
           f"torch {torch.__version__}, transformers {transformers.__version__}, python {platform.python_version()}")
     print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
@@ -461,6 +488,7 @@ def run_all(args: argparse.Namespace) -> None:
         out["small_vocab"] = (small[0] | {key: round(small[0][key], 4) for key in RATIOS}) if small else None
         out |= {"vocab": main_result["vocab"], "params": main_result["params"],
                 "other_load_cores": main_result["other_load_cores"], "steps": main_result["steps"],
+                "memory_options": main_result["memory_options"],
                 "config": asdict(sizes) | {"repeats": args.repeats, "warmup": args.warmup, "amp": args.amp,
                                            "seed": args.seed},
                 "device": _device_name(device), "torch": torch.__version__, "threads": torch.get_num_threads(),

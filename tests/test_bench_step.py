@@ -40,6 +40,9 @@ def test_bench_step_prints_the_ratios_as_its_last_line(capsys: pytest.CaptureFix
     for ratios in (result, result["small_vocab"]):
         for key in KEYS:
             assert isinstance(ratios[key], float) and math.isfinite(ratios[key]) and ratios[key] > 0, (key, ratios)
-    assert set(result["steps"]) == {"plain", "so_func", "fo_func", "so_higher", "metaxl"}
+    assert set(result["steps"]) == {"plain", "so_func", "fo_func", "so_higher", "metaxl", "plain_ckpt", "so_func_top"}
+    for option in ("ckpt_vs_plain", "top_vs_so"):  # the memory options, measured next to the steps they change
+        measured = result["memory_options"][option]
+        assert measured["time"] > 0 and measured["peak_memory"] > 0
     assert all(len(s["times_ms"]) == 2 for s in result["steps"].values())
     assert result["threads"] == 1 and result["torch"] == torch.__version__

@@ -102,7 +102,8 @@ def _encoder_key(cfg: TrialConfig) -> dict[str, Any]:
 
 
 def _stage1_key(cfg: TrialConfig, store: FeatureStore) -> dict[str, Any]:
-    return {"v": _VERSION, "features": store.key(cfg.data.source, "train"), "stage1": to_dict(cfg.stage1)}
+    stage1 = {k: v for k, v in to_dict(cfg.stage1).items() if k != "gradient_checkpointing"}  # same model
+    return {"v": _VERSION, "features": store.key(cfg.data.source, "train"), "stage1": stage1}
 
 
 def _encoder(cfg: TrialConfig, cache_dir: Path, log: Log) -> tuple[Path, dict[str, Any]]:
@@ -137,6 +138,8 @@ def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: Non
         log(f"stage 1: fine-tuning on {cfg.data.source!r} ({cfg.data.task}, {s.epochs} epochs, lr {s.lr}) ...")
         torch.manual_seed(s.seed)
         model = task.load_model(encoder_dir)
+        if s.gradient_checkpointing:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         finetune(model, train, epochs=s.epochs, lr=s.lr, batch_size=s.batch_size, weight_decay=s.weight_decay,
                  warmup_ratio=s.warmup_ratio, seed=s.seed, device=_device(),
                  on_epoch=lambda e, loss: log(f"  epoch {e + 1}/{s.epochs}: loss {loss:.4f}"))
