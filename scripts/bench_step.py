@@ -68,7 +68,7 @@ from xlsweep.algorithms.finetune import supervised_loss  # noqa: E402
 from xlsweep.config.schema import MetaConfig, MetaXLConfig, Stage1Config  # noqa: E402
 from xlsweep.data.episodes import EpisodeSampler, language_pairs  # noqa: E402
 from xlsweep.data.features import Features, batch_of  # noqa: E402
-from xlsweep.models.encoder import quiet_transformers  # noqa: E402
+from xlsweep.models.encoder import enable_activation_checkpointing, quiet_transformers  # noqa: E402
 from xlsweep.tasks import get_task  # noqa: E402
 from xlsweep.train.meta import MetaLearner  # noqa: E402
 from xlsweep.train.transfer import TransferLearner  # noqa: E402
@@ -130,7 +130,7 @@ def plain_step(sizes: Sizes, *, seed: int, device: torch.device, checkpointing: 
     s1 = Stage1Config()
     model: nn.Module = build_model(sizes, seed)
     if checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable_activation_checkpointing(model)
     model.to(device).train()
     data = random_features(POOL, sizes, seed)
     opt = torch.optim.AdamW(model.parameters(), lr=s1.lr, weight_decay=s1.weight_decay)

@@ -29,7 +29,7 @@ from xlsweep.data.benchmark import Benchmark, benchmark_languages, load_benchmar
 from xlsweep.data.features import Features
 from xlsweep.data.sources import resolve_limit, take
 from xlsweep.data.synthetic import SyntheticBenchmark
-from xlsweep.models.encoder import load_tokenizer, quiet_transformers
+from xlsweep.models.encoder import enable_activation_checkpointing, load_tokenizer, quiet_transformers
 from xlsweep.models.tiny import build_tiny_encoder
 from xlsweep.tasks import get_task
 from xlsweep.train.fewshot import few_shot_scores
@@ -139,7 +139,7 @@ def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: Non
         torch.manual_seed(s.seed)
         model = task.load_model(encoder_dir)
         if s.gradient_checkpointing:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            enable_activation_checkpointing(model)
         finetune(model, train, epochs=s.epochs, lr=s.lr, batch_size=s.batch_size, weight_decay=s.weight_decay,
                  warmup_ratio=s.warmup_ratio, seed=s.seed, device=_device(),
                  on_epoch=lambda e, loss: log(f"  epoch {e + 1}/{s.epochs}: loss {loss:.4f}"))

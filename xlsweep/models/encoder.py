@@ -8,7 +8,17 @@ from typing import Any
 import transformers
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["load_classifier", "load_pretrained", "load_tokenizer", "quiet_transformers"]
+__all__ = ["enable_activation_checkpointing", "load_classifier", "load_pretrained", "load_tokenizer",
+           "quiet_transformers"]
+
+
+def enable_activation_checkpointing(model: Any) -> None:
+    """Recompute each layer's activations in the backward pass (non-reentrant torch checkpointing)."""
+    kwargs = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
 
 
 def quiet_transformers() -> None:
