@@ -41,3 +41,21 @@ def test_a_trial_resumed_from_a_checkpoint_ends_exactly_where_an_uninterrupted_o
     state = torch.load(io.BytesIO(saved[2]), weights_only=False)
     resumed = run_trial(cfg, prepared, restore=state)
     assert resumed == pytest.approx(uninterrupted, abs=1e-12)
+
+
+@pytest.mark.parametrize("algorithm", ["xla-maml", "metaxl"])
+def test_bf16_training_steps_run_and_track_the_float32_losses(prepared_smoke, algorithm: str) -> None:  # type: ignore[no-untyped-def]
+    cfg, prepared, _ = prepared_smoke
+    if algorithm == "metaxl":
+        meta = dataclasses.replace(cfg.meta, algorithm="metaxl", support=("ana",), query=("bel",), split="train")
+        cfg = dataclasses.replace(cfg, meta=meta, metaxl=dataclasses.replace(cfg.metaxl, epochs=1, analysis_rows=0,
+                                                                            target_size=32, source_size=64))
+    losses: dict[str, list[float]] = {}
+    for amp in ("none", "bf16"):
+        run = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, amp=amp))
+        seen = losses.setdefault(amp, [])
+        metrics = run_trial(run, prepared, on_checkpoint=lambda step, loss, learner, dev, seen=seen: seen.append(loss))
+        assert all(0.0 <= metrics[f"acc/{lang}"] <= 1.0 for lang in benchmark_languages(cfg.data))
+    assert len(losses["bf16"]) == len(losses["none"]) > 0
+    assert losses["bf16"] != losses["none"]  # autocast really ran in bf16
+    assert losses["bf16"] == pytest.approx(losses["none"], rel=0.05)  # and tracks float32 (bf16: 3 digits)

@@ -13,6 +13,7 @@ objective) every checkpoint and the final metrics also carry the dev scores
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +29,8 @@ from xlsweep.train.fewshot import few_shot_scores
 from xlsweep.train.meta import MetaLearner
 from xlsweep.train.transfer import TransferLearner, first_rows
 
-__all__ = ["analyse_representations", "build_learner", "evaluate_dev", "evaluate_targets", "run_trial"]
+__all__ = ["analyse_representations", "build_learner", "evaluate_dev", "evaluate_targets", "run_trial",
+           "training_precision"]
 
 Learner = MetaLearner | TransferLearner
 OnCheckpoint = Callable[[int, float, Learner, dict[str, float]], None]  # step, mean loss, learner, dev scores
@@ -128,6 +130,13 @@ def evaluate_targets(cfg: TrialConfig, prepared: Prepared, model: torch.nn.Modul
     return metrics
 
 
+def training_precision(cfg: TrialConfig, device: torch.device | str) -> AbstractContextManager[object]:
+    """``model.amp``: bf16 autocast around a stage-2 training step (weights and optimiser stay float32)."""
+    if cfg.model.amp == "none":
+        return nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+
+
 def evaluate_dev(cfg: TrialConfig, prepared: Prepared, model: torch.nn.Module, languages: tuple[str, ...],
                  *, device: torch.device | str = "cpu") -> dict[str, float]:
     """The primary metric on the dev split of ``languages``: ``dev/<lang>`` and their mean ``dev_avg``."""
@@ -157,7 +166,8 @@ def run_trial(
         learner.load_state_dict(restore)
     every, losses = cfg.meta.checkpoint_every, []
     while learner.step_count < learner.total_steps:
-        losses.append(learner.step())
+        with training_precision(cfg, device):
+            losses.append(learner.step())
         if on_checkpoint is not None and (learner.step_count % every == 0
                                           or learner.step_count == learner.total_steps):
             dev = evaluate_dev(cfg, prepared, learner.model, dev_languages, device=device)

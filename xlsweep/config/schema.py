@@ -88,6 +88,9 @@ class TinyEncoderConfig:
 class ModelConfig:
     name: str = "tiny"  # "tiny" (embedded default), a hub name or a local directory
     tiny: TinyEncoderConfig = field(default_factory=TinyEncoderConfig)
+    # Mixed precision of stage-2 training steps (meta-steps, MetaXL's): bf16 autocast, float32 weights and
+    # optimiser. For GPUs; stage 1 and every evaluation stay in float32, so deltas compare like with like.
+    amp: Literal["none", "bf16"] = "none"
 
 
 @dataclass(frozen=True)
