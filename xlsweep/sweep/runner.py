@@ -593,10 +593,12 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
             return outcome
         if rows:
             outcome.trials_csv = _write_rows(rows, out_dir / "trials.csv")
-        _report(outcome, tracker, task.primary, log)
-        # the sweep ran to its end: FINISHED, with the failed trials counted in a tag (the CLI exits 1 on them)
+        # the sweep ran to its end: FINISHED if a trial finished, the failed ones counted in a tag (the CLI exits 1
+        # on them); closed before the reports, which show the parent run's status
         tracker.client.set_tag(tracker.run_id, "xlsweep.failed_trials", str(len(outcome.failures)))
-        status = "FINISHED" if outcome.records else "FAILED"
+        status = "FINISHED" if any(r.info.status == "FINISHED" for r in tracker.children()) else "FAILED"
+        tracker.finish(status)
+        _report(outcome, tracker, task.primary, log)
     except KeyboardInterrupt:
         status = "KILLED"
         outcome.interrupted = True
