@@ -61,15 +61,22 @@ class SweepError(RuntimeError):
     """The sweep cannot run as configured (data files, resources, tracking store); the message says what to change."""
 
 
+def _absolute(sources: Any) -> Any:
+    """A ``data.sources`` mapping with its local paths made absolute (hub sources unchanged)."""
+    if not isinstance(sources, dict):
+        return sources
+    return {key: spec if not isinstance(spec, str) or spec.startswith("hub:")
+            else os.path.abspath(os.path.expanduser(spec)) for key, spec in sources.items()}
+
+
 def _absolute_sources(sweep: SweepConfig) -> SweepConfig:
-    """Local data paths made absolute against the launching directory; hub sources unchanged."""
+    """Local data paths made absolute against the launching directory (in the base config and in a grid axis
+    that sweeps ``data.sources``): trials read them from other working directories and nodes."""
     data = sweep.trial.data
-    sources = {key: spec if spec.startswith("hub:") else os.path.abspath(os.path.expanduser(spec))
-               for key, spec in data.sources.items()}
-    if sources == data.sources:
-        return sweep
-    trial = dataclasses.replace(sweep.trial, data=dataclasses.replace(data, sources=sources))
-    return dataclasses.replace(sweep, trial=trial)
+    trial = dataclasses.replace(sweep.trial, data=dataclasses.replace(data, sources=_absolute(data.sources)))
+    axes = tuple((name, tuple(_absolute(v) for v in values) if name == "data.sources" else values)
+                 for name, values in sweep.grid.axes)
+    return dataclasses.replace(sweep, trial=trial, grid=dataclasses.replace(sweep.grid, axes=axes))
 
 
 def check_data_files(cells: list[tuple[dict[str, Any], TrialConfig]], sweep: SweepConfig | None = None) -> None:
