@@ -60,7 +60,7 @@ def _sweep_dir(tmp_path: Path, status: str, *, with_ray: bool = True) -> Path:
 
     import yaml
 
-    from xlsweep.sweep.runner import sweep_yaml
+    from xlsweep.sweep.state import sweep_yaml
 
     out = tmp_path / "runs" / "demo" / "20261123-120000"
     out.mkdir(parents=True)

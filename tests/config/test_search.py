@@ -16,7 +16,7 @@ from xlsweep.config.load import (
     parse_sweep,
     search_samples,
 )
-from xlsweep.sweep.runner import sweep_yaml
+from xlsweep.sweep.state import sweep_yaml
 
 SPACE = {"meta.meta_lr": {"loguniform": [1e-5, 1e-3]}, "meta.inner_lr": {"choice": [1e-3, 1e-2]}}
 

@@ -16,11 +16,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
-import json
-import math
 import os
-import re
-import shutil
 import urllib.error
 import urllib.request
 import uuid
@@ -32,14 +28,12 @@ from typing import Any
 import yaml
 
 from xlsweep.config.load import (
-    SAMPLE_KEY,
     ConfigError,
     expand_grid,
     grid_cells,
     load_sweep,
     needed_splits,
     objective_languages,
-    search_samples,
     to_dict,
 )
 from xlsweep.config.schema import SweepConfig, TrialConfig
@@ -48,6 +42,10 @@ from xlsweep.data.schema import DataError
 from xlsweep.data.sources import missing_files
 from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
 from xlsweep.report import TrialRecord
+from xlsweep.sweep.errors import SweepError
+from xlsweep.sweep.state import CONFIG_FILE, SweepState, find_sweep_dir, sweep_yaml
+from xlsweep.sweep.tune_setup import checkpoint_pruner, expected_trials, param_space, tune_config
+from xlsweep.sweep.tune_state import repair_tune_state, state_backup
 from xlsweep.tasks import get_task
 from xlsweep.tracking import TRIAL_TAG, SweepRun, default_tracking_uri, flatten_params
 
@@ -55,10 +53,6 @@ __all__ = ["SweepError", "SweepOutcome", "check_data_files", "find_sweep_dir", "
            "sweep_yaml"]
 
 Log = Callable[[str], None]
-
-
-class SweepError(RuntimeError):
-    """The sweep cannot run as configured (data files, resources, tracking store); the message says what to change."""
 
 
 def _absolute(sources: Any) -> Any:
@@ -104,52 +98,6 @@ class SweepOutcome:
     heatmap: Path | None = None
     table_csv: Path | None = None
     trials_csv: Path | None = None
-
-
-# --------------------------------------------------------------------- the sweep's directory
-STATE_FILE, CONFIG_FILE = "state.json", "sweep.yaml"
-
-
-def sweep_yaml(sweep: SweepConfig) -> dict[str, Any]:
-    """``sweep`` as the YAML mapping :func:`xlsweep.config.load.parse_sweep` reads back to an equal config."""
-    raw = {f.name: to_dict(getattr(sweep, f.name)) for f in dataclasses.fields(sweep)
-           if f.name not in ("trial", "grid")}
-    grid: dict[str, Any] = {"aux": [to_dict(c) for c in sweep.grid.aux]} if sweep.grid.aux else {}
-    grid |= {name: to_dict(list(values)) for name, values in sweep.grid.axes}
-    return {"name": raw.pop("name"), **to_dict(sweep.trial), **({"grid": grid} if grid else {}), **raw}
-
-
-@dataclass
-class SweepState:
-    """What a resume needs besides the config: where the sweep tracks and what it has come to."""
-
-    sweep_id: str
-    tracking_uri: str
-    parent_run_id: str
-    cache_dir: str
-    status: str = "running"  # running | finished | failed | interrupted
-
-    def save(self, out_dir: Path) -> None:
-        tmp = out_dir / f".{STATE_FILE}.tmp"
-        tmp.write_text(json.dumps(dataclasses.asdict(self), indent=1))
-        os.replace(tmp, out_dir / STATE_FILE)
-
-    @classmethod
-    def load(cls, out_dir: Path) -> SweepState:
-        return cls(**json.loads((out_dir / STATE_FILE).read_text()))
-
-
-def find_sweep_dir(target: str | Path, output_dir: str | Path = "runs") -> Path:
-    """A sweep directory given itself, a sweep's folder (its latest run) or a sweep name under ``output_dir``."""
-    path = Path(target).expanduser()
-    for candidate in (path, Path(output_dir) / str(target)):
-        if (candidate / STATE_FILE).is_file():
-            return candidate.resolve()
-        runs = sorted(p for p in candidate.glob(f"*/{STATE_FILE}")) if candidate.is_dir() else []
-        if runs:
-            return runs[-1].parent.resolve()  # stamps sort by time
-    raise SweepError(f"resume: {str(target)!r} is neither a sweep directory (with {STATE_FILE}) nor a sweep name "
-                     f"under {str(output_dir)!r}; expected e.g. runs/demo or runs/demo/20261123-170000")
 
 
 # --------------------------------------------------------------------- fail-fast checks
@@ -261,11 +209,6 @@ def _write_rows(rows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
-def _distinct(values: list[Any]) -> list[Any]:
-    """``values`` without repeats, in order; lists (e.g. ``metaxl.rtn_layers: [[0], [1, 2]]``) allowed."""
-    return list({repr(v): v for v in values}.values())
-
-
 def _report(outcome: SweepOutcome, tracker: SweepRun, primary: str, log: Log) -> None:
     """The sweep's tables, heatmap and best pairs, built from MLflow as `xlsweep report` builds them."""
     from xlsweep.report.records import ReportError
@@ -286,189 +229,6 @@ def _report(outcome: SweepOutcome, tracker: SweepRun, primary: str, log: Log) ->
     outcome.table_csv = next((p for p in (out / "aux_target_delta.csv", out / "method_table.csv") if p.exists()),
                              None)
     tracker.log_artifacts([*report.paths, *([outcome.trials_csv] if outcome.trials_csv else [])])
-
-
-# --------------------------------------------------------------------- Tune's side
-def _param_space(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]]) -> dict[str, Any]:
-    """Grid axes as ``grid_search``; random-search samples as one ``sample`` axis whose values the sampled
-    keys look up (so every grid cell, every seed included, shares each sample); Optuna's space as domains."""
-    from ray import tune
-
-    search = sweep.search
-    space: dict[str, Any] = {}
-    names = [n for n in cells[0][0] if n not in search.space and n != SAMPLE_KEY]
-    for name in names:
-        values = _distinct([c[name] for c, _ in cells])
-        space[name] = tune.grid_search(values) if len(values) > 1 or search.searcher != "optuna" else values[0]
-    if search.searcher == "optuna":
-        for key, dist in search.space.items():
-            space[key] = (tune.choice(list(dist.choice)) if dist.choice else
-                          tune.uniform(*dist.uniform) if dist.uniform else tune.loguniform(*dist.loguniform))
-        return space
-    points = search_samples(sweep)
-    if points:
-        space[SAMPLE_KEY] = tune.grid_search(list(range(len(points))))
-        for key in search.space:
-            space[key] = tune.sample_from(_SampleValue(points, key))
-    return space
-
-
-@dataclass(frozen=True)
-class _SampleValue:
-    """``sample_from``'s look-up of one sampled key in the trial's sample (picklable, for a resumed sweep)."""
-
-    points: list[dict[str, Any]]
-    key: str
-
-    def __call__(self, config: dict[str, Any]) -> Any:
-        return self.points[config[SAMPLE_KEY]][self.key]
-
-
-def _expected_trials(sweep: SweepConfig, cells: list[Any]) -> int:
-    return sweep.search.num_samples if sweep.search.searcher == "optuna" else len(cells)
-
-
-def _tune_config(sweep: SweepConfig, state: SweepState, experiment_id: str, cells: list[Any]) -> Any:
-    from ray import tune
-
-    search = sweep.search
-    kwargs: dict[str, Any] = {}
-    if search.active:
-        kwargs |= {"metric": search.metric, "mode": search.mode}
-    if search.scheduler == "asha":
-        grace = search.asha.grace_period or sweep.trial.meta.checkpoint_every
-        kwargs["scheduler"] = _asha(state, experiment_id, grace=grace, reduction_factor=search.asha.reduction_factor,
-                                    max_t=max(c.meta.steps for _, c in cells))
-    if search.searcher == "optuna":
-        from ray.tune.search.optuna import OptunaSearch
-
-        kwargs["search_alg"] = OptunaSearch(seed=search.seed)
-        kwargs["num_samples"] = search.num_samples
-    return tune.TuneConfig(reuse_actors=True, max_concurrent_trials=sweep.max_concurrent or None,
-                           trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}", **kwargs)
-
-
-def _asha(state: SweepState, experiment_id: str, *, grace: int, reduction_factor: float, max_t: int) -> Any:
-    """ASHA on meta-steps that also tags each trial it stops in MLflow (``xlsweep.stopped``), so reports and a
-    resumed sweep tell a stopped trial from an unfinished one."""
-    from ray.tune.schedulers import ASHAScheduler, TrialScheduler
-
-    class TaggingASHA(ASHAScheduler):  # type: ignore[misc]
-        def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
-            decision: str = super().on_trial_result(tune_controller, trial, result)
-            if "delta_avg" in result or result.get("meta_step", 0) >= result.get("meta_steps_total", math.inf):
-                return str(TrialScheduler.CONTINUE)  # training is over: let the trial evaluate and report
-            if decision == TrialScheduler.STOP:
-                from mlflow.tracking import MlflowClient
-
-                client = MlflowClient(state.tracking_uri)
-                for run in client.search_runs([experiment_id], filter_string=(
-                        f"tags.`mlflow.parentRunId` = '{state.parent_run_id}' and "
-                        f"tags.`{TRIAL_TAG}` = '{trial.trial_id}'"), max_results=1):
-                    client.set_tag(run.info.run_id, "xlsweep.stopped",
-                                   f"ASHA at meta-step {result.get('meta_step')}: {self.metric} "
-                                   f"{float(result.get(self.metric, math.nan)):.4f}")
-            return decision
-
-    max_t = max(max_t, grace + 1)
-    return TaggingASHA(time_attr="meta_step", max_t=max_t, grace_period=grace, reduction_factor=reduction_factor)
-
-
-def _checkpoint_pruner(keep_finished: bool) -> Any:
-    from ray import tune
-
-    class DropFinishedCheckpoints(tune.Callback):  # type: ignore[misc]
-        """A finished trial's results are in MLflow; its checkpoints only fill the disk."""
-
-        def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
-            if keep_finished:
-                return
-            for path in Path(trial.storage.trial_fs_path).glob("checkpoint_*"):
-                shutil.rmtree(path, ignore_errors=True)
-                path.mkdir()  # emptied, not gone: Tune's saved state may still name it (a driver killed before
-                # Tune saved the trial's end); resumed from there, the trainable finds its MLflow run FINISHED
-
-    return DropFinishedCheckpoints()
-
-
-# Tune's experiment-level state files: experiment_state-<session>.json, basic-variant-state-<session>.json, ...
-_TUNE_STATE = re.compile(r"(?!tmp-)(.+)-\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.(json|pkl)")
-
-
-def _state_backup_dir(experiment: Path) -> Path:
-    return experiment.with_name(f"{experiment.name}.state-backup")
-
-
-def _state_backup() -> Any:
-    from ray import tune
-
-    class BackUpTuneState(tune.Callback):  # type: ignore[misc]
-        """Tune overwrites its state files in the storage path in place, so a driver killed while they are
-        copied leaves one truncated, and ``Tuner.restore`` then silently starts the whole sweep again (new
-        trial ids, a second MLflow run for every trial). After each step the driver's own copy is complete:
-        it is kept beside the experiment, replaced atomically, for :func:`_repair_tune_state`."""
-
-        def __init__(self) -> None:
-            self.copied: dict[str, int] = {}
-
-        def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
-            if not trials:
-                return
-            staging = Path(trials[0].storage.experiment_driver_staging_path)
-            backup = _state_backup_dir(Path(trials[0].storage.experiment_fs_path))
-            for path in staging.glob("*-*"):
-                if _TUNE_STATE.fullmatch(path.name) and self.copied.get(path.name) != path.stat().st_mtime_ns:
-                    backup.mkdir(exist_ok=True)
-                    shutil.copy2(path, backup / f".{path.name}.tmp")
-                    os.replace(backup / f".{path.name}.tmp", backup / path.name)
-                    self.copied[path.name] = path.stat().st_mtime_ns
-
-    return BackUpTuneState()
-
-
-def _readable(path: Path) -> bool:
-    import ray.cloudpickle as cloudpickle
-
-    try:
-        if path.name.startswith("experiment_state-"):
-            return "trial_data" in json.loads(path.read_text())
-        cloudpickle.loads(path.read_bytes())
-        return True
-    except Exception:  # truncated: JSON or pickle errors of any kind
-        return False
-
-
-def _saved_state(directory: Path) -> tuple[str, int] | None:
-    """How far the Tune state in ``directory`` got: (its newest session's file, controller step); None if a file
-    Tune would read is missing or truncated."""
-    newest = {}
-    for path in sorted(directory.glob("*-*")):  # names end in their session's start time: the last is the newest
-        if match := _TUNE_STATE.fullmatch(path.name):
-            newest[match.group(1)] = path
-    state = newest.get("experiment_state")
-    if state is None or not all(_readable(path) for path in newest.values()):
-        return None
-    return state.name, int(json.loads(state.read_text()).get("runner_data", {}).get("_iteration", 0))
-
-
-def _repair_tune_state(experiment: Path, log: Log) -> None:
-    """Before ``Tuner.restore``: Tune's state in the storage path, or its backup where that one is truncated or
-    older (the copy in flight when the driver died; it may name checkpoints Tune has deleted since)."""
-    backup = _state_backup_dir(experiment)
-    kept, saved = _saved_state(experiment), _saved_state(backup) if backup.is_dir() else None
-    if saved is None or (kept is not None and kept >= saved):
-        if kept is None:
-            raise SweepError(f"resume: Tune's saved state in {experiment} is damaged (the driver was killed while "
-                             "writing it) and has no complete backup: Tune would start every trial again. Run the "
-                             "sweep anew with `xlsweep sweep`")
-        return
-    log(f"Tune's saved state in {experiment} is {'damaged' if kept is None else 'behind'}; using its backup")
-    names = {path.name for path in backup.iterdir() if _TUNE_STATE.fullmatch(path.name)}
-    for path in experiment.iterdir():
-        if _TUNE_STATE.fullmatch(path.name) and path.name not in names:
-            path.unlink()
-    for name in names:
-        shutil.copy2(backup / name, experiment / name)
 
 
 def _account(tracker: SweepRun, results: Any, expected: int) -> tuple[int, list[str]]:
@@ -529,7 +289,7 @@ def resume_sweep(target: str | Path, *, address: str | None = None, output_dir: 
     cells = expand_grid(sweep)
     check_data_files(cells, sweep)
     log(f"resuming sweep {sweep.name!r} from {out_dir}")
-    _repair_tune_state(out_dir / "ray" / sweep.name, log)
+    repair_tune_state(out_dir / "ray" / sweep.name, log)
     return _launch(sweep, cells, state, out_dir, address=address, resume=True, log=log)
 
 
@@ -540,7 +300,7 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
     from xlsweep.sweep.progress import ProgressCallback
     from xlsweep.sweep.trainable import TrialContext, trainable
 
-    expected = _expected_trials(sweep, cells)
+    expected = expected_trials(sweep, cells)
     log(f"sweep {sweep.name!r}: {expected} trial{'' if expected == 1 else 's'} → {out_dir}")
     tracker = _open_tracking(sweep, state.tracking_uri, state.sweep_id)
     state.parent_run_id = tracker.run_id
@@ -569,7 +329,7 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
         ctx = TrialContext(sweep, state.cache_dir, state.tracking_uri, tracker.experiment_id, tracker.run_id)
         resources = {"cpu": sweep.resources.cpu, "gpu": sweep.resources.gpu}
         runnable = tune.with_resources(tune.with_parameters(trainable, ctx=ctx), resources)
-        space = _param_space(sweep, cells)
+        space = param_space(sweep, cells)
         if resume:
             tuner = tune.Tuner.restore(str(out_dir / "ray" / sweep.name), runnable, resume_errored=True,
                                        param_space=space)
@@ -577,13 +337,13 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
             tuner = tune.Tuner(
                 runnable,
                 param_space=space,
-                tune_config=_tune_config(sweep, state, tracker.experiment_id, cells),
+                tune_config=tune_config(sweep, state, tracker.experiment_id, cells),
                 run_config=tune.RunConfig(
                     name=sweep.name,
                     storage_path=str(out_dir / "ray"),
                     verbose=0,
                     callbacks=[ProgressCallback(total=expected, print_fn=log),
-                               _checkpoint_pruner(sweep.checkpoints.keep_finished), _state_backup()],
+                               checkpoint_pruner(sweep.checkpoints.keep_finished), state_backup()],
                     checkpoint_config=tune.CheckpointConfig(num_to_keep=sweep.checkpoints.keep),
                     failure_config=tune.FailureConfig(max_failures=sweep.max_failures),
                 ),

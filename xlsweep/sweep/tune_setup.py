@@ -1,0 +1,125 @@
+"""What Tune gets from a sweep config: the parameter space, scheduler, searcher and callbacks.
+
+The driver's other concerns (checks, MLflow, reports) stay in :mod:`xlsweep.sweep.runner`.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xlsweep.config.load import SAMPLE_KEY, search_samples
+from xlsweep.config.schema import SweepConfig, TrialConfig
+from xlsweep.sweep.state import SweepState
+from xlsweep.tracking import TRIAL_TAG
+
+__all__ = ["checkpoint_pruner", "expected_trials", "param_space", "tune_config"]
+
+def _distinct(values: list[Any]) -> list[Any]:
+    """``values`` without repeats, in order; lists (e.g. ``metaxl.rtn_layers: [[0], [1, 2]]``) allowed."""
+    return list({repr(v): v for v in values}.values())
+
+
+def param_space(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]]) -> dict[str, Any]:
+    """Grid axes as ``grid_search``; random-search samples as one ``sample`` axis whose values the sampled
+    keys look up (so every grid cell, every seed included, shares each sample); Optuna's space as domains."""
+    from ray import tune
+
+    search = sweep.search
+    space: dict[str, Any] = {}
+    names = [n for n in cells[0][0] if n not in search.space and n != SAMPLE_KEY]
+    for name in names:
+        values = _distinct([c[name] for c, _ in cells])
+        space[name] = tune.grid_search(values) if len(values) > 1 or search.searcher != "optuna" else values[0]
+    if search.searcher == "optuna":
+        for key, dist in search.space.items():
+            space[key] = (tune.choice(list(dist.choice)) if dist.choice else
+                          tune.uniform(*dist.uniform) if dist.uniform else tune.loguniform(*dist.loguniform))
+        return space
+    points = search_samples(sweep)
+    if points:
+        space[SAMPLE_KEY] = tune.grid_search(list(range(len(points))))
+        for key in search.space:
+            space[key] = tune.sample_from(_SampleValue(points, key))
+    return space
+
+
+@dataclass(frozen=True)
+class _SampleValue:
+    """``sample_from``'s look-up of one sampled key in the trial's sample (picklable, for a resumed sweep)."""
+
+    points: list[dict[str, Any]]
+    key: str
+
+    def __call__(self, config: dict[str, Any]) -> Any:
+        return self.points[config[SAMPLE_KEY]][self.key]
+
+
+def expected_trials(sweep: SweepConfig, cells: list[Any]) -> int:
+    return sweep.search.num_samples if sweep.search.searcher == "optuna" else len(cells)
+
+
+def tune_config(sweep: SweepConfig, state: SweepState, experiment_id: str, cells: list[Any]) -> Any:
+    from ray import tune
+
+    search = sweep.search
+    kwargs: dict[str, Any] = {}
+    if search.active:
+        kwargs |= {"metric": search.metric, "mode": search.mode}
+    if search.scheduler == "asha":
+        grace = search.asha.grace_period or sweep.trial.meta.checkpoint_every
+        kwargs["scheduler"] = _asha(state, experiment_id, grace=grace, reduction_factor=search.asha.reduction_factor,
+                                    max_t=max(c.meta.steps for _, c in cells))
+    if search.searcher == "optuna":
+        from ray.tune.search.optuna import OptunaSearch
+
+        kwargs["search_alg"] = OptunaSearch(seed=search.seed)
+        kwargs["num_samples"] = search.num_samples
+    return tune.TuneConfig(reuse_actors=True, max_concurrent_trials=sweep.max_concurrent or None,
+                           trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}", **kwargs)
+
+
+def _asha(state: SweepState, experiment_id: str, *, grace: int, reduction_factor: float, max_t: int) -> Any:
+    """ASHA on meta-steps that also tags each trial it stops in MLflow (``xlsweep.stopped``), so reports and a
+    resumed sweep tell a stopped trial from an unfinished one."""
+    from ray.tune.schedulers import ASHAScheduler, TrialScheduler
+
+    class TaggingASHA(ASHAScheduler):  # type: ignore[misc]
+        def on_trial_result(self, tune_controller: Any, trial: Any, result: dict[str, Any]) -> str:
+            decision: str = super().on_trial_result(tune_controller, trial, result)
+            if "delta_avg" in result or result.get("meta_step", 0) >= result.get("meta_steps_total", math.inf):
+                return str(TrialScheduler.CONTINUE)  # training is over: let the trial evaluate and report
+            if decision == TrialScheduler.STOP:
+                from mlflow.tracking import MlflowClient
+
+                client = MlflowClient(state.tracking_uri)
+                for run in client.search_runs([experiment_id], filter_string=(
+                        f"tags.`mlflow.parentRunId` = '{state.parent_run_id}' and "
+                        f"tags.`{TRIAL_TAG}` = '{trial.trial_id}'"), max_results=1):
+                    client.set_tag(run.info.run_id, "xlsweep.stopped",
+                                   f"ASHA at meta-step {result.get('meta_step')}: {self.metric} "
+                                   f"{float(result.get(self.metric, math.nan)):.4f}")
+            return decision
+
+    max_t = max(max_t, grace + 1)
+    return TaggingASHA(time_attr="meta_step", max_t=max_t, grace_period=grace, reduction_factor=reduction_factor)
+
+
+def checkpoint_pruner(keep_finished: bool) -> Any:
+    from ray import tune
+
+    class DropFinishedCheckpoints(tune.Callback):  # type: ignore[misc]
+        """A finished trial's results are in MLflow; its checkpoints only fill the disk."""
+
+        def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+            if keep_finished:
+                return
+            for path in Path(trial.storage.trial_fs_path).glob("checkpoint_*"):
+                shutil.rmtree(path, ignore_errors=True)
+                path.mkdir()  # emptied, not gone: Tune's saved state may still name it (a driver killed before
+                # Tune saved the trial's end); resumed from there, the trainable finds its MLflow run FINISHED
+
+    return DropFinishedCheckpoints()
