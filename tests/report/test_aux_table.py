@@ -12,9 +12,7 @@ from matplotlib.image import AxesImage, imread
 
 from xlsweep.report import (
     TrialRecord,
-    baseline_row,
     delta_table,
-    summary_lines,
     write_csv,
     write_heatmap,
 )
@@ -98,31 +96,6 @@ def test_delta_table_rejects_score_without_baseline() -> None:
     record = TrialRecord("bel", 0, {"bel": 0.5, "ukr": 0.4}, {"bel": 0.5})
     with pytest.raises(ValueError, match="missing baseline for target 'ukr'"):
         delta_table([record])
-
-
-# --- baseline_row ------------------------------------------------------------
-
-
-def test_baseline_row_returns_shared_baseline() -> None:
-    assert baseline_row(_records()) == BASELINE
-
-
-def test_baseline_row_tolerates_tiny_differences() -> None:
-    records = _records()
-    records[1] = TrialRecord("bel", 0, records[1].scores, {**BASELINE, "rus": 0.60 + 1e-12})
-    assert baseline_row(records)["rus"] == pytest.approx(0.60)
-
-
-def test_baseline_row_rejects_disagreement_naming_target_and_values() -> None:
-    records = _records()
-    records[2] = TrialRecord("ana→bel", 1, records[2].scores, {**BASELINE, "ukr": 0.41})
-    with pytest.raises(ValueError, match=r"'ukr'.*0\.4.*0\.41"):
-        baseline_row(records)
-
-
-def test_baseline_row_rejects_empty_records() -> None:
-    with pytest.raises(ValueError, match="no trial records"):
-        baseline_row([])
 
 
 # --- write_csv ---------------------------------------------------------------
@@ -226,27 +199,3 @@ def test_heatmap_figure_all_zero_uses_unit_limits() -> None:
 def test_write_heatmap_rejects_empty_table(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="empty table"):
         write_heatmap(pd.DataFrame(), tmp_path / "empty.png")
-
-
-# --- summary_lines -----------------------------------------------------------
-
-
-def test_summary_lines_best_first_with_signs() -> None:
-    records = [*_records(), TrialRecord("rus", 0, {"bel": 0.53, "rus": 0.70}, dict(BASELINE))]
-    lines = summary_lines(delta_table(records))
-
-    assert len(lines) == 4
-    assert lines[0].split() == ["aux", "avg", "Δ", "(pts)", "n"]
-    assert [line.split() for line in lines[1:]] == [
-        ["rus", "+6.5", "1"],  # (3 + 10) / 2
-        ["ana→bel", "+4.7", "2"],  # (4 + 5 + 5) / 3
-        ["bel", "-1.0", "2"],  # (-1 - 2 + 0) / 3
-    ]
-    assert len({len(line) for line in lines}) == 1  # fixed width
-
-
-def test_summary_lines_needs_counts() -> None:
-    table = delta_table(_records())
-    table.attrs.clear()
-    with pytest.raises(ValueError, match="no record counts"):
-        summary_lines(table)

@@ -10,9 +10,7 @@ from __future__ import annotations
 from xlsweep.report.aux_table import (
     AVG_COLUMN,
     TrialRecord,
-    baseline_row,
     delta_table,
-    summary_lines,
     write_csv,
     write_heatmap,
 )
@@ -49,7 +47,6 @@ __all__ = [
     "SweepResults",
     "TrialRecord",
     "aux_paper_table",
-    "baseline_row",
     "best_pairs",
     "best_pairs_lines",
     "delta_frames",
@@ -61,7 +58,6 @@ __all__ = [
     "paired_test",
     "parse_formats",
     "std",
-    "summary_lines",
     "write_best_pairs_csv",
     "write_csv",
     "write_heatmap",

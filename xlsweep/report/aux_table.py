@@ -6,11 +6,12 @@ its seed, its per-target metric after meta-learning and the baseline's metric on
 the same targets (the stage-1 model, zero-shot). :func:`delta_table` averages
 ``score - baseline`` over the seeds of each auxiliary choice, giving the shape of
 Figure 2 of the XLA-MAML paper: one row per auxiliary choice, one column per target
-language, and a final ``avg`` column. :func:`write_csv`, :func:`write_heatmap` and
-:func:`summary_lines` render that table for files, figures and terminals.
+language, and a final ``avg`` column. :func:`write_csv` and :func:`write_heatmap`
+render that table for files and figures (the sweep's own tables come from
+:mod:`xlsweep.report.paper_tables`, which hands its deltas to the same writers).
 
-Values in the table are fractions (the metric's own scale); the heatmap and the
-terminal summary show them in percentage points (×100).
+Values in the table are fractions (the metric's own scale); the heatmap shows them
+in percentage points (×100).
 """
 
 from __future__ import annotations
@@ -30,18 +31,16 @@ from matplotlib.figure import Figure
 __all__ = [
     "AVG_COLUMN",
     "TrialRecord",
-    "baseline_row",
     "delta_table",
-    "summary_lines",
     "write_csv",
     "write_heatmap",
 ]
 
-AVG_COLUMN = "avg"
-"""Name of the table's last column: the row's mean over its target columns."""
-
 BASELINE_TOLERANCE = 1e-9
 """Largest difference allowed between two records' baselines for the same target."""
+
+AVG_COLUMN = "avg"
+"""Name of the table's last column: the row's mean over its target columns."""
 
 DEFAULT_TITLE = "Auxiliary languages × target language"
 
@@ -113,38 +112,6 @@ def delta_table(records: Sequence[TrialRecord], targets: Sequence[str] | None = 
     table.columns.name = "target"
     table.attrs["n"] = _count_per_aux(records)
     return table
-
-
-def baseline_row(records: Sequence[TrialRecord]) -> dict[str, float]:
-    """The baseline's metric per target, checked to agree across records.
-
-    Args:
-        records: One record per trial; at least one.
-
-    Returns:
-        Target -> baseline metric, targets in order of first appearance.
-
-    Raises:
-        ValueError: If there are no records, or two records' baselines for the same
-            target differ by more than 1e-9.
-    """
-    _require_records(records)
-    row: dict[str, float] = {}
-    first_seen: dict[str, TrialRecord] = {}
-    for record in records:
-        for target, raw in record.baseline.items():
-            value = float(raw)
-            if target not in row:
-                row[target] = value
-                first_seen[target] = record
-            elif abs(value - row[target]) > BASELINE_TOLERANCE:
-                other = first_seen[target]
-                raise ValueError(
-                    f"baselines disagree for target {target!r}: expected the same value in every "
-                    f"record (to {BASELINE_TOLERANCE:g}), got {row[target]!r} (aux {other.aux!r}, "
-                    f"seed {other.seed}) and {value!r} (aux {record.aux!r}, seed {record.seed})"
-                )
-    return row
 
 
 def _require_records(records: Sequence[TrialRecord]) -> None:
@@ -288,62 +255,10 @@ def write_heatmap(
     return out
 
 
-def summary_lines(table: pd.DataFrame) -> list[str]:
-    """A fixed-width terminal summary: each aux's ``avg`` delta and record count.
-
-    Rows are sorted best ``avg`` first (rows whose ``avg`` is NaN last, ties in table
-    order); deltas are in percentage points, signed, one decimal. Example::
-
-        aux            avg Δ (pts)   n
-        ana→bel            +3.1      2
-
-    Args:
-        table: A table from :func:`delta_table`, with ``attrs["n"]``.
-
-    Returns:
-        The header line followed by one line per aux.
-
-    Raises:
-        ValueError: If the table has no rows, no ``avg`` column, or no count in
-            ``attrs["n"]`` for one of its rows.
-    """
-    _require_rows(table)
-    if AVG_COLUMN not in table.columns:
-        raise ValueError(
-            f"no {AVG_COLUMN!r} column: expected a table from delta_table, got columns {list(table.columns)}"
-        )
-    counts = _counts_from_attrs(table)
-    averages = [(str(aux), float(value)) for aux, value in table[AVG_COLUMN].items()]
-    ranked = sorted(averages, key=lambda item: math.inf if math.isnan(item[1]) else -item[1])
-    width = max([len("aux"), *(len(aux) for aux, _ in ranked)]) + 2
-    width = max(width, 15)
-    lines = [f"{'aux':<{width}}{'avg Δ (pts)':<11}{'n':>4}"]
-    for aux, value in ranked:
-        delta = _format_points(value * 100.0, minus="-")
-        lines.append(f"{aux:<{width}}{delta:>8}{'':<3}{counts[aux]:>4}")
-    return lines
-
-
 def _require_rows(table: pd.DataFrame) -> None:
     """Raise if the table has no rows or no columns."""
     if table.shape[0] == 0 or table.shape[1] == 0:
         raise ValueError(f"empty table: expected at least one row and one column, got shape {table.shape}")
-
-
-def _counts_from_attrs(table: pd.DataFrame) -> dict[str, int]:
-    """The per-aux record counts stored by :func:`delta_table`, checked against the rows."""
-    counts = table.attrs.get("n")
-    if counts is None:
-        raise ValueError(
-            "no record counts: expected table.attrs['n'] to map aux -> count (as set by delta_table), "
-            f"got attrs with keys {sorted(table.attrs)}"
-        )
-    if not isinstance(counts, Mapping):
-        raise TypeError(f"bad record counts: expected table.attrs['n'] to be a mapping, got {type(counts)}")
-    missing = [str(aux) for aux in table.index if str(aux) not in counts]
-    if missing:
-        raise ValueError(f"no record count for aux {missing}: expected attrs['n'] to cover every row")
-    return {str(aux): int(n) for aux, n in counts.items()}
 
 
 def _format_points(points: float, *, minus: str = _MINUS) -> str:

@@ -173,8 +173,8 @@ def delta_frames(table: PaperTable) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Table 3's rows × (targets, avg): mean improvement over the stage-1 baseline, and the significance mask.
 
     The first frame has the shape of :func:`xlsweep.report.delta_table` (fractions, index
-    ``aux``, ``attrs["n"]`` = seeds per row), ready for ``write_csv``, ``write_heatmap`` and
-    ``summary_lines``; the second is True where the paired test is significant.
+    ``aux``, ``attrs["n"]`` = seeds per row), ready for ``write_csv`` and ``write_heatmap``;
+    the second is True where the paired test is significant.
     """
     rows = [row for row in table.rows if not row.reference]
     columns = [*table.targets, AVG_COLUMN]
