@@ -129,7 +129,7 @@ def validate(config: ConfigArg) -> None:
 
     cells = expand_grid(cfg)
     try:
-        check_data_files(cells)
+        check_data_files(cells, cfg)
     except SweepError as err:
         _fail(f"{config}: {err}")
     if cfg.search.searcher == "optuna":

@@ -8,6 +8,7 @@ starts, since several processes creating a fresh sqlite store at once fail.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -23,7 +24,8 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
-__all__ = ["SweepRun", "TrialRun", "default_tracking_uri", "flatten_params", "serve_ui"]
+__all__ = ["SweepRun", "TrialRun", "default_tracking_uri", "find_trial_run", "flatten_params", "serve_ui",
+           "server_healthy"]
 
 PARENT_TAG = "mlflow.parentRunId"
 SWEEP_TAG = "xlsweep.sweep"
@@ -113,6 +115,13 @@ class SweepRun:
         return self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{self.run_id}'")
 
 
+def find_trial_run(client: MlflowClient, experiment_id: str, parent_run_id: str, trial_id: str) -> Any | None:
+    """The child run of Tune trial ``trial_id`` under ``parent_run_id``, or None if it has none yet."""
+    query = f"tags.`{PARENT_TAG}` = '{parent_run_id}' and tags.`{TRIAL_TAG}` = '{trial_id}'"
+    found = client.search_runs([experiment_id], filter_string=query, max_results=1)
+    return found[0] if found else None
+
+
 class TrialRun:
     """A trial's child run (worker side): found by trial id, or created under the parent."""
 
@@ -134,18 +143,14 @@ class TrialRun:
         tags: Mapping[str, str],
     ) -> TrialRun:
         client = MlflowClient(tracking_uri)
-        found = client.search_runs(
-            [experiment_id],
-            filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}' and tags.`{TRIAL_TAG}` = '{trial_id}'",
-            max_results=1,
-        )
-        if found:
-            run = cls(client, found[0].info.run_id)
-            if found[0].info.status == "FINISHED":  # Tune's saved state predates the trial's end (driver killed)
-                run.finished = dict(found[0].data.metrics)
+        found = find_trial_run(client, experiment_id, parent_run_id, trial_id)
+        if found is not None:
+            run = cls(client, found.info.run_id)
+            if found.info.status == "FINISHED":  # Tune's saved state predates the trial's end (driver killed)
+                run.finished = dict(found.data.metrics)
                 return run
             client.update_run(run.run_id, status=RunStatus.to_string(RunStatus.RUNNING))
-            for key in found[0].data.metrics:
+            for key in found.data.metrics:
                 run._logged[key] = {m.step for m in client.get_metric_history(run.run_id, key)}
             return run
         created = client.create_run(
@@ -170,8 +175,15 @@ class TrialRun:
         self.client.log_artifact(self.run_id, str(path))
 
     def finish(self, status: str) -> None:
-        """End the run as ``FINISHED``, ``FAILED`` or ``KILLED`` (stopped early by the scheduler)."""
+        """End the run as ``FINISHED``, ``FAILED`` or ``KILLED`` (stopped by Tune: the scheduler, or an interrupted
+        sweep; a resume continues it)."""
         self.client.set_terminated(self.run_id, status)
+
+
+def server_healthy(url: str, *, timeout: float) -> bool:
+    """Whether the MLflow server at ``url`` answers ``/health`` with 200; OSError if it cannot be reached."""
+    with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=timeout) as response:  # noqa: S310
+        return bool(response.status == 200)
 
 
 def serve_ui(tracking_uri: str, *, port: int = 5000, on_ready: Callable[[str], None] = print,
@@ -200,12 +212,9 @@ def serve_ui(tracking_uri: str, *, port: int = 5000, on_ready: Callable[[str], N
             output.seek(0)
             tail = output.read().decode(errors="replace").strip().splitlines()
             raise RuntimeError(f"mlflow server exited with code {server.returncode}: {' / '.join(tail[-3:])}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):
+            if server_healthy(url, timeout=2):
+                break
         if time.monotonic() > deadline:
             server.kill()
             raise RuntimeError(f"mlflow server did not answer on {url} within {timeout_s:.0f} s")

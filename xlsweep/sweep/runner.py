@@ -17,8 +17,6 @@ import csv
 import dataclasses
 import datetime as dt
 import os
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,7 +45,7 @@ from xlsweep.sweep.state import CONFIG_FILE, SweepState, find_sweep_dir, sweep_y
 from xlsweep.sweep.tune_setup import checkpoint_pruner, expected_trials, param_space, tune_config
 from xlsweep.sweep.tune_state import repair_tune_state, state_backup
 from xlsweep.tasks import get_task
-from xlsweep.tracking import TRIAL_TAG, SweepRun, default_tracking_uri, flatten_params
+from xlsweep.tracking import TRIAL_TAG, SweepRun, default_tracking_uri, flatten_params, server_healthy
 
 __all__ = ["SweepError", "SweepOutcome", "check_data_files", "find_sweep_dir", "resume_sweep", "run_sweep",
            "sweep_yaml"]
@@ -73,13 +71,13 @@ def _absolute_sources(sweep: SweepConfig) -> SweepConfig:
     return dataclasses.replace(sweep, trial=trial, grid=dataclasses.replace(sweep.grid, axes=axes))
 
 
-def check_data_files(cells: list[tuple[dict[str, Any], TrialConfig]], sweep: SweepConfig | None = None) -> None:
-    """Every local file any trial reads exists, checked before Ray starts or anything is trained."""
+def check_data_files(cells: list[tuple[dict[str, Any], TrialConfig]], sweep: SweepConfig) -> None:
+    """Every local file any trial reads exists (its search objective's dev splits included), checked before Ray
+    starts or anything is trained."""
     problems: list[str] = []
     for _, cfg in cells:
         if cfg.data.benchmark != "synthetic":
-            dev = objective_languages(sweep, cfg) if sweep is not None else ()
-            problems += missing_files(benchmark_sources(cfg.data), needed_splits(cfg, dev))
+            problems += missing_files(benchmark_sources(cfg.data), needed_splits(cfg, objective_languages(sweep, cfg)))
     if problems:
         listed = "\n  ".join(dict.fromkeys(problems))
         raise SweepError(f"data.sources: {len(set(problems))} data file(s) the sweep needs do not exist:\n  {listed}\n"
@@ -164,9 +162,8 @@ def _check_tracking_server(uri: str) -> None:
     if not uri.startswith(("http://", "https://")):
         return
     try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=10) as response:  # noqa: S310
-            ok = response.status == 200
-    except (urllib.error.URLError, OSError) as err:
+        ok = server_healthy(uri, timeout=10)
+    except OSError as err:  # URLError included
         raise SweepError(f"tracking: the MLflow server at {uri!r} cannot be reached ({err}); start it "
                          "(`mlflow server ...` or `xlsweep ui`) or pass a reachable --tracking-uri") from None
     if not ok:
@@ -360,21 +357,20 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
             return outcome
         if rows:
             outcome.trials_csv = _write_rows(rows, out_dir / "trials.csv")
-        # the sweep ran to its end: FINISHED if a trial finished, the failed ones counted in a tag (the CLI exits 1
-        # on them); closed before the reports, which show the parent run's status
+        # the sweep ran to its end: FINISHED if a trial finished (every one has a row, this session's or an earlier
+        # one's, as Tune restores it), the failed ones counted in a tag (the CLI exits 1 on them)
         tracker.client.set_tag(tracker.run_id, "xlsweep.failed_trials", str(len(outcome.failures)))
-        status = "FINISHED" if any(r.info.status == "FINISHED" for r in tracker.children()) else "FAILED"
-        tracker.finish(status)
-        _report(outcome, tracker, task.primary, log)
+        status = "FINISHED" if rows else "FAILED"
     except KeyboardInterrupt:
         status = "KILLED"
         outcome.interrupted = True
         raise
     finally:
-        tracker.finish(status)
+        tracker.finish(status)  # before the reports, which show the parent run's status
         state.status = {"FINISHED": "finished", "KILLED": "interrupted"}.get(status, "failed")
         state.save(out_dir)
         import ray
 
         ray.shutdown()
+    _report(outcome, tracker, task.primary, log)  # from MLflow only: Ray is down by now
     return outcome

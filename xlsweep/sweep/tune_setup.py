@@ -14,9 +14,10 @@ from typing import Any
 from xlsweep.config.load import SAMPLE_KEY, search_samples
 from xlsweep.config.schema import SweepConfig, TrialConfig
 from xlsweep.sweep.state import SweepState
-from xlsweep.tracking import TRIAL_TAG
+from xlsweep.tracking import find_trial_run
 
 __all__ = ["checkpoint_pruner", "expected_trials", "param_space", "tune_config"]
+
 
 def _distinct(values: list[Any]) -> list[Any]:
     """``values`` without repeats, in order; lists (e.g. ``metaxl.rtn_layers: [[0], [1, 2]]``) allowed."""
@@ -96,9 +97,8 @@ def _asha(state: SweepState, experiment_id: str, *, grace: int, reduction_factor
                 from mlflow.tracking import MlflowClient
 
                 client = MlflowClient(state.tracking_uri)
-                for run in client.search_runs([experiment_id], filter_string=(
-                        f"tags.`mlflow.parentRunId` = '{state.parent_run_id}' and "
-                        f"tags.`{TRIAL_TAG}` = '{trial.trial_id}'"), max_results=1):
+                run = find_trial_run(client, experiment_id, state.parent_run_id, trial.trial_id)
+                if run is not None:
                     client.set_tag(run.info.run_id, "xlsweep.stopped",
                                    f"ASHA at meta-step {result.get('meta_step')}: {self.metric} "
                                    f"{float(result.get(self.metric, math.nan)):.4f}")
