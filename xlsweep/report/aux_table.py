@@ -28,6 +28,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from xlsweep.report.stats import mean
+
 __all__ = [
     "AVG_COLUMN",
     "TrialRecord",
@@ -103,7 +105,7 @@ def delta_table(records: Sequence[TrialRecord], targets: Sequence[str] | None = 
     columns = _resolve_targets(records, targets)
     deltas = _collect_deltas(records, columns)
     table = pd.DataFrame(
-        [[_mean_or_nan(deltas[aux][target]) for target in columns] for aux in deltas],
+        [[mean(deltas[aux][target]) for target in columns] for aux in deltas],
         index=pd.Index(list(deltas), name="aux"),
         columns=pd.Index(list(columns), name="target"),
         dtype=float,
@@ -177,11 +179,6 @@ def _collect_deltas(
             if target in record.scores:
                 row[target].append(float(record.scores[target]) - float(record.baseline[target]))
     return deltas
-
-
-def _mean_or_nan(values: Sequence[float]) -> float:
-    """The mean of ``values``, or NaN when there are none."""
-    return math.fsum(values) / len(values) if values else math.nan
 
 
 def _count_per_aux(records: Sequence[TrialRecord]) -> dict[str, int]:
