@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from xlsweep.report.stats import mean, paired_test, std
+from xlsweep.report.stats import holm, mean, paired_test, std
 
 
 def test_mean_and_sample_std_by_hand() -> None:
@@ -107,3 +107,22 @@ def test_zero_variance_of_differences_is_not_tested_even_when_positive() -> None
     assert same.mean_diff == pytest.approx(0.1) and same.std_diff == pytest.approx(0.0, abs=1e-12)
     zero = paired_test({0: 0.5, 1: 0.5}, {0: 0.5, 1: 0.5})
     assert not zero.tested and not zero.significant
+
+
+def test_holm_by_hand() -> None:
+    # m = 4: sorted 0.01, 0.02, 0.03, 0.04 -> 4·0.01, max(., 3·0.02), max(., 2·0.03), max(., 1·0.04)
+    assert holm([0.03, 0.01, 0.04, 0.02]) == pytest.approx([0.06, 0.04, 0.06, 0.06])
+    # step-down monotonicity and the cap at 1
+    assert holm([0.5, 0.001, 0.9]) == pytest.approx([1.0, 0.003, 1.0])
+
+
+def test_holm_leaves_untested_cells_out_of_the_family() -> None:
+    adjusted = holm([math.nan, 0.02, math.nan, 0.04])
+    assert math.isnan(adjusted[0]) and math.isnan(adjusted[2])
+    assert adjusted[1] == pytest.approx(0.04) and adjusted[3] == pytest.approx(0.04)
+    assert holm([]) == []
+
+
+def test_holm_rejects_non_probabilities() -> None:
+    with pytest.raises(ValueError, match="expected probabilities in \\[0, 1\\].*got 1.5"):
+        holm([0.1, 1.5])

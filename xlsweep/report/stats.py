@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import stats
 
-__all__ = ["DEFAULT_ALPHA", "TEST_NAME", "PairedTest", "mean", "paired_test", "std"]
+__all__ = ["DEFAULT_ALPHA", "TEST_NAME", "PairedTest", "holm", "mean", "paired_test", "std"]
 
 DEFAULT_ALPHA = 0.05
 TEST_NAME = "one-sided paired t-test over seeds, scipy.stats.ttest_rel(alternative='greater')"
@@ -119,3 +119,28 @@ def _finite(values: Sequence[float], name: str) -> list[float]:
         if not math.isfinite(value):
             raise ValueError(f"{name}: expected finite numbers, got {value!r} in {out}")
     return out
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of ``p_values`` (family-wise error rate), in the input's order.
+
+    Sort the m p-values ascending, p_(1) ≤ … ≤ p_(m); the adjusted value of p_(k) is
+    ``max_{j ≤ k} min(1, (m − j + 1) · p_(j))``. A hypothesis is rejected at level α exactly
+    when its adjusted p-value is < α (Holm, 1979). NaN entries (untested cells) stay NaN and
+    do not count towards m.
+
+    Raises:
+        ValueError: If a p-value is outside [0, 1] (NaN aside).
+    """
+    values = [float(p) for p in p_values]
+    for p in values:
+        if not math.isnan(p) and not 0.0 <= p <= 1.0:
+            raise ValueError(f"p_values: expected probabilities in [0, 1] (or NaN), got {p!r} in {values}")
+    tested = sorted((p, i) for i, p in enumerate(values) if not math.isnan(p))
+    m = len(tested)
+    adjusted = [math.nan] * len(values)
+    running = 0.0
+    for rank, (p, i) in enumerate(tested):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
