@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from xlsweep.report.stats import holm, mean, paired_test, std
+from xlsweep.report.stats import holm, mean, paired_test, std, tied_with_best
 
 
 def test_mean_and_sample_std_by_hand() -> None:
@@ -126,3 +126,46 @@ def test_holm_leaves_untested_cells_out_of_the_family() -> None:
 def test_holm_rejects_non_probabilities() -> None:
     with pytest.raises(ValueError, match="expected probabilities in \\[0, 1\\].*got 1.5"):
         holm([0.1, 1.5])
+
+
+def test_tied_with_best_by_hand() -> None:
+    # a is best; b is consistently far behind (rejected); c is behind on average but noisy (kept)
+    candidates = {"a": {0: 0.80, 1: 0.82, 2: 0.81}, "b": {0: 0.60, 1: 0.61, 2: 0.62},
+                  "c": {0: 0.81, 1: 0.70, 2: 0.83}}
+    tied = tied_with_best(candidates)
+    assert tied.best == "a" and tied.tied == ("a", "c")
+    p_b = scipy_stats.ttest_rel([0.80, 0.82, 0.81], [0.60, 0.61, 0.62], alternative="greater").pvalue
+    p_c = scipy_stats.ttest_rel([0.80, 0.82, 0.81], [0.81, 0.70, 0.83], alternative="greater").pvalue
+    # Holm over m = 2: the smaller p doubled, the larger kept (but not below the first)
+    assert tied.adjusted_p["b"] == pytest.approx(2 * p_b)
+    assert tied.adjusted_p["c"] == pytest.approx(max(2 * p_b, p_c))
+    assert "a" not in tied.tests
+
+
+def test_tied_with_best_correction_keeps_a_borderline_candidate() -> None:
+    # c alone would be rejected at 0.05 (0.025 < p < 0.05); with m = 2 comparisons Holm doubles the smallest p
+    best = {0: 0.9, 1: 0.95, 2: 0.92, 3: 0.97}
+    c = {s: v - d for (s, v), d in zip(best.items(), [0.01, 0.03, 0.005, 0.03], strict=True)}
+    b = {s: v - d for (s, v), d in zip(best.items(), [0.08, -0.05, 0.06, -0.04], strict=True)}
+    raw_c = scipy_stats.ttest_rel(list(best.values()), list(c.values()), alternative="greater").pvalue
+    raw_b = scipy_stats.ttest_rel(list(best.values()), list(b.values()), alternative="greater").pvalue
+    assert 0.025 < raw_c < 0.05 < raw_b  # the case the correction is for
+    tied = tied_with_best({"best": best, "b": b, "c": c})
+    assert tied.tied == ("best", "b", "c")  # by mean: b is 1.25 points behind, c 1.9
+    assert tied.adjusted_p["c"] == pytest.approx(2 * raw_c)
+
+
+def test_tied_with_best_zero_variance_and_single_seed() -> None:
+    tied = tied_with_best({"a": {0: 0.5, 1: 0.6}, "worse": {0: 0.4, 1: 0.5}, "same": {0: 0.5, 1: 0.6},
+                           "one_seed": {0: 0.1}})
+    assert tied.best == "a"
+    assert tied.tied == ("a", "same", "one_seed")  # one seed pair: nothing can be rejected
+    assert tied.adjusted_p["worse"] == 0.0
+    assert math.isnan(tied.adjusted_p["one_seed"])
+
+
+def test_tied_with_best_rejects_empty_input() -> None:
+    with pytest.raises(ValueError, match="expected at least one candidate"):
+        tied_with_best({})
+    with pytest.raises(ValueError, match="'x' has no values"):
+        tied_with_best({"x": {}})

@@ -22,7 +22,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import stats
 
-__all__ = ["DEFAULT_ALPHA", "TEST_NAME", "PairedTest", "holm", "mean", "paired_test", "std"]
+__all__ = ["DEFAULT_ALPHA", "TEST_NAME", "PairedTest", "TiedSet", "holm", "mean", "paired_test", "std",
+           "tied_with_best"]
 
 DEFAULT_ALPHA = 0.05
 TEST_NAME = "one-sided paired t-test over seeds, scipy.stats.ttest_rel(alternative='greater')"
@@ -144,3 +145,66 @@ def holm(p_values: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p))
         adjusted[i] = running
     return adjusted
+
+
+@dataclass(frozen=True)
+class TiedSet:
+    """The outcome of :func:`tied_with_best`.
+
+    Attributes:
+        best: The candidate with the highest mean.
+        tied: The best and every candidate not significantly worse than it, best first, then by mean.
+        tests: Candidate -> the paired test "best > candidate" (the best has none).
+        adjusted_p: Candidate -> its Holm-adjusted p-value over the comparisons with the best
+            (NaN where no test was possible; then the candidate counts as tied).
+        alpha: Family-wise significance level.
+    """
+
+    best: str
+    tied: tuple[str, ...]
+    tests: Mapping[str, PairedTest]
+    adjusted_p: Mapping[str, float]
+    alpha: float
+
+
+def tied_with_best(candidates: Mapping[str, Mapping[int, float]], *, alpha: float = DEFAULT_ALPHA) -> TiedSet:
+    """The candidates statistically tied with the best one, paired over seeds, Holm-corrected.
+
+    The best is the candidate with the highest mean over its seeds (ties: the first given).
+    Each other candidate is compared with it by :func:`paired_test` (H1: the best is better,
+    pairs matched by seed); the m − 1 p-values are adjusted by :func:`holm`, and a candidate
+    leaves the set only when its adjusted p-value is < ``alpha``. Where the differences have
+    zero variance the sign decides (all equal and positive: p = 0, worse; all zero: p = 1,
+    tied); with fewer than 2 seed pairs nothing can be rejected, so the candidate stays.
+
+    Args:
+        candidates: Candidate label -> seed -> value (higher is better); at least one.
+        alpha: Family-wise significance level, in (0, 1).
+
+    Raises:
+        ValueError: If there are no candidates, a candidate has no values or a value is not finite.
+    """
+    if not candidates:
+        raise ValueError("candidates: expected at least one candidate, got none")
+    means = {}
+    for label, values in candidates.items():
+        if not values:
+            raise ValueError(f"candidates: {label!r} has no values; expected seed -> value")
+        means[label] = mean(list(values.values()))
+    best = max(means, key=lambda label: means[label])  # max keeps the first of equal means
+    others = [label for label in candidates if label != best]
+    tests = {label: paired_test(candidates[best], candidates[label], alpha=alpha) for label in others}
+    raw = [_tie_p(tests[label]) for label in others]
+    adjusted = dict(zip(others, holm(raw), strict=True))
+    tied = [best] + sorted((label for label in others if not adjusted[label] < alpha),
+                           key=lambda label: -means[label])
+    return TiedSet(best, tuple(tied), tests, adjusted, alpha)
+
+
+def _tie_p(test: PairedTest) -> float:
+    """The test's p-value; for zero-variance differences 0 (all positive) or 1 (all zero); NaN if n < 2."""
+    if test.tested:
+        return test.p
+    if test.n < 2:
+        return math.nan
+    return 0.0 if test.mean_diff > 0 else 1.0
