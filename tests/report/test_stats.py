@@ -159,9 +159,17 @@ def test_tied_with_best_zero_variance_and_single_seed() -> None:
     tied = tied_with_best({"a": {0: 0.5, 1: 0.6}, "worse": {0: 0.4, 1: 0.5}, "same": {0: 0.5, 1: 0.6},
                            "one_seed": {0: 0.1}})
     assert tied.best == "a"
-    assert tied.tied == ("a", "same", "one_seed")  # one seed pair: nothing can be rejected
-    assert tied.adjusted_p["worse"] == 0.0
+    # two equal gaps: the sign test's p = 0.25, Holm over the two tested comparisons -> 0.5: still tied
+    assert tied.tied == ("a", "same", "worse", "one_seed")  # one seed pair: nothing can be rejected
+    assert tied.adjusted_p["worse"] == pytest.approx(0.5)
     assert math.isnan(tied.adjusted_p["one_seed"])
+
+
+def test_tied_with_best_zero_variance_gap_over_enough_seeds_is_rejected() -> None:
+    seeds = range(6)  # six equal positive gaps: sign test p = 0.5**6 = 0.016 < 0.05
+    tied = tied_with_best({"a": {s: 0.5 + s / 100 for s in seeds}, "worse": {s: 0.4 + s / 100 for s in seeds}})
+    assert tied.tied == ("a",)
+    assert tied.adjusted_p["worse"] == pytest.approx(0.5**6)
 
 
 def test_tied_with_best_rejects_empty_input() -> None:

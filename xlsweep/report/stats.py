@@ -174,8 +174,9 @@ def tied_with_best(candidates: Mapping[str, Mapping[int, float]], *, alpha: floa
     Each other candidate is compared with it by :func:`paired_test` (H1: the best is better,
     pairs matched by seed); the m − 1 p-values are adjusted by :func:`holm`, and a candidate
     leaves the set only when its adjusted p-value is < ``alpha``. Where the differences have
-    zero variance the sign decides (all equal and positive: p = 0, worse; all zero: p = 1,
-    tied); with fewer than 2 seed pairs nothing can be rejected, so the candidate stays.
+    zero variance the t statistic is undefined, and the exact one-sided sign test stands in:
+    n equal positive differences give p = 0.5ⁿ (2 seeds: 0.25, never significant alone), all
+    zero give p = 1; with fewer than 2 seed pairs nothing can be rejected, so the candidate stays.
 
     Args:
         candidates: Candidate label -> seed -> value (higher is better); at least one.
@@ -202,9 +203,9 @@ def tied_with_best(candidates: Mapping[str, Mapping[int, float]], *, alpha: floa
 
 
 def _tie_p(test: PairedTest) -> float:
-    """The test's p-value; for zero-variance differences 0 (all positive) or 1 (all zero); NaN if n < 2."""
+    """The test's p-value; for zero-variance differences the sign test's (0.5ⁿ if positive, else 1); NaN if n < 2."""
     if test.tested:
         return test.p
     if test.n < 2:
         return math.nan
-    return 0.0 if test.mean_diff > 0 else 1.0
+    return 0.5**test.n if test.mean_diff > 0 else 1.0
