@@ -11,10 +11,10 @@ import pytest
 from scipy import stats as scipy_stats
 
 from tests.report.conftest import DEMO_BASELINE, DEMO_SCORES, FEW_SHOT_GAIN, MX_BASELINE, MX_SCORES, Store
-from xlsweep.report.aux_table import _heatmap_figure, write_heatmap
 from xlsweep.report.from_mlflow import load_sweep_results
+from xlsweep.report.heatmap import _heatmap_figure, write_heatmap
 from xlsweep.report.method_table import BASELINE_ROW
-from xlsweep.report.paper_tables import aux_paper_table, delta_frames, method_paper_table
+from xlsweep.report.paper_tables import aux_paper_table, delta_frames, method_paper_table, untested_frame
 from xlsweep.report.records import ReportError, RunRecord
 from xlsweep.report.stats import mean
 
@@ -146,9 +146,12 @@ def test_delta_frames_and_the_heatmap_mark_significant_cells(demo_store: Store, 
     assert mask.loc["XLA-MAML (ana→bel)"].tolist() == [True, False, False, False]  # Holm: dun and avg not
     assert not mask.loc["X-MAML (bel)"].any()
 
-    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text()
-             for t in _heatmap_figure(deltas, title="t", metric="acc", significant=mask).axes[0].texts}
+    untested = untested_frame(_demo(demo_store))
+    assert untested.loc["X-MAML (bel)"].all() and not untested.drop(index="X-MAML (bel)").to_numpy().any()
+    figure = _heatmap_figure(deltas, title="t", metric="acc", significant=mask, untested=untested)
+    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in figure.axes[0].texts}
     assert texts[(1, 0)] == "+6.0*" and texts[(1, 1)] == "+1.0"
+    assert texts[(0, 0)] == "+3.0○"  # X-MAML's one seed: its test could not run, and the heatmap says so
     path = write_heatmap(deltas, tmp_path / "heat.png", significant=mask)
     assert path.read_bytes()[:4] == b"\x89PNG"
 

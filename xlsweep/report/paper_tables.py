@@ -26,16 +26,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from xlsweep.report.aux_table import AVG_COLUMN, BASELINE_TOLERANCE
+from xlsweep.report.aux_table import BASELINE_TOLERANCE
 from xlsweep.report.cells import EMPTY, Cell, Row, holm_rows
 from xlsweep.report.comparisons import method_comparisons
+from xlsweep.report.heatmap import AVG_COLUMN, UNTESTED_MARK
 from xlsweep.report.method_table import BASELINE_ROW
 from xlsweep.report.records import ReportError, RunRecord
 from xlsweep.report.rows import RTN_KEYS, RowGroup, SeedGrid, languages, over, row_groups, seed_grid, stage1_grid
 from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, mean, paired_test, std
 
 __all__ = ["AVG_EXCL_COLUMN", "CORRECTION", "STAGE1", "UNTESTED_MARK", "Cell", "PaperTable", "Row", "aux_paper_table",
-           "delta_frames", "method_paper_table"]
+           "delta_frames", "heatmap_labels", "method_paper_table", "untested_frame"]
 
 AVG_EXCL_COLUMN = "avg†"
 """Table 3's average over the targets that are not among the row's auxiliary languages."""
@@ -45,9 +46,6 @@ STAGE1 = "stage1"
 
 CORRECTION = "Holm"
 """The multiple-comparison correction, named in footnotes and legends."""
-
-UNTESTED_MARK = "○"
-"""Marks a cell whose test could not run (fewer than 2 seed pairs, zero-variance differences)."""
 
 DEFAULT_REFERENCES = ("jt", "target-only")  # MetaXL tables: the first present is the default reference
 

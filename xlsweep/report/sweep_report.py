@@ -21,15 +21,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlsweep.report.aux_table import write_csv, write_heatmap
 from xlsweep.report.best_pairs import best_pairs, write_best_pairs_csv
 from xlsweep.report.from_mlflow import load_sweep_results
+from xlsweep.report.heatmap import write_csv, write_heatmap
 from xlsweep.report.paper_tables import (
+    CORRECTION,
     STAGE1,
     PaperTable,
     aux_paper_table,
     delta_frames,
     method_paper_table,
+    untested_frame,
 )
 from xlsweep.report.records import ReportError, SweepResults
 from xlsweep.report.render import FORMATS, markdown, write_table
@@ -116,7 +118,8 @@ def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequenc
                                     title=f"{results.sweep}: {name} by auxiliary languages ({mode})")
             tables.append(table)
             paths += write_table(table, out / f"aux_table{suffix}{tag}", formats)
-            paths += _heatmap(table, out / f"aux_target_delta{suffix}{tag}", formats, sweep=results.sweep, mode=mode)
+            paths += _heatmap(table, out / f"aux_target_delta{suffix}{tag}", formats, sweep=results.sweep, mode=mode,
+                              alpha=alpha)
         if transfer:
             table = method_paper_table(records, name, baseline=baseline, alpha=alpha,
                                        title=f"{results.sweep}: {name} by method ({mode})")
@@ -126,12 +129,16 @@ def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequenc
     return SweepReport(results, chosen, tuple(tables), tuple(paths), tuple(_lines(results, tables)))
 
 
-def _heatmap(table: PaperTable, stem: Path, formats: Sequence[str], *, sweep: str, mode: str) -> list[Path]:
+def _heatmap(table: PaperTable, stem: Path, formats: Sequence[str], *, sweep: str, mode: str,
+             alpha: float) -> list[Path]:
     deltas, mask = delta_frames(table)
     if deltas.empty:
         return []
-    title = f"{sweep}: Δ {table.metric} vs stage-1 baseline ({mode}), mean over seeds; * significant"
-    paths = [write_heatmap(deltas, Path(f"{stem}.png"), title=title, metric=table.metric, significant=mask)]
+    title = f"{sweep}: Δ {table.metric} vs stage-1 baseline ({mode}), mean over seeds"
+    label = (f"significant improvement: one-sided paired t-test over seeds, {CORRECTION}-adjusted over the "
+             f"table's {table.tested} tests, α = {alpha:g}")
+    paths = [write_heatmap(deltas, Path(f"{stem}.png"), title=title, metric=table.metric, significant=mask,
+                           untested=untested_frame(table), significant_label=label)]
     if "csv" in formats:
         paths.append(write_csv(deltas, Path(f"{stem}.csv")))
     return paths
