@@ -94,7 +94,7 @@ def test_best_pairs_cli(demo_store: Store) -> None:
     lines = result.output.splitlines()
     assert "7 finished trial(s), 2 excluded" in lines[0]
     assert "target dun" in lines and "target bel" not in lines
-    assert lines[-1].split() == ["1", "XLA-MAML", "(ana→bel)", "+3.0", "1.0", "3", "*"]
+    assert lines[-1].split() == ["1", "XLA-MAML", "(ana→bel)", "+3.0", "1.0", "3", "best"]  # Holm: no *
 
 
 def test_best_pairs_cli_errors(demo_store: Store) -> None:
