@@ -102,7 +102,7 @@ def test_best_choices_show_the_set_tied_with_the_best(demo_page: tuple[Node, str
     tied = [a.text() for a in rows["bel"].find("td", "tied").find_all("a")]
     assert tied == ["XLA-MAML (ana→bel)", "X-MAML (bel)"]
     assert "+6.0* (n=3)" in rows["bel"].find("td", "tied").text()
-    assert "1 · next: XLA-MAML (ana→cor)" in rows["bel"].text()
+    assert "1; the next: XLA-MAML (ana→cor)" in rows["bel"].text()
     assert len(rows["dun"].find("td", "tied").find_all("a")) == 3
 
 

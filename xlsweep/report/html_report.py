@@ -23,7 +23,7 @@ from pathlib import Path
 
 from xlsweep.report.best_pairs import RankedPair
 from xlsweep.report.cells import Cell, Row
-from xlsweep.report.heatmap import SIGNIFICANT_MARK, UNTESTED_MARK
+from xlsweep.report.heatmap import SIGNIFICANT_MARK, UNTESTED_MARK, format_points
 from xlsweep.report.html_svg import attr, esc, heatmap_svg, verdict
 from xlsweep.report.links import compare_url, experiment_url, normalise_base, run_url
 from xlsweep.report.paper_tables import AVG_EXCL_COLUMN, CORRECTION, PaperTable
@@ -57,7 +57,8 @@ figure{margin:0 0 1rem}
 .legend{display:flex;flex-wrap:wrap;gap:.2rem 1.4rem;margin:.4rem 0 0;padding:0;list-style:none;color:var(--muted);
  font-size:.85rem}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
-th,td{padding:4px 9px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
+th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
+table.paper{font-size:.92rem}
 thead th{border-bottom:2px solid var(--line);font-weight:600}
 th:first-child{text-align:left;position:sticky;left:0;background:var(--bg);font-weight:500}
 tr.ref th,tr.ref td{background:var(--soft)}
@@ -181,7 +182,7 @@ def _best(ranked: Mapping[str, Sequence[RankedPair]], metric: str, base: str, ei
         tied = [p for p in per if p.tied]
         others = [p for p in per if not p.tied]
         chips = "".join(_choice(p, base, eid) for p in tied)
-        rest = f"{len(others)} · next: {_choice(others[0], base, eid)}" if others else "none"
+        rest = f"{len(others)}; the next: {_choice(others[0], base, eid)}" if others else "none"
         rows.append(f'<tr data-target="{attr(target)}"><th scope="row">{esc(target)}</th>'
                     f'<td class="choices tied">{chips}</td><td class="choices">{rest}</td></tr>')
     notes = [f"Δ {metric} vs the stage-1 baseline, points, mean over seeds (n); {SIGNIFICANT_MARK}: significant "
@@ -207,7 +208,7 @@ def _choice(pair: RankedPair, base: str, eid: str) -> str:
     if pair.vs_best is not None:
         title += f"; vs the best: Holm-adjusted p = {pair.vs_best_adjusted:.3g}"
     return (f'<span class="choice" title="{attr(title)}">{name}{esc(dagger)} <span class="d">'
-            f"{test.mean_diff * 100:+.1f}{mark} (n={test.n})</span></span>")
+            f"{esc(format_points(test.mean_diff * 100))}{mark} (n={test.n})</span></span>")
 
 
 def _excluded(results: SweepResults, base: str) -> str:
