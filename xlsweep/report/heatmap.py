@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,7 @@ DEFAULT_SIGNIFICANT_LABEL = "significant improvement (Holm-adjusted paired t-tes
 DEFAULT_UNTESTED_LABEL = "not tested (< 2 seed pairs or zero-variance differences)"
 DEFAULT_PREDICTED_LABEL = "predicted, not run"
 
-Mask = pd.DataFrame | np.ndarray
+Mask: TypeAlias = pd.DataFrame | np.ndarray
 """A boolean mask of a table's shape; a DataFrame is aligned by index and columns."""
 
 _HEATMAP_DPI = 120
