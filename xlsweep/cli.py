@@ -207,6 +207,9 @@ def report(
         help="MetaXL-family sweeps: the method rows are tested against (jt, target-only, jt-rtn, metaxl, or "
              "stage1); default: jt, else target-only. Meta-learning tables always use the stage-1 "
              "baseline.")] = None,
+    ui_url: Annotated[str | None, typer.Option(
+        help="The MLflow UI that report.html links to, e.g. http://127.0.0.1:5000/; default: $XLSWEEP_UI_URL, "
+             "else links relative to the server that serves the page.")] = None,
 ) -> None:
     """Tables in the papers' shapes, heatmap and best pairs of a sweep, read from MLflow (mean ± std over seeds)."""
     from xlsweep.report.records import ReportError
@@ -217,7 +220,7 @@ def report(
     try:
         done = report_from_mlflow(tracking_uri or default_tracking_uri(), experiment=experiment,
                                   parent_run_id=parent_run, out_dir=out, formats=parse_formats(format),
-                                  metric=metric, baseline=baseline)
+                                  metric=metric, baseline=baseline, ui_base=ui_url)
     except ReportError as err:
         _fail(str(err))
     for line in done.lines:

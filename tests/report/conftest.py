@@ -1,6 +1,7 @@
 """MLflow stores written to the sweep data contract: a parent run per sweep, a child run per trial.
 
-``demo``: an XLA-MAML sweep (task nli, primary ``acc``) of two auxiliary choices × 3 seeds,
+``demo``: an XLA-MAML sweep (task nli, primary ``acc``, source ``ana``: a param of the parent
+and of the XLA-MAML children, not of the X-MAML one) of two auxiliary choices × 3 seeds,
 an X-MAML row with one seed, a failed and a running trial, few-shot scores, and an older
 sweep in the same experiment. ``mx``: a MetaXL-family sweep (task ner, primary ``f1``).
 The numbers are chosen so the paired tests come out both ways (see the tests).
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mlflow.entities import Metric
+from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
 DEMO_BASELINE = {"bel": 0.50, "cor": 0.60, "dun": 0.40}
@@ -58,10 +59,12 @@ def _metrics(values: Mapping[str, float], step: int) -> list[Metric]:
 
 
 def make_parent(client: MlflowClient, experiment_id: str, sweep_id: str, *, name: str, task: str, primary: str,
-                baseline: Mapping[str, float], start_time: int, status: str = "FINISHED") -> str:
+                baseline: Mapping[str, float], start_time: int, status: str = "FINISHED",
+                params: Mapping[str, str] | None = None) -> str:
     run = client.create_run(experiment_id, start_time=start_time, run_name=name, tags={
         "xlsweep.sweep_id": sweep_id, "xlsweep.sweep": name, "xlsweep.task": task, "xlsweep.primary": primary})
-    client.log_batch(run.info.run_id, metrics=_metrics(baseline, 0))
+    client.log_batch(run.info.run_id, metrics=_metrics(baseline, 0),
+                     params=[Param(k, v) for k, v in (params or {}).items()])
     client.set_terminated(run.info.run_id, status)
     return str(run.info.run_id)
 
@@ -70,7 +73,7 @@ def make_child(client: MlflowClient, experiment_id: str, parent: str, trial_id: 
                aux: str, support: str, query: str, seed: int, task: str, primary: str,
                scores: Mapping[str, Mapping[str, float]], baseline: Mapping[str, Mapping[str, float]] | None,
                start_time: int, status: str = "FINISHED", failure: str | None = None,
-               cell: Mapping[str, Any] | None = None) -> str:
+               cell: Mapping[str, Any] | None = None, params: Mapping[str, str] | None = None) -> str:
     tags = {"mlflow.parentRunId": parent, "xlsweep.trial_id": trial_id, "xlsweep.sweep": sweep,
             "xlsweep.algorithm": algorithm, "xlsweep.task": task, "xlsweep.primary": primary, "xlsweep.aux": aux,
             "xlsweep.support": support, "xlsweep.query": query, "xlsweep.seed": str(seed),
@@ -79,7 +82,8 @@ def make_child(client: MlflowClient, experiment_id: str, parent: str, trial_id: 
         tags["xlsweep.failure"] = failure
     run_id = str(client.create_run(experiment_id, start_time=start_time, tags=tags,
                                    run_name=f"{aux} seed{seed}").info.run_id)
-    client.log_batch(run_id, params=[], metrics=_metrics({"meta_loss": 2.0}, 0) + _metrics({"meta_loss": 1.0}, 50))
+    client.log_batch(run_id, params=[Param(k, v) for k, v in (params or {}).items()],
+                     metrics=_metrics({"meta_loss": 2.0}, 0) + _metrics({"meta_loss": 1.0}, 50))
     if scores:
         final: dict[str, float] = {"meta_loss": 0.5}
         for metric, per in scores.items():
@@ -117,14 +121,15 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     parent_baseline = {f"baseline/acc/{k}": v for k, v in DEMO_BASELINE.items()}
     parent_baseline |= {f"baseline/fs_acc/{k}": v for k, v in _few_shot(DEMO_BASELINE).items()}
     parent = make_parent(client, exp, "demo-new", name="demo", task="nli", primary="acc", baseline=parent_baseline,
-                         start_time=2000)
+                         start_time=2000, params={"data.source": "ana"})
     clock = 2001
     for (algorithm, aux, support, query), seeds in DEMO_SCORES.items():
         for seed, acc in seeds.items():
             own = None if algorithm == "x-maml" else {"acc": DEMO_BASELINE, "fs_acc": _few_shot(DEMO_BASELINE)}
             make_child(client, exp, parent, f"{aux}_{seed}", algorithm=algorithm, aux=aux, support=support,
                        query=query, seed=seed, scores={"acc": acc, "fs_acc": _few_shot(acc)}, baseline=own,
-                       start_time=clock, **common)
+                       start_time=clock, params={"data.source": "ana"} if algorithm == "xla-maml" else None,
+                       **common)
             clock += 1
     failed = make_child(client, exp, parent, "ana→cor_3", algorithm="xla-maml", aux="ana→cor", support="ana",
                         query="cor", seed=3, scores={}, baseline=None, start_time=clock, status="FAILED",

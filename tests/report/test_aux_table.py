@@ -16,7 +16,7 @@ from xlsweep.report import (
     write_csv,
     write_heatmap,
 )
-from xlsweep.report.aux_table import _heatmap_figure
+from xlsweep.report.heatmap import _heatmap_figure
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BASELINE = {"bel": 0.50, "rus": 0.60, "ukr": 0.40}
@@ -199,3 +199,66 @@ def test_heatmap_figure_all_zero_uses_unit_limits() -> None:
 def test_write_heatmap_rejects_empty_table(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="empty table"):
         write_heatmap(pd.DataFrame(), tmp_path / "empty.png")
+
+
+# --- marks: significant, untested, predicted; their legend; the per-cell CSV ---------------------
+
+
+def _marks(table: pd.DataFrame, cells: set[tuple[str, str]]) -> pd.DataFrame:
+    return pd.DataFrame([[(aux, t) in cells for t in table.columns] for aux in table.index], index=table.index,
+                        columns=table.columns, dtype=bool)
+
+
+def test_untested_cells_carry_their_own_mark_and_a_legend_entry() -> None:
+    table = delta_table(_records())  # ana→bel on bel: +5.0, the largest cell; say its test could not run
+    untested = _marks(table, {("ana→bel", "bel")})
+    significant = _marks(table, {("ana→bel", "rus")})
+    figure = _heatmap_figure(table, title="t", metric="acc", significant=significant, untested=untested)
+    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in figure.axes[0].texts}
+    columns = list(table.columns)
+    assert texts[(0, columns.index("bel"))] == "+5.0○"
+    assert texts[(0, columns.index("rus"))] == "+4.0*"
+    assert texts[(1, columns.index("bel"))] == "\N{MINUS SIGN}2.0"
+    (legend,) = figure.legends
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "significant improvement (Holm-adjusted paired t-test over seeds)",
+        "not tested (< 2 seed pairs or zero-variance differences)"]
+    assert not _heatmap_figure(table, title="t", metric="acc").legends  # no masks, no legend
+
+
+def test_predicted_cells_are_hatched_in_italics_with_a_legend_entry(tmp_path: Path) -> None:
+    table = delta_table(_records())
+    predicted = _marks(table, {("bel", "ukr"), ("bel", "rus")})
+    figure = _heatmap_figure(table, title="t", metric="acc", predicted=predicted)
+    heat = figure.axes[0]
+    hatched = sorted((p.get_x() + 0.5, p.get_y() + 0.5) for p in heat.patches if p.get_hatch())
+    columns = list(table.columns)
+    assert hatched == sorted([(columns.index("rus"), 1.0), (columns.index("ukr"), 1.0)])
+    styles = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_fontstyle() for t in heat.texts}
+    assert styles[(1, columns.index("ukr"))] == "italic" and styles[(0, columns.index("ukr"))] == "normal"
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == ["predicted, not run"]
+    path = write_heatmap(table, tmp_path / "p.png", predicted=predicted.to_numpy(), untested=predicted)
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    with pytest.raises(ValueError, match=r"predicted mask: expected a boolean array of shape \(2, 4\)"):
+        write_heatmap(table, tmp_path / "x.png", predicted=np.zeros((1, 4), dtype=bool))
+
+
+def test_write_csv_with_predicted_cells_and_intervals_is_one_line_per_cell(tmp_path: Path) -> None:
+    table = delta_table(_records())
+    predicted = _marks(table, {("bel", "ukr")})
+    low, high = table - 0.01, table + 0.02
+    low.loc["ana→bel", "rus"] = np.nan
+    path = write_csv(table, tmp_path / "cells.csv", predicted=predicted, interval=(low, high))
+    frame = pd.read_csv(path)
+    assert list(frame.columns) == ["aux", "target", "delta", "status", "low", "high"]
+    assert len(frame) == table.size
+    row = frame[(frame["aux"] == "bel") & (frame["target"] == "ukr")].iloc[0]
+    assert row["status"] == "predicted" and row["delta"] == pytest.approx(0.0)
+    assert row["low"] == pytest.approx(-0.01) and row["high"] == pytest.approx(0.02)
+    assert (frame["status"] == "observed").sum() == table.size - 1
+    other = frame[(frame["aux"] == "ana→bel") & (frame["target"] == "rus")].iloc[0]
+    assert math.isnan(other["low"]) and other["high"] == pytest.approx(0.06)
+    only_mask = pd.read_csv(write_csv(table, tmp_path / "m.csv", predicted=predicted))
+    assert only_mask["low"].isna().all() and set(only_mask["status"]) == {"observed", "predicted"}
+    with pytest.raises(ValueError, match="interval low does not match the table"):
+        write_csv(table, tmp_path / "bad.csv", interval=(low.drop(columns="avg"), high))

@@ -120,3 +120,18 @@ def test_a_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path: Path) ->
     with pytest.raises(ReportError, match=r"no MLflow database at .*nowhere/mlflow.db"):
         load_sweep_results(f"sqlite:///{db}", experiment="demo")
     assert not db.exists()
+
+
+def test_the_source_language_is_the_childs_data_source_param_else_the_parents(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    exp = client.create_experiment("src")
+    common: dict[str, Any] = {"sweep": "src", "algorithm": "xla-maml", "support": "en", "query": "hi", "task": "nli",
+                              "primary": "acc", "scores": {"acc": {"hi": 0.6}}, "baseline": {"acc": {"hi": 0.5}}}
+    parent = make_parent(client, exp, "src-1", name="src", task="nli", primary="acc", baseline={}, start_time=1,
+                         params={"data.source": "en"})
+    make_child(client, exp, parent, "t0", aux="en→hi", seed=0, start_time=2, params={"data.source": "de"}, **common)
+    make_child(client, exp, parent, "t1", aux="en→hi", seed=1, start_time=3, **common)
+    results = load_sweep_results(uri, experiment="src")
+    assert {r.trial_id: r.source for r in results.records} == {"t0": "de", "t1": "en"}
+    assert results.experiment_id == exp

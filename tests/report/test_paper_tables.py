@@ -11,11 +11,12 @@ import pytest
 from scipy import stats as scipy_stats
 
 from tests.report.conftest import DEMO_BASELINE, DEMO_SCORES, FEW_SHOT_GAIN, MX_BASELINE, MX_SCORES, Store
-from xlsweep.report.aux_table import _heatmap_figure, write_heatmap
 from xlsweep.report.from_mlflow import load_sweep_results
+from xlsweep.report.heatmap import _heatmap_figure, write_heatmap
 from xlsweep.report.method_table import BASELINE_ROW
-from xlsweep.report.paper_tables import aux_paper_table, delta_frames, method_paper_table
+from xlsweep.report.paper_tables import aux_paper_table, delta_frames, method_paper_table, untested_frame
 from xlsweep.report.records import ReportError, RunRecord
+from xlsweep.report.stats import mean
 
 
 def _demo(store: Store, metric: str = "acc") -> Any:
@@ -24,6 +25,29 @@ def _demo(store: Store, metric: str = "acc") -> Any:
 
 def _p(ours: list[float], base: list[float]) -> float:
     return float(scipy_stats.ttest_rel(ours, base, alternative="greater").pvalue)
+
+
+def _holm_ref(p_values: list[float]) -> list[float]:
+    """Holm's adjustment written out: the k-th smallest p times (m - k + 1), running maximum, capped at 1."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    out, running = [0.0] * len(p_values), 0.0
+    for k, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - k) * p_values[i]))
+        out[i] = running
+    return out
+
+
+def _demo_p_values() -> dict[tuple[str, str], float]:
+    """Raw p of each tested cell of the demo's Table 3: 2 XLA-MAML rows × bel, cor, dun, avg, avg† (X-MAML: n = 1)."""
+    out = {}
+    for key in (("xla-maml", "ana→bel", "ana", "bel"), ("xla-maml", "ana→cor", "ana", "cor")):
+        seeds = DEMO_SCORES[key]
+        spans = {"bel": ["bel"], "cor": ["cor"], "dun": ["dun"], "avg": ["bel", "cor", "dun"],
+                 "avg†": [t for t in ("bel", "cor", "dun") if t != key[3]]}
+        for column, langs in spans.items():
+            ours = [sum(seeds[s][t] for t in langs) / len(langs) for s in (0, 1, 2)]
+            out[(f"XLA-MAML ({key[1]})", column)] = _p(ours, [sum(DEMO_BASELINE[t] for t in langs) / len(langs)] * 3)
+    return out
 
 
 def test_table3_rows_columns_and_counts(demo_store: Store) -> None:
@@ -49,19 +73,34 @@ def test_table3_cells_are_mean_and_sample_std_over_seeds(demo_store: Store) -> N
     assert base["avg†"].n == 0 and math.isnan(base["avg†"].mean)  # the baseline has no auxiliary languages
 
 
-def test_table3_significance_marks_come_from_the_paired_test(demo_store: Store) -> None:
+def test_table3_significance_marks_come_from_the_paired_test_holm_adjusted(demo_store: Store) -> None:
     table = _demo(demo_store)
     bel_row, cor_row = table.row("XLA-MAML (ana→bel)").cells, table.row("XLA-MAML (ana→cor)").cells
     # ana→bel on bel: +.06, +.05, +.07 → p = 0.0046; on cor: +.01, -.01, +.03 → p = 0.24
-    assert bel_row["bel"].significant and bel_row["bel"].test is not None
+    assert bel_row["bel"].test is not None
     assert bel_row["bel"].test.p == pytest.approx(_p([0.56, 0.55, 0.57], [0.5] * 3))
-    assert not bel_row["cor"].significant
     assert bel_row["cor"].test is not None and bel_row["cor"].test.p == pytest.approx(0.2387, abs=1e-3)
-    assert bel_row["dun"].significant and cor_row["cor"].significant
-    assert not cor_row["bel"].significant and not cor_row["dun"].significant
+    # one family of the 10 tested cells (X-MAML's single seed tests nothing): Holm's adjustment
+    raw = _demo_p_values()
+    adjusted = dict(zip(raw, _holm_ref(list(raw.values())), strict=True))
+    assert table.tested == 10
+    for (label, column), p_adj in adjusted.items():
+        cell = table.row(label).cells[column]
+        assert cell.p_adjusted == pytest.approx(p_adj)
+        assert cell.significant == (p_adj < 0.05)
+    assert bel_row["bel"].significant and bel_row["bel"].p_adjusted == pytest.approx(10 * bel_row["bel"].test.p)
+    # raw p < 0.05 but not after the correction: the marks that a per-cell test gave and Holm takes away
+    for cell in (bel_row["dun"], cor_row["cor"]):
+        assert cell.test is not None and cell.test.significant and cell.test.p < 0.05
+        assert not cell.significant and cell.p_adjusted >= 0.05
+    assert not bel_row["cor"].significant and not cor_row["bel"].significant and not cor_row["dun"].significant
     one_seed = table.row("X-MAML (bel)").cells["bel"]
-    assert not one_seed.significant and one_seed.test is not None and "1 seed pair" in one_seed.test.reason
-    assert all(cell.test is None for cell in table.row(BASELINE_ROW).cells.values())
+    assert not one_seed.significant and one_seed.untested and one_seed.test is not None
+    assert "1 seed pair" in one_seed.test.reason and math.isnan(one_seed.p_adjusted)
+    assert all(cell.test is None and not cell.untested for cell in table.row(BASELINE_ROW).cells.values())
+    note = table.notes[2]
+    assert "Holm-adjusted over the table's 10 tested cells (one family per table), family-wise α = 0.05" in note
+    assert "○: not tested" in note
 
 
 def test_avg_dagger_excludes_the_rows_auxiliary_languages(demo_store: Store) -> None:
@@ -73,8 +112,8 @@ def test_avg_dagger_excludes_the_rows_auxiliary_languages(demo_store: Store) -> 
     assert cells["avg"].mean == pytest.approx(sum(avg) / 3)
     assert cells["avg†"].mean == pytest.approx(sum(kept) / 3)
     assert cells["avg†"].std == pytest.approx(float(np.std(kept, ddof=1)))
-    # the average improves significantly, the average without bel does not (p = 0.06)
-    assert cells["avg"].significant and cells["avg"].test is not None
+    # the average improves (raw p = 0.02, not after Holm over the table), the average without bel does not (p = 0.06)
+    assert cells["avg"].test is not None and cells["avg"].test.significant and not cells["avg"].significant
     assert cells["avg"].test.p == pytest.approx(_p(avg, [0.5] * 3))
     assert cells["avg†"].test is not None and cells["avg†"].test.p == pytest.approx(_p(kept, [0.5] * 3))
     assert not cells["avg†"].significant
@@ -104,12 +143,15 @@ def test_delta_frames_and_the_heatmap_mark_significant_cells(demo_store: Store, 
     assert deltas.loc["XLA-MAML (ana→bel)", "bel"] == pytest.approx(0.06)
     assert deltas.loc["XLA-MAML (ana→cor)", "dun"] == pytest.approx(0.01)
     assert deltas.attrs["n"] == {"X-MAML (bel)": 1, "XLA-MAML (ana→bel)": 3, "XLA-MAML (ana→cor)": 3}
-    assert mask.loc["XLA-MAML (ana→bel)"].tolist() == [True, False, True, True]
+    assert mask.loc["XLA-MAML (ana→bel)"].tolist() == [True, False, False, False]  # Holm: dun and avg not
     assert not mask.loc["X-MAML (bel)"].any()
 
-    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text()
-             for t in _heatmap_figure(deltas, title="t", metric="acc", significant=mask).axes[0].texts}
+    untested = untested_frame(_demo(demo_store))
+    assert untested.loc["X-MAML (bel)"].all() and not untested.drop(index="X-MAML (bel)").to_numpy().any()
+    figure = _heatmap_figure(deltas, title="t", metric="acc", significant=mask, untested=untested)
+    texts = {(round(t.get_position()[1]), round(t.get_position()[0])): t.get_text() for t in figure.axes[0].texts}
     assert texts[(1, 0)] == "+6.0*" and texts[(1, 1)] == "+1.0"
+    assert texts[(0, 0)] == "+3.0○"  # X-MAML's one seed: its test could not run, and the heatmap says so
     path = write_heatmap(deltas, tmp_path / "heat.png", significant=mask)
     assert path.read_bytes()[:4] == b"\x89PNG"
 
@@ -127,10 +169,11 @@ def test_the_heatmap_refuses_a_mask_that_does_not_fit(demo_store: Store, tmp_pat
 
 def _record(algorithm: str, aux: str, seed: int, scores: dict[str, float], *, cell: dict[str, Any] | None = None,
             support: tuple[str, ...] = ("ana",), query: tuple[str, ...] = ("bel",),
-            baseline: dict[str, float] | None = None) -> RunRecord:
-    return RunRecord(run_id=f"{aux}-{seed}-{cell}", trial_id=f"{aux}-{seed}-{cell}", algorithm=algorithm, aux=aux,
-                     support=support, query=query, seed=seed, cell=cell or {"aux": aux, "seed": seed},
-                     scores={"acc": scores}, baseline={"acc": baseline or {k: 0.5 for k in scores}}, metrics={})
+            baseline: dict[str, float] | None = None, source: str = "") -> RunRecord:
+    return RunRecord(run_id=f"{algorithm}-{aux}-{seed}-{cell}", trial_id=f"{algorithm}-{aux}-{seed}-{cell}",
+                     algorithm=algorithm, aux=aux, support=support, query=query, seed=seed,
+                     cell=cell or {"aux": aux, "seed": seed}, scores={"acc": scores},
+                     baseline={"acc": baseline or {k: 0.5 for k in scores}}, metrics={}, source=source)
 
 
 def test_other_varying_grid_keys_are_part_of_the_row_label_but_seeds_are_not() -> None:
@@ -144,11 +187,12 @@ def test_other_varying_grid_keys_are_part_of_the_row_label_but_seeds_are_not() -
 
 
 def test_per_seed_baselines_are_paired_with_their_own_seed() -> None:
-    # the row beats each seed's own baseline by +.02/+.03/+.04, though not the mean baseline on every seed
+    # the row beats each seed's own baseline by +.03/+.03/+.04, though not the mean baseline on every seed
     records = [_record("xla-maml", "ana→bel", s, {"cor": v}, baseline={"cor": b})
-               for s, v, b in ((0, 0.52, 0.50), (1, 0.43, 0.40), (2, 0.64, 0.60))]
+               for s, v, b in ((0, 0.53, 0.50), (1, 0.43, 0.40), (2, 0.64, 0.60))]
     cell = aux_paper_table(records, "acc").rows[1].cells["cor"]
-    assert cell.test is not None and cell.test.p == pytest.approx(_p([0.52, 0.43, 0.64], [0.50, 0.40, 0.60]))
+    assert cell.test is not None and cell.test.p == pytest.approx(_p([0.53, 0.43, 0.64], [0.50, 0.40, 0.60]))
+    assert cell.p_adjusted == pytest.approx(3 * cell.test.p)  # cor, avg and avg† (= cor) are one family of 3
     assert cell.significant
     baseline = aux_paper_table(records, "acc").rows[0].cells["cor"]
     assert baseline.mean == pytest.approx(0.5) and baseline.std == pytest.approx(0.1) and baseline.n == 3
@@ -215,7 +259,7 @@ def test_metaxl_rows_pair_with_the_reference_of_the_same_settings() -> None:
 
     records = [rec("jt", size, s, 0.5 + size / 10000, layers) for size in (1000, 5000) for s in range(3)
                for layers in (1, 2)]  # jt ignores the RTN setting: repeats of one row per seed
-    records += [rec("metaxl", 1000, s, v, 2) for s, v in enumerate((0.62, 0.61, 0.63))]
+    records += [rec("metaxl", 1000, s, v, 2) for s, v in enumerate((0.63, 0.62, 0.63))]
     records += [rec("metaxl", 5000, s, v, 2) for s, v in enumerate((0.49, 0.51, 0.50))]
     table = method_paper_table(records, "f1")
     assert [r.label for r in table.rows[1:]] == [
@@ -224,8 +268,85 @@ def test_metaxl_rows_pair_with_the_reference_of_the_same_settings() -> None:
     assert table.row("jt source_size=1000").n == 3 and table.row("jt source_size=1000").cells["qu"].n == 3
     small = table.row("metaxl source_size=1000 rtn_layers=2").cells["qu"]
     large = table.row("metaxl source_size=5000 rtn_layers=2").cells["qu"]
-    assert small.test is not None and small.test.mean_diff == pytest.approx(0.62 - 0.6)
-    assert small.significant  # +.02, +.01, +.03 over jt source_size=1000: p = 0.037
+    assert small.test is not None and small.test.mean_diff == pytest.approx(0.6267 - 0.6, abs=1e-4)
+    assert small.significant  # +.03, +.02, +.03 over jt source_size=1000: p = 0.0077, ×4 tested cells (Holm)
     assert "over jt (the row of the same settings)" in table.notes[1]
     assert large.test is not None and large.test.mean_diff == pytest.approx(0.50 - 1.0)
     assert not large.significant
+
+
+# --- avg† keeps the source; X-MAML and XLA-MAML in one table, compared ---------------------------
+
+BASE4 = {"ana": 0.95, "bel": 0.90, "cor": 0.70, "dun": 0.60}
+JITTER = {"xla-maml": (0.0, 0.01, -0.01, 0.005), "x-maml": (0.004, -0.006, 0.0, 0.002)}
+EFFECT = {  # (algorithm, aux language) -> target -> improvement over stage 1
+    ("xla-maml", "cor"): {"ana": 0.00, "bel": 0.02, "cor": 0.10, "dun": 0.03},
+    ("x-maml", "cor"): {"ana": -0.01, "bel": 0.02, "cor": 0.05, "dun": 0.03},
+    ("xla-maml", "dun"): {"ana": 0.00, "bel": 0.01, "cor": 0.02, "dun": 0.08},
+    ("x-maml", "dun"): {"ana": 0.00, "bel": 0.01, "cor": 0.02, "dun": 0.08},
+}
+
+
+def _mixed(algorithm: str, lang: str, seed: int) -> RunRecord:
+    """A trial of a sweep with meta.algorithm as a grid axis: XLA-MAML ana→lang, or X-MAML on lang alone."""
+    xla = algorithm == "xla-maml"
+    scores = {t: BASE4[t] + EFFECT[(algorithm, lang)][t] + JITTER[algorithm][seed] for t in BASE4}
+    aux = f"ana→{lang}" if xla else lang
+    return _record(algorithm, aux, seed, scores, support=("ana",) if xla else (lang,), query=(lang,),
+                   baseline=BASE4, source="ana", cell={"aux": aux, "seed": seed, "meta.algorithm": algorithm})
+
+
+def _mixed_records() -> list[RunRecord]:
+    return [_mixed(a, lang, s) for a in ("xla-maml", "x-maml") for lang in ("cor", "dun") for s in range(4)]
+
+
+def test_avg_dagger_keeps_the_stage1_source_on_source_to_aux_rows() -> None:
+    # XLA-MAML ana→cor: inner step on the source ana, meta step on cor. The paper's Table 3 blanks only hi on its
+    # "hi → X" rows (en inner, hi meta) and keeps en: avg† leaves out cor, not ana.
+    table = aux_paper_table([r for r in _mixed_records() if r.algorithm == "xla-maml"], "acc")
+    row = table.row("XLA-MAML (ana→cor)")
+    assert row.aux_languages == ("cor",)
+    kept = [mean([BASE4[t] + EFFECT[("xla-maml", "cor")][t] + JITTER["xla-maml"][s] for t in ("ana", "bel", "dun")])
+            for s in range(4)]
+    assert row.cells["avg†"].mean == pytest.approx(mean(kept))
+    assert row.cells["avg†"].n == 4
+    # X-MAML on the source language itself: the source is its auxiliary language, so avg† leaves it out
+    x_on_source = [_record("x-maml", "ana", s, {"ana": 0.96, "bel": 0.91 + s / 100}, support=("ana",),
+                           query=("ana",), baseline={"ana": 0.95, "bel": 0.90}, source="ana") for s in range(2)]
+    cells = aux_paper_table(x_on_source, "acc").row("X-MAML (ana)").cells
+    assert cells["avg†"].mean == pytest.approx(0.915)
+
+
+def test_x_maml_and_xla_maml_share_a_table_row_by_row_as_in_table3() -> None:
+    table = aux_paper_table(_mixed_records(), "acc")
+    assert [r.label for r in table.rows[1:]] == ["X-MAML (cor)", "XLA-MAML (ana→cor)", "X-MAML (dun)",
+                                                 "XLA-MAML (ana→dun)"]
+    assert table.row("X-MAML (cor)").aux_languages == table.row("XLA-MAML (ana→cor)").aux_languages == ("cor",)
+    assert table.row("X-MAML (cor)").cells["cor"].mean == pytest.approx(0.75 + mean(list(JITTER["x-maml"])))
+
+
+def test_xla_maml_is_compared_with_x_maml_of_the_same_aux_paired_by_seed_holm_in_its_own_family() -> None:
+    table = aux_paper_table(_mixed_records(), "acc")
+    assert [r.label for r in table.comparisons] == ["XLA-MAML (ana→cor) − X-MAML (cor)",
+                                                    "XLA-MAML (ana→dun) − X-MAML (dun)"]
+    spans = {t: [t] for t in BASE4} | {"avg": list(BASE4)}
+    raw: dict[tuple[str, str], float] = {}
+    for lang in ("cor", "dun"):
+        for column, langs in (spans | {"avg†": [t for t in BASE4 if t != lang]}).items():
+            ours, theirs = ([mean([_mixed(a, lang, s).scores["acc"][t] for t in langs]) for s in range(4)]
+                            for a in ("xla-maml", "x-maml"))
+            raw[(lang, column)] = _p(ours, theirs)
+            cell = table.comparisons[0 if lang == "cor" else 1].cells[column]
+            assert cell.mean == pytest.approx(mean(ours) - mean(theirs)) and cell.n == 4
+            assert cell.test is not None and cell.test.p == pytest.approx(raw[(lang, column)])
+    adjusted = dict(zip(raw, _holm_ref(list(raw.values())), strict=True))
+    assert table.compared == 12
+    for (lang, column), p_adj in adjusted.items():
+        cell = table.comparisons[0 if lang == "cor" else 1].cells[column]
+        assert cell.p_adjusted == pytest.approx(p_adj) and cell.significant == (p_adj < 0.05)
+    assert table.comparisons[0].cells["cor"].significant  # +5 points on every seed
+    assert not table.comparisons[1].cells["dun"].significant  # the same effect: only the jitter differs
+    assert any("XLA-MAML − X-MAML rows" in note and "Holm-adjusted over these 12 tested cells" in note
+               for note in table.notes)
+    # the table's own family (every row against stage 1) is not changed by the comparisons
+    assert table.tested == 4 * 6

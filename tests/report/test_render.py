@@ -25,24 +25,31 @@ def test_markdown_rows_mark_significant_cells_bold_with_a_star(demo_table: Paper
     assert lines[0] == "### demo: acc"
     assert lines[2] == "| method | n | bel | cor | dun | avg | avg† |"
     assert "| source only (stage 1) | 1 | 50.0 | 60.0 | 40.0 | 50.0 | – |" in lines
-    assert ("| XLA-MAML (ana→bel) | 3 | **56.0 ± 1.0**\\* | 61.0 ± 2.0 | **43.0 ± 1.0**\\* | **53.3 ± 1.2**\\* "
+    # Holm over the table's 10 tests leaves one mark (raw p < 0.05 also on dun, avg and ana→cor's cor)
+    assert ("| XLA-MAML (ana→bel) | 3 | **56.0 ± 1.0**\\* | 61.0 ± 2.0 | 43.0 ± 1.0 | 53.3 ± 1.2 "
             "| 52.0 ± 1.3 |") in lines
-    assert "| XLA-MAML (ana→cor) | 3 | 50.0 ± 2.6 | **65.0 ± 1.0**\\* | 41.0 ± 4.0 | 52.0 ± 2.5 | 45.5 ± 3.3 |" in lines
-    assert "| X-MAML (bel) | 1 | 53.0 | 62.0 | 41.0 | 52.0 | 51.5 |" in lines  # one seed: no std, no mark
+    assert "| XLA-MAML (ana→cor) | 3 | 50.0 ± 2.6 | 65.0 ± 1.0 | 41.0 ± 4.0 | 52.0 ± 2.5 | 45.5 ± 3.3 |" in lines
+    assert "| X-MAML (bel) | 1 | 53.0 ○ | 62.0 ○ | 41.0 ○ | 52.0 ○ | 51.5 ○ |" in lines  # one seed: not tested
+    # the X-MAML row and the XLA-MAML row of the same aux (bel; ana is the source) are compared below the table
+    assert "| XLA-MAML − X-MAML | n | bel | cor | dun | avg | avg† |" in lines
+    assert "| XLA-MAML (ana→bel) − X-MAML (bel) | 1 | +3.0 ○ | -1.0 ○ | +1.0 ○ | +1.0 ○ | +0.0 ○ |" in lines
     notes = "\n".join(lines)
     assert "avg†: average that excludes the row's auxiliary languages" in notes
     assert "one-sided paired t-test over seeds" in notes and "α = 0.05" in notes
+    assert "Holm-adjusted over the table's 10 tested cells" in notes
 
 
 def test_latex_is_booktabs_with_escaped_labels_and_marks(demo_table: PaperTable) -> None:
     text = latex(demo_table)
     assert r"\begin{tabular}{lrccccc}" in text
-    assert text.count(r"\toprule") == 1 and text.count(r"\bottomrule") == 1 and text.count(r"\midrule") == 2
+    assert text.count(r"\toprule") == 1 and text.count(r"\bottomrule") == 1 and text.count(r"\midrule") == 3
     assert r"Method & $n$ & bel & cor & dun & avg & avg$^\dagger$ \\" in text
     assert (r"XLA-MAML (ana$\rightarrow$bel) & 3 & \textbf{56.0 $\pm$ 1.0}$^{*}$ & 61.0 $\pm$ 2.0 & "
-            r"\textbf{43.0 $\pm$ 1.0}$^{*}$") in text
+            r"43.0 $\pm$ 1.0 & ") in text
+    assert r"X-MAML (bel) & 1 & 53.0$^{\circ}$ & " in text and r"\multicolumn{7}{l}{XLA-MAML $-$ X-MAML} \\" in text
     assert r"source only (stage 1) & 1 & 50.0 & 60.0 & 40.0 & 50.0 & -- \\" in text
-    assert r"scipy.stats.ttest\_rel" in text and "→" not in text and "±" not in text and "†" not in text
+    assert r"scipy.stats.ttest\_rel" in text
+    assert not {"→", "±", "†", "○", "−", "—"} & set(text)
 
 
 def test_latex_escapes_special_characters_in_labels() -> None:
@@ -58,15 +65,20 @@ def test_csv_is_long_format_with_fractions_and_test_results(demo_table: PaperTab
     (path,) = write_table(demo_table, tmp_path / "sub" / "aux_table", ["csv"])
     assert path == tmp_path / "sub" / "aux_table.csv"
     frame = pd.read_csv(path)
-    assert len(frame) == 4 * 5  # rows × columns
+    assert len(frame) == (4 + 1) * 5  # (rows + the XLA-MAML − X-MAML comparison) × columns
+    assert frame["family"].tolist() == ["vs reference"] * 20 + ["XLA-MAML − X-MAML"] * 5
     cell = frame[(frame["row"] == "XLA-MAML (ana→bel)") & (frame["column"] == "bel")].iloc[0]
     assert cell["mean"] == pytest.approx(0.56) and cell["std"] == pytest.approx(0.01) and cell["n"] == 3
     assert cell["mean_diff"] == pytest.approx(0.06) and bool(cell["significant"])
-    assert cell["p"] == pytest.approx(0.004566, abs=1e-5)
+    assert cell["p"] == pytest.approx(0.004566, abs=1e-5)  # raw, and Holm-adjusted over the 10 tested cells:
+    assert cell["p_adjusted"] == pytest.approx(10 * 0.004566, abs=1e-4)
+    dun = frame[(frame["row"] == "XLA-MAML (ana→bel)") & (frame["column"] == "dun")].iloc[0]
+    assert dun["p"] < 0.05 and dun["p_adjusted"] > 0.05 and not bool(dun["significant"])
     dagger = frame[(frame["row"] == "XLA-MAML (ana→bel)") & (frame["column"] == "avg†")].iloc[0]
     assert dagger["mean"] == pytest.approx((0.515 + 0.51 + 0.535) / 3) and not bool(dagger["significant"])
     one = frame[(frame["row"] == "X-MAML (bel)") & (frame["column"] == "bel")].iloc[0]
     assert math.isnan(one["std"]) and one["test_note"] == "not tested: 1 seed pair, a paired test needs 2"
+    assert math.isnan(one["p"]) and math.isnan(one["p_adjusted"])
 
 
 def test_write_table_writes_the_chosen_formats(demo_table: PaperTable, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from xlsweep.report.aux_table import (
     write_heatmap,
 )
 from xlsweep.report.best_pairs import RankedPair, best_pairs, best_pairs_lines, write_best_pairs_csv
+from xlsweep.report.html_report import REPORT_HTML, write_html_report
 from xlsweep.report.paper_tables import (
     AVG_EXCL_COLUMN,
     STAGE1,
@@ -24,6 +25,7 @@ from xlsweep.report.paper_tables import (
     aux_paper_table,
     delta_frames,
     method_paper_table,
+    untested_frame,
 )
 from xlsweep.report.records import Excluded, ReportError, RunRecord, SweepResults
 from xlsweep.report.render import FORMATS, latex, markdown, parse_formats, write_table
@@ -39,6 +41,7 @@ __all__ = [
     "Cell",
     "Excluded",
     "PaperTable",
+    "REPORT_HTML",
     "PairedTest",
     "RankedPair",
     "ReportError",
@@ -60,6 +63,8 @@ __all__ = [
     "std",
     "write_best_pairs_csv",
     "write_csv",
+    "untested_frame",
     "write_heatmap",
+    "write_html_report",
     "write_table",
 ]

@@ -3,8 +3,19 @@
 An auxiliary choice is a report row (:func:`xlsweep.report.rows.row_groups`): a method with
 its auxiliary languages and varying settings. Its improvement on a target is, per seed,
 its score minus the stage-1 baseline of the same seed; the ranking uses the mean over
-seeds, and the flag is the paired test of :mod:`xlsweep.report.stats`. Meta-learning rows whose
-auxiliary languages include the target are kept and marked ``†`` (they saw the target's data).
+seeds. Two tests go with it:
+
+* **significant** — the paired test of :mod:`xlsweep.report.stats` (the choice improves on
+  stage 1), Holm-adjusted over every (target, choice) test of the sweep (one family, also
+  when ``--target`` shows one target);
+* **tied with the best** — per target, :func:`xlsweep.report.stats.tied_with_best`: the best
+  choice (highest mean) and every choice not significantly worse than it, paired over seeds,
+  Holm-corrected over that target's comparisons with the best (issue 14's answer to "which
+  auxiliary choice for target X": a set, not a rank). A choice with fewer than 2 seed pairs
+  with the best cannot be told apart from it and stays in the set.
+
+Meta-learning rows whose auxiliary languages include the target are kept and marked ``†``
+(they saw the target's data).
 """
 
 from __future__ import annotations
@@ -12,19 +23,29 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from xlsweep.report.records import ReportError, RunRecord
-from xlsweep.report.rows import TRANSFER, languages, over, row_groups, seed_grid
-from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, PairedTest, paired_test
+from xlsweep.report.rows import TRANSFER, RowGroup, SeedGrid, languages, over, row_groups, seed_grid
+from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, PairedTest, holm, paired_test, tied_with_best
 
 __all__ = ["RankedPair", "best_pairs", "best_pairs_lines", "write_best_pairs_csv"]
 
 
 @dataclass(frozen=True)
 class RankedPair:
-    """One auxiliary choice on one target: its rank and mean improvement (a fraction) with the test."""
+    """One auxiliary choice on one target: its rank and mean improvement (a fraction) with the tests.
+
+    Attributes:
+        test: The paired test against the stage-1 baseline (raw p in ``test.p``).
+        p_adjusted: ``test.p`` after Holm over every (target, choice) test (NaN if untested).
+        tied: In the set tied with the best (the best itself included).
+        vs_best: The paired test "the best is better than this choice" (None for the best).
+        vs_best_adjusted: Its p-value Holm-adjusted over the target's comparisons with the best.
+        run_ids: ``(seed, MLflow run id)`` of the choice's trials.
+        family: The size of ``p_adjusted``'s Holm family (the sweep's tested (target, choice) pairs).
+    """
 
     target: str
     rank: int
@@ -32,11 +53,26 @@ class RankedPair:
     algorithm: str
     aux_languages: tuple[str, ...]
     test: PairedTest
+    p_adjusted: float = math.nan
+    tied: bool = False
+    vs_best: PairedTest | None = None
+    vs_best_adjusted: float = math.nan
+    run_ids: tuple[tuple[int, str], ...] = ()
+    family: int = 0
 
     @property
     def uses_target(self) -> bool:
         """A meta-learning choice whose auxiliary languages include the target (MetaXL always trains on it)."""
         return self.target in self.aux_languages and self.algorithm not in TRANSFER
+
+    @property
+    def significant(self) -> bool:
+        """Tested, and the Holm-adjusted p-value is below α."""
+        return self.test.tested and self.p_adjusted < self.test.alpha
+
+    @property
+    def best(self) -> bool:
+        return self.tied and self.vs_best is None
 
 
 def best_pairs(records: Sequence[RunRecord], metric: str, *, target: str | None = None,
@@ -54,47 +90,73 @@ def best_pairs(records: Sequence[RunRecord], metric: str, *, target: str | None 
         raise ReportError(f"no {metric!r} scores in the finished trials: expected one of {available}")
     if target is not None and target not in targets:
         raise ReportError(f"--target: unknown target {target!r}: expected one of {', '.join(targets)}")
-    ranked: dict[str, list[RankedPair]] = {}
-    for lang in [target] if target is not None else targets:
-        entries = []
-        for group in groups:
-            values, bases = over(grids[group.label], [lang])
-            if values:
-                entries.append((group, paired_test(values, bases, alpha=alpha)))
-        entries.sort(key=lambda e: -e[1].mean_diff if not math.isnan(e[1].mean_diff) else math.inf)
-        ranked[lang] = [RankedPair(lang, i + 1, g.label, g.algorithm, g.aux_languages, test)
-                        for i, (g, test) in enumerate(entries)]
-    return ranked
+    ranked = {lang: _ranked(lang, groups, grids, alpha) for lang in targets}
+    tested = [p.test.p for per in ranked.values() for p in per if p.test.tested]
+    adjusted = iter(holm(tested))
+    ranked = {lang: [replace(p, p_adjusted=next(adjusted) if p.test.tested else math.nan, family=len(tested))
+                     for p in per] for lang, per in ranked.items()}
+    return {target: ranked[target]} if target is not None else ranked
+
+
+def _ranked(lang: str, groups: Sequence[RowGroup], grids: Mapping[str, SeedGrid], alpha: float) -> list[RankedPair]:
+    """One target's choices ranked, each with its test against stage 1 and its place in the tied set."""
+    entries = []
+    for group in groups:
+        values, bases = over(grids[group.label], [lang])
+        if values:
+            deltas = {seed: values[seed] - bases[seed] for seed in values}
+            entries.append((group, paired_test(values, bases, alpha=alpha), deltas))
+    entries.sort(key=lambda e: -e[1].mean_diff if not math.isnan(e[1].mean_diff) else math.inf)
+    if not entries:
+        return []
+    tie = tied_with_best({g.label: deltas for g, _, deltas in entries}, alpha=alpha)
+    return [RankedPair(lang, i + 1, g.label, g.algorithm, g.aux_languages, test, tied=g.label in tie.tied,
+                       vs_best=tie.tests.get(g.label), vs_best_adjusted=tie.adjusted_p.get(g.label, math.nan),
+                       run_ids=tuple(sorted((r.seed, r.run_id) for r in g.records)))
+            for i, (g, test, _) in enumerate(entries)]
 
 
 def best_pairs_lines(ranked: Mapping[str, Sequence[RankedPair]], metric: str, *, top: int | None = None
                      ) -> list[str]:
-    """Fixed-width lines per target: rank, choice, mean Δ and std in points, n, ``*`` if significant."""
+    """Fixed-width lines per target: rank, choice, mean Δ and std in points, n, ``*`` if significant, tied set."""
     if top is not None and top < 1:
         raise ReportError(f"--top: expected a positive number of choices per target, got {top}")
     pairs = [p for per in ranked.values() for p in per]
     alpha = pairs[0].test.alpha if pairs else DEFAULT_ALPHA
+    tested = pairs[0].family if pairs else 0
     width = max([len("auxiliary choice"), *(len(p.label) + 2 for p in pairs)]) + 2
-    lines = [f"Δ {metric} vs the stage-1 baseline, ×100, mean over seeds; * = significant improvement "
-             f"({TEST_NAME}, α = {alpha:g}); † = the choice's auxiliary languages include the target"]
+    lines = [f"Δ {metric} vs the stage-1 baseline, ×100, mean over seeds; † = the choice's auxiliary languages "
+             "include the target",
+             f"* = significant improvement ({TEST_NAME}), Holm-adjusted over the {tested} tests of all targets, "
+             f"α = {alpha:g}",
+             "best / tied = the best choice and the choices not significantly worse than it (paired over seeds, "
+             f"Holm over the target's comparisons with the best, α = {alpha:g})"]
     for target, per in ranked.items():
-        header = f"  {'#':>3}  {'auxiliary choice':<{width}}{'Δ mean':>8}{'std':>7}{'n':>4}  sig"
+        header = f"  {'#':>3}  {'auxiliary choice':<{width}}{'Δ mean':>8}{'std':>7}{'n':>4}  sig  tied"
         lines += ["", f"target {target}", header]
         for pair in per[:top]:
             label = pair.label + (" †" if pair.uses_target else "")
             test = pair.test
             spread = "" if math.isnan(test.std_diff) else f"{test.std_diff * 100:.1f}"
             line = f"  {pair.rank:>3}  {label:<{width}}{test.mean_diff * 100:>+8.1f}{spread:>7}{test.n:>4}  "
-            lines.append((line + ("*" if test.significant else "")).rstrip())
+            line += f"{'*' if pair.significant else '':<3}  {'best' if pair.best else 'tied' if pair.tied else ''}"
+            lines.append(line.rstrip())
     return lines
 
 
 CSV_FIELDS = ("target", "rank", "choice", "algorithm", "aux_languages", "uses_target", "n", "mean_delta",
-              "std_delta", "t", "p", "significant", "test_note")
+              "std_delta", "t", "p", "p_adjusted", "significant", "test_note", "tied_with_best", "p_vs_best",
+              "p_vs_best_adjusted")
 
 
 def write_best_pairs_csv(ranked: Mapping[str, Sequence[RankedPair]], path: str | Path) -> Path:
-    """One line per target and choice; deltas are fractions at full precision, NaN empty."""
+    """One line per target and choice; deltas are fractions at full precision, NaN empty.
+
+    ``p`` / ``p_adjusted`` / ``significant``: the test against stage 1, raw and Holm-adjusted;
+    ``tied_with_best``: in the target's tied set; ``p_vs_best`` / ``p_vs_best_adjusted``: the
+    test "the best is better", raw and Holm-adjusted over the target's comparisons (empty for
+    the best).
+    """
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as f:
@@ -106,8 +168,10 @@ def write_best_pairs_csv(ranked: Mapping[str, Sequence[RankedPair]], path: str |
                 writer.writerow({"target": p.target, "rank": p.rank, "choice": p.label, "algorithm": p.algorithm,
                                  "aux_languages": ",".join(p.aux_languages), "uses_target": p.uses_target,
                                  "n": t.n, "mean_delta": _num(t.mean_diff), "std_delta": _num(t.std_diff),
-                                 "t": _num(t.t), "p": _num(t.p), "significant": t.significant,
-                                 "test_note": t.reason})
+                                 "t": _num(t.t), "p": _num(t.p), "p_adjusted": _num(p.p_adjusted),
+                                 "significant": p.significant, "test_note": t.reason, "tied_with_best": p.tied,
+                                 "p_vs_best": _num(p.vs_best.p) if p.vs_best else "",
+                                 "p_vs_best_adjusted": _num(p.vs_best_adjusted)})
     return out
 
 

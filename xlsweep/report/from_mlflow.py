@@ -26,6 +26,7 @@ from xlsweep.tracking import PARENT_TAG, SWEEP_TAG, TRIAL_TAG
 __all__ = ["load_sweep_results"]
 
 SWEEP_ID_TAG = "xlsweep.sweep_id"
+SOURCE_PARAM = "data.source"  # the stage-1 source language: a child's param, else the parent's
 _TAG = "xlsweep."
 _NOT_SCORES = ("delta", "fs_delta", "dev")  # per-language metrics that are not test scores
 _PAGE = 1000
@@ -51,7 +52,7 @@ def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
     # Tune numbers trials in grid order (``<experiment>_00000``, ...), also across a resume
     children.sort(key=lambda run: (run.data.tags.get(TRIAL_TAG, ""), run.info.start_time or 0))
     baseline = _split(parent.data.metrics, "baseline/")
-    records, excluded = _read_children(children, baseline)
+    records, excluded = _read_children(children, baseline, parent.data.params.get(SOURCE_PARAM, ""))
     tags = parent.data.tags
     if not records:
         statuses = ", ".join(f"{e.status}: {e.reason}" for e in excluded[:_LISTED]) or "none"
@@ -65,7 +66,8 @@ def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
         tracking_uri=tracking_uri, experiment=experiment_name, parent_run_id=parent.info.run_id,
         sweep_id=tags.get(SWEEP_ID_TAG, ""), sweep=tags.get(SWEEP_TAG, experiment_name),
         task=tags.get(f"{_TAG}task") or children[0].data.tags.get(f"{_TAG}task", ""), primary=primary,
-        status=parent.info.status, records=tuple(records), excluded=tuple(excluded))
+        status=parent.info.status, records=tuple(records), excluded=tuple(excluded),
+        experiment_id=str(parent.info.experiment_id))
 
 
 # ---------------------------------------------------------------------------
@@ -151,7 +153,7 @@ def _search(client: MlflowClient, experiment_id: str, filter_string: str) -> lis
 # ---------------------------------------------------------------------------
 
 
-def _read_children(children: list[Any], parent_baseline: dict[str, dict[str, float]]
+def _read_children(children: list[Any], parent_baseline: dict[str, dict[str, float]], parent_source: str = ""
                    ) -> tuple[list[RunRecord], list[Excluded]]:
     """Records of the finished children with scores (the latest run per trial id), the rest excluded."""
     records: dict[str, RunRecord] = {}
@@ -164,7 +166,7 @@ def _read_children(children: list[Any], parent_baseline: dict[str, dict[str, flo
             reason = tags.get(f"{_TAG}failure") or (f"stopped early: {stopped}" if stopped else "no failure recorded")
             excluded.append(Excluded(run.info.run_id, aux, seed, status, reason))
             continue
-        record = _record(run, parent_baseline)
+        record = _record(run, parent_baseline, parent_source)
         if not any(record.scores.values()):
             excluded.append(Excluded(run.info.run_id, aux, seed, status, "finished without test metrics"))
             continue
@@ -176,7 +178,7 @@ def _read_children(children: list[Any], parent_baseline: dict[str, dict[str, flo
     return list(records.values()), excluded
 
 
-def _record(run: Any, parent_baseline: dict[str, dict[str, float]]) -> RunRecord:
+def _record(run: Any, parent_baseline: dict[str, dict[str, float]], parent_source: str = "") -> RunRecord:
     tags, run_id = run.data.tags, run.info.run_id
     metrics = {k: float(v) for k, v in run.data.metrics.items()}
     own = _split(metrics, "baseline/")
@@ -188,7 +190,8 @@ def _record(run: Any, parent_baseline: dict[str, dict[str, float]]) -> RunRecord
         run_id=run_id, trial_id=tags.get(TRIAL_TAG, run_id), algorithm=_required(tags, "algorithm", run_id),
         aux=_required(tags, "aux", run_id), support=_languages(tags.get(f"{_TAG}support", "")),
         query=_languages(tags.get(f"{_TAG}query", "")), seed=_seed(tags, run.data.params, run_id),
-        cell=_cell(tags.get(f"{_TAG}cell", "{}"), run_id), scores=scores, baseline=baseline, metrics=metrics)
+        cell=_cell(tags.get(f"{_TAG}cell", "{}"), run_id), scores=scores, baseline=baseline, metrics=metrics,
+        source=run.data.params.get(SOURCE_PARAM) or parent_source)
 
 
 def _split(metrics: Mapping[str, float], prefix: str) -> dict[str, dict[str, float]]:

@@ -10,7 +10,10 @@
 
 A cell is the mean ± std over seeds with its n; it is marked significant only when the
 paired test over seeds (:func:`xlsweep.report.stats.paired_test`) says the row improves on
-its reference — the stage-1 baseline in Table 3, a baseline method in MetaXL's tables.
+its reference — the stage-1 baseline in Table 3, a baseline method in MetaXL's tables —
+after **Holm's adjustment over every tested cell of the table** (one family per table,
+:func:`xlsweep.report.cells.holm_rows`). Table 3 with X-MAML and XLA-MAML rows also carries
+their paired comparison (:mod:`xlsweep.report.comparisons`), a family of its own.
 An average cell takes, per seed, the mean over its languages, counting only seeds that
 scored all of them. Values are fractions; renderers show them ×100.
 """
@@ -23,14 +26,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from xlsweep.report.aux_table import AVG_COLUMN, BASELINE_TOLERANCE
+from xlsweep.report.aux_table import BASELINE_TOLERANCE
+from xlsweep.report.cells import EMPTY, Cell, Row, holm_rows
+from xlsweep.report.comparisons import method_comparisons
+from xlsweep.report.heatmap import AVG_COLUMN, UNTESTED_MARK
 from xlsweep.report.method_table import BASELINE_ROW
 from xlsweep.report.records import ReportError, RunRecord
 from xlsweep.report.rows import RTN_KEYS, RowGroup, SeedGrid, languages, over, row_groups, seed_grid, stage1_grid
-from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, PairedTest, mean, paired_test, std
+from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, mean, paired_test, std
 
-__all__ = ["AVG_EXCL_COLUMN", "STAGE1", "Cell", "PaperTable", "Row", "aux_paper_table", "delta_frames",
-           "method_paper_table"]
+__all__ = ["AVG_EXCL_COLUMN", "CORRECTION", "STAGE1", "UNTESTED_MARK", "Cell", "PaperTable", "Row", "aux_paper_table",
+           "delta_frames", "heatmap_labels", "method_paper_table", "untested_frame"]
 
 AVG_EXCL_COLUMN = "avg†"
 """Table 3's average over the targets that are not among the row's auxiliary languages."""
@@ -38,47 +44,28 @@ AVG_EXCL_COLUMN = "avg†"
 STAGE1 = "stage1"
 """The ``baseline`` value that names the stage-1 model (zero-shot) as the reference."""
 
+CORRECTION = "Holm"
+"""The multiple-comparison correction, named in footnotes and legends."""
+
 DEFAULT_REFERENCES = ("jt", "target-only")  # MetaXL tables: the first present is the default reference
 
 
 @dataclass(frozen=True)
-class Cell:
-    """Mean ± std over seeds of one row and column; ``test`` against the row's reference, if it has one."""
-
-    mean: float
-    std: float
-    n: int
-    test: PairedTest | None = None
-
-    @property
-    def significant(self) -> bool:
-        return self.test is not None and self.test.significant
-
-
-EMPTY = Cell(math.nan, math.nan, 0)
-
-
-@dataclass(frozen=True)
-class Row:
-    """One table row: its label, method, auxiliary languages, number of seeds and cells by column."""
-
-    label: str
-    algorithm: str
-    aux_languages: tuple[str, ...]
-    n: int
-    cells: Mapping[str, Cell]
-    reference: bool = False  # the rows the others are tested against
-
-
-@dataclass(frozen=True)
 class PaperTable:
-    """A rendered-agnostic table: columns (targets, then averages), rows, and footnotes."""
+    """A rendered-agnostic table: columns (targets, then averages), rows, and footnotes.
+
+    ``tested`` is the size of the rows' Holm family (their tested cells); ``comparisons`` are
+    XLA-MAML − X-MAML rows (:mod:`xlsweep.report.comparisons`), ``compared`` the size of theirs.
+    """
 
     title: str
     metric: str
     columns: tuple[str, ...]
     rows: tuple[Row, ...]
     notes: tuple[str, ...]
+    tested: int = 0
+    comparisons: tuple[Row, ...] = ()
+    compared: int = 0
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -107,17 +94,25 @@ def aux_paper_table(records: Sequence[RunRecord], metric: str, *, alpha: float =
     targets = _targets(grids, metric, records)
     stage1 = stage1_grid([r for g in groups for r in g.records], metric)
     rows = [_stage1_row(stage1, targets, reference=True, blank=(AVG_EXCL_COLUMN,))]
+    spans: dict[str, dict[str, list[str]]] = {}
     for group in groups:
         grid = grids[group.label]
         kept = [t for t in targets if t not in group.aux_languages]
-        spans = {**{t: [t] for t in targets}, AVG_COLUMN: targets, AVG_EXCL_COLUMN: kept}
-        cells = {column: _cell(*over(grid, langs), alpha) for column, langs in spans.items()}
-        rows.append(Row(group.label, group.algorithm, group.aux_languages, len(grid), cells))
-    notes = (_values_note(metric),
-             f"{AVG_EXCL_COLUMN}: average that excludes the row's auxiliary languages (support ∪ query)",
-             _test_note("the stage-1 baseline", alpha))
+        spans[group.label] = {**{t: [t] for t in targets}, AVG_COLUMN: targets, AVG_EXCL_COLUMN: kept}
+        cells = {column: _cell(*over(grid, langs), alpha) for column, langs in spans[group.label].items()}
+        rows.append(Row(group.label, group.algorithm, group.aux_languages, len(grid), cells, runs=_runs(group)))
+    rows, tested = holm_rows(rows)
+    comparisons, compared = method_comparisons(groups, grids, spans, alpha=alpha)
+    notes = [_values_note(metric),
+             f"{AVG_EXCL_COLUMN}: average that excludes the row's auxiliary languages — its meta-step (query) "
+             "languages and its inner-step (support) languages other than the stage-1 source (XLA-MAML paper, "
+             "Table 3)",
+             _test_note("the stage-1 baseline", alpha, tested)]
+    if comparisons:
+        notes.append(_comparison_note(alpha, compared))
     return PaperTable(title or f"{metric} by auxiliary languages", metric,
-                      (*targets, AVG_COLUMN, AVG_EXCL_COLUMN), tuple(rows), notes)
+                      (*targets, AVG_COLUMN, AVG_EXCL_COLUMN), tuple(rows), tuple(notes), tested,
+                      tuple(comparisons), compared)
 
 
 def method_paper_table(records: Sequence[RunRecord], metric: str, *, baseline: str | None = None,
@@ -157,16 +152,18 @@ def method_paper_table(records: Sequence[RunRecord], metric: str, *, baseline: s
             values, bases = over(grids[group.label], langs)
             cells[column] = _cell(values, _compared(against, bases, grids, langs), alpha)
         rows.append(Row(group.label, group.algorithm, group.aux_languages, len(grids[group.label]), cells,
-                        reference=group.algorithm == reference))
+                        reference=group.algorithm == reference, runs=_runs(group)))
+    rows, tested = holm_rows(rows)
     notes = [_values_note(metric) + "; each trial is scored on its own target"]
     if reference is not None:
         several = sum(g.algorithm == reference for g in groups) > 1
         name = "the stage-1 baseline" if reference == STAGE1 else reference
         name += " (the row of the same settings)" if several else ""
-        notes.append(_test_note(name, alpha))
+        notes.append(_test_note(name, alpha, tested))
     if untested:
         notes.append(f"not tested (no single matching {reference} row): {', '.join(untested)}")
-    return PaperTable(title or f"{metric} by method", metric, (*targets, AVG_COLUMN), tuple(rows), tuple(notes))
+    return PaperTable(title or f"{metric} by method", metric, (*targets, AVG_COLUMN), tuple(rows), tuple(notes),
+                      tested)
 
 
 def delta_frames(table: PaperTable) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -174,22 +171,38 @@ def delta_frames(table: PaperTable) -> tuple[pd.DataFrame, pd.DataFrame]:
 
     The first frame has the shape of :func:`xlsweep.report.delta_table` (fractions, index
     ``aux``, ``attrs["n"]`` = seeds per row), ready for ``write_csv`` and ``write_heatmap``;
-    the second is True where the paired test is significant.
+    the second is True where the paired test is significant after Holm's adjustment.
+    :func:`untested_frame` gives the cells whose test could not run.
     """
-    rows = [row for row in table.rows if not row.reference]
-    columns = [*table.targets, AVG_COLUMN]
-    labels = [row.label for row in rows]
+    rows, index, columns = _heatmap_rows(table)
+    deltas = pd.DataFrame([[_diff(row.cells.get(c, EMPTY)) for c in columns] for row in rows],
+                          index=index, columns=columns, dtype=float)
+    mask = pd.DataFrame([[row.cells.get(c, EMPTY).significant for c in columns] for row in rows],
+                        index=index, columns=columns, dtype=bool)
+    deltas.attrs["n"] = {label: row.n for label, row in zip(index, rows, strict=True)}
+    return deltas, mask
+
+
+def untested_frame(table: PaperTable) -> pd.DataFrame:
+    """True where a cell of :func:`delta_frames`' shape has a test that could not run (marked ``○``)."""
+    rows, index, columns = _heatmap_rows(table)
+    return pd.DataFrame([[row.cells.get(c, EMPTY).untested for c in columns] for row in rows],
+                        index=index, columns=columns, dtype=bool)
+
+
+def heatmap_labels(table: PaperTable) -> list[str]:
+    """The heatmap's row labels: the rows' labels, or only their aux choices when one method has them all."""
+    labels = [row.label for row in table.rows if not row.reference]
     prefixes = {label.split(" (", 1)[0] for label in labels}
     if len(prefixes) == 1 and all(" (" in label for label in labels):  # one method: rows are its aux choices
         labels = [label.split(" (", 1)[1].replace(")", "", 1) for label in labels]
-    index = pd.Index(labels, name="aux")
-    header = pd.Index(columns, name="target")
-    deltas = pd.DataFrame([[_diff(row.cells.get(c, EMPTY)) for c in columns] for row in rows],
-                          index=index, columns=header, dtype=float)
-    mask = pd.DataFrame([[row.cells.get(c, EMPTY).significant for c in columns] for row in rows],
-                        index=index, columns=header, dtype=bool)
-    deltas.attrs["n"] = {label: row.n for label, row in zip(labels, rows, strict=True)}
-    return deltas, mask
+    return labels
+
+
+def _heatmap_rows(table: PaperTable) -> tuple[list[Row], pd.Index, pd.Index]:
+    rows = [row for row in table.rows if not row.reference]
+    return (rows, pd.Index(heatmap_labels(table), name="aux"),
+            pd.Index([*table.targets, AVG_COLUMN], name="target"))
 
 
 def _diff(cell: Cell) -> float:
@@ -202,6 +215,10 @@ def _targets(grids: Mapping[str, SeedGrid], metric: str, records: Sequence[RunRe
         available = sorted({m for r in records for m, per in r.scores.items() if per})
         raise ReportError(f"no {metric!r} scores in the finished trials: expected one of {available}")
     return targets
+
+
+def _runs(group: RowGroup) -> tuple[tuple[int, str], ...]:
+    return tuple(sorted((r.seed, r.run_id) for r in group.records))
 
 
 def _cell(values: Mapping[int, float], compared: Mapping[int, float] | None, alpha: float) -> Cell:
@@ -263,6 +280,15 @@ def _values_note(metric: str) -> str:
     return f"{metric} ×100 on the test split: mean ± std over seeds, n = seeds"
 
 
-def _test_note(reference: str, alpha: float) -> str:
+def _test_note(reference: str, alpha: float, tested: int) -> str:
     return (f"bold and *: significant improvement over {reference} by a {TEST_NAME}, pairs matched by seed, "
-            f"α = {alpha:g}; cells with < 2 seed pairs or zero variance of the differences are not tested")
+            f"{CORRECTION}-adjusted over the table's {tested} tested cell{'' if tested == 1 else 's'} (one family "
+            f"per table), family-wise α = {alpha:g}; {UNTESTED_MARK}: not tested (< 2 seed pairs or zero variance "
+            "of the differences)")
+
+
+def _comparison_note(alpha: float, compared: int) -> str:
+    return (f"XLA-MAML − X-MAML rows: per-seed difference of the rows with the same auxiliary languages, mean ± "
+            f"std over seeds; * where a one-sided paired t-test over seeds (H1: XLA-MAML is better) is "
+            f"significant, {CORRECTION}-adjusted over these {compared} tested cell{'' if compared == 1 else 's'} "
+            f"(their own family), α = {alpha:g}")

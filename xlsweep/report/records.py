@@ -30,6 +30,8 @@ class RunRecord:
         baseline: Metric -> language -> the stage-1 model's score (the child's own
             ``baseline/…`` metrics, else the parent run's).
         metrics: Every final metric of the run, as logged.
+        source: The stage-1 source language (param ``data.source`` of the child, else of the
+            parent run; ``""`` when neither has it).
     """
 
     run_id: str
@@ -43,6 +45,7 @@ class RunRecord:
     scores: Mapping[str, Mapping[str, float]]
     baseline: Mapping[str, Mapping[str, float]]
     metrics: Mapping[str, float]
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class Excluded:
 
 @dataclass(frozen=True)
 class SweepResults:
-    """A sweep's parent run and its trials."""
+    """A sweep's parent run and its trials (``experiment_id``: the MLflow experiment's id, for UI links)."""
 
     tracking_uri: str
     experiment: str
@@ -73,3 +76,4 @@ class SweepResults:
     status: str
     records: tuple[RunRecord, ...]
     excluded: tuple[Excluded, ...]
+    experiment_id: str = ""

@@ -5,6 +5,11 @@ keys; its trials differ only by seed (seeds are repeats, never a row key). Per s
 target language a row holds ``(score, stage-1 baseline)``: the mean over that seed's
 trials (usually one; MetaXL-family trials whose RTN settings do not apply to them, e.g.
 ``jt`` under a ``metaxl.rtn_layers`` grid, are the same experiment repeated).
+
+A meta-learning row's **auxiliary languages** are its meta-step (query) languages and its
+inner-step (support) languages other than the stage-1 source: the XLA-MAML paper's
+"hi → X" rows use en for the inner step and hi for the meta step, and Table 3 (§4.3) blanks
+only hi, keeping en. X-MAML rows (support = query) keep their one language, the source too.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ from xlsweep.report.method_table import METHOD_ORDER, method_label
 from xlsweep.report.records import ReportError, RunRecord
 from xlsweep.report.stats import mean
 
-__all__ = ["MAML_NAMES", "RTN_KEYS", "TRANSFER", "RowGroup", "SeedGrid", "languages", "over", "row_groups", "seed_grid",
-           "stage1_grid"]
+__all__ = ["MAML_NAMES", "RTN_KEYS", "TRANSFER", "RowGroup", "SeedGrid", "languages", "over", "pair_key", "row_groups",
+           "seed_grid", "stage1_grid"]
 
-MAML_NAMES = {"x-maml": "X-MAML", "xla-maml": "XLA-MAML"}
+MAML_NAMES = {"x-maml": "X-MAML", "xla-maml": "XLA-MAML", "reptile": "Reptile"}
 """Display names of the meta-learning algorithms, as in the XLA-MAML paper."""
 
 TRANSFER = frozenset(METHOD_ORDER)
@@ -44,7 +49,9 @@ class RowGroup:
         label: Row label, e.g. ``XLA-MAML (ana→bel)``, ``XLA-MAML (ana→bel) inner_lr=0.001``, ``metaxl rtn_layers=2``.
         algorithm: The method.
         settings: The varying grid values shown in the label (key -> value).
-        aux_languages: Support ∪ query languages of the row's trials, in order.
+        aux_languages: The row's auxiliary languages, in order: for meta-learning rows the query
+            languages and the support languages other than the stage-1 source (module docstring);
+            for MetaXL-family rows support ∪ query (source and target).
         records: The trials, one or more per seed.
     """
 
@@ -60,18 +67,31 @@ class RowGroup:
 
 
 def row_groups(records: Sequence[RunRecord]) -> list[RowGroup]:
-    """Rows of the given trials, meta-learning rows (X-MAML, then XLA-MAML) before MetaXL-family ones.
+    """Rows of the given trials, meta-learning rows before MetaXL-family ones.
 
-    Meta-learning rows are labelled by algorithm and auxiliary choice; MetaXL-family rows by
+    Meta-learning rows are labelled by algorithm and auxiliary choice and ordered as in the
+    XLA-MAML paper's Table 3: the rows of one auxiliary language set (and settings) together,
+    X-MAML before XLA-MAML ("X-MAML hi → X", then "XLA-MAML hi → X"); sets that have an X-MAML
+    row come first, each group in order of first appearance. MetaXL-family rows are labelled by
     method (each trial's target is a column), with their source languages when those vary.
     Grid keys other than aux and seed whose values differ across the trials of a family are
     shown as ``key=value`` (the last part of the key); RTN keys only for ``metaxl`` and ``jt-rtn``.
     """
     maml = [r for r in records if r.algorithm not in TRANSFER]
     transfer = [r for r in records if r.algorithm in TRANSFER]
-    groups = _group(maml, _maml_key(maml)) + _group(transfer, _transfer_key(transfer))
     rank = {name: i for i, name in enumerate((*MAML_NAMES, *METHOD_ORDER))}
-    return sorted(groups, key=lambda g: rank.get(g.algorithm, len(rank)))  # stable: first appearance within
+    maml_groups = _group(maml, _maml_key(maml))
+    keys = list(dict.fromkeys(pair_key(g) for g in maml_groups))
+    first = {key: min(rank.get(g.algorithm, len(rank)) for g in maml_groups if pair_key(g) == key) for key in keys}
+    maml_groups.sort(key=lambda g: (first[pair_key(g)], keys.index(pair_key(g)), rank.get(g.algorithm, len(rank))))
+    transfer_groups = sorted(_group(transfer, _transfer_key(transfer)),
+                             key=lambda g: rank.get(g.algorithm, len(rank)))  # stable: first appearance within
+    return maml_groups + transfer_groups
+
+
+def pair_key(group: RowGroup) -> tuple[frozenset[str], str]:
+    """What a meta-learning row shares with its X-MAML / XLA-MAML counterpart: auxiliary languages and settings."""
+    return frozenset(group.aux_languages), repr(sorted(group.settings.items()))
 
 
 def _varying(records: Sequence[RunRecord]) -> list[str]:
@@ -112,7 +132,9 @@ def _group(records: Sequence[RunRecord], key: Any) -> list[RowGroup]:
 
 
 def _aux_languages(records: Iterable[RunRecord]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(lang for r in records for lang in (*r.support, *r.query)))
+    """Support ∪ query, less the stage-1 source among a meta-learning trial's support languages."""
+    return tuple(dict.fromkeys(lang for r in records for lang in (
+        *(s for s in r.support if r.algorithm in TRANSFER or s != r.source), *r.query)))
 
 
 def _scored(record: RunRecord, metric: str) -> dict[str, tuple[float, float]]:

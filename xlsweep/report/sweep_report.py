@@ -12,31 +12,49 @@ primary one, and ``_fewshot`` for the few-shot scores ``fs_<metric>`` when trial
 * meta-learning trials: ``aux_table.{md,csv,tex}`` (Table 3 of XLA-MAML),
   ``aux_target_delta.png`` (heatmap, significant cells marked) and ``aux_target_delta.csv``;
 * MetaXL-family trials: ``method_table.{md,csv,tex}`` (Tables 2/4 of MetaXL);
-* always: ``best_pairs.csv``.
+* always: ``best_pairs.csv`` and ``report.html`` (last), the self-contained page of all of them
+  (:mod:`xlsweep.report.html_report`) — ``report.html`` is the one name other code may rely on.
+
+**Interface for the MLflow side** (the sweep runner logs every path of ``SweepReport.paths``
+to the parent run, at the artifact root): ``report.html`` is among the paths
+(:data:`~xlsweep.report.html_report.REPORT_HTML`), so the page of a sweep is served at
+``artifact_url(server, parent_run_id, "report.html")`` = ``<server>/get-artifact?path=report.html&run_uuid=<id>``
+(:mod:`xlsweep.report.links`, which also builds ``run_url``, ``compare_url`` and ``experiment_url``).
+The page's links go to ``<ui_base>#/experiments/<experiment id>/runs/<run id>`` (one run) or the
+UI's compare view (a cell's or row's runs, one per seed); ``ui_base`` defaults to ``/`` — relative
+to the MLflow server that serves the page —, else ``$XLSWEEP_UI_URL`` or ``--ui-url``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlsweep.report.aux_table import write_csv, write_heatmap
 from xlsweep.report.best_pairs import best_pairs, write_best_pairs_csv
 from xlsweep.report.from_mlflow import load_sweep_results
+from xlsweep.report.heatmap import write_csv, write_heatmap
+from xlsweep.report.html_report import REPORT_HTML, write_html_report
+from xlsweep.report.links import normalise_base
 from xlsweep.report.paper_tables import (
+    CORRECTION,
     STAGE1,
     PaperTable,
     aux_paper_table,
     delta_frames,
     method_paper_table,
+    untested_frame,
 )
 from xlsweep.report.records import ReportError, SweepResults
 from xlsweep.report.render import FORMATS, markdown, write_table
 from xlsweep.report.rows import TRANSFER
 from xlsweep.report.stats import DEFAULT_ALPHA
 
-__all__ = ["SweepReport", "default_out_dir", "report_from_mlflow", "resolve_metric", "write_report"]
+__all__ = ["UI_URL_ENV", "SweepReport", "default_out_dir", "report_from_mlflow", "resolve_metric", "write_report"]
+
+UI_URL_ENV = "XLSWEEP_UI_URL"
+"""The report page's MLflow UI base when none is passed (default: ``/``, relative to the serving server)."""
 
 
 @dataclass(frozen=True)
@@ -58,14 +76,15 @@ def default_out_dir(sweep: str) -> Path:
 def report_from_mlflow(tracking_uri: str, *, parent_run_id: str | None = None, experiment: str | None = None,
                        out_dir: str | Path | None = None, formats: Sequence[str] = FORMATS,
                        metric: str | None = None, baseline: str | None = None,
-                       alpha: float = DEFAULT_ALPHA) -> SweepReport:
+                       alpha: float = DEFAULT_ALPHA, ui_base: str | None = None) -> SweepReport:
     """Load a sweep from MLflow (:func:`load_sweep_results`) and write its reports (:func:`write_report`).
 
     ``out_dir`` defaults to ``./reports/<sweep name>``.
     """
+    base = _ui_base(ui_base)  # a bad --ui-url fails before the store is read
     results = load_sweep_results(tracking_uri, experiment=experiment, parent_run_id=parent_run_id)
     out = Path(out_dir) if out_dir is not None else default_out_dir(results.sweep)
-    return write_report(results, out, formats=formats, metric=metric, baseline=baseline, alpha=alpha)
+    return write_report(results, out, formats=formats, metric=metric, baseline=baseline, alpha=alpha, ui_base=base)
 
 
 def resolve_metric(results: SweepResults, metric: str | None) -> str:
@@ -82,7 +101,7 @@ def resolve_metric(results: SweepResults, metric: str | None) -> str:
 
 def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequence[str] = FORMATS,
                  metric: str | None = None, baseline: str | None = None,
-                 alpha: float = DEFAULT_ALPHA) -> SweepReport:
+                 alpha: float = DEFAULT_ALPHA, ui_base: str | None = None) -> SweepReport:
     """Write every report of ``results`` to ``out_dir``; see the module docstring for the files.
 
     Args:
@@ -92,11 +111,14 @@ def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequenc
         metric: The score to report; ``None`` takes the sweep's primary metric.
         baseline: MetaXL tables' reference method (see :func:`method_paper_table`);
             meta-learning tables always compare with the stage-1 baseline.
-        alpha: Significance level of the paired test.
+        alpha: Family-wise significance level (Holm) of the paired tests.
+        ui_base: Where ``report.html`` links to the MLflow UI (:mod:`xlsweep.report.links`); ``None``:
+            ``$XLSWEEP_UI_URL``, else ``/`` (relative to the server that serves the page).
 
     Raises:
-        ReportError: On an unknown metric, format or baseline.
+        ReportError: On an unknown metric, format or baseline, or a bad ``ui_base``.
     """
+    base = _ui_base(ui_base)
     chosen = resolve_metric(results, metric)
     records = results.records
     maml = any(r.algorithm not in TRANSFER for r in records)
@@ -116,22 +138,37 @@ def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequenc
                                     title=f"{results.sweep}: {name} by auxiliary languages ({mode})")
             tables.append(table)
             paths += write_table(table, out / f"aux_table{suffix}{tag}", formats)
-            paths += _heatmap(table, out / f"aux_target_delta{suffix}{tag}", formats, sweep=results.sweep, mode=mode)
+            paths += _heatmap(table, out / f"aux_target_delta{suffix}{tag}", formats, sweep=results.sweep, mode=mode,
+                              alpha=alpha)
         if transfer:
             table = method_paper_table(records, name, baseline=baseline, alpha=alpha,
                                        title=f"{results.sweep}: {name} by method ({mode})")
             tables.append(table)
             paths += write_table(table, out / f"method_table{suffix}{tag}", formats)
-    paths.append(write_best_pairs_csv(best_pairs(records, chosen, alpha=alpha), out / f"best_pairs{suffix}.csv"))
+    ranked = best_pairs(records, chosen, alpha=alpha)
+    paths.append(write_best_pairs_csv(ranked, out / f"best_pairs{suffix}.csv"))
+    page = REPORT_HTML if not suffix else f"report{suffix}.html"
+    paths.append(write_html_report(out / page, results, tables, ranked, metric=chosen, ui_base=base))
     return SweepReport(results, chosen, tuple(tables), tuple(paths), tuple(_lines(results, tables)))
 
 
-def _heatmap(table: PaperTable, stem: Path, formats: Sequence[str], *, sweep: str, mode: str) -> list[Path]:
+def _ui_base(ui_base: str | None) -> str:
+    try:
+        return normalise_base(ui_base or os.environ.get(UI_URL_ENV))
+    except ValueError as err:
+        raise ReportError(str(err)) from None
+
+
+def _heatmap(table: PaperTable, stem: Path, formats: Sequence[str], *, sweep: str, mode: str,
+             alpha: float) -> list[Path]:
     deltas, mask = delta_frames(table)
     if deltas.empty:
         return []
-    title = f"{sweep}: Δ {table.metric} vs stage-1 baseline ({mode}), mean over seeds; * significant"
-    paths = [write_heatmap(deltas, Path(f"{stem}.png"), title=title, metric=table.metric, significant=mask)]
+    title = f"{sweep}: Δ {table.metric} vs stage-1 baseline ({mode}), mean over seeds"
+    label = (f"significant improvement: one-sided paired t-test over seeds, {CORRECTION}-adjusted over the "
+             f"table's {table.tested} tests, α = {alpha:g}")
+    paths = [write_heatmap(deltas, Path(f"{stem}.png"), title=title, metric=table.metric, significant=mask,
+                           untested=untested_frame(table), significant_label=label)]
     if "csv" in formats:
         paths.append(write_csv(deltas, Path(f"{stem}.csv")))
     return paths
