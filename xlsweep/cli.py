@@ -179,32 +179,44 @@ def languages(seed: Annotated[int, typer.Option(help="Benchmark seed.")] = 0) ->
         typer.echo(f"{a:<5} {info[a].parent or '-':<7} {info[a].order:<6} {row}")
 
 
+SyntheticOpt = "default: as data.synthetic in a sweep config (xlsweep/config/schema.py)"
+
+
 @app.command("export-synthetic")
 def export_synthetic(
     out_dir: Annotated[Path, typer.Argument(help="Where to write the files.")],
     task: Annotated[str, typer.Option(help="nli, qa, ner or sentiment.")] = "nli",
-    seed: Annotated[int, typer.Option(help="Benchmark seed.")] = 0,
-    train_size: Annotated[int, typer.Option(help="Examples per language in train.")] = 4000,
-    dev_size: Annotated[int, typer.Option(help="Examples per language in dev.")] = 500,
-    test_size: Annotated[int, typer.Option(help="Examples per language in test.")] = 500,
+    seed: Annotated[int | None, typer.Option(help=f"Benchmark seed; {SyntheticOpt}.")] = None,
+    train_size: Annotated[int | None, typer.Option(help=f"Examples per language in train; {SyntheticOpt}.")] = None,
+    dev_size: Annotated[int | None, typer.Option(help=f"Examples per language in dev; {SyntheticOpt}.")] = None,
+    test_size: Annotated[int | None, typer.Option(help=f"Examples per language in test; {SyntheticOpt}.")] = None,
+    purity: Annotated[float | None, typer.Option(help=f"Share of topic words (lower is harder); {SyntheticOpt}.")]
+    = None,
+    n_topics: Annotated[int | None, typer.Option(help=f"Topics, a multiple of 3; {SyntheticOpt}.")] = None,
+    words_per_pool: Annotated[int | None, typer.Option(help=f"Words per pool, at least 4; {SyntheticOpt}.")] = None,
 ) -> None:
-    """Write the synthetic benchmark in the real formats (XNLI TSV, SQuAD JSON, WikiAnn text, JSON lines)."""
+    """Write the synthetic benchmark in the real formats (XNLI TSV, SQuAD JSON, WikiAnn text, JSON lines).
+
+    The benchmark is the one a sweep builds from ``data.synthetic`` with the same values, so its numbers compare.
+    """
     from xlsweep.data.export import export_synthetic as export
     from xlsweep.data.schema import TASKS
-    from xlsweep.data.synthetic import SyntheticBenchmark
 
     if task not in TASKS:
         _fail(f"--task: got {task!r}; expected one of {', '.join(TASKS)}")
+    bench = _synthetic(task, seed=seed, train_size=train_size, dev_size=dev_size, test_size=test_size, purity=purity,
+                       n_topics=n_topics, words_per_pool=words_per_pool)
     try:
-        bench = SyntheticBenchmark(task=task, seed=seed, train_size=train_size, dev_size=dev_size,
-                                   test_size=test_size)
-    except ValueError as err:
-        _fail(str(err))
-    sources = export(bench, out_dir)
-    typer.echo(f"wrote the synthetic {task} benchmark ({', '.join(bench.languages)}) to {out_dir.resolve()}")
+        sources = export(bench, out_dir)
+    except OSError as err:
+        _fail(f"{out_dir}: cannot write the files ({err}); expected a writable directory")
+    langs = ", ".join(bench.languages)
+    qa = f"  doc_stride: 24\n  qa_whitespace_languages: [{langs}]  # invented languages: whitespace tokens\n"
+    typer.echo(f"wrote the synthetic {task} benchmark ({langs}; purity {bench.purity}, {bench.n_topics} topics, "
+               f"{bench.words_per_pool} words per pool, seed {bench.seed}) to {out_dir.resolve()}")
     typer.echo("use it as a custom benchmark:\n\ndata:\n  benchmark: custom\n"
-               f"  task: {task}\n  source: ana\n  languages: [{', '.join(bench.languages)}]\n"
-               f"  sources: {{'*': '{sources['*']}'}}")
+               f"  task: {task}\n  source: {bench.languages[0]}\n  languages: [{langs}]\n"
+               f"{qa if task == 'qa' else ''}  sources: {{'*': '{sources['*']}'}}")
 
 
 ExperimentOpt = Annotated[str | None, typer.Option(
