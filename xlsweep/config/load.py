@@ -389,9 +389,21 @@ def _validate_synthetic(data: DataConfig) -> None:
     if not 0 < syn.purity <= 1:
         raise ConfigError(f"data.synthetic.purity: got {syn.purity}; expected a number in (0, 1]")
     try:
-        load_benchmark(data)  # the benchmark's own checks (e.g. words_per_pool), without building any data
+        problem = _benchmark_refuses(data.task, syn)  # once per distinct setting: ~1 ms each, and grids repeat them
+    except TypeError:  # an unhashable field: not cached
+        problem = _benchmark_refuses.__wrapped__(data.task, syn)
+    if problem:
+        raise ConfigError(f"data.synthetic: {problem}")
+
+
+@functools.lru_cache(maxsize=256)
+def _benchmark_refuses(task: str, synthetic: Any) -> str:
+    """The synthetic benchmark's own objection to these settings (e.g. words_per_pool), or ``""``; builds no data."""
+    try:
+        load_benchmark(DataConfig(task=task, synthetic=synthetic))  # type: ignore[arg-type]
     except ValueError as err:
-        raise ConfigError(f"data.synthetic: {err}") from None
+        return str(err)
+    return ""
 
 
 def synthetic_data(task: str, synthetic: Mapping[str, Any]) -> DataConfig:
@@ -755,10 +767,19 @@ def _validate_size(sweep: SweepConfig) -> None:
 
 
 def _no_repeated_trials(cells: list[tuple[dict[str, Any], TrialConfig]]) -> None:
-    """No two cells resolve to the same trial config (Tune would run one of them and the sweep never ends)."""
-    seen: dict[str, dict[str, Any]] = {}
+    """No two cells resolve to the same trial config (Tune would run one of them and the sweep never ends).
+
+    Cells share the base config and differ only at the paths they override, so the resolved values at
+    those paths (``aux``: the support and query sets) identify a cell's config.
+    """
+    def resolved(name: str, cfg: TrialConfig) -> str:
+        if name == "aux":
+            return _canonical([sorted(cfg.meta.support), sorted(cfg.meta.query)])
+        return _canonical(_get_path(cfg, name)) if name != SAMPLE_KEY else ""
+
+    seen: dict[tuple[str, ...], dict[str, Any]] = {}
     for cell, cfg in cells:
-        first = seen.setdefault(_canonical(cfg), cell)
+        first = seen.setdefault(tuple(resolved(name, cfg) for name in sorted(cell)), cell)
         if first is cell:
             continue
         if SAMPLE_KEY in cell and SAMPLE_KEY in first:
