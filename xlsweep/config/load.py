@@ -734,8 +734,8 @@ def parse_sweep(raw: Any, *, default_name: str = "sweep") -> SweepConfig:
 
 
 MAX_TRIALS = 10_000
-"""The most trials a sweep may expand to (grid cells × random-search samples): expanding and validating them
-takes about 0.4 ms each, so validation stays within seconds; split a larger study into several sweeps."""
+"""The most trials a sweep may expand to (grid cells × random-search samples), counted before any is built:
+validating that many costs a few seconds (the README gives the measurement); split a larger study."""
 
 
 def _get_path(cfg: Any, dotted: str) -> Any:
