@@ -41,3 +41,22 @@ def test_a_fine_tuned_model_has_no_new_weights(tmp_path: Path) -> None:
     model = load_pretrained(AutoModelForSequenceClassification, tmp_path / "tuned", num_labels=2)
     assert loading_report(model).endswith("BertForSequenceClassification: no new task head; every encoder weight "
                                           "came from the checkpoint")
+
+
+def test_building_stage_1_logs_the_report_once(tmp_path: Path) -> None:
+    from xlsweep.config import parse_trial
+    from xlsweep.prepare import prepare
+
+    cfg = parse_trial({"data": {"synthetic": {"train_size": 24, "dev_size": 8, "test_size": 8}},
+                       "model": {"tiny": {"vocab_size": 300, "hidden_size": 16, "num_heads": 2,
+                                          "intermediate_size": 32}},
+                       "stage1": {"epochs": 1}, "meta": {"support": ["ana"], "query": ["bel"], "support_size": 2,
+                                                         "query_size": 2}, "eval": {"targets": ["bel"]}})
+    lines: list[str] = []
+    prepare(cfg, tmp_path, log=lines.append)
+    reports = [line for line in lines if "into BertForSequenceClassification" in line]
+    assert len(reports) == 1 and "the task head (classifier) is new, as expected" in reports[0]
+    assert "also newly initialised, not in the checkpoint: bert.pooler.dense" in reports[0]  # the tiny MLM save
+    lines.clear()
+    prepare(cfg, tmp_path, log=lines.append)  # cached: nothing is loaded into a new head again
+    assert not [line for line in lines if "into Bert" in line]
