@@ -137,7 +137,7 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
+def _hints(cls: Any) -> dict[str, Any]:
     """A schema class's field types, evaluated once (``typing.get_type_hints`` dominated validation time)."""
     return typing.get_type_hints(cls)
 
@@ -187,7 +187,7 @@ def set_path(cfg: Any, dotted: str, value: Any, *, where: str = "") -> Any:
         if not dataclasses.is_dataclass(child):
             raise ConfigError(f"{where}{dotted}: {short(head)} is a value, not a section")
         return dataclasses.replace(cfg, **{head: set_path(child, rest, value, where=f"{where}{head}.")})
-    hints = _hints(type(cfg))
+    hints = _hints(cfg.__class__)
     return dataclasses.replace(cfg, **{head: _convert(value, hints[head], f"{where}{dotted}")})
 
 

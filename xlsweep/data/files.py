@@ -32,7 +32,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import datasets
 
@@ -106,7 +106,8 @@ def _open(path: Path) -> TextIO:
 _FIELD_LIMIT = 2**31 - 1  # csv's default limit (131,072 characters) is below a long review or MLQA context
 
 
-def _csv_rows(path: Path, *, delimiter: str, quoting: int = csv.QUOTE_MINIMAL) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(path: Path, *, delimiter: str,
+              quoting: Literal[0, 1, 2, 3] = csv.QUOTE_MINIMAL) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) of every row of a CSV/TSV file; a malformed row is a :class:`DataError` naming its line.
 
     Fields of any length are read (csv's field size limit is lifted while the file is read).
