@@ -52,12 +52,13 @@ def sweep(
 ) -> None:
     """Run a sweep: stage 1 once, then one Tune trial per grid cell, each an MLflow child run."""
     cfg = _load(config)
+    from xlsweep.config import ConfigError
     from xlsweep.sweep.runner import SweepError, run_sweep
 
     try:
         outcome = run_sweep(cfg, address=address, tracking_uri=tracking_uri, output_dir=output_dir,
                             log=lambda line: typer.echo(line))
-    except SweepError as err:
+    except (SweepError, ConfigError) as err:
         _fail(str(err))
     _summary(outcome)
 
@@ -70,11 +71,12 @@ def resume(
     output_dir: Annotated[str, typer.Option(help="Where to look up a sweep given by name.")] = "runs",
 ) -> None:
     """Continue an interrupted sweep: finished trials are kept, running ones continue from their checkpoints."""
+    from xlsweep.config import ConfigError
     from xlsweep.sweep.runner import SweepError, resume_sweep
 
     try:
         outcome = resume_sweep(target, address=address, output_dir=output_dir, log=lambda line: typer.echo(line))
-    except SweepError as err:
+    except (SweepError, ConfigError) as err:
         _fail(str(err))
     _summary(outcome)
 
@@ -122,33 +124,53 @@ def ui(
 
 @app.command()
 def validate(config: ConfigArg) -> None:
-    """Check a sweep config (types, keys, languages, every grid cell, local data files) and list its trials."""
+    """Check a sweep config (keys, types, ranges, languages, every grid cell, repeats, directories, the model's
+    config, local data files and their contents) and list its trials; exit 2 with one error otherwise."""
     cfg = _load(config)
-    from xlsweep.config import expand_grid
+    from xlsweep.config import ConfigError, expand_grid
+    from xlsweep.config.preflight import preflight
     from xlsweep.sweep.runner import SweepError, check_data_files
 
-    cells = expand_grid(cfg)
     try:
+        cells = expand_grid(cfg)
         check_data_files(cells, cfg)
-    except SweepError as err:
+        checked = preflight(cells, cfg)
+    except (SweepError, ConfigError) as err:
         _fail(f"{config}: {err}")
     if cfg.search.searcher == "optuna":
         typer.echo(f"{config}: valid; sweep {cfg.name!r} has {cfg.search.num_samples} trials whose "
                    f"{', '.join(cfg.search.space)} Optuna proposes, optimising {cfg.search.metric}")
     else:
         typer.echo(f"{config}: valid; sweep {cfg.name!r} has {len(cells)} trial{'' if len(cells) == 1 else 's'}")
+    files = "data files exist" if any(c.data.benchmark != "synthetic" for _, c in cells) else "synthetic data"
+    typer.echo(f"checked: {len(cells)} trial config{'' if len(cells) == 1 else 's'} (keys, types, ranges, languages, "
+               f"no repeated values or trials), {files}, {', '.join(checked)}")
     for overrides, trial in cells:
         m = trial.meta
         typer.echo(f"  {m.algorithm:<8} support={','.join(m.support):<8} query={','.join(m.query) or '(same)':<8} "
                    + " ".join(f"{k}={v}" for k, v in overrides.items() if k != "aux"))
 
 
+def _synthetic(task: str, **options: object):  # type: ignore[no-untyped-def]
+    """The synthetic benchmark built from a config's ``data.synthetic`` (its defaults; the given options override)."""
+    import re
+
+    from xlsweep.config import ConfigError
+    from xlsweep.config.load import synthetic_data
+    from xlsweep.data.benchmark import load_benchmark
+
+    try:
+        return load_benchmark(synthetic_data(task, {k: v for k, v in options.items() if v is not None}))
+    except ConfigError as err:  # name the option, not the config key
+        _fail(re.sub(r"data\.synthetic\.(\w+)", lambda m: "--" + m.group(1).replace("_", "-"), str(err)))
+
+
 @app.command()
 def languages(seed: Annotated[int, typer.Option(help="Benchmark seed.")] = 0) -> None:
     """The synthetic benchmark's languages and their planted relatedness (share of cognate words)."""
-    from xlsweep.data.synthetic import DEFAULT_FAMILY, SyntheticBenchmark
+    from xlsweep.data.synthetic import DEFAULT_FAMILY
 
-    bench = SyntheticBenchmark(seed=seed, train_size=1, dev_size=1, test_size=1)
+    bench = _synthetic("nli", seed=seed, train_size=1, dev_size=1, test_size=1)
     langs = bench.languages
     info = {lang.code: lang for lang in DEFAULT_FAMILY}
     typer.echo("lang  parent  order  " + " ".join(f"{b:>5}" for b in langs))
@@ -157,32 +179,44 @@ def languages(seed: Annotated[int, typer.Option(help="Benchmark seed.")] = 0) ->
         typer.echo(f"{a:<5} {info[a].parent or '-':<7} {info[a].order:<6} {row}")
 
 
+SyntheticOpt = "default: as data.synthetic in a sweep config (xlsweep/config/schema.py)"
+
+
 @app.command("export-synthetic")
 def export_synthetic(
     out_dir: Annotated[Path, typer.Argument(help="Where to write the files.")],
     task: Annotated[str, typer.Option(help="nli, qa, ner or sentiment.")] = "nli",
-    seed: Annotated[int, typer.Option(help="Benchmark seed.")] = 0,
-    train_size: Annotated[int, typer.Option(help="Examples per language in train.")] = 4000,
-    dev_size: Annotated[int, typer.Option(help="Examples per language in dev.")] = 500,
-    test_size: Annotated[int, typer.Option(help="Examples per language in test.")] = 500,
+    seed: Annotated[int | None, typer.Option(help=f"Benchmark seed; {SyntheticOpt}.")] = None,
+    train_size: Annotated[int | None, typer.Option(help=f"Examples per language in train; {SyntheticOpt}.")] = None,
+    dev_size: Annotated[int | None, typer.Option(help=f"Examples per language in dev; {SyntheticOpt}.")] = None,
+    test_size: Annotated[int | None, typer.Option(help=f"Examples per language in test; {SyntheticOpt}.")] = None,
+    purity: Annotated[float | None, typer.Option(help=f"Share of topic words (lower is harder); {SyntheticOpt}.")]
+    = None,
+    n_topics: Annotated[int | None, typer.Option(help=f"Topics, a multiple of 3; {SyntheticOpt}.")] = None,
+    words_per_pool: Annotated[int | None, typer.Option(help=f"Words per pool, at least 4; {SyntheticOpt}.")] = None,
 ) -> None:
-    """Write the synthetic benchmark in the real formats (XNLI TSV, SQuAD JSON, WikiAnn text, JSON lines)."""
+    """Write the synthetic benchmark in the real formats (XNLI TSV, SQuAD JSON, WikiAnn text, JSON lines).
+
+    The benchmark is the one a sweep builds from ``data.synthetic`` with the same values, so its numbers compare.
+    """
     from xlsweep.data.export import export_synthetic as export
     from xlsweep.data.schema import TASKS
-    from xlsweep.data.synthetic import SyntheticBenchmark
 
     if task not in TASKS:
         _fail(f"--task: got {task!r}; expected one of {', '.join(TASKS)}")
+    bench = _synthetic(task, seed=seed, train_size=train_size, dev_size=dev_size, test_size=test_size, purity=purity,
+                       n_topics=n_topics, words_per_pool=words_per_pool)
     try:
-        bench = SyntheticBenchmark(task=task, seed=seed, train_size=train_size, dev_size=dev_size,
-                                   test_size=test_size)
-    except ValueError as err:
-        _fail(str(err))
-    sources = export(bench, out_dir)
-    typer.echo(f"wrote the synthetic {task} benchmark ({', '.join(bench.languages)}) to {out_dir.resolve()}")
+        sources = export(bench, out_dir)
+    except OSError as err:
+        _fail(f"{out_dir}: cannot write the files ({err}); expected a writable directory")
+    langs = ", ".join(bench.languages)
+    qa = f"  doc_stride: 24\n  qa_whitespace_languages: [{langs}]  # invented languages: whitespace tokens\n"
+    typer.echo(f"wrote the synthetic {task} benchmark ({langs}; purity {bench.purity}, {bench.n_topics} topics, "
+               f"{bench.words_per_pool} words per pool, seed {bench.seed}) to {out_dir.resolve()}")
     typer.echo("use it as a custom benchmark:\n\ndata:\n  benchmark: custom\n"
-               f"  task: {task}\n  source: ana\n  languages: [{', '.join(bench.languages)}]\n"
-               f"  sources: {{'*': '{sources['*']}'}}")
+               f"  task: {task}\n  source: {bench.languages[0]}\n  languages: [{langs}]\n"
+               f"{qa if task == 'qa' else ''}  sources: {{'*': '{sources['*']}'}}")
 
 
 ExperimentOpt = Annotated[str | None, typer.Option(

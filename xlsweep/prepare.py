@@ -29,7 +29,7 @@ from xlsweep.data.benchmark import Benchmark, benchmark_languages, load_benchmar
 from xlsweep.data.features import Features
 from xlsweep.data.sources import resolve_limit, take
 from xlsweep.data.synthetic import SyntheticBenchmark
-from xlsweep.models.encoder import enable_activation_checkpointing, load_tokenizer, quiet_transformers
+from xlsweep.models.encoder import enable_activation_checkpointing, load_tokenizer, loading_report, quiet_transformers
 from xlsweep.models.tiny import build_tiny_encoder
 from xlsweep.tasks import get_task
 from xlsweep.train.fewshot import few_shot_scores
@@ -138,6 +138,7 @@ def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: Non
         log(f"stage 1: fine-tuning on {cfg.data.source!r} ({cfg.data.task}, {s.epochs} epochs, lr {s.lr}) ...")
         torch.manual_seed(s.seed)
         model = task.load_model(encoder_dir)
+        log(f"  {loading_report(model)}")
         if s.gradient_checkpointing:
             enable_activation_checkpointing(model)
         finetune(model, train, epochs=s.epochs, lr=s.lr, batch_size=s.batch_size, weight_decay=s.weight_decay,

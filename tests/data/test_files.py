@@ -246,3 +246,117 @@ def test_loaded_ner_featurises(tmp_path: Path, tokenizer) -> None:  # type: igno
     assert references == [["B-LOC", "O", "O"], ["B-PER", "I-PER", "O"]]
     first_subtokens = features["labels"][0][features["labels"][0] != -100].tolist()
     assert first_subtokens == [NER_TAGS.index("B-LOC"), 0, 0]
+
+
+# ----------------------------------------------------------------- QA answers must be spans (issue 12, point 4)
+def _squad(path: Path, context: str, answers: list[dict[str, object]], *, extra: int = 0) -> Path:
+    good = {"id": "ok", "question": "Where?", "answers": [{"text": "Paris", "answer_start": 0}]}
+    paragraphs = [{"context": "Paris is big.", "qas": [good]}] * extra
+    paragraphs.append({"context": context, "qas": [{"id": "q7", "question": "Who?", "answers": answers}]})
+    path.write_text(json.dumps({"version": "1.1", "data": [{"title": "t", "paragraphs": paragraphs}]}))
+    return path
+
+
+@pytest.mark.parametrize(("context", "answers", "problem"), [
+    ("Ada wrote it.", [{"text": "Grace", "answer_start": 0}], "answer 0 'Grace' at answer_start 0 does not match the "
+                                                             "context there ('Ada w'; the text is nowhere in the "
+                                                             "context)"),
+    ("Ada wrote it.", [{"text": "Ada", "answer_start": 1}], "answer 0 'Ada' at answer_start 1 does not match the "
+                                                           "context there ('da '; the text occurs at 0)"),
+    ("Ada wrote it.", [{"text": "Ada", "answer_start": 11}], "answer 0 'Ada' at answer_start 11 does not fit in the "
+                                                            "context (13 characters)"),
+    ("Ada wrote it.", [{"text": "Ada", "answer_start": -1}], "answer_start -1 does not fit"),
+    ("Ada wrote it.", [{"text": "Ada", "answer_start": 10**20}], "does not fit in the context"),
+    ("Ada wrote it.", [{"text": "Ada", "answer_start": 0}, {"text": "it", "answer_start": 3}],
+     "answer 1 'it' at answer_start 3"),
+    ("Ada wrote it.", [], "no answer; extractive QA here needs at least one per question"),
+    ("Ada wrote it.", [{"text": "", "answer_start": 0}], "answer 0 has an empty text"),
+    ("", [{"text": "", "answer_start": 0}], "the context is empty"),
+    ("   ", [{"text": " ", "answer_start": 0}], "the context is empty"),
+])
+def test_squad_answers_that_are_not_spans_of_their_context_are_refused(tmp_path: Path, context: str,
+                                                                      answers: list[dict[str, object]],
+                                                                      problem: str) -> None:
+    path = _squad(tmp_path / "mlqa.json", context, answers, extra=2)
+    with pytest.raises(DataError) as info:
+        read_file(path, "qa", "en")
+    message = str(info.value)
+    assert message.startswith(f"{path}: question id 'q7' (data[0].paragraphs[2].qas[0]): ")
+    assert problem in message
+    assert message.endswith("; expected every answer to be context[answer_start:answer_start + len(text)]")
+
+
+def test_the_number_of_bad_questions_is_given_with_the_first(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    qas = [{"id": f"q{i}", "question": "?", "answers": [{"text": "x", "answer_start": 0}]} for i in range(3)]
+    path.write_text(json.dumps({"data": [{"paragraphs": [{"context": "Ada", "qas": qas}]}]}))
+    with pytest.raises(DataError, match=r"bad\.json: 3 questions have bad answers or contexts; the first, question "
+                                        r"id 'q0' \(data\[0\]\.paragraphs\[0\]\.qas\[0\]\): answer 0 'x'"):
+        read_file(path, "qa", "en")
+
+
+# ----------------------------------------------------------------- long fields, malformed rows (issue 12, point 11)
+LONG = "word " * 40_000  # 200,000 characters: more than csv's default field limit of 131,072
+
+
+def test_csv_and_tsv_fields_longer_than_csvs_default_limit_are_read(tmp_path: Path) -> None:
+    ds = read_file(_write(tmp_path / "long.csv", f'text,label\n"{LONG}",1\nshort,0\n'), "sentiment", "en")
+    assert ds[0]["text"] == LONG and ds[1]["text"] == "short"
+    tsv = _write(tmp_path / "long.tsv", "sentence1\tsentence2\tgold_label\n" + f"{LONG}\tx\tneutral\n")
+    assert read_file(tsv, "nli", "en")[0]["premise"] == LONG
+    import csv
+
+    assert csv.field_size_limit() == 131_072  # the process-wide limit is restored
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("body,label\nfine,1,extra\n", r"x\.csv, line 2: 3 comma-separated fields; the header \['body', 'label'\] has 2"),
+    ("text,label\nhello, world,1\n", r"x\.csv, line 2: 3 comma-separated fields"),
+    ("text,label\nhello\n", r"x\.csv, line 2: 1 comma-separated fields"),
+    ("text,label,label\nhi,1,0\n", r"x\.csv, line 1: the header repeats \['label'\]"),
+    ('text,label\n"unterminated,1\n', r"x\.csv, line 2: 1 comma-separated fields|not a readable CSV row"),
+    ("text\tlabel\nhi\t1\n", r"x\.csv, line 2: no 'text' or 'review_body' string \(has \['text\\tlabel'\]\)"),
+])
+def test_malformed_sentiment_csv_rows_are_one_error_naming_the_line(tmp_path: Path, content: str,
+                                                                    message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        read_file(_write(tmp_path / "x.csv", content), "sentiment", "en")
+
+
+def test_an_nli_row_with_an_extra_tab_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "x.tsv", "sentence1\tsentence2\tgold_label\na\tb\tc\tneutral\n")
+    with pytest.raises(DataError, match=r"x\.tsv, line 2: 4 tab-separated fields; the header has 3 \(a tab inside"):
+        read_file(path, "nli", "en")
+
+
+@pytest.mark.parametrize(("name", "task", "content", "message"), [
+    ("deep.json", "qa", "[" * 100_000, r"deep\.json: JSON nested too deeply to read; expected SQuAD"),
+    ("deep.jsonl", "sentiment", "[" * 100_000 + "\n", r"deep\.jsonl, line 1: JSON nested too deeply"),
+    ("deep.json", "sentiment", "[" * 100_000, r"deep\.json: JSON nested too deeply"),
+    ("half.json", "qa", '{"data": [{"paragraphs": [{"cont', r"half\.json: not JSON \(Unterminated string"),
+    ("surrogate.json", "qa", json.dumps({"data": [{"paragraphs": [{"context": "Ada\ud800", "qas": [
+        {"id": "q1", "question": "Who?", "answers": [{"text": "Ada", "answer_start": 0}]}]}]}]}),
+     r"surrogate\.json: record 0 \(id 'q1'\): its context is not valid Unicode \(a lone surrogate"),
+    ("surrogate.jsonl", "sentiment", '{"text": "ok\\udc00", "label": 1}\n', r"record 0 \(id '0'\): its text is not "),
+    ("garbage.json", "qa", b"\x00\x9f\xff\xfe", r"garbage\.json: not UTF-8 text"),
+    ("garbage.tsv", "nli", b"\x00\x9f\xff\xfe", r"garbage\.tsv: not UTF-8 text"),
+    ("garbage.txt", "ner", b"\x00\x9f\xff\xfe", r"garbage\.txt: not UTF-8 text"),
+    ("garbage.csv", "sentiment", b"\x00\x9f\xff\xfe", r"garbage\.csv: not UTF-8 text"),
+    ("empty.json", "qa", "", r"empty\.json: not JSON"),
+    ("empty.tsv", "nli", "", r"empty\.tsv: header \[\] lacks"),
+    ("empty.txt", "ner", "", r"empty\.txt: no sentences"),
+    ("empty.csv", "sentiment", "", r"empty\.csv: no examples"),
+    ("header.tsv", "nli", "language\tgold_label\tsentence1\tsentence2\tpairID\n", r"header\.tsv: no rows of language"),
+    ("header.csv", "sentiment", "text,label\n", r"header\.csv: no examples"),
+    ("commas.tsv", "nli", "sentence1,sentence2,gold_label\na,b,neutral\n", r"commas\.tsv: header \['sentence1,"),
+    ("types.json", "qa", '{"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "a", "question": "q", '
+     '"answers": [{"text": "c", "answer_start": "0"}]}]}]}]}', r"answers\[0\]: 'answer_start' is str; expected int"),
+    ("list.json", "qa", "[]", r"list\.json: got list; expected an object with 'data'"),
+    ("records.jsonl", "sentiment", '"text"\n', r"records\.jsonl, line 1: got str; expected an object"),
+])
+def test_malformed_files_are_one_data_error_naming_the_file(tmp_path: Path, name: str, task: str,
+                                                            content: str | bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content)
+    with pytest.raises(DataError, match=message):
+        read_file(path, task, "en")

@@ -168,3 +168,39 @@ def test_missing_columns_and_bad_labels(hub) -> None:  # type: ignore[no-untyped
     hub["bad/stars", None, "train"] = datasets.Dataset.from_dict({"text": ["a"], "stars": [6]})
     with pytest.raises(DataError, match=r"star rating 6; expected 1 to 5"):
         load_hub("bad/stars", None, "train", "sentiment", "en")
+
+
+# ----------------------------------------------------------------- QA rows are checked as local files are (issue 12, 4)
+@pytest.mark.parametrize(("answers", "context", "problem"), [
+    ({"text": ["Paris"], "answer_start": [3]}, "In France.", "answer 0 'Paris' at answer_start 3 does not match the "
+                                                            "context there ('Franc'; the text is nowhere"),
+    ({"text": ["France"], "answer_start": [4]}, "In France.", "does not match the context there ('rance.'; the text "
+                                                             "occurs at 3)"),
+    ({"text": ["France"], "answer_start": [40]}, "In France.", "at answer_start 40 does not fit in the context "
+                                                              "(10 characters)"),
+    ({"text": [], "answer_start": []}, "In France.", "no answer; extractive QA here needs at least one"),
+    ({"text": ["France"], "answer_start": [3]}, "", "the context is empty"),
+    ({"text": ["France"], "answer_start": []}, "In France.", "1 answer texts but 0 answer_start values"),
+])
+def test_hub_qa_rows_whose_answers_are_not_spans_are_refused(hub, answers, context, problem) -> None:  # type: ignore[no-untyped-def]
+    good = {"text": ["France"], "answer_start": [3]}
+    hub["google/xtreme", "MLQA.de.de", "test"] = datasets.Dataset.from_dict(
+        {"id": ["q1", "q2", "q3"], "context": ["In France."] * 2 + [context], "question": ["Where?"] * 3,
+         "answers": [good, good, answers]},
+        features=datasets.Features({"id": STRING, "context": STRING, "question": STRING,
+                                    "answers": {"text": datasets.List(STRING),
+                                                "answer_start": datasets.List(datasets.Value("int32"))}}))
+    with pytest.raises(DataError) as info:
+        load_hub("google/xtreme", "MLQA.de.de", "test", "qa", "de")
+    message = str(info.value)
+    assert message.startswith("hub:google/xtreme:MLQA.de.de@test (language 'de'): row 2 (question id 'q3'): ")
+    assert problem in message and "expected every answer to be context[answer_start:answer_start + len(text)]" \
+        in message
+
+
+def test_hub_qa_answers_of_the_wrong_shape_are_one_error(hub) -> None:  # type: ignore[no-untyped-def]
+    hub["x/qa", None, "test"] = datasets.Dataset.from_dict(
+        {"id": ["q1"], "context": ["In France."], "question": ["Where?"], "answers": [[{"text": "France"}]]})
+    with pytest.raises(DataError, match=r"x/qa@test \(language 'de'\): row 0 \(question id 'q1'\): answers "
+                                        r"\[\{'text': 'France'\}\]; expected"):
+        load_hub("x/qa", None, "test", "qa", "de")

@@ -6,6 +6,8 @@ import pytest
 
 from xlsweep.tasks.mlqa_metrics import exact_match, f1, mlqa_scores, normalize_answer
 
+WHITESPACE = "whitespace"  # xlsweep.tasks.mlqa_metrics.WHITESPACE: the named rule for other languages
+
 
 @pytest.mark.parametrize(("prediction", "gold", "language"), [
     ("the cat", "cat", "en"),
@@ -27,8 +29,8 @@ def test_articles_are_removed_per_language(prediction: str, gold: str, language:
     ("the cat", "cat", "hi"),  # Hindi has no article list
     ("the cat", "cat", "zh"),  # nor has Chinese
     ("el gato", "gato", "en"),  # Spanish articles are Spanish only
-    ("le chat", "chat", "fr"),  # languages MLQA does not know: no articles
-    ("the cat", "cat", "ru"),
+    ("le chat", "chat", WHITESPACE),  # xlsweep's rule for other languages: no articles
+    ("the cat", "cat", WHITESPACE),
 ])
 def test_articles_are_kept_elsewhere(prediction: str, gold: str, language: str) -> None:
     assert exact_match(prediction, gold, language) == 0.0
@@ -56,10 +58,24 @@ def test_unicode_punctuation_is_removed(prediction: str, gold: str, language: st
     assert exact_match(prediction, gold, language) == 1.0
 
 
-def test_unknown_language_uses_whitespace_tokens() -> None:
-    assert normalize_answer("  Le   CHAT, noir! ", "fr") == "le chat noir"
-    assert normalize_answer("北京大学", "fr") == "北京大学"  # one whitespace token outside zh
-    assert f1("北京大学", "北京", "fr") == 0.0
+def test_the_whitespace_rule_uses_whitespace_tokens() -> None:
+    assert normalize_answer("  Le   CHAT, noir! ", WHITESPACE) == "le chat noir"
+    assert normalize_answer("北京大学", WHITESPACE) == "北京大学"  # one whitespace token outside zh
+    assert f1("北京大学", "北京", WHITESPACE) == 0.0
+
+
+@pytest.mark.parametrize("language", ["fr", "ru", "ana", "EN", ""])
+def test_an_unknown_language_is_refused_as_the_official_script_does(language: str) -> None:
+    for score in (normalize_answer, lambda s, lang: mlqa_scores([s], [[s]], lang)):
+        with pytest.raises(ValueError, match=f"unknown language {language!r}.*en, es, hi, vi, de, ar, zh"):
+            score("le chat", language)
+
+
+def test_normalization_maps_official_codes_to_themselves_and_others_to_whitespace() -> None:
+    from xlsweep.tasks.mlqa_metrics import normalization
+
+    assert [normalization(lang) for lang in ("en", "zh", "ar", "fr", "ana")] == ["en", "zh", "ar", WHITESPACE,
+                                                                                 WHITESPACE]
 
 
 def test_chinese_is_scored_per_character() -> None:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import itertools
+import json
+import math
 import re
 import types
 import typing
@@ -17,7 +20,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 
 from xlsweep.config.schema import (
     TRANSFER_ALGORITHMS,
@@ -28,11 +30,14 @@ from xlsweep.config.schema import (
     SweepConfig,
     TrialConfig,
 )
-from xlsweep.data.benchmark import benchmark_languages, benchmark_sources
+from xlsweep.config.yaml_reader import YamlError, cut, read_yaml, short
+from xlsweep.data.benchmark import benchmark_languages, benchmark_sources, load_benchmark
 from xlsweep.data.sources import PRESETS, parse_source, resolve_limit, resolve_source
 from xlsweep.data.synthetic import SPLITS
 
 __all__ = [
+    "MAX_SEED",
+    "MAX_TRIALS",
     "ConfigError",
     "cell_config",
     "expand_grid",
@@ -44,6 +49,7 @@ __all__ = [
     "parse_trial",
     "search_samples",
     "set_path",
+    "synthetic_data",
     "to_dict",
     "validate_trial",
 ]
@@ -51,17 +57,6 @@ __all__ = [
 
 class ConfigError(ValueError):
     """A configuration value is wrong; the message says which, and what is expected."""
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads ``1e-3`` (no dot) as a float, as users write it."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
-    list("-+0123456789."),
-)
 
 
 # --------------------------------------------------------------------- conversion
@@ -78,11 +73,22 @@ def _describe(tp: Any) -> str:
     return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(tp, str(tp))
 
 
+MAX_SEED = 2**32 - 1
+"""The largest seed: numpy's legacy ``RandomState`` (which Optuna's sampler uses) takes 0 to 2**32 - 1; torch,
+``random`` and ``default_rng`` take more, but every seed field has the one range every consumer accepts."""
+
+
+def _is_seed(path: str) -> bool:
+    """Whether the field at ``path`` (``stage1.seed``, ``data.limit_seed``, ``grid.seed``) holds a seed."""
+    name = re.sub(r"\[.*?\]$", "", path.rpartition(".")[2])
+    return name == "seed" or name.endswith("_seed")
+
+
 def _convert(value: Any, tp: Any, path: str) -> Any:
     origin = typing.get_origin(tp)
     if origin is Literal:
         if value not in typing.get_args(tp):
-            raise ConfigError(f"{path}: got {value!r}; expected {_describe(tp)}")
+            raise ConfigError(f"{path}: got {short(value)}; expected {_describe(tp)}")
         return value
     if origin in (typing.Union, types.UnionType):
         for option in typing.get_args(tp):
@@ -90,31 +96,35 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
                 return _convert(value, option, path)
             except ConfigError:
                 continue
-        raise ConfigError(f"{path}: got {value!r}; expected {' or '.join(map(_describe, typing.get_args(tp)))}")
+        raise ConfigError(f"{path}: got {short(value)}; expected {' or '.join(map(_describe, typing.get_args(tp)))}")
     if origin is tuple:
         item_type = typing.get_args(tp)[0]
         if isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)):
             value = [value]  # a single language (or layer) may be written without brackets
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{path}: got {value!r}; expected {_describe(tp)}")
+            raise ConfigError(f"{path}: got {short(value)}; expected {_describe(tp)}")
         return tuple(_convert(item, item_type, f"{path}[{i}]") for i, item in enumerate(value))
     if origin is dict:
         key_type, value_type = typing.get_args(tp)
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{path}: got {value!r}; expected {_describe(tp)}")
-        return {_convert(k, key_type, f"{path} key"): _convert(v, value_type, f"{path}[{k!r}]")
+            raise ConfigError(f"{path}: got {short(value)}; expected {_describe(tp)}")
+        return {_convert(k, key_type, f"{path} key"): _convert(v, value_type, f"{path}[{short(k)}]")
                 for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{path or 'config'}: got {value!r}; expected {_describe(tp)}")
+            raise ConfigError(f"{path or 'config'}: got {short(value)}; expected {_describe(tp)}")
         return _build(tp, value, path)
     if tp is bool:
         ok = isinstance(value, bool)
     elif tp is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
+        if ok and _is_seed(path) and not 0 <= value <= MAX_SEED:
+            raise ConfigError(f"{path}: got {short(value)}; expected a seed from 0 to 2**32 - 1 ({MAX_SEED})")
     elif tp is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         value = float(value) if ok else value
+        if ok and not math.isfinite(value):
+            raise ConfigError(f"{path}: got {value!r}; expected a finite number")
     elif tp is str:
         ok = isinstance(value, str)
     elif tp is object:
@@ -122,19 +132,25 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
     else:  # pragma: no cover - a schema type this converter does not know
         raise TypeError(f"unsupported config type {tp!r} at {path}")
     if not ok:
-        raise ConfigError(f"{path}: got {value!r} ({type(value).__name__}); expected {_describe(tp)}")
+        raise ConfigError(f"{path}: got {short(value)} ({type(value).__name__}); expected {_describe(tp)}")
     return value
 
 
+@functools.cache
+def _hints(cls: Any) -> dict[str, Any]:
+    """A schema class's field types, evaluated once (``typing.get_type_hints`` dominated validation time)."""
+    return typing.get_type_hints(cls)
+
+
 def _build(cls: Any, data: Mapping[str, Any], path: str) -> Any:
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     prefix = f"{path}." if path else ""
     for key in data:
         if key not in fields:
             close = difflib.get_close_matches(str(key), fields, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError(f"{prefix}{key}: unknown key{hint}; allowed keys: {', '.join(fields)}")
+            raise ConfigError(f"{prefix}{cut(str(key))}: unknown key{hint}; allowed keys: {', '.join(fields)}")
     kwargs = {}
     for name, f in fields.items():
         if name in data:
@@ -165,13 +181,13 @@ def set_path(cfg: Any, dotted: str, value: Any, *, where: str = "") -> Any:
     if head not in names:
         close = difflib.get_close_matches(head, names, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"{where}{dotted}: unknown key {head!r}{hint}; allowed keys: {', '.join(names)}")
+        raise ConfigError(f"{where}{dotted}: unknown key {short(head)}{hint}; allowed keys: {', '.join(names)}")
     if rest:
         child = getattr(cfg, head)
         if not dataclasses.is_dataclass(child):
-            raise ConfigError(f"{where}{dotted}: {head!r} is a value, not a section")
+            raise ConfigError(f"{where}{dotted}: {short(head)} is a value, not a section")
         return dataclasses.replace(cfg, **{head: set_path(child, rest, value, where=f"{where}{head}.")})
-    hints = typing.get_type_hints(type(cfg))
+    hints = _hints(cfg.__class__)
     return dataclasses.replace(cfg, **{head: _convert(value, hints[head], f"{where}{dotted}")})
 
 
@@ -189,7 +205,7 @@ def _fraction(path: str, value: float) -> None:
 def _languages(path: str, codes: tuple[str, ...], known: tuple[str, ...]) -> None:
     for code in codes:
         if code not in known:
-            raise ConfigError(f"{path}: unknown language {code!r}; this benchmark has {', '.join(known)}")
+            raise ConfigError(f"{path}: unknown language {short(code)}; this benchmark has {', '.join(known)}")
     if len(set(codes)) != len(codes):
         raise ConfigError(f"{path}: got {list(codes)}; a language may appear only once")
 
@@ -212,7 +228,7 @@ def _validate_trial(cfg: TrialConfig) -> None:
         try:
             re.compile(pattern)
         except re.error as err:
-            raise ConfigError(f"meta.adapt: {pattern!r} is not a regular expression ({err})") from None
+            raise ConfigError(f"meta.adapt: {short(pattern)} is not a regular expression ({err})") from None
     _fraction("meta.warmup_ratio", meta.warmup_ratio)
     _fraction("stage1.warmup_ratio", cfg.stage1.warmup_ratio)
     if meta.weight_decay < 0 or cfg.stage1.weight_decay < 0:
@@ -226,7 +242,9 @@ def _validate_trial(cfg: TrialConfig) -> None:
         _positive(f"eval.few_shot.{name}", getattr(fs, name))
     _fraction("eval.few_shot.warmup_ratio", fs.warmup_ratio)
     _validate_data(cfg.data)
+    _validate_tiny(cfg)
     known = benchmark_languages(cfg.data)
+    _answer_languages(cfg.data, known)
     _languages("data.source", (cfg.data.source,), known)
     _languages("eval.targets", cfg.eval.targets, known)
     _languages("meta.support", meta.support, known)
@@ -241,6 +259,10 @@ def _validate_trial(cfg: TrialConfig) -> None:
     if meta.algorithm == "xla-maml" and not meta.query:
         raise ConfigError("meta.query: empty; xla-maml needs the query language set Q "
                           "(for support and query from the same language use algorithm: x-maml)")
+    if meta.algorithm == "xla-maml" and set(meta.support) == set(meta.query):
+        raise ConfigError(f"meta.query: support and query are both {list(meta.support)}; xla-maml meta-learns from "
+                          "one language set to another (for support and query from one language use "
+                          "algorithm: x-maml)")
     if meta.algorithm == "x-maml" and meta.query:
         raise ConfigError(f"meta.query: got {list(meta.query)}; x-maml draws support and query from the same "
                           "language, so leave query empty (or use algorithm: xla-maml)")
@@ -291,6 +313,48 @@ def _validate_transfer(cfg: TrialConfig) -> None:
                           f"hidden size ({cfg.model.tiny.hidden_size})")
 
 
+def _answer_languages(data: DataConfig, known: tuple[str, ...]) -> None:
+    """QA on real data: every language is one MLQA's official normalisation knows, or declared whitespace-tokenised.
+
+    The synthetic benchmark's invented languages are whitespace-tokenised by construction
+    (see :mod:`xlsweep.tasks.mlqa_metrics`).
+    """
+    declared = data.qa_whitespace_languages
+    if data.benchmark == "synthetic":
+        return
+    if declared and data.task != "qa":
+        raise ConfigError(f"data.qa_whitespace_languages: set for task {data.task!r}; it only applies to qa")
+    if data.task != "qa":
+        return
+    from xlsweep.tasks.mlqa_metrics import OFFICIAL_LANGUAGES
+
+    _languages("data.qa_whitespace_languages", declared, known)
+    official = [lang for lang in declared if lang in OFFICIAL_LANGUAGES]
+    if official:
+        raise ConfigError(f"data.qa_whitespace_languages: {official} are normalised as MLQA's official script does "
+                          "(with their articles and tokenisation); remove them from the list")
+    unknown = [lang for lang in known if lang not in OFFICIAL_LANGUAGES and lang not in declared]
+    if unknown:
+        raise ConfigError(f"data.languages: {short(unknown)} are not languages MLQA's official answer normalisation "
+                          f"knows ({', '.join(OFFICIAL_LANGUAGES)}), so EM/F1 would not follow it; declare them "
+                          f"whitespace-tokenised (data.qa_whitespace_languages: {short(unknown)}: whitespace tokens, "
+                          "no articles), or use these codes for languages the script knows")
+
+
+def _validate_tiny(cfg: TrialConfig) -> None:
+    """The tiny default encoder's shape (a hub or local model is checked against its config: preflight)."""
+    if cfg.model.name != "tiny":
+        return
+    t = cfg.model.tiny
+    for name in ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermediate_size"):
+        _positive(f"model.tiny.{name}", getattr(t, name))
+    if t.hidden_size % t.num_heads:
+        raise ConfigError(f"model.tiny.num_heads: got {t.num_heads}; expected a divisor of model.tiny.hidden_size "
+                          f"({t.hidden_size}), e.g. {', '.join(str(h) for h in (2, 4, 8) if t.hidden_size % h == 0)}")
+    if t.mlm_steps < 0:
+        raise ConfigError(f"model.tiny.mlm_steps: got {t.mlm_steps}; expected a number of steps >= 0")
+
+
 def _validate_data(data: DataConfig) -> None:
     _positive("data.max_length", data.max_length)
     if data.task == "qa" and not 0 < data.doc_stride < data.max_length:
@@ -298,17 +362,11 @@ def _validate_data(data: DataConfig) -> None:
                           f"data.max_length ({data.max_length})")
     for key, n in data.limits.items():
         if n < 0:
-            raise ConfigError(f"data.limits[{key!r}]: got {n}; expected a number of examples >= 0 (0: all)")
+            raise ConfigError(f"data.limits[{short(key)}]: got {n}; expected a number of examples >= 0 (0: all)")
     _source_keys("data.limits", data.limits)
     if data.benchmark == "synthetic":
-        syn = data.synthetic
-        for name in ("train_size", "dev_size", "test_size"):
-            _positive(f"data.synthetic.{name}", getattr(syn, name))
-        if syn.n_topics < 3 or syn.n_topics % 3:
-            raise ConfigError(f"data.synthetic.n_topics: got {syn.n_topics}; expected a positive multiple of 3")
-        if not 0 < syn.purity <= 1:
-            raise ConfigError(f"data.synthetic.purity: got {syn.purity}; expected a number in (0, 1]")
-        for name in ("sources", "languages"):
+        _validate_synthetic(data)
+        for name in ("sources", "languages", "qa_whitespace_languages"):
             if getattr(data, name):
                 raise ConfigError(f"data.{name}: the synthetic benchmark has its own languages and data; "
                                   "set data.benchmark to a preset (xnli, mlqa, wikiann, marc) or 'custom' to use it")
@@ -322,11 +380,45 @@ def _validate_data(data: DataConfig) -> None:
     _source_keys("data.sources", data.sources)
 
 
+def _validate_synthetic(data: DataConfig) -> None:
+    syn = data.synthetic
+    for name in ("train_size", "dev_size", "test_size"):
+        _positive(f"data.synthetic.{name}", getattr(syn, name))
+    if syn.n_topics < 3 or syn.n_topics % 3:
+        raise ConfigError(f"data.synthetic.n_topics: got {syn.n_topics}; expected a positive multiple of 3")
+    if not 0 < syn.purity <= 1:
+        raise ConfigError(f"data.synthetic.purity: got {syn.purity}; expected a number in (0, 1]")
+    try:
+        problem = _benchmark_refuses(data.task, syn)  # once per distinct setting: ~1 ms each, and grids repeat them
+    except TypeError:  # an unhashable field: not cached
+        problem = _benchmark_refuses.__wrapped__(data.task, syn)
+    if problem:
+        raise ConfigError(f"data.synthetic: {problem}")
+
+
+@functools.lru_cache(maxsize=256)
+def _benchmark_refuses(task: str, synthetic: Any) -> str:
+    """The synthetic benchmark's own objection to these settings (e.g. words_per_pool), or ``""``; builds no data."""
+    try:
+        load_benchmark(DataConfig(task=task, synthetic=synthetic))  # type: ignore[arg-type]
+    except ValueError as err:
+        return str(err)
+    return ""
+
+
+def synthetic_data(task: str, synthetic: Mapping[str, Any]) -> DataConfig:
+    """The data config of the synthetic benchmark for ``task``, with ``synthetic`` overriding ``data.synthetic``'s
+    defaults (type-checked and validated as in a config file): one source of the benchmark's defaults."""
+    data = _convert({"task": task, "synthetic": dict(synthetic)}, DataConfig, "data")
+    _validate_synthetic(data)
+    return typing.cast(DataConfig, data)
+
+
 def _source_keys(path: str, mapping: dict[str, Any]) -> None:
     for key in mapping:
         lang, _, split = key.partition(".")
         if not lang or (split and split not in SPLITS):
-            raise ConfigError(f"{path}: bad key {key!r}; expected '<lang>.<split>', '<lang>', '*.<split>' or '*' "
+            raise ConfigError(f"{path}: bad key {short(key)}; expected '<lang>.<split>', '<lang>', '*.<split>' or '*' "
                               f"with split one of {', '.join(SPLITS)}")
 
 
@@ -393,45 +485,90 @@ def _data_sources(cfg: TrialConfig) -> None:
 _TRIAL_KEYS = tuple(f.name for f in dataclasses.fields(TrialConfig))
 
 
+def _repeated(values: list[Any], key: Any = repr) -> list[Any]:
+    """The values of ``values`` that occur more than once (by ``key``), each once, in order."""
+    seen: dict[Any, int] = {}
+    for value in values:
+        seen[key(value)] = seen.get(key(value), 0) + 1
+    return [v for v in dict.fromkeys(map(key, values)) if seen[v] > 1]
+
+
+def _no_repeats(path: str, values: list[Any], key: Any = repr, shown: Any = None) -> None:
+    """Refuse an axis or list whose values repeat (compared by ``key``, after type normalisation)."""
+    repeats = _repeated(values, key)
+    if repeats:
+        by_key: dict[Any, Any] = {}
+        for value in values:
+            by_key.setdefault(key(value), value)
+        listed = ", ".join(short(shown(by_key[k]) if shown else by_key[k]) for k in repeats[:5])
+        raise ConfigError(f"{path}: {listed} appear{'s' if len(repeats) == 1 else ''} more than once; every value "
+                          "of a grid axis must differ (after reading numbers: 0.001 and 1.0e-3 are one value) — "
+                          "remove the repeats (repeated trials are seeds: sweep grid.seed)")
+
+
+def _aux_key(choice: AuxChoice) -> tuple[frozenset[str], frozenset[str]]:
+    return frozenset(choice.support), frozenset(choice.query)
+
+
 def _parse_aux(raw: Any) -> tuple[AuxChoice, ...]:
     path = "grid.aux"
     if isinstance(raw, Mapping):
         if set(raw) == {"product"}:
             spec = raw["product"]
             if not isinstance(spec, Mapping) or not set(spec) <= {"support", "query"} or "support" not in spec:
-                raise ConfigError(f"{path}.product: got {spec!r}; expected a mapping with 'support' (and "
+                raise ConfigError(f"{path}.product: got {short(spec)}; expected a mapping with 'support' (and "
                                   "optionally 'query'), each a list of languages or of language lists")
-            supports = [_convert(s, tuple[str, ...], f"{path}.product.support") for s in spec["support"]]
-            queries = [_convert(q, tuple[str, ...], f"{path}.product.query") for q in spec.get("query", [()])]
-            choices = [AuxChoice(s, q) for s, q in itertools.product(supports, queries) if set(s) != set(q)]
+            lists = {side: _convert(spec.get(side, [()]), tuple[object, ...], f"{path}.product.{side}")
+                     for side in ("support", "query")}
+            sides = {side: [_convert(s, tuple[str, ...], f"{path}.product.{side}") for s in values]
+                     for side, values in lists.items()}
+            for side, sets in sides.items():
+                _no_repeats(f"{path}.product.{side}", sets, frozenset, list)
+            # a language set never pairs with itself: support [a, b] x query [a, b] gives a→b and b→a
+            choices = [AuxChoice(s, q) for s, q in itertools.product(sides["support"], sides["query"])
+                       if set(s) != set(q)]
         elif set(raw) == {"pairs"}:
             langs = _convert(raw["pairs"], tuple[str, ...], f"{path}.pairs")
+            _no_repeats(f"{path}.pairs", list(langs))
             choices = [AuxChoice((a,), (b,)) for a, b in itertools.permutations(langs, 2)]
         else:
-            raise ConfigError(f"{path}: got keys {sorted(raw)}; expected 'product' "
+            raise ConfigError(f"{path}: got keys {short(sorted(map(str, raw)))}; expected 'product' "
                               "({support: [...], query: [...]}), 'pairs' ([languages]) or a list of choices")
     elif isinstance(raw, list):
         choices = [_convert(item, AuxChoice, f"{path}[{i}]") for i, item in enumerate(raw)]
+        for i, choice in enumerate(choices):
+            if choice.query and set(choice.support) == set(choice.query):
+                raise ConfigError(f"{path}[{i}]: support and query are both {list(choice.support)}; XLA-MAML "
+                                  "meta-learns from one language set to another (for support and query drawn "
+                                  "from one language use meta.algorithm: x-maml with {support: [...]} only)")
     else:
-        raise ConfigError(f"{path}: got {raw!r}; expected a list of {{support, query}} choices, "
+        raise ConfigError(f"{path}: got {short(raw)}; expected a list of {{support, query}} choices, "
                           "a 'product' or 'pairs' mapping")
     if not choices:
         raise ConfigError(f"{path}: the auxiliary choices are empty; expected at least one support/query choice")
+    _no_repeats(path, choices, _aux_key, lambda c: c.label)
     return tuple(choices)
+
+
+_AUX_KEYS = ("meta.support", "meta.query", "meta")  # swept only through grid.aux, which labels the rows
 
 
 def _parse_grid(raw: Any) -> Grid:
     if raw is None:
         return Grid()
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"grid: got {raw!r}; expected a mapping of axes (aux, seed, meta.inner_lr, ...)")
+        raise ConfigError(f"grid: got {short(raw)}; expected a mapping of axes (aux, seed, meta.inner_lr, ...)")
     aux = _parse_aux(raw["aux"]) if "aux" in raw else ()
     axes = []
     for key, values in raw.items():
         if key == "aux":
             continue
+        if key in _AUX_KEYS:
+            raise ConfigError(f"grid.{key}: the support and query languages are swept with grid.aux, which "
+                              "labels every row of the tables and heatmaps (a grid.meta.support axis would "
+                              "mislabel them); write e.g. grid.aux: {product: {support: [ana], query: [bel, cor]}}")
         if not isinstance(values, list) or not values:
-            raise ConfigError(f"grid.{key}: got {values!r}; expected a non-empty list of values")
+            raise ConfigError(f"grid.{cut(str(key))}: got {short(values)}; expected a non-empty list of values")
         axes.append((str(key), tuple(values)))
     return Grid(aux=aux, axes=tuple(axes))
 
@@ -440,17 +577,25 @@ _SEARCHABLE = ("meta.", "metaxl.", "eval.few_shot.")  # stage-2 keys: every samp
 
 
 def search_samples(sweep: SweepConfig) -> list[dict[str, Any]]:
-    """The random searcher's ``num_samples`` points of ``search.space``, drawn once with ``search.seed``.
+    """The random searcher's ``num_samples`` distinct points of ``search.space``, drawn once with ``search.seed``.
 
     Every point is crossed with the whole grid, so the seeds (and auxiliary choices) of
-    one point share its values: seeds stay repeats. Floats keep 4 significant digits.
+    one point share its values: seeds stay repeats. Floats keep 4 significant digits; a
+    point equal to an earlier one (after that rounding) is drawn again, since it would
+    repeat a trial. A space with fewer distinct points than ``num_samples`` is an error.
     """
     search = sweep.search
     if not search.space or search.searcher != "random":
         return []
+    if all(dist.choice for dist in search.space.values()):
+        combinations = math.prod(len({_canonical(v) for v in dist.choice}) for dist in search.space.values())
+        if search.num_samples > combinations:
+            raise ConfigError(f"search.num_samples: got {search.num_samples}, but search.space has only "
+                              f"{combinations} distinct combination{'' if combinations == 1 else 's'} of choices; "
+                              "expected at most that many (or sweep the choices as grid axes)")
     rng = np.random.default_rng(search.seed)
-    points = []
-    for _ in range(search.num_samples):
+    points: dict[str, dict[str, Any]] = {}
+    for _ in range(100 * search.num_samples):
         point: dict[str, Any] = {}
         for key, dist in search.space.items():
             if dist.choice:
@@ -461,8 +606,11 @@ def search_samples(sweep: SweepConfig) -> list[dict[str, Any]]:
             else:
                 low, high = np.log(dist.loguniform)
                 point[key] = float(f"{np.exp(rng.uniform(low, high)):.4g}")
-        points.append(point)
-    return points
+        points.setdefault(_canonical(point), point)
+        if len(points) == search.num_samples:
+            return list(points.values())
+    raise ConfigError(f"search.num_samples: {search.num_samples} distinct points could not be drawn from search.space "
+                      f"(4 significant digits) in {100 * search.num_samples} draws; widen the ranges or draw fewer")
 
 
 def _validate_distribution(key: str, dist: Distribution) -> None:
@@ -487,15 +635,21 @@ def _validate_search(sweep: SweepConfig, cells: list[dict[str, Any]]) -> None:
         _validate_distribution(key, dist)
         if key in grid_keys:
             raise ConfigError(f"search.space.{key}: also a grid axis; a key is either swept or sampled")
+        if key in _AUX_KEYS:
+            raise ConfigError(f"search.space.{key}: the support and query languages are swept with grid.aux, which "
+                              "labels every row of the tables and heatmaps; move them there")
         if not key.startswith(_SEARCHABLE):
             raise ConfigError(f"search.space.{key}: only stage-2 keys can be sampled ({', '.join(_SEARCHABLE)}"
                               "...), since every sample shares the stage-1 model; sweep other keys with grid")
+        taken = []
         for value in dist.choice or dist.uniform or dist.loguniform:  # each bound is a value the trial must take
             try:
-                set_path(sweep.trial, key, value, where="search.space.")
+                taken.append(_get_path(set_path(sweep.trial, key, value, where="search.space."), key))
             except ConfigError as err:
                 hint = "" if dist.choice else " (uniform and loguniform sample numbers; use choice for other keys)"
                 raise ConfigError(f"{err}{hint}") from None
+        if dist.choice:
+            _no_repeats(f"search.space.{key}.choice", taken, _canonical)
     if search.num_samples < 1:
         raise ConfigError(f"search.num_samples: got {search.num_samples}; expected a positive integer")
     if search.num_samples > 1 and not search.space:
@@ -508,7 +662,7 @@ def _validate_search(sweep: SweepConfig, cells: list[dict[str, Any]]) -> None:
         raise ConfigError(f"search.metric: empty, but {needs_metric[0]} needs an objective; expected dev_avg "
                           "(mean dev score over search.languages) or dev/<lang> (one held-out language)")
     if search.metric and search.metric != "dev_avg" and not search.metric.startswith("dev/"):
-        raise ConfigError(f"search.metric: got {search.metric!r}; expected dev_avg or dev/<lang> — the objective "
+        raise ConfigError(f"search.metric: got {short(search.metric)}; expected dev_avg or dev/<lang> — the objective "
                           "is a dev-split score, never a test score")
     if search.mode != "max" and search.metric:
         raise ConfigError(f"search.mode: got {search.mode!r}; dev scores are maximised, expected 'max'")
@@ -534,7 +688,7 @@ def _validate_objective(sweep: SweepConfig, cfg: TrialConfig, where: str) -> Non
     if metric.startswith("dev/"):
         _languages("search.metric", (metric.removeprefix("dev/"),), known)
         if metric.removeprefix("dev/") in trained_dev_languages(cfg):
-            raise ConfigError(f"{where}search.metric: {metric!r} is a dev split this trial trains on "
+            raise ConfigError(f"{where}search.metric: {short(metric)} is a dev split this trial trains on "
                               f"(meta.split: dev); choose a held-out language")
     _languages("search.languages", sweep.search.languages, known)
     if (cfg.meta.algorithm not in TRANSFER_ALGORITHMS  # (MetaXL's steps are epochs × batches: known later)
@@ -560,7 +714,7 @@ def parse_sweep(raw: Any, *, default_name: str = "sweep") -> SweepConfig:
     sweep = _build(SweepConfig, {**raw, "trial": {}, "grid": {}}, "")
     sweep = dataclasses.replace(sweep, trial=trial, grid=grid)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", sweep.name):
-        raise ConfigError(f"name: got {sweep.name!r}; expected letters, digits, '.', '_' or '-'")
+        raise ConfigError(f"name: got {short(sweep.name)}; expected letters, digits, '.', '_' or '-'")
     _positive("resources.cpu", sweep.resources.cpu)
     if sweep.resources.gpu < 0:
         raise ConfigError(f"resources.gpu: got {sweep.resources.gpu}; expected a number >= 0")
@@ -569,10 +723,72 @@ def parse_sweep(raw: Any, *, default_name: str = "sweep") -> SweepConfig:
                           "from its last checkpoint)")
     if sweep.max_failures < 0:
         raise ConfigError(f"max_failures: got {sweep.max_failures}; expected retries >= 0")
+    _validate_axes(sweep)
+    _validate_size(sweep)
     _validate_search(sweep, grid_cells(sweep, samples=False))
-    for cell, cfg in expand_grid(sweep):  # validates every cell
+    cells = expand_grid(sweep)  # validates every cell
+    for cell, cfg in cells:
         _validate_objective(sweep, cfg, f"grid cell {cell}: " if cell else "")
+    _no_repeated_trials(cells)
     return sweep
+
+
+MAX_TRIALS = 10_000
+"""The most trials a sweep may expand to (grid cells × random-search samples), counted before any is built:
+validating that many costs a few seconds (the README gives the measurement); split a larger study."""
+
+
+def _get_path(cfg: Any, dotted: str) -> Any:
+    for name in dotted.split("."):
+        cfg = getattr(cfg, name)
+    return cfg
+
+
+def _canonical(value: Any) -> str:
+    """A value as comparable text, after type normalisation (dict order and tuple/list do not matter)."""
+    return json.dumps(to_dict(value), sort_keys=True, default=repr)
+
+
+def _validate_axes(sweep: SweepConfig) -> None:
+    """Each grid axis's values differ once read through the schema's type (``0.001`` equals ``1.0e-3``)."""
+    for key, values in sweep.grid.axes:
+        converted = [_get_path(set_path(sweep.trial, key, value, where="grid."), key) for value in values]
+        _no_repeats(f"grid.{key}", converted, _canonical)
+
+
+def _validate_size(sweep: SweepConfig) -> None:
+    """At most :data:`MAX_TRIALS` trials, counted before any is built."""
+    cells = math.prod([len(sweep.grid.aux) or 1, *(len(values) for _, values in sweep.grid.axes)])
+    samples = sweep.search.num_samples if sweep.search.space and sweep.search.searcher == "random" else 1
+    if cells * max(samples, 1) > MAX_TRIALS:
+        detail = f"{cells:,} grid cells × {samples:,} search samples" if samples > 1 else f"{cells:,} grid cells"
+        raise ConfigError(f"grid: {detail} make {cells * samples:,} trials; expected at most {MAX_TRIALS:,} per sweep "
+                          "— shrink the grid or search.num_samples, or split the study into several sweeps")
+
+
+def _no_repeated_trials(cells: list[tuple[dict[str, Any], TrialConfig]]) -> None:
+    """No two cells resolve to the same trial config (Tune would run one of them and the sweep never ends).
+
+    Cells share the base config and differ only at the paths they override, so the resolved values at
+    those paths (``aux``: the support and query sets) identify a cell's config.
+    """
+    def resolved(name: str, cfg: TrialConfig) -> str:
+        if name == "aux":
+            return _canonical([sorted(cfg.meta.support), sorted(cfg.meta.query)])
+        return _canonical(_get_path(cfg, name)) if name != SAMPLE_KEY else ""
+
+    seen: dict[tuple[str, ...], dict[str, Any]] = {}
+    for cell, cfg in cells:
+        first = seen.setdefault(tuple(resolved(name, cfg) for name in sorted(cell)), cell)
+        if first is cell:
+            continue
+        if SAMPLE_KEY in cell and SAMPLE_KEY in first:
+            raise ConfigError(f"search: samples {first[SAMPLE_KEY]} and {cell[SAMPLE_KEY]} drew the same values "
+                              f"({short({k: v for k, v in cell.items() if k != SAMPLE_KEY})}), so two trials would "
+                              "repeat one; with choice-only spaces draw fewer samples than there are combinations "
+                              "(or sweep the choices as grid axes)")
+        raise ConfigError(f"grid: cells {short(first)} and {short(cell)} resolve to the same trial; every cell must "
+                          "differ — remove the axis value that repeats another")
 
 
 def parse_trial(raw: Mapping[str, Any]) -> TrialConfig:
@@ -587,9 +803,9 @@ def load_sweep(path: str | Path) -> SweepConfig:
     if not p.is_file():
         raise ConfigError(f"{p}: no such config file; expected a YAML file such as tune_configs/demo.yaml")
     try:
-        raw = yaml.load(p.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{p}: not valid YAML ({err})") from None
+        raw = read_yaml(p)
+    except YamlError as err:
+        raise ConfigError(f"{p}: {err}") from None
     try:
         return parse_sweep(raw, default_name=p.stem)
     except ConfigError as err:
@@ -605,7 +821,8 @@ def cell_config(sweep: SweepConfig, overrides: Mapping[str, Any]) -> TrialConfig
         if name == "aux":
             choice = {c.label: c for c in sweep.grid.aux}.get(value)
             if choice is None:
-                raise ConfigError(f"grid.aux: no choice labelled {value!r}; have {[c.label for c in sweep.grid.aux]}")
+                raise ConfigError(f"grid.aux: no choice labelled {short(value)}; "
+                                  f"have {[c.label for c in sweep.grid.aux]}")
             cfg = set_path(set_path(cfg, "meta.support", list(choice.support)), "meta.query", list(choice.query))
         else:
             cfg = set_path(cfg, name, value, where="grid.")

@@ -68,6 +68,9 @@ class DataConfig:
     limit_seed: int = 0
     max_length: int = 64  # tokens per row (QA: per window; 384 for MLQA)
     doc_stride: int = 128  # QA: overlap of consecutive windows of a long context
+    # QA on real data: languages MLQA's official script does not know (it knows en, es, hi, vi, de, ar, zh), whose
+    # answers are to be normalised with whitespace tokens and no articles; any other unknown language is refused
+    qa_whitespace_languages: tuple[str, ...] = ()
     synthetic: SyntheticDataConfig = field(default_factory=SyntheticDataConfig)
 
 

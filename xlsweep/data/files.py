@@ -32,11 +32,11 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 import datasets
 
-from xlsweep.data.schema import NER_TAGS, DataError, task_features
+from xlsweep.data.schema import NER_TAGS, DataError, check_qa_rows, task_features
 
 __all__ = ["FORMATS", "read_conll", "read_file", "read_nli", "read_sentiment", "read_squad"]
 
@@ -75,12 +75,68 @@ def read_file(path: Path, task: str, language: str, *, split: str | None = None)
         raise DataError(f"{path}: not UTF-8 text ({err}); expected {FORMATS[task]}") from None
 
 
-def _dataset(columns: dict[str, list[Any]], task: str) -> datasets.Dataset:
-    return datasets.Dataset.from_dict(columns, features=task_features(task))
+def _dataset(columns: dict[str, list[Any]], task: str, path: Path) -> datasets.Dataset:
+    """The canonical dataset of ``columns``; text Arrow cannot store (a lone surrogate from a JSON escape such
+    as ``\\ud800``) is a :class:`DataError` naming the record."""
+    try:
+        return datasets.Dataset.from_dict(columns, features=task_features(task))
+    except (UnicodeEncodeError, OverflowError) as err:
+        for column, values in columns.items():
+            for i, value in enumerate(values):
+                texts = value if isinstance(value, list) else [value]
+                if any(isinstance(t, str) and not t.isascii() and _unencodable(t) for t in texts):
+                    raise DataError(f"{path}: record {i} (id {columns['id'][i]!r}): its {column} is not valid "
+                                    "Unicode (a lone surrogate, e.g. a JSON escape \\ud800); expected UTF-8 "
+                                    "text") from None
+        raise DataError(f"{path}: cannot be stored ({type(err).__name__}: {err}); expected {FORMATS[task]}") from None
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _open(path: Path) -> TextIO:
     return path.open(encoding="utf-8-sig", newline="")  # -sig: a byte-order mark is not part of the header
+
+
+_FIELD_LIMIT = 2**31 - 1  # csv's default limit (131,072 characters) is below a long review or MLQA context
+
+
+def _csv_rows(path: Path, *, delimiter: str,
+              quoting: Literal[0, 1, 2, 3] = csv.QUOTE_MINIMAL) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of every row of a CSV/TSV file; a malformed row is a :class:`DataError` naming its line.
+
+    Fields of any length are read (csv's field size limit is lifted while the file is read).
+    """
+    limit = csv.field_size_limit(_FIELD_LIMIT)
+    try:
+        with _open(path) as f:
+            reader = csv.reader(f, delimiter=delimiter, quoting=quoting)
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as err:
+                    raise DataError(f"{path}, line {reader.line_num}: not a readable "
+                                    f"{'TSV' if delimiter == chr(9) else 'CSV'} row ({err})") from None
+                yield reader.line_num, row
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _json(text: str, where: str, expected: str, what: str = "JSON") -> Any:
+    """``json.loads(text)``; invalid or absurdly nested JSON is a :class:`DataError` at ``where``."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{where}: not {what} ({err}); expected {expected}") from None
+    except RecursionError:
+        raise DataError(f"{where}: JSON nested too deeply to read; expected {expected}") from None
 
 
 # --------------------------------------------------------------------- NLI
@@ -98,36 +154,36 @@ def read_nli(path: Path, language: str) -> datasets.Dataset:
     """An XNLI TSV (``language``'s rows), MNLI's GLUE TSV or an XNLI-MT TSV (every row) as the ``nli`` schema."""
     columns: dict[str, list[Any]] = {"id": [], "premise": [], "hypothesis": [], "label": []}
     languages: set[str] = set()
-    with _open(path) as f:
-        rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = next(rows, [])
-        at = _nli_columns(path, header)
-        for row in rows:
-            if not row:
+    rows = _csv_rows(path, delimiter="\t", quoting=csv.QUOTE_NONE)
+    header = next(rows, (0, []))[1]
+    at = _nli_columns(path, header)
+    for line_num, row in rows:
+        if not row:
+            continue
+        where = f"{path}, line {line_num}"
+        if len(row) <= max(at.values()) or len(row) > len(header):
+            raise DataError(f"{where}: {len(row)} tab-separated fields; the header has {len(header)} (a tab inside "
+                            "a sentence, or another delimiter?)")
+        if "language" in at:
+            languages.add(row[at["language"]])
+            if row[at["language"]] != language:
                 continue
-            where = f"{path}, line {rows.line_num}"
-            if len(row) <= max(at.values()):
-                raise DataError(f"{where}: {len(row)} tab-separated fields; the header has {len(header)}")
-            if "language" in at:
-                languages.add(row[at["language"]])
-                if row[at["language"]] != language:
-                    continue
-            gold = row[at["label"]].strip()
-            if gold == "-":  # MNLI: the annotators reached no consensus
-                continue
-            if gold not in _NLI_LABELS:
-                raise DataError(f"{where}: {header[at['label']]} {gold!r}; expected entailment, neutral or "
-                                "contradiction")
-            columns["id"].append(row[at["pairID"]] if "pairID" in at else str(rows.line_num - 2))
-            columns["premise"].append(row[at["premise"]])
-            columns["hypothesis"].append(row[at["hypothesis"]])
-            columns["label"].append(_NLI_LABELS[gold])
+        gold = row[at["label"]].strip()
+        if gold == "-":  # MNLI: the annotators reached no consensus
+            continue
+        if gold not in _NLI_LABELS:
+            raise DataError(f"{where}: {header[at['label']]} {gold!r}; expected entailment, neutral or "
+                            "contradiction")
+        columns["id"].append(row[at["pairID"]] if "pairID" in at else str(line_num - 2))
+        columns["premise"].append(row[at["premise"]])
+        columns["hypothesis"].append(row[at["hypothesis"]])
+        columns["label"].append(_NLI_LABELS[gold])
     if not columns["id"]:
         if "language" in at:
             raise DataError(f"{path}: no rows of language {language!r}; the file has "
                             f"{', '.join(sorted(languages)) or 'no rows'}")
         raise DataError(f"{path}: no labelled rows; expected {FORMATS['nli']}")
-    return _dataset(columns, "nli")
+    return _dataset(columns, "nli", path)
 
 
 # --------------------------------------------------------------------- QA
@@ -145,20 +201,19 @@ def _field(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any
 
 
 def read_squad(path: Path, language: str) -> datasets.Dataset:
-    """A SQuAD 1.1 or MLQA JSON file as the ``qa`` schema (SQuAD 2.0's unanswerable questions keep no answers)."""
-    with _open(path) as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path}: not JSON ({err}); expected {FORMATS['qa']}") from None
+    """A SQuAD 1.1 or MLQA JSON file as the ``qa`` schema; every answer must be a span of its context
+    (:func:`~xlsweep.data.schema.check_qa_rows`), so SQuAD 2.0's unanswerable questions are refused."""
+    data = _json(path.read_text(encoding="utf-8-sig"), str(path), FORMATS["qa"])
     articles = _field(data, "data", list, str(path))
     columns: dict[str, list[Any]] = {"id": [], "context": [], "question": [], "answers": []}
+    records: list[str] = []  # where each question is in the file
     for a, article in enumerate(articles):
         for p, paragraph in enumerate(_field(article, "paragraphs", list, f"{path}: data[{a}]")):
             where = f"{path}: data[{a}].paragraphs[{p}]"
             context = _field(paragraph, "context", str, where)
             for q, qa in enumerate(_field(paragraph, "qas", list, where)):
                 at = f"{where}.qas[{q}]"
+                records.append(f"data[{a}].paragraphs[{p}].qas[{q}]")
                 answers = [(_field(ans, "text", str, f"{at}.answers[{i}]"),
                             _field(ans, "answer_start", int, f"{at}.answers[{i}]"))
                            for i, ans in enumerate(_field(qa, "answers", list, at))]
@@ -168,7 +223,8 @@ def read_squad(path: Path, language: str) -> datasets.Dataset:
                 columns["answers"].append({"text": [t for t, _ in answers], "answer_start": [s for _, s in answers]})
     if not columns["id"]:
         raise DataError(f"{path}: no questions; expected {FORMATS['qa']}")
-    return _dataset(columns, "qa")
+    check_qa_rows(columns, str(path), lambda i: f"question id {columns['id'][i]!r} ({records[i]})")
+    return _dataset(columns, "qa", path)
 
 
 # --------------------------------------------------------------------- NER
@@ -222,7 +278,7 @@ def read_conll(path: Path, language: str) -> datasets.Dataset:
 
     return _dataset({"id": [str(i) for i in range(len(sentences))],
                      "tokens": [[strip(token) for token, _ in s] for s in sentences],
-                     "ner_tags": [[_TAGS[tag] for _, tag in s] for s in sentences]}, "ner")
+                     "ner_tags": [[_TAGS[tag] for _, tag in s] for s in sentences]}, "ner", path)
 
 
 # --------------------------------------------------------------------- sentiment
@@ -230,28 +286,30 @@ def _records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(where, record) of every row of a .csv, .jsonl or .json file."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        with _open(path) as f:
-            reader = csv.DictReader(f)
-            for record in reader:
-                yield f"{path}, line {reader.line_num}", dict(record)
+        rows = _csv_rows(path, delimiter=",")
+        header = next(rows, (0, []))[1]
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            raise DataError(f"{path}, line 1: the header repeats {repeated}; expected each column once")
+        for line_num, row in rows:
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise DataError(f"{path}, line {line_num}: {len(row)} comma-separated fields; the header "
+                                f"{header[:8]} has {len(header)} (quote a text that contains a comma)")
+            yield f"{path}, line {line_num}", dict(zip(header, row, strict=True))
         return
     if suffix not in (".jsonl", ".json"):
         raise DataError(f"{path}: unknown sentiment file type {suffix!r}; expected .csv, .jsonl or .json")
     text = path.read_text(encoding="utf-8-sig")
     if suffix == ".json" and text.lstrip().startswith("["):
-        try:
-            records = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path}: not JSON ({err}); expected {FORMATS['sentiment']}") from None
+        records = _json(text, str(path), FORMATS["sentiment"])
         yield from ((f"{path}, record {i}", r) for i, r in enumerate(records))
         return
     for line_no, line in enumerate(text.splitlines(), start=1):
         if line.strip():
-            try:
-                yield f"{path}, line {line_no}", json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}, line {line_no}: not a JSON record ({err}); expected one "
-                                "object per line") from None
+            yield f"{path}, line {line_no}", _json(line, f"{path}, line {line_no}", "one object per line",
+                                                        "a JSON record")
 
 
 def _sentiment_label(record: dict[str, Any], where: str) -> int | None:
@@ -294,4 +352,4 @@ def read_sentiment(path: Path, language: str) -> datasets.Dataset:
     if not columns["id"]:
         dropped = f" ({rows} rows, all 3-star reviews, which are dropped)" if rows else ""
         raise DataError(f"{path}: no examples{dropped}; expected {FORMATS['sentiment']}")
-    return _dataset(columns, "sentiment")
+    return _dataset(columns, "sentiment", path)

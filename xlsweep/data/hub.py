@@ -26,7 +26,7 @@ from typing import Any
 
 import datasets
 
-from xlsweep.data.schema import NER_TAGS, NLI_LABELS, DataError, task_features
+from xlsweep.data.schema import NER_TAGS, NLI_LABELS, DataError, check_qa_rows, task_features
 
 __all__ = ["load_hub"]
 
@@ -107,17 +107,25 @@ def _nli(ds: datasets.Dataset, split: str, where: str) -> datasets.Dataset:
 
 def _answers(value: Any, where: str) -> dict[str, list[Any]]:
     """SQuAD's answers as {text: [...], answer_start: [...]}, from that form or from a list of answers."""
-    if isinstance(value, list):
-        value = {"text": [a["text"] for a in value], "answer_start": [a["answer_start"] for a in value]}
-    if not isinstance(value, dict) or not {"text", "answer_start"} <= set(value):
-        raise DataError(f"{where}: answers {value!r}; expected {{'text': [...], 'answer_start': [...]}}")
-    return {"text": list(value["text"]), "answer_start": [int(s) for s in value["answer_start"]]}
+    try:
+        if isinstance(value, list):
+            value = {"text": [a["text"] for a in value], "answer_start": [a["answer_start"] for a in value]}
+        if not isinstance(value, dict) or not {"text", "answer_start"} <= set(value):
+            raise TypeError
+        starts = [s if isinstance(s, int) and not isinstance(s, bool) else int(s) for s in value["answer_start"]]
+        return {"text": list(value["text"]), "answer_start": starts}
+    except (TypeError, KeyError, ValueError):
+        shown = repr(value) if len(repr(value)) <= 200 else repr(value)[:197] + "..."
+        raise DataError(f"{where}: answers {shown}; expected {{'text': [...], 'answer_start': [integers]}}") from None
 
 
 def _qa(ds: datasets.Dataset, split: str, where: str) -> datasets.Dataset:
     _require(ds, ("id", "context", "question", "answers"), where, "qa")
-    return _dataset({"id": _ids(ds, split, "id"), "context": list(ds["context"]), "question": list(ds["question"]),
-                     "answers": [_answers(a, where) for a in ds["answers"]]}, "qa")
+    ids = _ids(ds, split, "id")
+    answers = [_answers(a, f"{where}: row {i} (question id {ids[i]!r})") for i, a in enumerate(ds["answers"])]
+    columns = {"id": ids, "context": list(ds["context"]), "question": list(ds["question"]), "answers": answers}
+    check_qa_rows(columns, where, lambda i: f"row {i} (question id {ids[i]!r})")
+    return _dataset(columns, "qa")
 
 
 def _ner(ds: datasets.Dataset, split: str, where: str) -> datasets.Dataset:

@@ -17,7 +17,8 @@ sentiment  id, text, label (0 negative, 1 positive)
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 import datasets
 
@@ -29,6 +30,7 @@ __all__ = [
     "TASKS",
     "TaskName",
     "check_columns",
+    "check_qa_rows",
     "task_features",
 ]
 
@@ -75,3 +77,52 @@ def check_columns(ds: datasets.Dataset, task: str, where: str) -> None:
                          f"a {task} dataset needs {expected}")
     if len(ds) == 0:
         raise DataError(f"{where}: is empty; expected at least one {task} example")
+
+
+def _qa_problem(context: Any, question: Any, answers: Mapping[str, Sequence[Any]]) -> str | None:
+    """What is wrong with one canonical QA row, or ``None``: every answer must be ``context[start:start + len]``."""
+    if not isinstance(context, str) or not context.strip():
+        return "the context is empty"
+    if not isinstance(question, str) or not question.strip():
+        return "the question is empty"
+    texts, starts = list(answers.get("text") or []), list(answers.get("answer_start") or [])
+    if len(texts) != len(starts):
+        return f"{len(texts)} answer texts but {len(starts)} answer_start values"
+    if not texts:
+        return ("no answer; extractive QA here needs at least one per question, as SQuAD 1.1 and MLQA have "
+                "(SQuAD 2.0's unanswerable questions are not supported: remove them)")
+    for k, (text, start) in enumerate(zip(texts, starts, strict=True)):
+        if not isinstance(text, str) or not text.strip():
+            return f"answer {k} has an empty text"
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        if not isinstance(start, int) or isinstance(start, bool) or not 0 <= start <= len(context) - len(text):
+            return (f"answer {k} {shown!r} at answer_start {start!r} does not fit in the context "
+                    f"({len(context)} characters)")
+        found = context[start : start + len(text)]
+        if found != text:
+            elsewhere = context.find(text)
+            hint = f"; the text occurs at {elsewhere}" if elsewhere >= 0 else "; the text is nowhere in the context"
+            return (f"answer {k} {shown!r} at answer_start {start} does not match the context there "
+                    f"({found[:40]!r}{hint})")
+    return None
+
+
+def check_qa_rows(columns: Mapping[str, Sequence[Any]], where: str,
+                  locate: Callable[[int], str] | None = None) -> None:
+    """Refuse canonical QA rows (id, context, question, answers) whose answers are not spans of their context.
+
+    Every answer must satisfy ``context[answer_start:answer_start + len(text)] == text``, every
+    question has at least one answer, and no context or question is empty. ``where`` names the
+    file or hub source, ``locate(i)`` the ``i``-th record (default: its question id). One
+    :class:`DataError` names the first bad record and how many there are.
+    """
+    ids = columns["id"]
+    bad = [(i, problem) for i in range(len(ids))
+           if (problem := _qa_problem(columns["context"][i], columns["question"][i], columns["answers"][i]))]
+    if not bad:
+        return
+    i, problem = bad[0]
+    record = locate(i) if locate else f"question id {ids[i]!r}"
+    count = f"{len(bad)} questions have bad answers or contexts; the first, " if len(bad) > 1 else ""
+    raise DataError(f"{where}: {count}{record}: {problem}; expected every answer to be "
+                    "context[answer_start:answer_start + len(text)]")

@@ -169,7 +169,7 @@ class SyntheticBenchmark:
         test_size: int = 500,
         n_topics: int = 6,
         words_per_pool: int = 12,
-        purity: float = 0.8,
+        purity: float = 0.35,  # as data.synthetic.purity (xlsweep.config.schema): one benchmark, one default
         family: tuple[Language, ...] = DEFAULT_FAMILY,
     ) -> None:
         if task not in TASKS:

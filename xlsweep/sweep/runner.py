@@ -34,6 +34,7 @@ from xlsweep.config.load import (
     objective_languages,
     to_dict,
 )
+from xlsweep.config.preflight import preflight
 from xlsweep.config.schema import SweepConfig, TrialConfig
 from xlsweep.data.benchmark import benchmark_sources
 from xlsweep.data.schema import DataError
@@ -260,6 +261,7 @@ def run_sweep(
     sweep = _absolute_sources(sweep)  # trials run in other working directories (and on other nodes)
     cells = expand_grid(sweep)  # validates every cell again; cheap
     check_data_files(cells, sweep)
+    preflight(cells, sweep, output_dir=output_dir)  # directories, the model's config, local data contents
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = (Path(output_dir or sweep.output_dir) / sweep.name / stamp).resolve()
     uri = tracking_uri or sweep.tracking.uri or default_tracking_uri()
@@ -285,6 +287,7 @@ def resume_sweep(target: str | Path, *, address: str | None = None, output_dir: 
                          "its first trial started: run it again with `xlsweep sweep`")
     cells = expand_grid(sweep)
     check_data_files(cells, sweep)
+    preflight(cells, sweep)
     log(f"resuming sweep {sweep.name!r} from {out_dir}")
     repair_tune_state(out_dir / "ray" / sweep.name, log)
     return _launch(sweep, cells, state, out_dir, address=address, resume=True, log=log)

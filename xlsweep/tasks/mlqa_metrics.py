@@ -4,14 +4,19 @@ A port of ``mlqa_evaluation_v1.py`` (facebookresearch/MLQA). An answer is
 normalised as the official script does, in its order: lower-case, remove
 punctuation (every Unicode ``P*`` character and ``string.punctuation``), remove
 the language's articles, then re-tokenise and join with single spaces. Chinese is
-segmented per CJK character ("mixed segmentation"); every other language is split
-on whitespace. F1 is the token-level overlap of the two normalised answers.
+segmented per CJK character ("mixed segmentation"); en, es, hi, vi, de and ar are
+split on whitespace. F1 is the token-level overlap of the two normalised answers.
 
-Departures from the official script, both for languages it does not know (it raises for them):
+Languages: like the official script, an unknown language is an error. The one
+deliberate departure is a named rule, :data:`WHITESPACE` (``"whitespace"``):
+whitespace tokens and no articles, the official treatment minus the article list.
+Which languages use it is decided from the config, where the data are known
+(:func:`normalization` maps a language the official script does not know to it;
+validation admits such a language only in the synthetic benchmark, whose invented
+languages are whitespace-tokenised by construction, or when a custom benchmark
+declares it in ``data.qa_whitespace_languages``).
 
-* a language other than en, es, hi, vi, de, ar and zh (e.g. fr, ru, a cross-lingual
-  target outside MLQA) is tokenised on whitespace and has no articles removed;
-* scores are fractions in [0, 1], not percentages.
+Scores are fractions in [0, 1], not percentages.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
-__all__ = ["exact_match", "f1", "mlqa_scores", "normalize_answer"]
+__all__ = ["OFFICIAL_LANGUAGES", "WHITESPACE", "exact_match", "f1", "mlqa_scores", "normalization", "normalize_answer"]
 
 # The official patterns, verbatim; Arabic's first alternative can never match, so every "ال" goes.
 ARTICLES: dict[str, re.Pattern[str]] = {
@@ -33,6 +38,11 @@ ARTICLES: dict[str, re.Pattern[str]] = {
     "ar": re.compile(r"\sال^|ال"),
 }
 MIXED_SEGMENTATION_LANGS = ("zh",)
+WHITESPACE_LANGS = ("en", "es", "hi", "vi", "de", "ar")
+OFFICIAL_LANGUAGES = WHITESPACE_LANGS + MIXED_SEGMENTATION_LANGS
+"""The languages ``mlqa_evaluation_v1.py`` knows; it raises for any other."""
+WHITESPACE = "whitespace"
+"""xlsweep's named rule for other languages: whitespace tokens, no articles."""
 _CJK_FIRST, _CJK_LAST = "\u4e00", "\u9fa5"  # the official script's CJK range
 
 
@@ -56,8 +66,21 @@ def _mixed_segmentation(text: str) -> list[str]:
     return tokens
 
 
+def normalization(language: str) -> str:
+    """The rule ``language``'s answers are normalised with: itself when the official script knows it, else
+    :data:`WHITESPACE` (config validation admits only languages declared, or known, to be whitespace-tokenised)."""
+    return language if language in OFFICIAL_LANGUAGES else WHITESPACE
+
+
 def normalize_answer(s: str, language: str) -> str:
-    """Lower-case, remove punctuation and ``language``'s articles, and re-join its tokens with single spaces."""
+    """Lower-case, remove punctuation and ``language``'s articles, and re-join its tokens with single spaces.
+
+    ``language`` is one of :data:`OFFICIAL_LANGUAGES` or :data:`WHITESPACE`; anything else is a ``ValueError``
+    (as the official script's ``Unknown Language``).
+    """
+    if language not in OFFICIAL_LANGUAGES and language != WHITESPACE:
+        raise ValueError(f"unknown language {language!r} for MLQA's answer normalisation; the official script knows "
+                         f"{', '.join(OFFICIAL_LANGUAGES)}; use {WHITESPACE!r} for whitespace tokens without articles")
     text = "".join(ch for ch in s.lower() if not _is_punct(ch))
     articles = ARTICLES.get(language)
     if articles is not None:
