@@ -21,7 +21,15 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from xlsweep.tracking import SweepRun, TrialRun, serve_ui
-from xlsweep.ui_links import artifact_url, latest_sweep, moved_store_warnings, run_url, runs_table_url, ui_base
+from xlsweep.ui_links import (
+    artifact_url,
+    latest_sweep,
+    moved_store_warnings,
+    run_url,
+    runs_table_url,
+    ui_base,
+    view_url,
+)
 
 BASE = "http://127.0.0.1:5000"
 
@@ -205,3 +213,14 @@ def test_the_end_of_a_sweep_prints_its_report_page_and_runs_table(tmp_path: Path
     out = capsys.readouterr().out
     assert f"report:    {artifact_url(BASE, eid, parent, 'report.html')}\n" in out
     assert f"runs:      {runs_table_url(BASE, eid)}\n" in out and f"xlsweep ui --tracking-uri {uri}" in out
+
+
+def test_a_sweep_with_a_stored_view_links_its_grouped_trials_and_charts(tmp_path: Path) -> None:
+    uri, eid, parent = _store(tmp_path)
+    sweep = SweepRun(uri, "demo")
+    sweep.start("demo-1", name="demo", params={}, tags={})  # the same parent run (a resumed sweep)
+    sweep.share_view("demo-1", {"searchFilter": "tags.`xlsweep.parent_sweep_id` = 'demo-1'"})
+    links = latest_sweep(uri, BASE)
+    assert links is not None and links.runs == view_url(BASE, eid, "demo-1")
+    assert links.runs == f"{BASE}/#/experiments/{eid}/runs?workflowType=machine_learning&viewStateShareKey=demo-1"
+    assert links.charts == links.runs + "&compareRunsMode=CHART" and links.lines()[-1] == f"charts:    {links.charts}"

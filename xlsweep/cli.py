@@ -163,7 +163,7 @@ def ui(
 
     try:
         serve_ui(uri, port=port, on_ready=ready,
-                 on_start=lambda url: typer.echo(f"starting MLflow UI on {url} (takes 10-30 s) ..."))
+                 on_start=lambda url: typer.echo(f"starting MLflow UI on {url} (this takes 10-60 s) ..."))
     except RuntimeError as err:
         _fail(str(err))
     typer.echo("MLflow UI stopped")

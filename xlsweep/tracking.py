@@ -36,14 +36,15 @@ import numpy as np
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
-__all__ = ["SweepRun", "TrialRun", "artifact_paths", "default_tracking_uri", "find_trial_run", "flatten_params",
-           "local_artifact_dir", "readable", "serve_ui", "server_command", "server_healthy", "sqlite_path",
-           "stop_server"]
+__all__ = ["VIEW_TAG", "SweepRun", "TrialRun", "artifact_paths", "default_tracking_uri", "find_trial_run",
+           "flatten_params", "local_artifact_dir", "readable", "serve_ui", "server_command", "server_healthy",
+           "sqlite_path", "stop_server", "view_key"]
 
 PARENT_TAG = "mlflow.parentRunId"
 SWEEP_TAG = "xlsweep.sweep"
 TRIAL_TAG = "xlsweep.trial_id"
 NOTE_TAG = "mlflow.note.content"  # the run's (or experiment's) description, Markdown, shown by the UI
+VIEW_TAG = "mlflow.sharedViewState."  # + key: an experiment page view the UI opens with ?viewStateShareKey=key
 LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"  # what marks a JSON artifact as a table for the UI's viewer
 ARTIFACTS_SCHEME = "mlflow-artifacts:"
 
@@ -82,6 +83,11 @@ def local_artifact_dir(tracking_uri: str, artifact_uri: str) -> Path | None:
     if "://" not in artifact_uri and ":" not in artifact_uri.split("/", 1)[0]:
         return Path(artifact_uri)
     return None
+
+
+def view_key(sweep_id: str) -> str:
+    """The shared-view key of a sweep (what an experiment tag key allows)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", sweep_id)
 
 
 def artifact_paths(tracking_uri: str, run_id: str) -> set[str]:
@@ -228,6 +234,10 @@ class SweepRun:
     def describe_experiment(self, markdown: str) -> None:
         """The experiment's description (shown on its page)."""
         self.client.set_experiment_tag(self.experiment_id, NOTE_TAG, markdown[:19000])
+
+    def share_view(self, key: str, state: Mapping[str, Any]) -> None:
+        """A view of the experiment page (UI state as JSON), opened by ``?viewStateShareKey=<key>``."""
+        self.client.set_experiment_tag(self.experiment_id, VIEW_TAG + key, json.dumps(state, ensure_ascii=False))
 
     def finish(self, status: str) -> None:
         """End the run as ``FINISHED``, ``FAILED`` or ``KILLED`` (interrupted; a resume continues it)."""

@@ -8,6 +8,10 @@ The UI routes, checked against MLflow 3.17's UI (headless chromium)::
     <ui>/#/experiments/<id>/runs/<run>/artifacts/<path>?workflowType=machine_learning
         a run's artifact, open in the artifact viewer: an ``.html`` artifact is rendered (in a
         sandboxed iframe, scripts allowed), an image shown, a logged table shown as a table
+    <ui>/#/experiments/<id>/runs?workflowType=machine_learning&viewStateShareKey=<key>[&compareRunsMode=CHART]
+        the experiment page in the state stored in the experiment tag ``mlflow.sharedViewState.<key>``
+        (a "shared view"; a sweep stores one: its trials grouped, see
+        :func:`xlsweep.sweep.mlflow_fields.shared_view`); ``CHART``: its chart view
 
 The server's own ``/get-artifact?run_id=…&path=…`` sends every file as an attachment
 (``Content-Disposition: attachment``), so a browser downloads ``report.html`` rather than
@@ -23,10 +27,10 @@ from typing import Any
 
 from mlflow.tracking import MlflowClient
 
-from xlsweep.tracking import artifact_paths, local_artifact_dir, sqlite_path
+from xlsweep.tracking import VIEW_TAG, artifact_paths, local_artifact_dir, sqlite_path, view_key
 
 __all__ = ["DEFAULT_UI_PORT", "REPORT_FILE", "SweepLinks", "artifact_url", "latest_sweep", "moved_store_warnings",
-           "run_url", "runs_table_url", "sweep_links", "ui_base"]
+           "run_url", "runs_table_url", "sweep_links", "ui_base", "view_url"]
 
 DEFAULT_UI_PORT = 5000
 REPORT_FILE = "report.html"
@@ -45,6 +49,12 @@ def ui_base(tracking_uri: str, port: int = DEFAULT_UI_PORT) -> str:
 def runs_table_url(base: str, experiment_id: str) -> str:
     """The experiment's runs table (model-training mode)."""
     return f"{base}/#/experiments/{experiment_id}/runs?{_ML}"
+
+
+def view_url(base: str, experiment_id: str, key: str, *, charts: bool = False) -> str:
+    """The experiment page in a stored (shared) view; ``charts``: its chart view."""
+    mode = "&compareRunsMode=CHART" if charts else ""
+    return f"{base}/#/experiments/{experiment_id}/runs?{_ML}&viewStateShareKey={urllib.parse.quote(key)}{mode}"
 
 
 def run_url(base: str, experiment_id: str, run_id: str) -> str:
@@ -68,22 +78,26 @@ class SweepLinks:
     page: str  # report.html in the artifact viewer (else the heatmap, else the run's page)
     page_is_report: bool
     run: str
-    runs: str
+    runs: str  # its trials grouped by grid values, Δ per target (else the experiment's runs table)
+    charts: str | None  # the same in the chart view: a Δ chart per target, a bar per group
 
     def lines(self) -> list[str]:
-        """``report:`` / ``runs:`` lines as the CLI prints them."""
+        """``report:`` / ``runs:`` / ``charts:`` lines as the CLI prints them."""
         label = "report:" if self.page_is_report else "sweep:"
-        return [f"{label:<10} {self.page}", f"{'runs:':<10} {self.runs}"]
+        lines = [f"{label:<10} {self.page}", f"{'runs:':<10} {self.runs}"]
+        return lines + ([f"{'charts:':<10} {self.charts}"] if self.charts else [])
 
 
 def sweep_links(tracking_uri: str, parent_run_id: str, base: str) -> SweepLinks:
     """The links of the sweep whose parent run is ``parent_run_id``, on the UI at ``base``."""
-    run = MlflowClient(tracking_uri).get_run(parent_run_id)
-    return _links(tracking_uri, run, base)
+    client = MlflowClient(tracking_uri)
+    return _links(client, tracking_uri, client.get_run(parent_run_id), base)
 
 
-def _links(tracking_uri: str, run: Any, base: str) -> SweepLinks:
+def _links(client: MlflowClient, tracking_uri: str, run: Any, base: str) -> SweepLinks:
     experiment_id, run_id = run.info.experiment_id, run.info.run_id
+    key = view_key(run.data.tags.get(_SWEEP_ID_TAG, ""))
+    shared = VIEW_TAG + key in client.get_experiment(experiment_id).tags
     try:
         files = artifact_paths(tracking_uri, run_id)
     except Exception:  # noqa: BLE001 - links still help when the artifacts cannot be listed
@@ -92,7 +106,9 @@ def _links(tracking_uri: str, run: Any, base: str) -> SweepLinks:
     page = artifact_url(base, experiment_id, run_id, shown) if shown else run_url(base, experiment_id, run_id)
     return SweepLinks(sweep=run.data.tags.get("xlsweep.sweep", run.info.run_name or run_id), parent_run_id=run_id,
                       experiment_id=experiment_id, page=page, page_is_report=shown == REPORT_FILE,
-                      run=run_url(base, experiment_id, run_id), runs=runs_table_url(base, experiment_id))
+                      run=run_url(base, experiment_id, run_id),
+                      runs=view_url(base, experiment_id, key) if shared else runs_table_url(base, experiment_id),
+                      charts=view_url(base, experiment_id, key, charts=True) if shared else None)
 
 
 def latest_sweep(tracking_uri: str, base: str, *, experiment: str | None = None) -> SweepLinks | None:
@@ -108,7 +124,7 @@ def latest_sweep(tracking_uri: str, base: str, *, experiment: str | None = None)
         ids = [e.experiment_id for e in client.search_experiments()]
     runs = client.search_runs(ids, filter_string=f"tags.`{_SWEEP_ID_TAG}` LIKE '%'",
                               order_by=["attributes.start_time DESC"], max_results=1) if ids else []
-    return _links(tracking_uri, runs[0], base) if runs else None
+    return _links(client, tracking_uri, runs[0], base) if runs else None
 
 
 def moved_store_warnings(tracking_uri: str) -> list[str]:

@@ -123,7 +123,10 @@ def test_the_parent_gets_its_tables_and_a_description_of_the_answer(tmp_path: Pa
     note = parent.data.tags["mlflow.note.content"]
     assert "| cor | XLA-MAML (ana→cor) † | +20.0 | 1 |" in note and "| bel | XLA-MAML (ana→cor) | +10.0 | 1 |" in note
     assert "2 finished · 0 failed · 0 stopped early" in note and str(outcome.out_dir) in note
-    assert f"(/#/experiments/{tracker.experiment_id}/runs?workflowType=machine_learning)" in note
+    eid, rid = tracker.experiment_id, tracker.run_id
+    assert note.startswith(f"[heatmap](/#/experiments/{eid}/runs/{rid}/artifacts/aux_target_delta.png?workflowType="
+                           f"machine_learning) · [trials grouped, Δ per target](/#/experiments/{eid}/runs?workflowType="
+                           "machine_learning&viewStateShareKey=mini-1) · [Δ charts](")  # the UI shows the top first
 
 
 def test_a_sweeps_parent_run_starts_with_its_fixed_params_the_grid_and_an_experiment_description(
@@ -137,4 +140,12 @@ def test_a_sweeps_parent_run_starts_with_its_fixed_params_the_grid_and_an_experi
     assert "metaxl.rtn_layers" not in run.data.params and "meta.algorithm" not in run.data.params  # swept
     assert run.data.params["metaxl.bottleneck"] == "32" and "seed" in run.data.params  # fixed: one seed
     assert json.loads(run.data.tags["xlsweep.grid"])["metaxl.rtn_layers"] == [0, 1, 2]
-    assert "xlsweep" in client.get_experiment(tracker.experiment_id).tags["mlflow.note.content"]
+    tags = client.get_experiment(tracker.experiment_id).tags
+    assert "xlsweep" in tags["mlflow.note.content"]
+    view = json.loads(tags["mlflow.sharedViewState.mx-1"])  # the sweep's trials, grouped by what the report rows are
+    assert view["searchFilter"] == "tags.`xlsweep.parent_sweep_id` = 'mx-1'"
+    assert [k["groupByData"] for k in view["groupBy"]["groupByKeys"]] == ["aux.ascii", "meta.algorithm",
+                                                                        "metaxl.rtn_layers"]
+    assert [c for c in view["selectedColumns"] if c.startswith("metrics.`delta/")] == [
+        f"metrics.`delta/{lang}`" for lang in ("ana", "bel", "cor", "dun", "eki", "zul")]
+    assert view["chartsSearchFilter"] == "delta/" and view["orderByKey"] == "metrics.`delta_avg`"

@@ -7,6 +7,9 @@
 * A child's final scores are logged at step 0, so MLflow 3's chart view draws each as a
   bar per run, labelled with the run's name (a metric whose last step is ≥ 1 gets a line
   chart, where a final score is one dot); they are also a table, ``scores.json``.
+* A shared view of the experiment page (:func:`shared_view`) lists one sweep's trials grouped
+  by their grid values, averaged over seeds, with a Δ column per target, sorted by the mean
+  Δ; its chart view draws a bar per group in each target's Δ chart.
 * The parent run carries the params fixed across the sweep, the grid as JSON, the result
   tables in MLflow's table form and a Markdown description: the best choice per target,
   the trial counts and where the outputs are.
@@ -24,7 +27,7 @@ from xlsweep.config.schema import MAML_ALGORITHMS, AuxChoice, SweepConfig, Trial
 from xlsweep.tracking import flatten_params, readable
 
 __all__ = ["aux_label", "aux_params", "grid_json", "log_final_metrics", "parent_params", "report_tables", "run_name",
-           "scores_table", "sweep_description", "trial_params"]
+           "scores_table", "shared_view", "sweep_description", "trial_params"]
 
 _MAML_ONLY = {"steps", "meta_batch", "support_size", "query_size", "inner_lr", "inner_steps", "first_order",
               "inner_backend", "adapt", "meta_lr", "weight_decay", "warmup_ratio", "sampling", "parallel"}
@@ -122,6 +125,31 @@ def grid_json(sweep: SweepConfig, *, limit: int = 7900) -> str:
     return text
 
 
+def shared_view(sweep: SweepConfig, sweep_id: str) -> dict[str, Any]:
+    """The MLflow 3 UI state of one sweep's view of its experiment page (an experiment tag
+    ``mlflow.sharedViewState.<key>``, opened by ``?viewStateShareKey=<key>``; checked against MLflow 3.17's UI).
+
+    Its trials (a search on ``xlsweep.parent_sweep_id``), grouped by the grid's keys other than
+    the seed (the report's rows), each group the average over its seeds; columns: those keys,
+    ``delta_avg`` and ``delta/<target>``; sorted by ``delta_avg``. In the chart view, the ``delta/``
+    charts: one per target, a bar per group. Grouping is also what lists child runs flat: a
+    shared view cannot expand the parent run.
+    """
+    from xlsweep.data.benchmark import benchmark_languages
+
+    keys = list(dict.fromkeys(["aux.ascii", *(n for n, _ in sweep.grid.axes if n != "seed"), *sweep.search.space]))
+    targets = sweep.trial.eval.targets or benchmark_languages(sweep.trial.data)
+    return {
+        "searchFilter": f"tags.`xlsweep.parent_sweep_id` = '{sweep_id}'",
+        "orderByKey": "metrics.`delta_avg`", "orderByAsc": False,
+        "selectedColumns": [*(f"params.`{k}`" for k in keys), "metrics.`delta_avg`",
+                            *(f"metrics.`delta/{t}`" for t in targets)],
+        "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "param", "groupByData": k} for k in keys]},
+        "groupsExpanded": {}, "runsHiddenMode": "SHOW_ALL", "useGroupedValuesInCharts": True,
+        "hideEmptyCharts": True, "chartsSearchFilter": "delta/",
+    }
+
+
 def scores_table(metrics: Mapping[str, float]) -> tuple[list[str], list[list[Any]]]:
     """A trial's final scores as one row per language: each metric, its stage-1 baseline, then the deltas."""
     per: dict[str, dict[str, float]] = {}
@@ -174,27 +202,27 @@ def _points(fraction: float) -> str:
 
 
 def sweep_description(*, sweep: str, sweep_id: str, report: Any | None, finished: int, failed: int, stopped: int,
-                      out_dir: str, page: str | None, runs: str | None, problem: str | None = None,
-                      top: int = 1) -> str:
-    """The parent run's Markdown description: what the sweep answers, its trial counts and where everything is.
+                      out_dir: str, page: str | None, runs: str | None, charts: str | None = None,
+                      problem: str | None = None) -> str:
+    """The parent run's Markdown description: the answer first (the UI shows the first lines, then "Show more"),
+    then the best choice per target, the trial counts and where everything is.
 
-    ``page`` and ``runs`` are UI routes (``#/experiments/…``), which the UI resolves against its own address.
+    ``page``, ``runs`` and ``charts`` are UI routes (``/#/experiments/…``), which resolve against the UI's address.
     """
-    lines = [f"**xlsweep sweep `{sweep}`** (`{sweep_id}`)", "",
-             f"**Trials:** {finished} finished · {failed} failed · {stopped} stopped early", ""]
+    links = [("report" if page and page.split("?")[0].endswith("report.html") else "heatmap", page),
+             ("trials grouped, Δ per target", runs), ("Δ charts", charts)]
+    lines = [" · ".join(f"[{label}]({url})" for label, url in links if url), ""]
     if report is not None:
-        lines += _best_lines(report, top)
+        lines += _best_lines(report)
     elif problem:
         lines += [f"No report: {problem}", ""]
-    links = [f"[{'report' if page and page.endswith('report.html') else 'heatmap'}]({page})" if page else "",
-             f"[runs table]({runs})" if runs else ""]
-    if any(links):
-        lines += ["**Open:** " + " · ".join(link for link in links if link), ""]
-    lines.append(f"**Outputs:** `{out_dir}` (tables, heatmap, `trials.csv`, `sweep.yaml`; `xlsweep resume` reads it)")
+    lines += [f"**Trials:** {finished} finished · {failed} failed · {stopped} stopped early", "",
+              f"**Outputs:** `{out_dir}` (tables, heatmap, `trials.csv`, `sweep.yaml`; `xlsweep resume` reads it)", "",
+              f"Sweep `{sweep}`, id `{sweep_id}` (`tags.xlsweep.parent_sweep_id` of its trials)."]
     return "\n".join(lines)
 
 
-def _best_lines(report: Any, top: int) -> list[str]:
+def _best_lines(report: Any) -> list[str]:
     from xlsweep.report.best_pairs import best_pairs
 
     metric = report.metric
@@ -202,15 +230,14 @@ def _best_lines(report: Any, top: int) -> list[str]:
         ranked = best_pairs(report.results.records, metric)
     except ValueError as err:  # ReportError: nothing scored
         return [f"No best choices: {err}", ""]
-    lines = [f"**Best choice per target** (Δ {metric} vs the stage-1 baseline, ×100, mean over seeds; "
-             "\\* significant by a paired t-test over seeds; † its auxiliary languages include the target):", "",
-             "| target | best choice | Δ | n |",
-             "|---|---|---:|---:|"]
+    rows = []
     for target, pairs in ranked.items():
-        for pair in pairs[:top]:
-            test = pair.test
-            delta = "–" if math.isnan(test.mean_diff) else f"{test.mean_diff * 100:+.1f}"
-            mark = "\\*" if test.significant else ""
-            label = pair.label.replace("|", "/") + (" †" if pair.uses_target else "")
-            lines.append(f"| {target} | {label} | {delta}{mark} | {test.n} |")
-    return [*lines, ""]
+        pair = pairs[0]
+        test = pair.test
+        delta = "–" if math.isnan(test.mean_diff) else f"{test.mean_diff * 100:+.1f}"
+        label = pair.label.replace("|", "/") + (" †" if pair.uses_target else "")
+        mark = "\\*" if test.significant else ""
+        rows.append(f"| {target} | {label} | {delta}{mark} | {test.n} |")
+    return [f"**Best choice per target** (Δ {metric} vs the stage-1 baseline, ×100, mean over seeds; \\* significant "
+            "by a paired t-test over seeds; † its auxiliary languages include the target):", "",
+            "| target | best choice | Δ | n |", "|---|---|---:|---:|", *rows, ""]

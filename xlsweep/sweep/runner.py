@@ -39,13 +39,13 @@ from xlsweep.data.sources import missing_files
 from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
 from xlsweep.report import TrialRecord
 from xlsweep.sweep.errors import SweepError
-from xlsweep.sweep.mlflow_fields import grid_json, parent_params, report_tables, sweep_description
+from xlsweep.sweep.mlflow_fields import grid_json, parent_params, report_tables, shared_view, sweep_description
 from xlsweep.sweep.state import CONFIG_FILE, SweepState, find_sweep_dir, sweep_yaml
 from xlsweep.sweep.tune_setup import checkpoint_pruner, expected_trials, param_space, tune_config
 from xlsweep.sweep.tune_state import repair_tune_state, state_backup
 from xlsweep.tasks import get_task
-from xlsweep.tracking import TRIAL_TAG, SweepRun, default_tracking_uri, server_healthy
-from xlsweep.ui_links import REPORT_FILE, artifact_url, runs_table_url
+from xlsweep.tracking import TRIAL_TAG, SweepRun, default_tracking_uri, server_healthy, view_key
+from xlsweep.ui_links import REPORT_FILE, artifact_url, view_url
 
 __all__ = ["SweepError", "SweepOutcome", "check_data_files", "find_sweep_dir", "resume_sweep", "run_sweep",
            "sweep_yaml"]
@@ -186,6 +186,7 @@ def _open_tracking(sweep: SweepConfig, uri: str, sweep_id: str) -> SweepRun:
                       tags={"xlsweep.grid": grid_json(sweep),
                             "xlsweep.task": sweep.trial.data.task,
                             "xlsweep.primary": get_task(sweep.trial.data.task).primary})
+        tracker.share_view(view_key(sweep_id), shared_view(sweep, sweep_id))  # its trials, grouped, Δ per target
     except Exception as err:  # any store error: unreachable server, bad URI, locked file
         raise SweepError(f"tracking: cannot use the MLflow store at {uri!r} ({type(err).__name__}: {err}); "
                          "pass a reachable --tracking-uri") from None
@@ -248,7 +249,8 @@ def _describe(tracker: SweepRun, outcome: SweepOutcome, report: Any, problem: st
     tracker.describe(sweep_description(
         sweep=tracker.name, sweep_id=tracker.sweep_id, report=report, finished=len(outcome.records),
         failed=len(outcome.failures), stopped=len(outcome.stopped), out_dir=str(outcome.out_dir), problem=problem,
-        page=artifact_url("", eid, rid, page) if page else None, runs=runs_table_url("", eid)))
+        page=artifact_url("", eid, rid, page) if page else None, runs=view_url("", eid, view_key(tracker.sweep_id)),
+        charts=view_url("", eid, view_key(tracker.sweep_id), charts=True)))
 
 
 def _account(tracker: SweepRun, results: Any, expected: int) -> tuple[int, list[str]]:
