@@ -6,6 +6,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 from mlflow.tracking import MlflowClient
 
 from xlsweep.tracking import SweepRun, TrialRun, artifact_paths, flatten_params, local_artifact_dir, readable
@@ -85,9 +86,11 @@ def test_scores_are_logged_at_float32_precision_at_their_wall_clock_time(tmp_pat
     assert before <= acc.timestamp <= after  # not 0 (1970)
 
 
-def test_readable_keeps_what_float32_cannot_hold() -> None:
-    assert readable(1 / 3) == 0.33333334
-    assert readable(1e-50) == 1e-50 and readable(1e40) == 1e40
+def test_readable_drops_the_noise_of_float32_scores_and_their_differences() -> None:
+    assert readable(1 / 3) == 0.3333333 and readable(12345.678901) == 12345.679
+    acc, baseline = float(np.float32(0.976)), 0.96  # a float32 score minus a baseline: 0.015999972820281982
+    assert readable(acc - baseline) == 0.016 and readable(-0.004000008) == -0.004
+    assert readable(1e40) == 1e40 and readable(3e-9) == 0.0  # beyond float32; below its resolution at 1
     assert math.isnan(readable(math.nan)) and readable(-math.inf) == -math.inf
 
 

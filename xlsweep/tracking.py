@@ -114,16 +114,15 @@ def artifact_paths(tracking_uri: str, run_id: str) -> set[str]:
 def readable(value: float) -> float:
     """``value`` at float32 precision, as the float32's shortest decimal: ``0.9959999918937683`` -> ``0.996``.
 
-    Scores and losses are computed in float32; more digits are noise. Values beyond
-    float32's range (or rounding to 0 from non-zero) are kept as they are.
+    Scores and losses are computed in float32 from values of order 1, whose resolution is
+    ~6e-8: a score, or a difference of scores (``0.97599995 - 0.96 = 0.015999973``), carries
+    that much absolute noise. So: 7 decimals, then the float32's shortest decimal (``0.016``).
+    Values beyond float32's range are kept as they are.
     """
     value = float(value)
     if not math.isfinite(value) or abs(value) > float(np.finfo(np.float32).max):
         return value
-    single = np.float32(value)
-    if single == 0 and value != 0:
-        return value
-    return float(str(single))
+    return float(str(np.float32(round(value, 7))))
 
 
 def _metrics(values: Mapping[str, float], step: int) -> list[Metric]:
