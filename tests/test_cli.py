@@ -91,32 +91,6 @@ def test_ui_needs_an_existing_database(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no MLflow database at" in result.output
 
 
-def test_ui_serves_the_store_on_localhost(tmp_path: Path) -> None:
-    import socket
-    import urllib.request
-
-    from mlflow.tracking import MlflowClient
-
-    from xlsweep.tracking import serve_ui
-
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    MlflowClient(uri).create_experiment("demo")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    urls: list[str] = []
-    server = serve_ui(uri, port=port, on_ready=urls.append, block=False)
-    try:
-        assert urls == [f"http://127.0.0.1:{port}"]
-        with urllib.request.urlopen(f"{urls[0]}/ajax-api/2.0/mlflow/experiments/search?max_results=5") as response:
-            assert b'"demo"' in response.read()
-        with pytest.raises(RuntimeError, match=f"127.0.0.1:{port} is already in use"):
-            serve_ui(uri, port=port, block=False)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 # ----------------------------------------------------------------- bad input: one error before any work (issue 12)
 SMOKE = (CONFIGS[0].parent / "smoke.yaml").read_text()
 SMALL_DATA = "  synthetic: {train_size: 40, dev_size: 16, test_size: 16}\n"

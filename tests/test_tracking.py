@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import json
+import math
+import shutil
+import time
 from pathlib import Path
 
+import numpy as np
 from mlflow.tracking import MlflowClient
 
-from xlsweep.tracking import SweepRun, TrialRun, flatten_params
+from xlsweep.tracking import SweepRun, TrialRun, artifact_paths, flatten_params, local_artifact_dir, readable
 
 
 def test_flatten_params_is_readable() -> None:
@@ -63,3 +68,75 @@ def test_sqlite_artifacts_live_beside_the_database_not_in_the_working_directory(
     sweep.log_artifacts([note])
     assert (tmp_path / "db" / "mlartifacts" / "exp").is_dir()
     assert not any(elsewhere.iterdir())
+
+
+def test_scores_are_logged_at_float32_precision_at_their_wall_clock_time(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    sweep = SweepRun(uri, "exp")
+    parent = sweep.start("s", name="demo", params={}, tags={})
+    run = TrialRun.open(uri, sweep.experiment_id, parent, "t", name="t", params={}, tags={})
+    before = int(time.time() * 1000)
+    run.log_metrics({"acc/ana": 0.9959999918937683, "delta/ana": 0.03600000000000003}, step=3)
+    sweep.log_metrics({"baseline/acc/ana": 0.9959999918937683})
+    after = int(time.time() * 1000)
+    client = MlflowClient(uri)
+    (acc,) = client.get_metric_history(run.run_id, "acc/ana")
+    assert (acc.value, repr(client.get_run(run.run_id).data.metrics["delta/ana"])) == (0.996, "0.036")
+    assert client.get_run(parent).data.metrics["baseline/acc/ana"] == 0.996
+    assert before <= acc.timestamp <= after  # not 0 (1970)
+
+
+def test_readable_drops_the_noise_of_float32_scores_and_their_differences() -> None:
+    assert readable(1 / 3) == 0.3333333 and readable(12345.678901) == 12345.679
+    acc, baseline = float(np.float32(0.976)), 0.96  # a float32 score minus a baseline: 0.015999972820281982
+    assert readable(acc - baseline) == 0.016 and readable(-0.004000008) == -0.004
+    assert readable(1e40) == 1e40 and readable(3e-9) == 0.0  # beyond float32; below its resolution at 1
+    assert math.isnan(readable(math.nan)) and readable(-math.inf) == -math.inf
+
+
+def test_a_copied_store_shows_its_own_artifacts_after_the_original_is_gone(tmp_path: Path) -> None:
+    original = tmp_path / "original"
+    original.mkdir()
+    uri = f"sqlite:///{original / 'mlflow.db'}"
+    sweep = SweepRun(uri, "my sweep")
+    parent = sweep.start("s", name="demo", params={}, tags={})
+    page = tmp_path / "report.html"
+    page.write_text("<p>report</p>")
+    sweep.log_artifacts([page])
+    sweep.log_table(["aux", "bel"], [["ana→bel", "+0.7"]], "aux_table.json")
+    assert MlflowClient(uri).get_run(parent).info.artifact_uri == f"mlflow-artifacts:/my_sweep/{parent}/artifacts"
+
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copy(original / "mlflow.db", copy / "mlflow.db")
+    shutil.copytree(original / "mlartifacts", copy / "mlartifacts")
+    shutil.rmtree(original)
+    copied = f"sqlite:///{copy / 'mlflow.db'}"
+    assert artifact_paths(copied, parent) == {"report.html", "aux_table.json"}
+    root = local_artifact_dir(copied, MlflowClient(copied).get_run(parent).info.artifact_uri)
+    assert root is not None and (root / "report.html").read_text() == "<p>report</p>"
+
+
+def test_a_table_is_logged_in_mlflows_table_form_once(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    sweep = SweepRun(uri, "exp")
+    parent = sweep.start("s", name="demo", params={}, tags={})
+    for _ in range(2):  # a resumed sweep logs it again: replaced, not appended to
+        sweep.log_table(["aux", "n", "bel"], [["ana→bel", 2, "56.0 ± 1.0*"]], "aux_table.json")
+    run = MlflowClient(uri).get_run(parent)
+    root = local_artifact_dir(uri, run.info.artifact_uri)
+    assert root is not None
+    assert json.loads((root / "aux_table.json").read_text()) == {
+        "columns": ["aux", "n", "bel"], "data": [["ana→bel", 2, "56.0 ± 1.0*"]]}
+    assert json.loads(run.data.tags["mlflow.loggedArtifacts"]) == [{"path": "aux_table.json", "type": "table"}]
+
+
+def test_runs_and_experiments_get_markdown_descriptions(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    sweep = SweepRun(uri, "exp")
+    parent = sweep.start("s", name="demo", params={}, tags={})
+    sweep.describe("**best** per target")
+    sweep.describe_experiment("sweeps of demo")
+    client = MlflowClient(uri)
+    assert client.get_run(parent).data.tags["mlflow.note.content"] == "**best** per target"
+    assert client.get_experiment(sweep.experiment_id).tags["mlflow.note.content"] == "sweeps of demo"

@@ -88,12 +88,13 @@ def _summary(outcome) -> None:  # type: ignore[no-untyped-def]
     if outcome.stopped:
         typer.echo(f"{len(outcome.stopped)} trial(s) stopped early by search.scheduler (listed above)")
     typer.echo(f"outputs:   {outcome.out_dir}")
-    for name, path in (("heatmap", outcome.heatmap), ("table", outcome.table_csv), ("trials", outcome.trials_csv)):
+    page = outcome.out_dir / "report.html"
+    for name, path in (("page", page if page.is_file() else None), ("heatmap", outcome.heatmap),
+                       ("table", outcome.table_csv), ("trials", outcome.trials_csv)):
         if path:
             typer.echo(f"{name + ':':<10} {path}")
     typer.echo(f"mlflow:    {outcome.tracking_uri} (parent run {outcome.parent_run_id})")
-    if outcome.tracking_uri.startswith("sqlite:"):
-        typer.echo(f"browse:    xlsweep ui --tracking-uri {outcome.tracking_uri}")
+    _links(outcome.tracking_uri, outcome.parent_run_id)
     if outcome.interrupted:
         typer.secho(f"interrupted: continue with  xlsweep resume {outcome.out_dir}", fg=typer.colors.YELLOW)
         raise typer.Exit(code=130)
@@ -101,14 +102,35 @@ def _summary(outcome) -> None:  # type: ignore[no-untyped-def]
         raise typer.Exit(code=1)
 
 
+def _links(tracking_uri: str, parent_run_id: str) -> None:
+    """The sweep's report page and runs table in the MLflow UI (for a local store: once `xlsweep ui` serves it)."""
+    from xlsweep.ui_links import sweep_links, ui_base
+
+    try:
+        links = sweep_links(tracking_uri, parent_run_id, ui_base(tracking_uri))
+    except Exception as err:  # noqa: BLE001 - the links are a convenience; the run's id is printed already
+        typer.echo(f"(no MLflow links: {type(err).__name__}: {err})")
+        return
+    for line in links.lines():
+        typer.echo(line)
+    if not tracking_uri.startswith(("http://", "https://")):
+        typer.echo(f"           (serve them with: xlsweep ui --tracking-uri {tracking_uri})")
+
+
 @app.command()
 def ui(
     tracking_uri: Annotated[str | None, typer.Option(help="The sweeps' MLflow store; default: "
                                                           "$MLFLOW_TRACKING_URI or ./mlflow.db.")] = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+    experiment: Annotated[str | None, typer.Option(
+        help="Link the latest sweep of this experiment; default: the latest sweep of any.")] = None,
+    open_browser: Annotated[bool, typer.Option(
+        "--open", help="Open the sweep's report page in a browser once the server is up.")] = False,
 ) -> None:
-    """Start an MLflow server for the sweeps' store, bound to 127.0.0.1, and print its URL (Ctrl-C stops it)."""
+    """Serve the sweeps' store in the MLflow UI on 127.0.0.1 and print direct links to the latest sweep's report
+    page and runs table (Ctrl-C, SIGTERM or SIGHUP stops the server)."""
     from xlsweep.tracking import default_tracking_uri, serve_ui
+    from xlsweep.ui_links import latest_sweep, moved_store_warnings, ui_base
 
     uri = tracking_uri or default_tracking_uri()
     if uri.startswith(("http://", "https://")):
@@ -116,10 +138,37 @@ def ui(
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         _fail(f"--tracking-uri: no MLflow database at {uri.removeprefix('sqlite:///')}; run a sweep first, or "
               "pass the --tracking-uri a sweep printed")
+    if not 0 < port < 65536:
+        _fail(f"--port: got {port}; expected a TCP port, 1-65535")
+    base = ui_base(uri, port)
     try:
-        serve_ui(uri, port=port, on_ready=lambda url: typer.echo(f"MLflow UI for {uri}: {url}  (Ctrl-C stops it)"))
+        links = latest_sweep(uri, base, experiment=experiment)
+        warnings = moved_store_warnings(uri)
+    except ValueError as err:
+        _fail(str(err))
+    for warning in warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+
+    def ready(url: str) -> None:
+        typer.echo(f"MLflow UI for {uri}: {url}  (Ctrl-C stops it)")
+        if links is None:
+            typer.echo("no sweep in this store yet")
+            return
+        typer.echo(f"latest sweep {links.sweep!r} (parent run {links.parent_run_id}):")
+        for line in links.lines():
+            typer.echo(f"  {line}")
+        if open_browser:
+            import webbrowser
+
+            if not webbrowser.open(links.page):
+                typer.echo("  (no browser found here: open the link above)")
+
+    try:
+        serve_ui(uri, port=port, on_ready=ready,
+                 on_start=lambda url: typer.echo(f"starting MLflow UI on {url} (this takes 10-60 s) ..."))
     except RuntimeError as err:
         _fail(str(err))
+    typer.echo("MLflow UI stopped")
 
 
 @app.command()
@@ -262,6 +311,7 @@ def report(
     typer.echo("")
     for path in done.paths:
         typer.echo(f"wrote {path}")
+    _links(done.results.tracking_uri, done.results.parent_run_id)
 
 
 @app.command("best-pairs")

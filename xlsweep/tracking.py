@@ -4,32 +4,49 @@ A retried or resumed trial finds its child run by the ``xlsweep.trial_id`` tag a
 continues it; metric steps it already logged are not logged again. The sweep's
 experiment (and an sqlite database) is created by the driver before any trial
 starts, since several processes creating a fresh sqlite store at once fail.
+
+Metrics are logged at their wall-clock time, rounded to float32 precision (scores are
+computed in float32: ``0.9959999918937683`` is logged as ``0.996``). An sqlite store keeps
+its artifacts beside the database, addressed relative to it (``mlflow-artifacts:/<experiment>``,
+files in ``<db dir>/mlartifacts/``), so a copied or moved store (the DB and ``mlartifacts/``)
+shows its own files in ``xlsweep ui``; :func:`artifact_paths` lists them without a server.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from mlflow.entities import Metric, Param, RunStatus, RunTag
 from mlflow.tracking import MlflowClient
 
-__all__ = ["SweepRun", "TrialRun", "default_tracking_uri", "find_trial_run", "flatten_params", "serve_ui",
-           "server_healthy"]
+__all__ = ["VIEW_TAG", "SweepRun", "TrialRun", "artifact_paths", "default_tracking_uri", "find_trial_run",
+           "flatten_params", "local_artifact_dir", "readable", "serve_ui", "server_command", "server_healthy",
+           "sqlite_path", "stop_server", "view_key"]
 
 PARENT_TAG = "mlflow.parentRunId"
 SWEEP_TAG = "xlsweep.sweep"
 TRIAL_TAG = "xlsweep.trial_id"
+NOTE_TAG = "mlflow.note.content"  # the run's (or experiment's) description, Markdown, shown by the UI
+VIEW_TAG = "mlflow.sharedViewState."  # + key: an experiment page view the UI opens with ?viewStateShareKey=key
+LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"  # what marks a JSON artifact as a table for the UI's viewer
+ARTIFACTS_SCHEME = "mlflow-artifacts:"
 
 
 def default_tracking_uri() -> str:
@@ -37,12 +54,109 @@ def default_tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}"
 
 
-def _artifact_root(tracking_uri: str, experiment: str) -> str | None:
-    """Artifacts of an sqlite store live beside the DB (``<db dir>/mlartifacts/<experiment>``), not in
-    whatever directory the driver was started from; a server or other store decides for itself."""
+def sqlite_path(tracking_uri: str) -> Path | None:
+    """The database file of an ``sqlite:///`` tracking URI (absolute), else None."""
     if not tracking_uri.startswith("sqlite:///"):
         return None
-    return (Path(tracking_uri.removeprefix("sqlite:///")).resolve().parent / "mlartifacts" / experiment).as_uri()
+    return Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+
+
+def _artifact_root(tracking_uri: str, experiment: str) -> str | None:
+    """Artifacts of an sqlite store live beside the DB (``<db dir>/mlartifacts/<experiment>``), not in
+    whatever directory the driver was started from, and are addressed relative to it: the
+    ``mlflow-artifacts:`` URI that ``xlsweep ui`` serves from ``<db dir>/mlartifacts``, wherever the store
+    was copied to. A server or other store decides for itself."""
+    if sqlite_path(tracking_uri) is None:
+        return None
+    return f"{ARTIFACTS_SCHEME}/{re.sub(r'[^A-Za-z0-9_.-]', '_', experiment) or 'experiment'}"
+
+
+def local_artifact_dir(tracking_uri: str, artifact_uri: str) -> Path | None:
+    """Where the files of ``artifact_uri`` (a run's or experiment's) lie on this machine: beside an sqlite
+    store for ``mlflow-artifacts:`` URIs, the path of ``file:`` URIs; None if a server holds them."""
+    db = sqlite_path(tracking_uri)
+    if artifact_uri.startswith(ARTIFACTS_SCHEME) and db is not None:
+        relative = urllib.parse.urlparse(artifact_uri).path.lstrip("/")
+        return db.parent / "mlartifacts" / urllib.parse.unquote(relative)
+    if artifact_uri.startswith("file:"):
+        return Path(urllib.parse.unquote(urllib.parse.urlparse(artifact_uri).path))
+    if "://" not in artifact_uri and ":" not in artifact_uri.split("/", 1)[0]:
+        return Path(artifact_uri)
+    return None
+
+
+def view_key(sweep_id: str) -> str:
+    """The shared-view key of a sweep (what an experiment tag key allows)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", sweep_id)
+
+
+def artifact_paths(tracking_uri: str, run_id: str) -> set[str]:
+    """Every artifact file of a run, as paths relative to its artifact root (``report.html``, ``dir/x.png``).
+
+    Reads an sqlite store's files directly (MLflow's client refuses ``mlflow-artifacts:`` URIs
+    without a server); asks the store otherwise.
+    """
+    client = MlflowClient(tracking_uri)
+    root = local_artifact_dir(tracking_uri, client.get_run(run_id).info.artifact_uri)
+    if root is not None:
+        return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()} if root.is_dir() else set()
+    found: set[str] = set()
+    pending: list[str | None] = [None]
+    while pending:
+        for item in client.list_artifacts(run_id, pending.pop()):
+            if item.is_dir:
+                pending.append(item.path)
+            else:
+                found.add(item.path)
+    return found
+
+
+def readable(value: float) -> float:
+    """``value`` at float32 precision, as the float32's shortest decimal: ``0.9959999918937683`` -> ``0.996``.
+
+    Scores and losses are computed in float32 from values of order 1, whose resolution is
+    ~6e-8: a score, or a difference of scores (``0.97599995 - 0.96 = 0.015999973``), carries
+    that much absolute noise. So: 7 decimals, then the float32's shortest decimal (``0.016``).
+    Values beyond float32's range are kept as they are.
+    """
+    value = float(value)
+    if not math.isfinite(value) or abs(value) > float(np.finfo(np.float32).max):
+        return value
+    return float(str(np.float32(round(value, 7))))
+
+
+def _metrics(values: Mapping[str, float], step: int) -> list[Metric]:
+    now = int(time.time() * 1000)
+    return [Metric(k, readable(v), now, step) for k, v in values.items()]
+
+
+def _log_artifact(client: MlflowClient, tracking_uri: str, run_id: str, path: Path, *, name: str | None = None) -> None:
+    """Log the file ``path`` as ``name`` (default: its file name) at the run's artifact root."""
+    local = local_artifact_dir(tracking_uri, client.get_run(run_id).info.artifact_uri)
+    if local is None:
+        if name is None or name == path.name:
+            client.log_artifact(run_id, str(path))
+        else:
+            with tempfile.TemporaryDirectory() as d:
+                shutil.copyfile(path, Path(d) / name)
+                client.log_artifact(run_id, str(Path(d) / name))
+        return
+    local.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, local / (name or path.name))
+
+
+def _log_table(client: MlflowClient, tracking_uri: str, run_id: str, columns: Sequence[str],
+               rows: Sequence[Sequence[Any]], artifact_file: str) -> None:
+    """``mlflow.log_table``'s form (JSON ``{"columns", "data"}`` and the run's ``mlflow.loggedArtifacts`` entry),
+    so the UI's artifact view shows a table; written whole, not appended to (idempotent)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / artifact_file
+        path.write_text(json.dumps({"columns": list(columns), "data": [list(r) for r in rows]}, ensure_ascii=False))
+        _log_artifact(client, tracking_uri, run_id, path)
+    logged = json.loads(client.get_run(run_id).data.tags.get(LOGGED_ARTIFACTS_TAG, "[]"))
+    entry = {"path": artifact_file, "type": "table"}
+    if entry not in logged:
+        client.set_tag(run_id, LOGGED_ARTIFACTS_TAG, json.dumps([*logged, entry]))
 
 
 _PARAM_KEY = re.compile(r"[\w\-. :/]+")  # what MLflow allows in a param name
@@ -83,10 +197,11 @@ class SweepRun:
         else:
             self.experiment_id = self.client.create_experiment(experiment, artifact_location=_artifact_root(
                 tracking_uri, experiment))
-        self.run_id = ""
+        self.run_id = self.sweep_id = self.name = ""
 
     def start(self, sweep_id: str, *, name: str, params: Mapping[str, str], tags: Mapping[str, str]) -> str:
         """Create the parent run, or continue the one of ``sweep_id`` (a resumed sweep)."""
+        self.sweep_id, self.name = sweep_id, name
         found = self.client.search_runs(
             [self.experiment_id], filter_string=f"tags.`xlsweep.sweep_id` = '{sweep_id}'", max_results=1
         )
@@ -101,11 +216,27 @@ class SweepRun:
         return self.run_id
 
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
-        self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items()])
+        self.client.log_batch(self.run_id, metrics=_metrics(metrics, 0))
 
     def log_artifacts(self, paths: Iterable[Path]) -> None:
         for path in paths:
-            self.client.log_artifact(self.run_id, str(path))
+            _log_artifact(self.client, self.tracking_uri, self.run_id, Path(path))
+
+    def log_table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], artifact_file: str) -> None:
+        """A table the UI shows in its table viewer (``artifact_file`` ends in ``.json``)."""
+        _log_table(self.client, self.tracking_uri, self.run_id, columns, rows, artifact_file)
+
+    def describe(self, markdown: str) -> None:
+        """The run's description (the UI's Overview shows it rendered)."""
+        self.client.set_tag(self.run_id, NOTE_TAG, markdown[:7500])
+
+    def describe_experiment(self, markdown: str) -> None:
+        """The experiment's description (shown on its page)."""
+        self.client.set_experiment_tag(self.experiment_id, NOTE_TAG, markdown[:19000])
+
+    def share_view(self, key: str, state: Mapping[str, Any]) -> None:
+        """A view of the experiment page (UI state as JSON), opened by ``?viewStateShareKey=<key>``."""
+        self.client.set_experiment_tag(self.experiment_id, VIEW_TAG + key, json.dumps(state, ensure_ascii=False))
 
     def finish(self, status: str) -> None:
         """End the run as ``FINISHED``, ``FAILED`` or ``KILLED`` (interrupted; a resume continues it)."""
@@ -127,6 +258,7 @@ class TrialRun:
 
     def __init__(self, client: MlflowClient, run_id: str) -> None:
         self.client, self.run_id = client, run_id
+        self.tracking_uri = client.tracking_uri
         self._logged: dict[str, set[int]] = {}
         self.finished: dict[str, float] | None = None  # a run that had FINISHED already: its last metrics
 
@@ -162,7 +294,7 @@ class TrialRun:
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         """Log ``metrics`` at ``step``, skipping any (key, step) this run already has."""
-        fresh = [Metric(k, float(v), 0, step) for k, v in metrics.items() if step not in self._logged.get(k, set())]
+        fresh = _metrics({k: v for k, v in metrics.items() if step not in self._logged.get(k, set())}, step)
         if fresh:
             self.client.log_batch(self.run_id, metrics=fresh)
             for m in fresh:
@@ -172,7 +304,11 @@ class TrialRun:
         self.client.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
 
     def log_artifact(self, path: Path) -> None:
-        self.client.log_artifact(self.run_id, str(path))
+        _log_artifact(self.client, self.tracking_uri, self.run_id, Path(path))
+
+    def log_table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], artifact_file: str) -> None:
+        """A table the UI shows in its table viewer (``artifact_file`` ends in ``.json``)."""
+        _log_table(self.client, self.tracking_uri, self.run_id, columns, rows, artifact_file)
 
     def finish(self, status: str) -> None:
         """End the run as ``FINISHED``, ``FAILED`` or ``KILLED`` (stopped by Tune: the scheduler, or an interrupted
@@ -186,26 +322,103 @@ def server_healthy(url: str, *, timeout: float) -> bool:
         return bool(response.status == 200)
 
 
+class _Stop(Exception):  # noqa: N818 - SIGTERM or SIGHUP reached `xlsweep ui`
+    pass
+
+
+def _raise_stop(signum: int, frame: Any) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+def stop_server(server: subprocess.Popen[bytes], *, grace_s: float = 15.0) -> None:
+    """Stop ``mlflow server`` and its uvicorn worker (its own process group): SIGTERM, then SIGKILL."""
+    if server.poll() is None or _group_alive(server.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=grace_s)
+        deadline = time.monotonic() + grace_s
+        while _group_alive(server.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
+    server.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a live (not zombie) process is in process group ``pgid``."""
+    proc = Path("/proc")
+    if proc.is_dir():  # Linux: zombies (not yet reaped by init) count as gone
+        for stat in proc.glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                state, _, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+                if int(group) == pgid and state != "Z":
+                    return True
+        return False
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def server_command(tracking_uri: str, port: int) -> list[str]:
+    """``mlflow server`` for ``tracking_uri`` on 127.0.0.1; an sqlite store's artifacts served from beside it."""
+    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", tracking_uri,
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    db = sqlite_path(tracking_uri)
+    if db is not None:  # `mlflow-artifacts:` URIs resolve there, wherever the store was copied to
+        command += ["--artifacts-destination", str(db.parent / "mlartifacts")]
+    return command
+
+
 def serve_ui(tracking_uri: str, *, port: int = 5000, on_ready: Callable[[str], None] = print,
-             block: bool = True, timeout_s: float = 120.0) -> subprocess.Popen[bytes]:
+             on_start: Callable[[str], None] | None = None, block: bool = True, timeout_s: float = 120.0,
+             command: Sequence[str] | None = None) -> subprocess.Popen[bytes]:
     """Start ``mlflow server`` for ``tracking_uri`` on 127.0.0.1:``port``; call ``on_ready(url)`` once healthy.
 
-    With ``block`` it serves until interrupted (Ctrl-C), then stops the server; else
-    the caller owns the returned process. Raises RuntimeError when the port is taken
-    or the server does not come up, with the server's last output.
+    ``on_start(url)`` is called as the server is launched (it takes 10-30 s to answer). With
+    ``block`` it serves until Ctrl-C, SIGTERM or SIGHUP, then stops the server and its worker;
+    else the caller owns the returned process (stop it with :func:`stop_server`). ``command``
+    replaces the server's command line (tests). Raises RuntimeError when the port is taken or
+    the server does not come up, with the server's last output.
     """
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             raise RuntimeError(f"--port: 127.0.0.1:{port} is already in use; pass another --port")
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", tracking_uri,
-               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    if tracking_uri.startswith("sqlite:///"):  # new experiments' artifacts beside the DB, as the sweeps' own
-        db_dir = Path(tracking_uri.removeprefix("sqlite:///")).resolve().parent
-        command += ["--artifacts-destination", str(db_dir / "mlartifacts")]
+    url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     output = tempfile.TemporaryFile()  # noqa: SIM115 - the server's log, read if it fails to start
-    server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    previous = {}
+    if block:  # a stopped `xlsweep ui` stops its server: it is in its own process group, so signals stop here
+        previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    stopping: tuple[type[BaseException], ...] = (KeyboardInterrupt, _Stop) if block else ()
+    server = None
+    try:
+        server = subprocess.Popen(list(command or server_command(tracking_uri, port)), env=env, stdout=output,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+        if on_start is not None:
+            on_start(url)
+        _wait_healthy(server, url, output, timeout_s)
+        on_ready(url)
+        if not block:
+            return server
+        server.wait()
+    except stopping:
+        pass
+    except BaseException:
+        if server is not None:
+            stop_server(server)
+        raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    assert server is not None
+    stop_server(server)
+    return server
+
+
+def _wait_healthy(server: subprocess.Popen[bytes], url: str, output: Any, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         if server.poll() is not None:
@@ -214,17 +427,7 @@ def serve_ui(tracking_uri: str, *, port: int = 5000, on_ready: Callable[[str], N
             raise RuntimeError(f"mlflow server exited with code {server.returncode}: {' / '.join(tail[-3:])}")
         with contextlib.suppress(OSError):
             if server_healthy(url, timeout=2):
-                break
+                return
         if time.monotonic() > deadline:
-            server.kill()
             raise RuntimeError(f"mlflow server did not answer on {url} within {timeout_s:.0f} s")
         time.sleep(0.5)
-    on_ready(url)
-    if not block:
-        return server
-    try:
-        server.wait()
-    except KeyboardInterrupt:
-        server.terminate()
-        server.wait(timeout=30)
-    return server

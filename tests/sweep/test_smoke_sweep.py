@@ -10,6 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from xlsweep.data.benchmark import benchmark_languages
+from xlsweep.tracking import artifact_paths
 
 pytestmark = pytest.mark.ray
 
@@ -32,9 +33,10 @@ def test_smoke_sweep_end_to_end(smoke_sweep, prepared_smoke, tmp_path: Path) -> 
     client = MlflowClient(uri)
     parent = client.get_run(outcome.parent_run_id)
     assert parent.info.status == "FINISHED"
-    artifacts = {a.path for a in client.list_artifacts(outcome.parent_run_id)}
+    artifacts = artifact_paths(uri, outcome.parent_run_id)
     assert {"aux_target_delta.png", "aux_target_delta.csv", "trials.csv", "aux_table.md", "aux_table.tex",
-            "best_pairs.csv"} <= artifacts
+            "best_pairs.csv", "sweep.yaml", "aux_table.json", "aux_target_delta.json"} <= artifacts
+    assert "Best choice per target" in parent.data.tags["mlflow.note.content"]
     assert json.loads((outcome.out_dir / "state.json").read_text())["status"] == "finished"
     assert (outcome.out_dir / "sweep.yaml").is_file()  # what `xlsweep resume` reads
     checkpoints = list((outcome.out_dir / "ray").rglob("checkpoint_*"))
@@ -48,12 +50,14 @@ def test_smoke_sweep_end_to_end(smoke_sweep, prepared_smoke, tmp_path: Path) -> 
         assert child.info.status == "FINISHED"
         assert child.data.params["meta.support"] == "ana"  # readable, not "['ana']"
         query = child.data.params["meta.query"]
-        assert child.data.tags["xlsweep.aux"] == f"ana→{query}"
+        assert child.data.tags["xlsweep.aux"] == f"ana→{query}" and child.data.params["aux.ascii"] == f"ana->{query}"
+        assert child.info.run_name == f"ana→{query} seed0" and "metaxl.lr" not in child.data.params
+        assert child.data.tags["xlsweep.parent_sweep_id"] == parent.data.tags["xlsweep.sweep_id"]
         for lang in languages:
             delta = child.data.metrics[f"delta/{lang}"]
             assert delta == pytest.approx(child.data.metrics[f"acc/{lang}"] - prepared.baseline[f"acc/{lang}"])
             assert table.loc[f"ana→{query}", lang] == pytest.approx(delta)  # heatmap table == MLflow
         assert "meta_loss" in child.data.metrics
         assert json.loads(child.data.tags["xlsweep.cell"]) == {"aux": f"ana→{query}"}
-        assert child.data.metrics[f"baseline/acc/{query}"] == prepared.baseline[f"acc/{query}"]
+        assert child.data.metrics[f"baseline/acc/{query}"] == pytest.approx(prepared.baseline[f"acc/{query}"])
     assert outcome.heatmap is not None and outcome.heatmap.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 from xlsweep.config import load_sweep
 from xlsweep.data.benchmark import benchmark_languages
 from xlsweep.tasks import get_task
+from xlsweep.tracking import artifact_paths
 
 pytestmark = pytest.mark.ray
 
@@ -52,7 +53,7 @@ def test_smoke_sweep_of_each_task(task: str, prepared_smoke, tmp_path: Path) -> 
     assert list(table.columns) == [*languages, "avg"]
     assert table.loc["ana→bel", "zul"] == pytest.approx(metrics["delta/zul"])
 
-    artifacts = {a.path for a in client.list_artifacts(outcome.parent_run_id)}
+    artifacts = artifact_paths(uri, outcome.parent_run_id)
     assert ("aux_target_delta_fewshot.csv" in artifacts) == few_shot
     if few_shot:
         fs_table = pd.read_csv(outcome.out_dir / "aux_target_delta_fewshot.csv", index_col=0)
@@ -77,8 +78,8 @@ def test_smoke_sweep_of_metaxl_and_joint_training(prepared_smoke, tmp_path: Path
 
     client = MlflowClient(uri)
     parent = client.get_run(outcome.parent_run_id)
-    assert {"method_table.csv", "method_table.md", "method_table.tex"} <= {
-        a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"method_table.csv", "method_table.md", "method_table.tex", "method_table.json"} <= artifact_paths(
+        uri, parent.info.run_id)
     children = client.search_runs([parent.info.experiment_id],
                                   filter_string=f"tags.`mlflow.parentRunId` = '{outcome.parent_run_id}'")
     assert sorted(c.data.tags["xlsweep.algorithm"] for c in children) == ["jt", "metaxl"]
@@ -86,4 +87,4 @@ def test_smoke_sweep_of_metaxl_and_joint_training(prepared_smoke, tmp_path: Path
         algorithm = child.data.tags["xlsweep.algorithm"]
         assert table.loc[algorithm, "zul"] == pytest.approx(child.data.metrics["f1/zul"])
         assert 0.0 <= child.data.metrics["hausdorff"] <= 2.0
-        assert "representations_pca.png" in {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert "representations_pca.png" in artifact_paths(uri, child.info.run_id)

@@ -28,11 +28,9 @@ import yaml
 from xlsweep.config.load import (
     ConfigError,
     expand_grid,
-    grid_cells,
     load_sweep,
     needed_splits,
     objective_languages,
-    to_dict,
 )
 from xlsweep.config.preflight import preflight
 from xlsweep.config.schema import SweepConfig, TrialConfig
@@ -42,11 +40,13 @@ from xlsweep.data.sources import missing_files
 from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
 from xlsweep.report import TrialRecord
 from xlsweep.sweep.errors import SweepError
+from xlsweep.sweep.mlflow_fields import grid_json, parent_params, report_tables, shared_view, sweep_description
 from xlsweep.sweep.state import CONFIG_FILE, SweepState, find_sweep_dir, sweep_yaml
 from xlsweep.sweep.tune_setup import checkpoint_pruner, expected_trials, param_space, tune_config
 from xlsweep.sweep.tune_state import repair_tune_state, state_backup
 from xlsweep.tasks import get_task
-from xlsweep.tracking import TRIAL_TAG, SweepRun, default_tracking_uri, flatten_params, server_healthy
+from xlsweep.tracking import TRIAL_TAG, SweepRun, default_tracking_uri, server_healthy, view_key
+from xlsweep.ui_links import REPORT_FILE, artifact_url, view_url
 
 __all__ = ["SweepError", "SweepOutcome", "check_data_files", "find_sweep_dir", "resume_sweep", "run_sweep",
            "sweep_yaml"]
@@ -171,14 +171,24 @@ def _check_tracking_server(uri: str) -> None:
         raise SweepError(f"tracking: the MLflow server at {uri!r} is not healthy (/health did not answer 200)")
 
 
+EXPERIMENT_NOTE = (
+    "Sweeps run by **xlsweep**: each top-level run is one sweep (its description names the best choice per "
+    "target; `report.html` in its artifacts is the heatmap and tables), its child runs are the sweep's trials "
+    "(named by their grid values; final scores as metrics and `scores.json`). `tags.xlsweep.parent_sweep_id = "
+    "'<sweep id>'` selects one sweep's trials, `params.aux.ascii = 'ana->cor'` one auxiliary choice; the links in a "
+    "sweep's description open its trials grouped by grid values with a Δ column (and chart) per target.")
+
+
 def _open_tracking(sweep: SweepConfig, uri: str, sweep_id: str) -> SweepRun:
     _check_tracking_server(uri)
     try:
         tracker = SweepRun(uri, sweep.tracking.experiment or sweep.name)
-        tracker.start(sweep_id, name=sweep.name, params=flatten_params(to_dict(sweep.trial)),
-                      tags={"xlsweep.grid": str([list(c.values()) for c in grid_cells(sweep)])[:5000],
+        tracker.describe_experiment(EXPERIMENT_NOTE)
+        tracker.start(sweep_id, name=sweep.name, params=parent_params(expand_grid(sweep), tuple(sweep.search.space)),
+                      tags={"xlsweep.grid": grid_json(sweep),
                             "xlsweep.task": sweep.trial.data.task,
                             "xlsweep.primary": get_task(sweep.trial.data.task).primary})
+        tracker.share_view(view_key(sweep_id), shared_view(sweep, sweep_id))  # its trials, grouped, Δ per target
     except Exception as err:  # any store error: unreachable server, bad URI, locked file
         raise SweepError(f"tracking: cannot use the MLflow store at {uri!r} ({type(err).__name__}: {err}); "
                          "pass a reachable --tracking-uri") from None
@@ -216,6 +226,7 @@ def _report(outcome: SweepOutcome, tracker: SweepRun, primary: str, log: Log) ->
         report = report_from_mlflow(outcome.tracking_uri, parent_run_id=outcome.parent_run_id, out_dir=outcome.out_dir)
     except ReportError as err:
         log(f"\nno report: {err}")
+        _describe(tracker, outcome, None, problem=str(err))
         return
     log("")
     for line in report.lines:
@@ -227,6 +238,21 @@ def _report(outcome: SweepOutcome, tracker: SweepRun, primary: str, log: Log) ->
     outcome.table_csv = next((p for p in (out / "aux_target_delta.csv", out / "method_table.csv") if p.exists()),
                              None)
     tracker.log_artifacts([*report.paths, *([outcome.trials_csv] if outcome.trials_csv else [])])
+    for name, columns, rows in report_tables(report):  # in MLflow's table viewer
+        tracker.log_table(columns, rows, name)
+    _describe(tracker, outcome, report)
+
+
+def _describe(tracker: SweepRun, outcome: SweepOutcome, report: Any, problem: str | None = None) -> None:
+    """The parent run's description: best choice per target, trial counts, links (UI routes) and outputs."""
+    names = {Path(p).name for p in (report.paths if report is not None else ())}
+    page = next((f for f in (REPORT_FILE, "aux_target_delta.png") if f in names), None)
+    eid, rid = tracker.experiment_id, tracker.run_id
+    tracker.describe(sweep_description(
+        sweep=tracker.name, sweep_id=tracker.sweep_id, report=report, finished=len(outcome.records),
+        failed=len(outcome.failures), stopped=len(outcome.stopped), out_dir=str(outcome.out_dir), problem=problem,
+        page=artifact_url("", eid, rid, page) if page else None, runs=view_url("", eid, view_key(tracker.sweep_id)),
+        charts=view_url("", eid, view_key(tracker.sweep_id), charts=True)))
 
 
 def _account(tracker: SweepRun, results: Any, expected: int) -> tuple[int, list[str]]:
@@ -307,6 +333,7 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
     out_dir.mkdir(parents=True, exist_ok=True)
     if not resume:
         (out_dir / CONFIG_FILE).write_text(yaml.safe_dump(sweep_yaml(sweep), sort_keys=False, allow_unicode=True))
+        tracker.log_artifacts([out_dir / CONFIG_FILE])
     state.status = "running"
     state.save(out_dir)
     outcome = SweepOutcome(out_dir=out_dir, parent_run_id=tracker.run_id, tracking_uri=state.tracking_uri)
@@ -326,7 +353,8 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
             tracker.log_metrics({f"baseline/{k}": v for k, v in next(iter(prepared.values())).baseline.items()})
         task = get_task(sweep.trial.data.task)
 
-        ctx = TrialContext(sweep, state.cache_dir, state.tracking_uri, tracker.experiment_id, tracker.run_id)
+        ctx = TrialContext(sweep, state.cache_dir, state.tracking_uri, tracker.experiment_id, tracker.run_id,
+                           state.sweep_id)
         resources = {"cpu": sweep.resources.cpu, "gpu": sweep.resources.gpu}
         runnable = tune.with_resources(tune.with_parameters(trainable, ctx=ctx), resources)
         space = param_space(sweep, cells)

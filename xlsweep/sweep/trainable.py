@@ -20,8 +20,9 @@ from ray import tune
 from xlsweep.config.load import cell_config, objective_languages, to_dict
 from xlsweep.config.schema import SweepConfig
 from xlsweep.prepare import prepare
+from xlsweep.sweep.mlflow_fields import log_final_metrics, run_name, trial_params
 from xlsweep.tasks import get_task
-from xlsweep.tracking import TrialRun, flatten_params
+from xlsweep.tracking import TrialRun
 from xlsweep.train.meta import NonFiniteLoss
 from xlsweep.trial import Learner, run_trial
 
@@ -37,6 +38,7 @@ class TrialContext:
     tracking_uri: str
     experiment_id: str
     parent_run_id: str
+    sweep_id: str = ""
 
 
 def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, str]:
@@ -51,6 +53,7 @@ def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, s
         "xlsweep.seed": str(cfg.seed),
         "xlsweep.primary": get_task(cfg.data.task).primary,
         "xlsweep.cell": json.dumps(overrides, ensure_ascii=False, default=str)[:5000],
+        "xlsweep.parent_sweep_id": ctx.sweep_id,  # the parent's xlsweep.sweep_id: filters one sweep's trials
     }
 
 
@@ -64,7 +67,7 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
     tags = _tags(ctx, overrides, cfg)
     trial_id = tune.get_context().get_trial_id()
     run = TrialRun.open(ctx.tracking_uri, ctx.experiment_id, ctx.parent_run_id, trial_id,
-                        name=f"{tags['xlsweep.aux']} seed{cfg.seed}", params=flatten_params(to_dict(cfg)), tags=tags)
+                        name=run_name(overrides, cfg), params=trial_params(cfg), tags=tags)
     if run.finished is not None:  # it ended after Tune last saved its state, before the driver died: not re-run
         tune.report({"meta_step": cfg.meta.steps, **run.finished})
         return
@@ -101,7 +104,7 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
             run.finish("FAILED")
             raise
         metrics |= {f"baseline/{k}": v for k, v in prepared.baseline.items()}
-        run.log_metrics(metrics, cfg.meta.steps)
+        log_final_metrics(run, metrics, cfg.meta.steps)
         (artifacts / "trial_config.yaml").write_text(
             yaml.safe_dump({"overrides": overrides, "trial": to_dict(cfg)}, sort_keys=False, allow_unicode=True))
         for path in sorted(artifacts.iterdir()):  # the config, and e.g. MetaXL's representation plot

@@ -1,0 +1,243 @@
+"""What a sweep's runs show in MLflow: names, params, tags, tables and descriptions (the client calls are in
+:mod:`xlsweep.tracking`).
+
+* A child run is named by its grid values (``metaxl ana→cor rtn_layers=1 seed0``), unique
+  within the sweep, and carries only the params its method reads, plus the auxiliary
+  choice as params (``aux``, ``aux.ascii`` = ``ana->cor``, ``aux.support``, ``aux.query``).
+* A child's final scores are logged at step 0, so MLflow 3's chart view draws each as a
+  bar per run, labelled with the run's name (a metric whose last step is ≥ 1 gets a line
+  chart, where a final score is one dot); they are also a table, ``scores.json``.
+* A shared view of the experiment page (:func:`shared_view`) lists one sweep's trials grouped
+  by their grid values, averaged over seeds, with a Δ column per target, sorted by the mean
+  Δ; its chart view draws a bar per group in each target's Δ chart.
+* The parent run carries the params fixed across the sweep, the grid as JSON, the result
+  tables in MLflow's table form and a Markdown description: the best choice per target,
+  the trial counts and where the outputs are.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from xlsweep.config.load import SAMPLE_KEY, to_dict
+from xlsweep.config.schema import MAML_ALGORITHMS, AuxChoice, SweepConfig, TrialConfig
+from xlsweep.tracking import flatten_params, readable
+
+__all__ = ["aux_label", "aux_params", "grid_json", "log_final_metrics", "parent_params", "report_tables", "run_name",
+           "scores_table", "shared_view", "sweep_description", "trial_params"]
+
+_MAML_ONLY = {"steps", "meta_batch", "support_size", "query_size", "inner_lr", "inner_steps", "first_order",
+              "inner_backend", "adapt", "meta_lr", "weight_decay", "warmup_ratio", "sampling", "parallel"}
+_RTN_ONLY = {"rtn_layers", "rtn_lr", "bottleneck", "residual", "gate"}  # read by metaxl and jt-rtn
+_DELTAS = ("delta", "fs_delta")
+
+
+def _used(key: str, cfg: TrialConfig) -> bool:
+    """Whether the trial's method (and its model and data) reads the config key ``key``."""
+    section, _, name = key.partition(".")
+    algorithm = cfg.meta.algorithm
+    if section == "metaxl":
+        if algorithm in MAML_ALGORITHMS:
+            return False
+        if name in _RTN_ONLY:
+            return algorithm in ("metaxl", "jt-rtn")
+        return name != "target_in_step" or algorithm == "metaxl"
+    if section == "meta":
+        return algorithm in MAML_ALGORITHMS or name not in _MAML_ONLY
+    if key.startswith("eval.few_shot.") and key != "eval.few_shot.enabled":
+        return cfg.eval.few_shot.enabled
+    if key.startswith("model.tiny."):
+        return cfg.model.name == "tiny"
+    if key.startswith("data.synthetic."):
+        return cfg.data.benchmark == "synthetic"
+    return True
+
+
+def aux_label(cfg: TrialConfig) -> str:
+    return AuxChoice(cfg.meta.support, cfg.meta.query).label
+
+
+def aux_params(cfg: TrialConfig) -> dict[str, str]:
+    """The auxiliary choice as params: ``aux`` (``ana→cor``), ``aux.ascii`` (``ana->cor``, typed in filters),
+    ``aux.support`` and ``aux.query`` (X-MAML: the support languages)."""
+    label = aux_label(cfg)
+    return {"aux": label, "aux.ascii": label.replace("→", "->"), "aux.support": ",".join(cfg.meta.support),
+            "aux.query": ",".join(cfg.meta.query or cfg.meta.support)}
+
+
+def trial_params(cfg: TrialConfig) -> dict[str, str]:
+    """A child run's params: the resolved config keys its method reads, then the auxiliary choice."""
+    return {k: v for k, v in flatten_params(to_dict(cfg)).items() if _used(k, cfg)} | aux_params(cfg)
+
+
+def parent_params(cells: Sequence[tuple[Mapping[str, Any], TrialConfig]], sampled: Sequence[str] = ()
+                  ) -> dict[str, str]:
+    """A parent run's params: the child params with one value in every trial that has them (``metaxl.bottleneck``
+    of a JT + MetaXL sweep: fixed where an RTN is used); swept keys and ``sampled`` ones (drawn by a searcher per
+    trial) are left out."""
+    values: dict[str, set[str]] = {}
+    for _, cfg in cells:
+        for key, value in trial_params(cfg).items():
+            values.setdefault(key, set()).add(value)
+    return {k: next(iter(v)) for k, v in values.items() if len(v) == 1 and k not in sampled}
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_short(v) for v in value)
+    if isinstance(value, Mapping):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return str(value)
+
+
+def run_name(overrides: Mapping[str, Any], cfg: TrialConfig) -> str:
+    """``[method] aux [key=value ...] seedN [sample=i]`` from the cell's values: unique within a sweep.
+
+    A grid key is shortened to its last part (``rtn_layers``) unless two keys share it.
+    """
+    keys = [k for k in overrides if k not in ("aux", "seed", "meta.algorithm", SAMPLE_KEY)]
+    shorts = [k.rsplit(".", 1)[-1] for k in keys]
+    parts = [str(overrides["meta.algorithm"])] if "meta.algorithm" in overrides else []
+    parts.append(str(overrides.get("aux") or aux_label(cfg)))
+    parts += [f"{s if shorts.count(s) == 1 else k}={_short(overrides[k])}" for k, s in zip(keys, shorts, strict=True)]
+    parts.append(f"seed{cfg.seed}")
+    if SAMPLE_KEY in overrides:
+        parts.append(f"sample={overrides[SAMPLE_KEY]}")
+    return " ".join(parts)
+
+
+def grid_json(sweep: SweepConfig, *, limit: int = 7900) -> str:
+    """The swept axes as JSON (``{"aux": ["ana→bel", ...], "seed": [0, 1], "search": {...}}``), within ``limit``
+    characters (MLflow's tag size): long axes are then given as their sizes."""
+    grid: dict[str, Any] = {"aux": [c.label for c in sweep.grid.aux]} if sweep.grid.aux else {}
+    grid |= {name: list(values) for name, values in sweep.grid.axes}
+    if sweep.search.space:
+        grid["search"] = {k: {d.kind: list(getattr(d, d.kind))} for k, d in sweep.search.space.items()}
+    text = json.dumps(grid, ensure_ascii=False, default=str)
+    if len(text) > limit:
+        text = json.dumps({k: f"{len(v)} values" if isinstance(v, list) else v for k, v in grid.items()},
+                          ensure_ascii=False, default=str)[:limit]
+    return text
+
+
+def shared_view(sweep: SweepConfig, sweep_id: str) -> dict[str, Any]:
+    """The MLflow 3 UI state of one sweep's view of its experiment page (an experiment tag
+    ``mlflow.sharedViewState.<key>``, opened by ``?viewStateShareKey=<key>``; checked against MLflow 3.17's UI).
+
+    Its trials (a search on ``xlsweep.parent_sweep_id``), grouped by the grid's keys other than
+    the seed (the report's rows), each group the average over its seeds; columns: those keys,
+    ``delta_avg`` and ``delta/<target>``; sorted by ``delta_avg``. In the chart view, the ``delta/``
+    charts: one per target, a bar per group. Grouping is also what lists child runs flat: a
+    shared view cannot expand the parent run.
+    """
+    from xlsweep.data.benchmark import benchmark_languages
+
+    keys = list(dict.fromkeys(["aux.ascii", *(n for n, _ in sweep.grid.axes if n != "seed"), *sweep.search.space]))
+    targets = sweep.trial.eval.targets or benchmark_languages(sweep.trial.data)
+    return {
+        "searchFilter": f"tags.`xlsweep.parent_sweep_id` = '{sweep_id}'",
+        "orderByKey": "metrics.`delta_avg`", "orderByAsc": False,
+        "selectedColumns": [*(f"params.`{k}`" for k in keys), "metrics.`delta_avg`",
+                            *(f"metrics.`delta/{t}`" for t in targets)],
+        "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "param", "groupByData": k} for k in keys]},
+        "groupsExpanded": {}, "runsHiddenMode": "SHOW_ALL", "useGroupedValuesInCharts": True,
+        "hideEmptyCharts": True, "chartsSearchFilter": "delta/",
+    }
+
+
+def scores_table(metrics: Mapping[str, float]) -> tuple[list[str], list[list[Any]]]:
+    """A trial's final scores as one row per language: each metric, its stage-1 baseline, then the deltas."""
+    per: dict[str, dict[str, float]] = {}
+    for key, value in metrics.items():
+        name, _, lang = key.rpartition("/")
+        if name and name != "dev":
+            per.setdefault(lang, {})[name] = readable(value)
+    names = list(dict.fromkeys(n for row in per.values() for n in row))
+    scores = [n for n in names if n not in _DELTAS and not n.startswith("baseline/")]
+    columns = [c for m in scores for c in (m, f"baseline/{m}") if c in names] + [d for d in _DELTAS if d in names]
+    rows = [[lang, *(row.get(c) for c in columns)] for lang, row in per.items() if any(m in row for m in scores)]
+    return ["language", *columns], rows
+
+
+def log_final_metrics(run: Any, metrics: Mapping[str, float], final_step: int) -> None:
+    """A trial's final metrics on its :class:`~xlsweep.tracking.TrialRun`: scores at step 0 (bar charts), the dev
+    scores at ``final_step`` (they continue the per-checkpoint series), and the scores as ``scores.json``."""
+    series = {k: v for k, v in metrics.items() if k.startswith("dev/") or k == "dev_avg"}
+    run.log_metrics(series, final_step)
+    run.log_metrics({k: v for k, v in metrics.items() if k not in series}, 0)
+    run.log_table(*scores_table(metrics), "scores.json")
+
+
+def report_tables(report: Any) -> list[tuple[str, list[str], list[list[Any]]]]:
+    """The report's paper-shaped tables (and Table 3's Δ heatmap numbers) as (artifact file, columns, rows) for
+    MLflow's table viewer: cells ``mean ± std`` ×100, ``*`` where the paired test is significant."""
+    from xlsweep.report.paper_tables import AVG_EXCL_COLUMN, delta_frames
+    from xlsweep.report.render import cell_text
+
+    out = []
+    for table in report.tables:
+        base = table.metric.removeprefix("fs_")
+        suffix = ("" if base == report.results.primary else f"_{base}") + (
+            "_fewshot" if table.metric.startswith("fs_") else "")
+        aux = AVG_EXCL_COLUMN in table.columns
+        rows = [[row.label, row.n, *(cell_text(row.cells[c], row.n) + ("*" if row.cells[c].significant else "")
+                                     for c in table.columns)] for row in table.rows]
+        out.append((f"{'aux' if aux else 'method'}_table{suffix}.json", ["method", "n", *table.columns], rows))
+        if aux:
+            deltas, mask = delta_frames(table)
+            cells = [[label, deltas.attrs["n"][label],
+                      *(_points(deltas.loc[label, c]) + ("*" if mask.loc[label, c] else "") for c in deltas.columns)]
+                     for label in deltas.index]
+            out.append((f"aux_target_delta{suffix}.json", ["aux", "n", *deltas.columns], cells))
+    return out
+
+
+def _points(fraction: float) -> str:
+    return "–" if math.isnan(fraction) else f"{fraction * 100:+.1f}"
+
+
+def sweep_description(*, sweep: str, sweep_id: str, report: Any | None, finished: int, failed: int, stopped: int,
+                      out_dir: str, page: str | None, runs: str | None, charts: str | None = None,
+                      problem: str | None = None) -> str:
+    """The parent run's Markdown description: the answer first (the UI shows the first lines, then "Show more"),
+    then the best choice per target, the trial counts and where everything is.
+
+    ``page``, ``runs`` and ``charts`` are UI routes (``/#/experiments/…``), which resolve against the UI's address.
+    """
+    links = [("report" if page and page.split("?")[0].endswith("report.html") else "heatmap", page),
+             ("trials grouped, Δ per target", runs), ("Δ charts", charts)]
+    lines = [" · ".join(f"[{label}]({url})" for label, url in links if url), ""]
+    if report is not None:
+        lines += _best_lines(report)
+    elif problem:
+        lines += [f"No report: {problem}", ""]
+    lines += [f"**Trials:** {finished} finished · {failed} failed · {stopped} stopped early", "",
+              f"**Outputs:** `{out_dir}` (tables, heatmap, `trials.csv`, `sweep.yaml`; `xlsweep resume` reads it)", "",
+              f"Sweep `{sweep}`, id `{sweep_id}` (`tags.xlsweep.parent_sweep_id` of its trials)."]
+    return "\n".join(lines)
+
+
+def _best_lines(report: Any) -> list[str]:
+    from xlsweep.report.best_pairs import best_pairs
+
+    metric = report.metric
+    try:
+        ranked = best_pairs(report.results.records, metric)
+    except ValueError as err:  # ReportError: nothing scored
+        return [f"No best choices: {err}", ""]
+    rows = []
+    for target, pairs in ranked.items():
+        pair = pairs[0]
+        test = pair.test
+        delta = "–" if math.isnan(test.mean_diff) else f"{test.mean_diff * 100:+.1f}"
+        label = pair.label.replace("|", "/") + (" †" if pair.uses_target else "")
+        mark = "\\*" if test.significant else ""
+        rows.append(f"| {target} | {label} | {delta}{mark} | {test.n} |")
+    return [f"**Best choice per target** (Δ {metric} vs the stage-1 baseline, ×100, mean over seeds; \\* significant "
+            "by a paired t-test over seeds; † its auxiliary languages include the target):", "",
+            "| target | best choice | Δ | n |", "|---|---|---:|---:|", *rows, ""]
