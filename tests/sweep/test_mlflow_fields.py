@@ -124,7 +124,7 @@ def test_the_parent_gets_its_tables_and_a_description_of_the_answer(tmp_path: Pa
     assert "| cor | XLA-MAML (ana→cor) † | +20.0 | 1 |" in note and "| bel | XLA-MAML (ana→cor) | +10.0 | 1 |" in note
     assert "2 finished · 0 failed · 0 stopped early" in note and str(outcome.out_dir) in note
     eid, rid = tracker.experiment_id, tracker.run_id
-    assert note.startswith(f"[heatmap](/#/experiments/{eid}/runs/{rid}/artifacts/aux_target_delta.png?workflowType="
+    assert note.startswith(f"[report](/#/experiments/{eid}/runs/{rid}/artifacts/report.html?workflowType="
                            f"machine_learning) · [trials grouped, Δ per target](/#/experiments/{eid}/runs?workflowType="
                            "machine_learning&viewStateShareKey=mini-1) · [Δ charts](")  # the UI shows the top first
 
