@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from xlsweep.cache import cached, fingerprint
+from xlsweep.cache import cached, file_digest, fingerprint
 from xlsweep.config.load import needed_splits, to_dict
 from xlsweep.config.schema import DataConfig, TrialConfig
 from xlsweep.data.benchmark import Benchmark, benchmark_languages, load_benchmark, split_key
@@ -62,7 +62,8 @@ class FeatureStore:
     def key(self, language: str, split: str) -> dict[str, Any]:
         d = self.data
         return {"v": _VERSION, "encoder": self.encoder_key, "max_length": d.max_length,
-                "doc_stride": d.doc_stride if d.task == "qa" else None, **split_key(d, language, split)}
+                "doc_stride": d.doc_stride if d.task == "qa" else None,
+                **split_key(d, language, split, self.cache_dir)}
 
     def directory(self, language: str, split: str, log: Log = lambda _: None) -> Path:
         def build(out: Path) -> None:
@@ -95,9 +96,20 @@ class Prepared:
     baseline: dict[str, float]  # "<metric>/<lang>" (and "fs_<metric>/<lang>") of the stage-1 model
 
 
-def _encoder_key(cfg: TrialConfig) -> dict[str, Any]:
+# What from_pretrained reads from a model directory: config, weights, tokenizer (vocab, merges, sentencepiece), code
+MODEL_FILES = (".json", ".safetensors", ".bin", ".model", ".txt", ".py", ".tiktoken")
+
+
+def _encoder_key(cfg: TrialConfig, cache_dir: Path) -> dict[str, Any]:
+    """The encoder's identity: the tiny default's settings, a local directory's content (config, weights and
+    tokenizer files by sha256: replacing the model there rebuilds everything made from it), or a hub name."""
     if cfg.model.name == "tiny":  # the tokenizer is trained on the synthetic corpus (every task's words)
         return {"v": _VERSION, "tiny": to_dict(cfg.model.tiny), "data": to_dict(cfg.data.synthetic)}
+    local = Path(cfg.model.name).expanduser()
+    if local.is_dir():
+        files = sorted(p for p in local.iterdir() if p.is_file() and p.suffix in MODEL_FILES
+                       and not p.name.startswith("."))
+        return {"v": _VERSION, "files": {p.name: file_digest(p, cache_dir) for p in files}}
     return {"v": _VERSION, "name": cfg.model.name}
 
 
@@ -107,7 +119,7 @@ def _stage1_key(cfg: TrialConfig, store: FeatureStore) -> dict[str, Any]:
 
 
 def _encoder(cfg: TrialConfig, cache_dir: Path, log: Log) -> tuple[Path, dict[str, Any]]:
-    key = _encoder_key(cfg)
+    key = _encoder_key(cfg, cache_dir)
     if cfg.model.name != "tiny":
         return Path(cfg.model.name), key  # a local directory or a hub name, loaded as it is
 
@@ -180,7 +192,8 @@ def _baseline(cfg: TrialConfig, store: FeatureStore, stage1_dir: Path, stage1_ke
     return dict(json.loads((cached(store.cache_dir, "baseline", key, build) / "baseline.json").read_text()))
 
 
-def stage1_fingerprint(cfg: TrialConfig) -> str:
+def stage1_fingerprint(cfg: TrialConfig, cache_dir: str | Path) -> str:
     """Equal for trials that share a stage-1 model."""
-    store = FeatureStore(cfg.data, Path(), _encoder_key(cfg), Path())
+    cache = Path(cache_dir).resolve()
+    store = FeatureStore(cfg.data, Path(), _encoder_key(cfg, cache), cache)
     return fingerprint(_stage1_key(cfg, store))

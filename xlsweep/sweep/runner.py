@@ -318,7 +318,7 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
                 ready = prepare(cfg, state.cache_dir, log=log, dev_languages=objective_languages(sweep, cfg))
             except DataError as err:
                 raise SweepError(f"data: {err}") from None
-            prepared.setdefault(stage1_fingerprint(cfg), ready)
+            prepared.setdefault(stage1_fingerprint(cfg, state.cache_dir), ready)
         if len(prepared) == 1:
             tracker.log_metrics({f"baseline/{k}": v for k, v in next(iter(prepared.values())).baseline.items()})
         task = get_task(sweep.trial.data.task)
