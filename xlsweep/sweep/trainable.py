@@ -25,7 +25,31 @@ from xlsweep.tracking import TrialRun, flatten_params
 from xlsweep.train.meta import NonFiniteLoss
 from xlsweep.trial import Learner, run_trial
 
-__all__ = ["TrialContext", "trainable"]
+__all__ = ["CheckpointError", "TrialContext", "load_learner_state", "trainable"]
+
+LEARNER_FILE = "learner.pt"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint's learner state is not one this trainable wrote (or not readable without running code)."""
+
+
+def load_learner_state(path: Path) -> dict[str, Any]:
+    """A learner's ``state_dict`` from a Tune checkpoint, read with ``weights_only=True``: tensors, numbers,
+    strings, lists, tuples and dicts only (what :meth:`MetaLearner.state_dict` and
+    :meth:`TransferLearner.state_dict` hold), so a file planted in the output directory cannot run code.
+
+    Raises:
+        CheckpointError: If the file holds anything else, or is damaged.
+    """
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:  # UnpicklingError for a forbidden global; EOFError, RuntimeError when truncated
+        raise CheckpointError(f"checkpoint {path}: not a learner state this trainable wrote, refused "
+                              f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {path}: expected a learner state (a dict), got {type(state).__name__}")
+    return state
 
 
 @dataclass(frozen=True)
@@ -72,12 +96,17 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as d:
-            restore = torch.load(Path(d) / "learner.pt", weights_only=False)
+            try:
+                restore = load_learner_state(Path(d) / LEARNER_FILE)
+            except CheckpointError as err:  # the run ends FAILED with the reason, not RUNNING forever
+                run.set_tags({"xlsweep.failure": str(err)[:5000]})
+                run.finish("FAILED")
+                raise
 
     def on_checkpoint(step: int, loss: float, learner: Learner, dev: dict[str, float]) -> None:
         run.log_metrics({"meta_loss": loss, **dev}, step)
         with tempfile.TemporaryDirectory() as d:
-            torch.save(learner.state_dict(), Path(d) / "learner.pt")
+            torch.save(learner.state_dict(), Path(d) / LEARNER_FILE)
             tune.report({"meta_step": step, "meta_steps_total": learner.total_steps, "meta_loss": loss, **dev},
                         checkpoint=tune.Checkpoint.from_directory(d))
 
