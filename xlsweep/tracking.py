@@ -3,12 +3,17 @@
 A retried or resumed trial finds its child run by the ``xlsweep.trial_id`` tag and
 continues it; metric steps it already logged are not logged again. The sweep's
 experiment (and an sqlite database) is created by the driver before any trial
-starts, since several processes creating a fresh sqlite store at once fail.
+starts, since several processes creating a fresh sqlite store at once fail; and
+:func:`open_client` creates or migrates an sqlite store under a file lock beside it,
+so two sweeps (or a sweep and ``xlsweep report``) started together on a new database
+both succeed. :func:`check_store` fails in seconds, with one line, where MLflow's own
+client would retry for minutes (a closed port, an sqlite path that cannot be written).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import socket
@@ -21,11 +26,13 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-__all__ = ["SweepRun", "TrialRun", "default_tracking_uri", "find_trial_run", "flatten_params", "serve_ui",
-           "server_healthy"]
+__all__ = ["SweepRun", "TrackingError", "TrialRun", "absolute_tracking_uri", "check_store", "default_tracking_uri",
+           "find_trial_run", "flatten_params", "open_client", "serve_ui", "server_healthy"]
 
 PARENT_TAG = "mlflow.parentRunId"
 SWEEP_TAG = "xlsweep.sweep"
@@ -75,14 +82,21 @@ class SweepRun:
     """The parent run of a sweep (driver side)."""
 
     def __init__(self, tracking_uri: str, experiment: str) -> None:
-        self.client = MlflowClient(tracking_uri)
+        self.client = open_client(tracking_uri)
         self.tracking_uri = tracking_uri
-        exp = self.client.get_experiment_by_name(experiment)
-        if exp is not None:
-            self.experiment_id = exp.experiment_id
-        else:
-            self.experiment_id = self.client.create_experiment(experiment, artifact_location=_artifact_root(
-                tracking_uri, experiment))
+        with _store_lock(tracking_uri):  # two sweeps creating one experiment at once: one creates, one finds it
+            exp = self.client.get_experiment_by_name(experiment)
+            if exp is not None:
+                self.experiment_id = exp.experiment_id
+            else:
+                try:
+                    self.experiment_id = self.client.create_experiment(experiment, artifact_location=_artifact_root(
+                        tracking_uri, experiment))
+                except MlflowException as err:  # created meanwhile by another sweep on a tracking server
+                    exp = self.client.get_experiment_by_name(experiment)
+                    if exp is None:
+                        raise err from None
+                    self.experiment_id = exp.experiment_id
         self.run_id = ""
 
     def start(self, sweep_id: str, *, name: str, params: Mapping[str, str], tags: Mapping[str, str]) -> str:
@@ -228,3 +242,86 @@ def serve_ui(tracking_uri: str, *, port: int = 5000, on_ready: Callable[[str], N
         server.terminate()
         server.wait(timeout=30)
     return server
+
+
+# --------------------------------------------------------------------- opening a store, fast and safely
+class TrackingError(RuntimeError):
+    """The tracking store cannot be used as given; the message says what to change."""
+
+
+def _sqlite_path(tracking_uri: str) -> Path | None:
+    return Path(tracking_uri.removeprefix("sqlite:///")) if tracking_uri.startswith("sqlite:///") else None
+
+
+def absolute_tracking_uri(tracking_uri: str) -> str:
+    """An sqlite URI with a relative path (``sqlite:///mlflow.db``) made absolute against the working directory,
+    so trials (in Tune's trial directories, on other nodes) and a later ``xlsweep resume`` open the same file."""
+    path = _sqlite_path(tracking_uri)
+    if path is None or str(path) == ":memory:":
+        return tracking_uri
+    return f"sqlite:///{Path(os.path.abspath(os.path.expanduser(path)))}"
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK | os.X_OK if path.is_dir() else os.W_OK)
+
+
+def check_store(tracking_uri: str, *, create: bool, write: bool, timeout: float = 10.0) -> None:
+    """Fail in seconds where MLflow's client would retry for minutes: an HTTP server that does not answer
+    ``/health``; an sqlite path that is a directory, is missing (with ``create=False``), or cannot be created or
+    written (with ``write=True``: its file or its directory read-only, e.g. a read-only file system).
+
+    Raises:
+        TrackingError: One line naming the URI, what is wrong and what to do.
+    """
+    if tracking_uri.startswith(("http://", "https://")):
+        try:
+            ok = server_healthy(tracking_uri, timeout=timeout)
+        except OSError as err:  # URLError included
+            reason = getattr(err, "reason", err)
+            raise TrackingError(f"the MLflow server at {tracking_uri!r} cannot be reached ({reason}); start it "
+                                "(`mlflow server ...` or `xlsweep ui`) or pass a reachable --tracking-uri") from None
+        if not ok:
+            raise TrackingError(f"the MLflow server at {tracking_uri!r} is not healthy (/health did not answer 200)")
+        return
+    path = _sqlite_path(tracking_uri)
+    if path is None:
+        return
+    where = f"(tracking URI {tracking_uri!r})"
+    if path.is_dir():
+        raise TrackingError(f"{str(path)!r} is a directory, not an sqlite file {where}; expected e.g. "
+                            f"sqlite:///{path / 'mlflow.db'}")
+    if not path.exists():
+        if not create:
+            raise TrackingError(f"no MLflow database at {str(path)!r} {where}: expected the sqlite file a sweep "
+                                "wrote; pass --tracking-uri or set MLFLOW_TRACKING_URI")
+        if not path.parent.is_dir():
+            raise TrackingError(f"cannot create the MLflow database {str(path)!r} {where}: directory "
+                                f"{str(path.parent)!r} does not exist")
+        if not _writable(path.parent):
+            raise TrackingError(f"cannot create the MLflow database {str(path)!r} {where}: directory "
+                                f"{str(path.parent)!r} is not writable (read-only?); pass another --tracking-uri")
+    elif write and not (_writable(path) and _writable(path.parent)):
+        ro = "the file" if not _writable(path) else f"its directory {str(path.parent)!r}"
+        raise TrackingError(f"the MLflow database {str(path)!r} {where} is read-only ({ro}): a sweep writes runs "
+                            "to it; make it writable or pass another --tracking-uri")
+
+
+def _store_lock(tracking_uri: str) -> contextlib.AbstractContextManager[object]:
+    """A file lock beside an sqlite database (where its directory is writable), else nothing."""
+    path = _sqlite_path(tracking_uri)
+    if path is None or not _writable(path.parent):
+        return contextlib.nullcontext()
+    return FileLock(str(path.with_name(f".{path.name}.lock")), timeout=600)
+
+
+def open_client(tracking_uri: str) -> MlflowClient:
+    """An ``MlflowClient``; an sqlite store is created or migrated under a file lock beside it (MLflow does that
+    when a client first opens it, and two processes doing it at once break the database)."""
+    try:
+        with _store_lock(tracking_uri):
+            return MlflowClient(tracking_uri)
+    except OSError as err:
+        if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise TrackingError(f"cannot open the MLflow store {tracking_uri!r}: {err}") from None
+        raise
