@@ -73,3 +73,4 @@ class SweepResults:
     status: str
     records: tuple[RunRecord, ...]
     excluded: tuple[Excluded, ...]
+    notes: tuple[str, ...] = ()  # lines a reader must see: a newer sweep skipped as "latest", degenerate results
