@@ -89,3 +89,19 @@ def test_another_model_saved_to_the_same_directory_rebuilds_stage1_and_baseline(
     assert all(torch.equal(trained[k], v) for k, v in second.state_dict().items() if k in trained)
     rescored = {p for p in cache.glob("baseline-*") if p.is_dir()} - baselines
     assert len(rescored) == len(before.baseline)  # every target scored again
+
+
+def test_stage1_records_its_final_loss_and_a_chance_level_one_is_degenerate(prepared_smoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import math
+
+    from xlsweep.prepare import TRAINING_FILE, _loss_warning
+
+    cfg, prepared, _ = prepared_smoke
+    recorded = json.loads((prepared.stage1_dir / TRAINING_FILE).read_text())["final_loss"]
+    assert math.isfinite(recorded)
+    (tmp_path / TRAINING_FILE).write_text(json.dumps({"final_loss": 1.1}))
+    assert _loss_warning(cfg, tmp_path) == "final training loss 1.1000 is at chance level (ln 3 = 1.0986)"
+    (tmp_path / TRAINING_FILE).write_text(json.dumps({"final_loss": 0.2}))
+    assert _loss_warning(cfg, tmp_path) is None
+    assert _loss_warning(cfg, tmp_path / "cached-before") is None  # older caches: unknown, not flagged

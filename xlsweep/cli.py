@@ -98,6 +98,8 @@ def _summary(outcome) -> None:  # type: ignore[no-untyped-def]
     typer.echo("")
     for failure in outcome.failures:
         typer.secho(f"failed trial {failure}", fg=typer.colors.RED)
+    for reason in outcome.degenerate:  # scores of a model that learnt nothing must not pass for a result
+        typer.secho(f"WARNING: degenerate {reason}", fg=typer.colors.YELLOW)
     if outcome.stopped:
         typer.echo(f"{len(outcome.stopped)} trial(s) stopped early by search.scheduler (listed above)")
     typer.echo(f"outputs:   {outcome.out_dir}")

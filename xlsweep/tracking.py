@@ -37,6 +37,7 @@ __all__ = ["SweepRun", "TrackingError", "TrialRun", "absolute_tracking_uri", "ch
 PARENT_TAG = "mlflow.parentRunId"
 SWEEP_TAG = "xlsweep.sweep"
 TRIAL_TAG = "xlsweep.trial_id"
+DEGENERATE_TAG = "xlsweep.degenerate"  # why a trial's (or, on a parent run, stage 1's) model learnt nothing
 
 
 def default_tracking_uri() -> str:

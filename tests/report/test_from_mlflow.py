@@ -173,3 +173,23 @@ def test_a_closed_port_fails_at_once_without_opening_a_client(no_client: None) -
 def test_an_sqlite_path_that_is_a_directory_fails_at_once(no_client: None, tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="is a directory, not an sqlite file"):
         load_sweep_results(f"sqlite:///{tmp_path}", experiment="demo")
+
+
+def test_degenerate_stage1_and_trials_are_warned_about_in_the_results(tmp_path: Path) -> None:
+    from xlsweep.report.sweep_report import write_report
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    exp = client.create_experiment("demo")
+    parent = _sweep_with_one_trial(client, exp, "demo-1", start=1000)
+    client.set_tag(parent, "xlsweep.degenerate", "stage 1 on bel: predicts 'neutral' for all 64 test rows")
+    (child,) = client.search_runs([exp], filter_string=f"tags.`mlflow.parentRunId` = '{parent}'")
+    client.set_tag(child.info.run_id, "xlsweep.degenerate", "final training loss 1.1000 is at chance level")
+    results = load_sweep_results(uri, experiment="demo")
+    assert results.notes == (
+        "WARNING: degenerate stage 1 on bel: predicts 'neutral' for all 64 test rows",
+        f"WARNING: degenerate trial ana→bel seed 0 (run {child.info.run_id}): final training loss 1.1000 is at "
+        "chance level")
+    assert len(results.records) == 1 and set(results.records[0].scores) == {"acc"}  # still reported, flagged
+    lines = write_report(results, tmp_path / "out", formats=["md"]).lines
+    assert lines[1:3] == results.notes

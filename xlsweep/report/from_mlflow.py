@@ -25,7 +25,15 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from xlsweep.report.records import Excluded, ReportError, RunRecord, SweepResults
-from xlsweep.tracking import PARENT_TAG, SWEEP_TAG, TRIAL_TAG, TrackingError, check_store, open_client
+from xlsweep.tracking import (
+    DEGENERATE_TAG,
+    PARENT_TAG,
+    SWEEP_TAG,
+    TRIAL_TAG,
+    TrackingError,
+    check_store,
+    open_client,
+)
 
 __all__ = ["load_sweep_results"]
 
@@ -67,6 +75,7 @@ def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
             f"parent run {parent.info.run_id!r} (sweep {tags.get(SWEEP_TAG, '?')!r}, experiment {experiment_name!r}) "
             f"has no FINISHED child run with test metrics: expected at least one, got {len(children)} child "
             f"run(s) ({statuses})")
+    notes += _degenerate_notes(tags, children, {r.run_id for r in records})
     primary = tags.get(f"{_TAG}primary") or next(
         (r for r in (c.data.tags.get(f"{_TAG}primary") for c in children) if r), None)
     return SweepResults(
@@ -206,6 +215,18 @@ def _record(run: Any, parent_baseline: dict[str, dict[str, float]]) -> RunRecord
         aux=_required(tags, "aux", run_id), support=_languages(tags.get(f"{_TAG}support", "")),
         query=_languages(tags.get(f"{_TAG}query", "")), seed=_seed(tags, run.data.params, run_id),
         cell=_cell(tags.get(f"{_TAG}cell", "{}"), run_id), scores=scores, baseline=baseline, metrics=metrics)
+
+
+def _degenerate_notes(parent_tags: Mapping[str, str], children: list[Any], reported: set[str]) -> list[str]:
+    """Warnings for a stage 1 (the parent run's tag) and reported trials whose model learnt nothing: their scores
+    are in the tables, but are no result."""
+    notes = [f"WARNING: degenerate {parent_tags[DEGENERATE_TAG]}"] if DEGENERATE_TAG in parent_tags else []
+    for run in children:
+        tags = run.data.tags
+        if run.info.run_id in reported and DEGENERATE_TAG in tags:
+            notes.append(f"WARNING: degenerate trial {tags.get(f'{_TAG}aux', '?')} seed {tags.get(f'{_TAG}seed', '?')} "
+                         f"(run {run.info.run_id}): {tags[DEGENERATE_TAG]}")
+    return notes
 
 
 def _split(metrics: Mapping[str, float], prefix: str) -> dict[str, dict[str, float]]:

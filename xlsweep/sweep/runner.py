@@ -53,6 +53,7 @@ from xlsweep.sweep.tune_setup import checkpoint_pruner, expected_trials, param_s
 from xlsweep.sweep.tune_state import repair_tune_state, state_backup
 from xlsweep.tasks import get_task
 from xlsweep.tracking import (
+    DEGENERATE_TAG,
     TRIAL_TAG,
     SweepRun,
     TrackingError,
@@ -133,6 +134,7 @@ class SweepOutcome:
     failures: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)  # trials the scheduler (ASHA) stopped early
     interrupted: bool = False  # the sweep did not finish: `xlsweep resume <out_dir>` continues it
+    degenerate: list[str] = field(default_factory=list)  # stage 1 or trials whose model learnt nothing, and why
     heatmap: Path | None = None
     table_csv: Path | None = None
     trials_csv: Path | None = None
@@ -261,7 +263,10 @@ def _report(outcome: SweepOutcome, tracker: SweepRun, primary: str, log: Log) ->
     outcome.heatmap = out / "aux_target_delta.png" if (out / "aux_target_delta.png").exists() else None
     outcome.table_csv = next((p for p in (out / "aux_target_delta.csv", out / "method_table.csv") if p.exists()),
                              None)
-    tracker.log_artifacts([*report.paths, *([outcome.trials_csv] if outcome.trials_csv else [])])
+    try:
+        tracker.log_artifacts([*report.paths, *([outcome.trials_csv] if outcome.trials_csv else [])])
+    except OSError as err:  # e.g. the artifact store's disk is full: the reports are on disk all the same
+        log(f"\nthe reports were not copied to the MLflow parent run: {_os_error(err)}")
 
 
 def _account(tracker: SweepRun, results: Any, expected: int) -> tuple[int, list[str]]:
@@ -281,6 +286,12 @@ def _account(tracker: SweepRun, results: Any, expected: int) -> tuple[int, list[
         elif status in ("FINISHED", "FAILED"):
             ended.add(tags.get(TRIAL_TAG, run.info.run_id))
     return min(len(ended), expected), stopped
+
+
+def _degenerate_trials(tracker: SweepRun) -> list[str]:
+    """The trials (of every session) whose model learnt nothing, from their runs' ``xlsweep.degenerate`` tag."""
+    return [f"trial {tags.get('xlsweep.aux', '?')} seed {tags.get('xlsweep.seed', '?')}: {tags[DEGENERATE_TAG]}"
+            for tags in (run.data.tags for run in tracker.children()) if DEGENERATE_TAG in tags]
 
 
 # --------------------------------------------------------------------- entry points
@@ -370,9 +381,10 @@ def _close(tracker: SweepRun, status: str, state: SweepState, out_dir: Path) -> 
 
 
 def _prepare_all(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], state: SweepState,
-                 tracker: SweepRun, log: Log) -> None:
+                 tracker: SweepRun, log: Log) -> list[str]:
     """Stage 1 once per distinct (model, data, stage1) — usually one for the sweep — and each cell's auxiliary
-    data (cheap once cached); the baseline logged to the parent run when the sweep has one stage 1."""
+    data (cheap once cached); the baseline logged to the parent run when the sweep has one stage 1. A stage 1
+    that learnt nothing is said at once, and tagged on the parent run (``xlsweep.degenerate``); returns why."""
     prepared: dict[str, Prepared] = {}
     for _, cfg in cells:
         try:
@@ -382,6 +394,12 @@ def _prepare_all(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConf
         prepared.setdefault(stage1_fingerprint(cfg, state.cache_dir), ready)
     if len(prepared) == 1:
         tracker.log_metrics({f"baseline/{k}": v for k, v in next(iter(prepared.values())).baseline.items()})
+    degenerate = list(dict.fromkeys(reason for ready in prepared.values() for reason in ready.degenerate))
+    for reason in degenerate:
+        log(f"WARNING: degenerate {reason}")
+    if degenerate:
+        tracker.client.set_tag(tracker.run_id, DEGENERATE_TAG, "; ".join(degenerate)[:5000])
+    return degenerate
 
 
 def _tuner(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], state: SweepState, tracker: SweepRun,
@@ -438,10 +456,11 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
             signals.install()  # again: ray.init sets its own SIGTERM handler (exit mid-write)
         Path(state.cache_dir).mkdir(parents=True, exist_ok=True)
         _check_shared_storage([state.cache_dir, str(out_dir)], log)
-        _prepare_all(sweep, cells, state, tracker, log)
+        outcome.degenerate = _prepare_all(sweep, cells, state, tracker, log)
         tuner = _tuner(sweep, cells, state, tracker, out_dir, restore=restore, expected=expected, log=log)
         results = tuner.fit()
         ended, outcome.stopped = _account(tracker, results, expected)
+        outcome.degenerate += _degenerate_trials(tracker)
         outcome.interrupted = ended < expected
 
         outcome.failures, rows = _failures_and_rows(results)

@@ -21,7 +21,8 @@ from xlsweep.config.load import cell_config, objective_languages, to_dict
 from xlsweep.config.schema import SweepConfig
 from xlsweep.prepare import prepare
 from xlsweep.tasks import get_task
-from xlsweep.tracking import TrialRun, flatten_params
+from xlsweep.tasks.base import degenerate_loss
+from xlsweep.tracking import DEGENERATE_TAG, TrialRun, flatten_params
 from xlsweep.train.meta import NonFiniteLoss
 from xlsweep.trial import Learner, run_trial
 
@@ -78,6 +79,14 @@ def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, s
     }
 
 
+def _degenerate(task: str, per_target: dict[str, str], losses: list[float]) -> str:
+    """Why the trial's model learnt nothing, or ``""``: its final training loss at chance level, or constant
+    predictions on a target."""
+    reasons = [reason] if losses and (reason := degenerate_loss(task, losses[-1])) else []
+    reasons += [f"{lang}: {why}" for lang, why in per_target.items()]
+    return "; ".join(reasons)[:5000]
+
+
 def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
     overrides = dict(config)
     cfg = cell_config(ctx.sweep, overrides)
@@ -103,18 +112,23 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
                 run.finish("FAILED")
                 raise
 
+    losses: list[float] = []
+
     def on_checkpoint(step: int, loss: float, learner: Learner, dev: dict[str, float]) -> None:
+        losses.append(loss)
         run.log_metrics({"meta_loss": loss, **dev}, step)
         with tempfile.TemporaryDirectory() as d:
             torch.save(learner.state_dict(), Path(d) / LEARNER_FILE)
             tune.report({"meta_step": step, "meta_steps_total": learner.total_steps, "meta_loss": loss, **dev},
                         checkpoint=tune.Checkpoint.from_directory(d))
 
+    degenerate: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="xlsweep-trial-") as d:  # files for MLflow, gone on any exit
         artifacts = Path(d)
         try:
             metrics = run_trial(cfg, prepared, restore=restore, on_checkpoint=on_checkpoint,
-                                artifacts_dir=artifacts, dev_languages=dev_languages, device=device)
+                                artifacts_dir=artifacts, dev_languages=dev_languages, device=device,
+                                degenerate=degenerate)
         except NonFiniteLoss as err:  # a diverged trial ends with its reason; the sweep goes on
             run.set_tags({"xlsweep.failure": str(err)})
             run.finish("FAILED")
@@ -130,6 +144,8 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
             run.finish("FAILED")
             raise
         metrics |= {f"baseline/{k}": v for k, v in prepared.baseline.items()}
+        if warning := _degenerate(cfg.data.task, degenerate, losses):  # a model that learnt nothing, said loudly
+            run.set_tags({DEGENERATE_TAG: warning})
         run.log_metrics(metrics, cfg.meta.steps)
         (artifacts / "trial_config.yaml").write_text(
             yaml.safe_dump({"overrides": overrides, "trial": to_dict(cfg)}, sort_keys=False, allow_unicode=True))
