@@ -244,3 +244,19 @@ def test_a_sweep_stopped_before_tune_started_resumes_with_fresh_trials(
     resume_sweep(outcome.out_dir, log=lines.append)
     assert launched == [False] and lines == [f"resuming sweep 'smoke' from {outcome.out_dir} (its trials had not "
                                              "started)"]
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("750", 0o750), ("0700", 0o700), ("777", None), ("600", None),
+                                                ("rwx", None)])
+def test_dir_mode_shares_the_sweep_directory_with_the_group_on_request(
+        no_ray: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str, expected: int | None) -> None:
+    monkeypatch.setattr(runner_module, "_prepare_all", lambda *args: (_ for _ in ()).throw(KeyboardInterrupt()))
+    result = CliRunner().invoke(app, ["sweep", str(SMOKE), "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
+                                      "--output-dir", str(tmp_path / "runs"), "--dir-mode", mode])
+    if expected is None:
+        assert result.exit_code == 2 and result.output.startswith(f"error: --dir-mode: got {mode!r}")
+        assert not (tmp_path / "runs").exists()
+        return
+    assert result.exit_code == 130, result.output
+    (sweep_dir,) = (tmp_path / "runs" / "smoke").iterdir()
+    assert sweep_dir.stat().st_mode & 0o777 == expected
