@@ -116,7 +116,7 @@ def _parent_run(client: MlflowClient, uri: str, experiment: str | None, run_id: 
 def _latest_with_results(client: MlflowClient, experiment_id: str, experiment: str, notes: list[str]) -> Any:
     """The latest parent run (by start time) with a FINISHED trial; newer ones without are noted as skipped (if no
     parent run has one, the latest)."""
-    skipped = []
+    skipped: list[Any] = []
     for parent in _search(client, experiment_id, f"tags.`{SWEEP_ID_TAG}` LIKE '%'",
                           order_by=["attributes.start_time DESC"]):
         finished = client.search_runs([experiment_id], max_results=1, filter_string=(
