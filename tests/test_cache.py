@@ -69,3 +69,51 @@ def test_fingerprint_depends_on_values_and_is_short_hex() -> None:
     assert key != fingerprint({"a": "1"})
     assert len(key) == 16 and int(key, 16) >= 0
     assert fingerprint({"a": 1}) == key  # stable across calls
+
+
+# --------------------------------------------------------------------- content digests (issue 12, points 1 and 13)
+def test_file_digest_is_the_sha256_of_the_content_and_memoised_on_disk(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import hashlib
+    import os
+
+    from xlsweep import cache
+
+    data = tmp_path / "train.tsv"
+    data.write_bytes(b"a\tb\n")
+    old = 1_600_000_000
+    os.utime(data, (old, old))  # settled: not modified within the last seconds
+    memo = tmp_path / "memo"
+    assert cache.file_digest(data, memo) == hashlib.sha256(b"a\tb\n").hexdigest()
+    assert str(data) in json.loads((memo / cache.DIGESTS).read_text())
+
+    hashed: list[Path] = []
+    real = cache._sha256
+    monkeypatch.setattr(cache, "_sha256", lambda p: hashed.append(p) or real(p))
+    monkeypatch.setattr(cache, "_seen", {})  # a new process: only the memo file is left
+    assert cache.file_digest(data, memo) == hashlib.sha256(b"a\tb\n").hexdigest()
+    assert hashed == []  # from the memo, not hashed again
+
+
+def test_a_file_rewritten_in_place_is_hashed_again_even_with_its_size_and_mtime_restored(tmp_path: Path) -> None:
+    import hashlib
+    import os
+
+    from xlsweep.cache import file_digest
+
+    data = tmp_path / "test.tsv"
+    data.write_bytes(b"label=0\n")
+    os.utime(data, (1_600_000_000, 1_600_000_000))
+    before = file_digest(data, tmp_path / "memo")
+    data.write_bytes(b"label=1\n")  # same size
+    os.utime(data, (1_600_000_000, 1_600_000_000))  # and the old mtime (rsync -t, cp -p): the ctime still moves
+    assert file_digest(data, tmp_path / "memo") == hashlib.sha256(b"label=1\n").hexdigest() != before
+
+
+def test_a_freshly_written_file_is_not_memoised(tmp_path: Path) -> None:
+    """A file modified within the last seconds may change again without its mtime moving (a coarse clock)."""
+    from xlsweep import cache
+
+    data = tmp_path / "fresh.txt"
+    data.write_text("x")
+    cache.file_digest(data, tmp_path / "memo")
+    assert not (tmp_path / "memo" / cache.DIGESTS).exists()

@@ -80,10 +80,16 @@ def test_resume_finds_a_sweep_by_name_and_refuses_a_finished_one(tmp_path: Path)
         assert result.exit_code == 2 and f"the sweep in {out} has already finished" in result.output
 
 
-def test_resume_of_a_sweep_that_never_started_a_trial_says_to_run_it_again(tmp_path: Path) -> None:
-    out = _sweep_dir(tmp_path, "failed", with_ray=False)
+def test_resume_of_a_sweep_that_never_started_a_trial_starts_its_trials(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Stopped in stage 1 (Ctrl-C, SIGTERM): the resume command it printed starts Tune afresh (issue 12, point 2)."""
+    from xlsweep.sweep import runner as runner_module
+
+    out = _sweep_dir(tmp_path, "interrupted", with_ray=False)
+    monkeypatch.chdir(tmp_path)
+    launched = []
+    monkeypatch.setattr(runner_module, "_launch", lambda *args, restore, **kwargs: launched.append(restore))
     result = runner.invoke(app, ["resume", str(out)])
-    assert result.exit_code == 2 and "stopped before its first trial started" in result.output
+    assert launched == [False] and "(its trials had not started)" in result.output
 
 
 def test_ui_needs_an_existing_database(tmp_path: Path) -> None:

@@ -5,11 +5,24 @@ import math
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 from mlflow.tracking import MlflowClient
 
-from xlsweep.tracking import SweepRun, TrialRun, artifact_paths, flatten_params, local_artifact_dir, readable
+from xlsweep.tracking import (
+    SweepRun,
+    TrackingError,
+    TrialRun,
+    absolute_tracking_uri,
+    artifact_paths,
+    check_store,
+    flatten_params,
+    local_artifact_dir,
+    open_client,
+    readable,
+)
 
 
 def test_flatten_params_is_readable() -> None:
@@ -140,3 +153,96 @@ def test_runs_and_experiments_get_markdown_descriptions(tmp_path: Path) -> None:
     client = MlflowClient(uri)
     assert client.get_run(parent).data.tags["mlflow.note.content"] == "**best** per target"
     assert client.get_experiment(sweep.experiment_id).tags["mlflow.note.content"] == "sweeps of demo"
+# --------------------------------------------------------------------- opening stores (issue 12, points 7 and 12)
+def test_sweeps_started_together_on_a_new_database_all_open_it(tmp_path: Path) -> None:
+    """MLflow creates and migrates a new sqlite store when a client first opens it; three processes doing it at once
+    broke it ("table ... already exists", "Online migration expected to match one row")."""
+    import subprocess
+    import sys
+    import time
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    start = time.time() + 8  # after every process has imported MLflow
+    code = ("import sys, time; from xlsweep.tracking import SweepRun\n"
+            "while time.time() < float(sys.argv[2]): time.sleep(0.005)\n"
+            "run = SweepRun(sys.argv[1], 'exp'); run.start(sys.argv[3], name='s', params={}, tags={})")
+    procs = [subprocess.Popen([sys.executable, "-c", code, uri, str(start), f"sweep-{i}"], stderr=subprocess.PIPE,
+                              text=True) for i in range(3)]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(e[-2000:] for e in errors)
+    client = MlflowClient(uri)
+    (exp,) = [e for e in client.search_experiments() if e.name == "exp"]
+    assert len(client.search_runs([exp.experiment_id])) == 3
+
+
+@pytest.fixture
+def no_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any MLflow client opened fails the test: the checks must answer without MLflow's minutes of retries."""
+    import xlsweep.tracking
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("an MLflow client was opened")
+
+    monkeypatch.setattr(xlsweep.tracking, "MlflowClient", refuse)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_closed_port_fails_at_once(no_client: None) -> None:
+    port = _closed_port()
+    with pytest.raises(TrackingError, match=rf"the MLflow server at 'http://127.0.0.1:{port}' cannot be reached "
+                                            r"\(\[Errno 111\] Connection refused\)"):
+        check_store(f"http://127.0.0.1:{port}", create=False, write=False, timeout=5)
+
+
+def test_an_sqlite_path_that_is_a_directory_fails_at_once(no_client: None, tmp_path: Path) -> None:
+    with pytest.raises(TrackingError, match=rf"'{tmp_path}' is a directory, not an sqlite file"):
+        check_store(f"sqlite:///{tmp_path}", create=True, write=True)
+
+
+def _read_only(monkeypatch: pytest.MonkeyPatch, *paths: Path) -> None:
+    """``paths`` not writable, as on a read-only file system (root writes anywhere: then os.access is told so)."""
+    import os
+
+    for path in paths:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    if os.geteuid() == 0:
+        access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) in paths and mode & os.W_OK
+                            else access(p, mode, **kw))
+
+
+def test_a_database_that_cannot_be_created_fails_at_once(no_client: None, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    _read_only(monkeypatch, tmp_path)
+    with pytest.raises(TrackingError, match=rf"cannot create the MLflow database '{tmp_path}/mlflow.db' .*: "
+                                            rf"directory '{tmp_path}' is not writable"):
+        check_store(f"sqlite:///{tmp_path / 'mlflow.db'}", create=True, write=True)
+    with pytest.raises(TrackingError, match="directory '/nonexistent-xlsweep' does not exist"):
+        check_store("sqlite:////nonexistent-xlsweep/mlflow.db", create=True, write=True)
+    with pytest.raises(TrackingError, match="no MLflow database at"):
+        check_store(f"sqlite:///{tmp_path / 'mlflow.db'}", create=False, write=False)
+
+
+def test_a_read_only_database_is_refused_for_a_sweep_and_read_by_a_report(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "mlflow.db"
+    SweepRun(f"sqlite:///{db}", "exp").start("s", name="demo", params={}, tags={})
+    _read_only(monkeypatch, db)
+    with pytest.raises(TrackingError, match=r"the MLflow database .* is read-only \(the file\): a sweep writes"):
+        check_store(f"sqlite:///{db}", create=True, write=True)
+    check_store(f"sqlite:///{db}", create=False, write=False)  # reading is fine
+    assert open_client(f"sqlite:///{db}").get_experiment_by_name("exp") is not None
+
+
+def test_a_relative_sqlite_uri_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert absolute_tracking_uri("sqlite:///runs/mlflow.db") == f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}"
+    assert absolute_tracking_uri(f"sqlite:///{tmp_path}/x.db") == f"sqlite:///{tmp_path}/x.db"
+    assert absolute_tracking_uri("http://host:5000") == "http://host:5000"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import io
+import os
+import pickle
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 
 from xlsweep.data.benchmark import benchmark_languages
+from xlsweep.sweep.trainable import CheckpointError, load_learner_state
 from xlsweep.trial import run_trial
 
 
@@ -23,33 +26,72 @@ def test_trial_reports_every_target_and_deltas_against_the_baseline(prepared_smo
     assert metrics["acc_avg"] == pytest.approx(sum(metrics[f"acc/{x}"] for x in languages) / len(languages))
 
 
-@pytest.mark.parametrize("backend", ["functional", "higher"])
+def _metaxl(cfg):  # type: ignore[no-untyped-def]
+    meta = dataclasses.replace(cfg.meta, algorithm="metaxl", support=("ana",), query=("bel",), split="train")
+    return dataclasses.replace(cfg, meta=meta, metaxl=dataclasses.replace(cfg.metaxl, epochs=1, analysis_rows=0,
+                                                                        target_size=32, source_size=64))
+
+
+@pytest.mark.parametrize("kind", ["functional", "higher", "metaxl"])
 def test_a_trial_resumed_from_a_checkpoint_ends_exactly_where_an_uninterrupted_one_does(
-    prepared_smoke, backend: str  # type: ignore[no-untyped-def]
+    prepared_smoke, kind: str, tmp_path: Path  # type: ignore[no-untyped-def]
 ) -> None:
+    """Through the trainable's checkpoint file, read with ``weights_only=True``: the learners' states (tensors,
+    optimiser and scheduler states, the sampler's ``random`` state, the dev scores) need nothing else."""
     cfg, prepared, _ = prepared_smoke
-    cfg = dataclasses.replace(cfg, meta=dataclasses.replace(cfg.meta, inner_backend=backend, sampling="cover"))
-    saved: dict[int, bytes] = {}
+    if kind == "metaxl":
+        cfg = _metaxl(cfg)
+    else:
+        cfg = dataclasses.replace(cfg, meta=dataclasses.replace(cfg.meta, inner_backend=kind, sampling="cover"))
+    saved: dict[int, Path] = {}
 
     def keep(step: int, loss: float, learner: Any, dev: dict[str, float]) -> None:
-        buffer = io.BytesIO()
-        torch.save(learner.state_dict(), buffer)
-        saved[step] = buffer.getvalue()
+        saved[step] = tmp_path / f"learner-{step}.pt"
+        torch.save(learner.state_dict(), saved[step])
 
     uninterrupted = run_trial(cfg, prepared, on_checkpoint=keep)
-    assert sorted(saved) == [2, 4]  # checkpoint_every: 2, steps: 4
-    state = torch.load(io.BytesIO(saved[2]), weights_only=False)
-    resumed = run_trial(cfg, prepared, restore=state)
+    first, *_ = sorted(saved)
+    resumed = run_trial(cfg, prepared, restore=load_learner_state(saved[first]))
     assert resumed == pytest.approx(uninterrupted, abs=1e-12)
+
+
+class _RunsCode:
+    """What a planted checkpoint could hold: unpickling it runs a shell command."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_planted_checkpoint_is_refused_without_running_its_code(tmp_path: Path) -> None:
+    planted, marker = tmp_path / "learner.pt", tmp_path / "ran"
+    torch.save({"model": {}, "step": _RunsCode(marker)}, planted)
+    with pytest.raises(CheckpointError, match="not a learner state this trainable wrote, refused"):
+        load_learner_state(planted)
+    assert not marker.exists()
+    torch.load(planted, weights_only=False)  # what the trainable did before: the planted code runs
+    assert marker.exists()
+
+
+def test_a_truncated_or_foreign_checkpoint_is_one_clear_error(tmp_path: Path) -> None:
+    truncated = tmp_path / "learner.pt"
+    torch.save({"step": 3, "w": torch.zeros(100)}, truncated)
+    truncated.write_bytes(truncated.read_bytes()[:50])
+    with pytest.raises(CheckpointError, match="refused"):
+        load_learner_state(truncated)
+    listed = tmp_path / "list.pt"
+    listed.write_bytes(pickle.dumps([1, 2], protocol=2))
+    with pytest.raises(CheckpointError):
+        load_learner_state(listed)
 
 
 @pytest.mark.parametrize("algorithm", ["xla-maml", "metaxl"])
 def test_bf16_training_steps_run_and_track_the_float32_losses(prepared_smoke, algorithm: str) -> None:  # type: ignore[no-untyped-def]
     cfg, prepared, _ = prepared_smoke
     if algorithm == "metaxl":
-        meta = dataclasses.replace(cfg.meta, algorithm="metaxl", support=("ana",), query=("bel",), split="train")
-        cfg = dataclasses.replace(cfg, meta=meta, metaxl=dataclasses.replace(cfg.metaxl, epochs=1, analysis_rows=0,
-                                                                            target_size=32, source_size=64))
+        cfg = _metaxl(cfg)
     losses: dict[str, list[float]] = {}
     for amp in ("none", "bf16"):
         run = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, amp=amp))

@@ -49,18 +49,33 @@ def sweep(
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI; default: the config's, "
                                                           "$MLFLOW_TRACKING_URI, or ./mlflow.db.")] = None,
     output_dir: Annotated[str | None, typer.Option(help="Where the sweep writes; default: the config's.")] = None,
+    dir_mode: Annotated[str, typer.Option(help="Permissions of the new sweep directory, octal: 700 (default) keeps "
+                                               "it private; 750 lets your group read it (a resume reads files "
+                                               "back from it: never let others write there).")] = "700",
 ) -> None:
     """Run a sweep: stage 1 once, then one Tune trial per grid cell, each an MLflow child run."""
+    mode = _dir_mode(dir_mode)
     cfg = _load(config)
     from xlsweep.config import ConfigError
     from xlsweep.sweep.runner import SweepError, run_sweep
 
     try:
         outcome = run_sweep(cfg, address=address, tracking_uri=tracking_uri, output_dir=output_dir,
-                            log=lambda line: typer.echo(line))
+                            log=lambda line: typer.echo(line), dir_mode=mode)
     except (SweepError, ConfigError) as err:
         _fail(str(err))
     _summary(outcome)
+
+
+def _dir_mode(text: str) -> int:
+    try:
+        mode = int(text, 8)
+    except ValueError:
+        mode = -1
+    if not 0 <= mode <= 0o777 or mode & 0o700 != 0o700 or mode & 0o002:
+        _fail(f"--dir-mode: got {text!r}; expected octal permissions with rwx for you and no write for others, "
+              "e.g. 700 (private) or 750 (your group may read)")
+    return mode
 
 
 @app.command()
@@ -85,6 +100,8 @@ def _summary(outcome) -> None:  # type: ignore[no-untyped-def]
     typer.echo("")
     for failure in outcome.failures:
         typer.secho(f"failed trial {failure}", fg=typer.colors.RED)
+    for reason in outcome.degenerate:  # scores of a model that learnt nothing must not pass for a result
+        typer.secho(f"WARNING: degenerate {reason}", fg=typer.colors.YELLOW)
     if outcome.stopped:
         typer.echo(f"{len(outcome.stopped)} trial(s) stopped early by search.scheduler (listed above)")
     typer.echo(f"outputs:   {outcome.out_dir}")
@@ -129,18 +146,30 @@ def ui(
 ) -> None:
     """Serve the sweeps' store in the MLflow UI on 127.0.0.1 and print direct links to the latest sweep's report
     page and runs table (Ctrl-C, SIGTERM or SIGHUP stops the server)."""
-    from xlsweep.tracking import default_tracking_uri, serve_ui
+    from xlsweep.tracking import (
+        TrackingError,
+        absolute_tracking_uri,
+        check_store,
+        default_tracking_uri,
+        open_client,
+        serve_ui,
+    )
     from xlsweep.ui_links import latest_sweep, moved_store_warnings, ui_base
 
-    uri = tracking_uri or default_tracking_uri()
+    if not 1 <= port <= 65535:
+        _fail(f"--port: got {port}; expected a TCP port between 1 and 65535")
+    uri = absolute_tracking_uri(tracking_uri or default_tracking_uri())
     if uri.startswith(("http://", "https://")):
         _fail(f"--tracking-uri: {uri} is already a server; open it in a browser")
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         _fail(f"--tracking-uri: no MLflow database at {uri.removeprefix('sqlite:///')}; run a sweep first, or "
               "pass the --tracking-uri a sweep printed")
-    if not 0 < port < 65536:
-        _fail(f"--port: got {port}; expected a TCP port, 1-65535")
     base = ui_base(uri, port)
+    try:
+        check_store(uri, create=False, write=False)
+        open_client(uri)  # an older database is migrated here, under the lock sweeps take, not by the server
+    except TrackingError as err:
+        _fail(f"--tracking-uri: {err}")
     try:
         links = latest_sweep(uri, base, experiment=experiment)
         warnings = moved_store_warnings(uri)

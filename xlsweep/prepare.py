@@ -8,6 +8,9 @@
 4. the baseline: the stage-1 model's test scores on every target language,
    zero-shot and, when few-shot evaluation is on, after few-shot fine-tuning.
 
+A stage 1 that learnt nothing — a final training loss at chance level, or one predicted class for
+every test row of a target (see :mod:`xlsweep.tasks.base`) — is reported in ``Prepared.degenerate``.
+
 The sweep driver calls :func:`prepare` for every trial config before launching
 trials; a trial calls it again and finds everything cached.
 """
@@ -22,7 +25,7 @@ from typing import Any
 
 import torch
 
-from xlsweep.cache import cached, fingerprint
+from xlsweep.cache import cached, file_digest, fingerprint
 from xlsweep.config.load import needed_splits, to_dict
 from xlsweep.config.schema import DataConfig, TrialConfig
 from xlsweep.data.benchmark import Benchmark, benchmark_languages, load_benchmark, split_key
@@ -32,6 +35,7 @@ from xlsweep.data.synthetic import SyntheticBenchmark
 from xlsweep.models.encoder import enable_activation_checkpointing, load_tokenizer, loading_report, quiet_transformers
 from xlsweep.models.tiny import build_tiny_encoder
 from xlsweep.tasks import get_task
+from xlsweep.tasks.base import degenerate_loss
 from xlsweep.train.fewshot import few_shot_scores
 from xlsweep.train.finetune import finetune
 
@@ -62,7 +66,8 @@ class FeatureStore:
     def key(self, language: str, split: str) -> dict[str, Any]:
         d = self.data
         return {"v": _VERSION, "encoder": self.encoder_key, "max_length": d.max_length,
-                "doc_stride": d.doc_stride if d.task == "qa" else None, **split_key(d, language, split)}
+                "doc_stride": d.doc_stride if d.task == "qa" else None,
+                **split_key(d, language, split, self.cache_dir)}
 
     def directory(self, language: str, split: str, log: Log = lambda _: None) -> Path:
         def build(out: Path) -> None:
@@ -93,11 +98,23 @@ class Prepared:
     stage1_dir: Path
     features: FeatureStore
     baseline: dict[str, float]  # "<metric>/<lang>" (and "fs_<metric>/<lang>") of the stage-1 model
+    degenerate: tuple[str, ...] = ()  # why stage 1 learnt nothing, if it did not: loss at chance, constant predictions
 
 
-def _encoder_key(cfg: TrialConfig) -> dict[str, Any]:
+# What from_pretrained reads from a model directory: config, weights, tokenizer (vocab, merges, sentencepiece), code
+MODEL_FILES = (".json", ".safetensors", ".bin", ".model", ".txt", ".py", ".tiktoken")
+
+
+def _encoder_key(cfg: TrialConfig, cache_dir: Path) -> dict[str, Any]:
+    """The encoder's identity: the tiny default's settings, a local directory's content (config, weights and
+    tokenizer files by sha256: replacing the model there rebuilds everything made from it), or a hub name."""
     if cfg.model.name == "tiny":  # the tokenizer is trained on the synthetic corpus (every task's words)
         return {"v": _VERSION, "tiny": to_dict(cfg.model.tiny), "data": to_dict(cfg.data.synthetic)}
+    local = Path(cfg.model.name).expanduser()
+    if local.is_dir():
+        files = sorted(p for p in local.iterdir() if p.is_file() and p.suffix in MODEL_FILES
+                       and not p.name.startswith("."))
+        return {"v": _VERSION, "files": {p.name: file_digest(p, cache_dir) for p in files}}
     return {"v": _VERSION, "name": cfg.model.name}
 
 
@@ -107,7 +124,7 @@ def _stage1_key(cfg: TrialConfig, store: FeatureStore) -> dict[str, Any]:
 
 
 def _encoder(cfg: TrialConfig, cache_dir: Path, log: Log) -> tuple[Path, dict[str, Any]]:
-    key = _encoder_key(cfg)
+    key = _encoder_key(cfg, cache_dir)
     if cfg.model.name != "tiny":
         return Path(cfg.model.name), key  # a local directory or a hub name, loaded as it is
 
@@ -141,9 +158,15 @@ def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: Non
         log(f"  {loading_report(model)}")
         if s.gradient_checkpointing:
             enable_activation_checkpointing(model)
+        losses: list[float] = []
+
+        def on_epoch(epoch: int, loss: float) -> None:
+            losses.append(loss)
+            log(f"  epoch {epoch + 1}/{s.epochs}: loss {loss:.4f}")
+
         finetune(model, train, epochs=s.epochs, lr=s.lr, batch_size=s.batch_size, weight_decay=s.weight_decay,
-                 warmup_ratio=s.warmup_ratio, seed=s.seed, device=_device(),
-                 on_epoch=lambda e, loss: log(f"  epoch {e + 1}/{s.epochs}: loss {loss:.4f}"))
+                 warmup_ratio=s.warmup_ratio, seed=s.seed, device=_device(), on_epoch=on_epoch)
+        (out / TRAINING_FILE).write_text(json.dumps({"final_loss": losses[-1] if losses else None}))
         model.cpu().save_pretrained(out)
         load_tokenizer(encoder_dir).save_pretrained(out)
 
@@ -151,14 +174,28 @@ def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: Non
         store.directory(lang, split, log)  # fails before any training, and trials never race to featurise a split
     stage1_dir = cached(cache, "stage1", stage1_key, build_stage1)
     baseline: dict[str, float] = {}
+    degenerate = [f"stage 1: {reason}" for reason in [_loss_warning(cfg, stage1_dir)] if reason]
     for lang in cfg.eval.targets or benchmark_languages(cfg.data):
-        baseline |= _baseline(cfg, store, stage1_dir, stage1_key, lang, log)
-    return Prepared(encoder_dir, stage1_dir, store, baseline)
+        scores, reason = _baseline(cfg, store, stage1_dir, stage1_key, lang, log)
+        baseline |= scores
+        degenerate += [f"stage 1 on {lang}: {reason}"] if reason else []
+    return Prepared(encoder_dir, stage1_dir, store, baseline, tuple(degenerate))
+
+
+TRAINING_FILE, DIAGNOSTICS_FILE = "training.json", "diagnostics.json"  # beside a cached stage 1 / baseline
+
+
+def _loss_warning(cfg: TrialConfig, stage1_dir: Path) -> str | None:
+    """Stage 1's final training loss at chance level (stage-1 models cached before this was recorded: unknown)."""
+    path = stage1_dir / TRAINING_FILE
+    loss = json.loads(path.read_text()).get("final_loss") if path.is_file() else None
+    return degenerate_loss(cfg.data.task, float(loss)) if loss is not None else None
 
 
 def _baseline(cfg: TrialConfig, store: FeatureStore, stage1_dir: Path, stage1_key: dict[str, Any], lang: str,
-              log: Log) -> dict[str, float]:
-    """The stage-1 model's test scores on ``lang`` (zero-shot, and few-shot when enabled), cached."""
+              log: Log) -> tuple[dict[str, float], str | None]:
+    """The stage-1 model's test scores on ``lang`` (zero-shot, and few-shot when enabled), cached, and why its
+    zero-shot predictions are degenerate (one class everywhere), if they are."""
     task, fs = get_task(cfg.data.task), cfg.eval.few_shot
     key = {"v": _VERSION, "stage1": stage1_key, "test": store.key(lang, "test"),
            "few_shot": {**to_dict(fs), "dev": store.key(lang, "dev"), "seed": cfg.stage1.seed} if fs.enabled else None}
@@ -167,7 +204,10 @@ def _baseline(cfg: TrialConfig, store: FeatureStore, stage1_dir: Path, stage1_ke
         model: torch.nn.Module = task.load_model(stage1_dir)
         model.to(_device())
         test, refs = store.get(lang, "test"), store.references(lang, "test")
-        scores = task.evaluate(model, test, refs, language=lang, batch_size=cfg.eval.batch_size, device=_device())
+        diagnostics: dict[str, str] = {}
+        scores = task.evaluate(model, test, refs, language=lang, batch_size=cfg.eval.batch_size, device=_device(),
+                               diagnostics=diagnostics)
+        (out / DIAGNOSTICS_FILE).write_text(json.dumps(diagnostics))
         metrics = {f"{m}/{lang}": v for m, v in scores.items()}
         if fs.enabled:
             few = few_shot_scores(task, model, store.get(lang, "dev"), test, refs, language=lang, epochs=fs.epochs,
@@ -178,10 +218,13 @@ def _baseline(cfg: TrialConfig, store: FeatureStore, stage1_dir: Path, stage1_ke
         log(f"  baseline {lang}: " + "  ".join(f"{k.split('/')[0]} {v:.3f}" for k, v in metrics.items()))
         (out / "baseline.json").write_text(json.dumps(metrics, indent=1))
 
-    return dict(json.loads((cached(store.cache_dir, "baseline", key, build) / "baseline.json").read_text()))
+    found = cached(store.cache_dir, "baseline", key, build)
+    diagnostics = json.loads((found / DIAGNOSTICS_FILE).read_text()) if (found / DIAGNOSTICS_FILE).is_file() else {}
+    return dict(json.loads((found / "baseline.json").read_text())), diagnostics.get("degenerate")
 
 
-def stage1_fingerprint(cfg: TrialConfig) -> str:
+def stage1_fingerprint(cfg: TrialConfig, cache_dir: str | Path) -> str:
     """Equal for trials that share a stage-1 model."""
-    store = FeatureStore(cfg.data, Path(), _encoder_key(cfg), Path())
+    cache = Path(cache_dir).resolve()
+    store = FeatureStore(cfg.data, Path(), _encoder_key(cfg, cache), cache)
     return fingerprint(_stage1_key(cfg, store))

@@ -3,7 +3,11 @@
 A retried or resumed trial finds its child run by the ``xlsweep.trial_id`` tag and
 continues it; metric steps it already logged are not logged again. The sweep's
 experiment (and an sqlite database) is created by the driver before any trial
-starts, since several processes creating a fresh sqlite store at once fail.
+starts, since several processes creating a fresh sqlite store at once fail; and
+:func:`open_client` creates or migrates an sqlite store under a file lock beside it,
+so two sweeps (or a sweep and ``xlsweep report``) started together on a new database
+both succeed. :func:`check_store` fails in seconds, with one line, where MLflow's own
+client would retry for minutes (a closed port, an sqlite path that cannot be written).
 
 Metrics are logged at their wall-clock time, rounded to float32 precision (scores are
 computed in float32: ``0.9959999918937683`` is logged as ``0.996``). An sqlite store keeps
@@ -15,6 +19,7 @@ shows its own files in ``xlsweep ui``; :func:`artifact_paths` lists them without
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -33,12 +38,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock
 from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-__all__ = ["VIEW_TAG", "SweepRun", "TrialRun", "artifact_paths", "default_tracking_uri", "find_trial_run",
-           "flatten_params", "local_artifact_dir", "readable", "serve_ui", "server_command", "server_healthy",
-           "sqlite_path", "stop_server", "view_key"]
+__all__ = ["VIEW_TAG", "SweepRun", "TrackingError", "TrialRun", "absolute_tracking_uri", "artifact_paths",
+           "check_store", "default_tracking_uri", "find_trial_run", "flatten_params", "local_artifact_dir",
+           "open_client", "readable", "serve_ui", "server_command", "server_healthy", "sqlite_path", "stop_server",
+           "view_key"]
 
 PARENT_TAG = "mlflow.parentRunId"
 SWEEP_TAG = "xlsweep.sweep"
@@ -47,6 +55,7 @@ NOTE_TAG = "mlflow.note.content"  # the run's (or experiment's) description, Mar
 VIEW_TAG = "mlflow.sharedViewState."  # + key: an experiment page view the UI opens with ?viewStateShareKey=key
 LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"  # what marks a JSON artifact as a table for the UI's viewer
 ARTIFACTS_SCHEME = "mlflow-artifacts:"
+DEGENERATE_TAG = "xlsweep.degenerate"  # why a trial's (or, on a parent run, stage 1's) model learnt nothing
 
 
 def default_tracking_uri() -> str:
@@ -189,14 +198,21 @@ class SweepRun:
     """The parent run of a sweep (driver side)."""
 
     def __init__(self, tracking_uri: str, experiment: str) -> None:
-        self.client = MlflowClient(tracking_uri)
+        self.client = open_client(tracking_uri)
         self.tracking_uri = tracking_uri
-        exp = self.client.get_experiment_by_name(experiment)
-        if exp is not None:
-            self.experiment_id = exp.experiment_id
-        else:
-            self.experiment_id = self.client.create_experiment(experiment, artifact_location=_artifact_root(
-                tracking_uri, experiment))
+        with _store_lock(tracking_uri):  # two sweeps creating one experiment at once: one creates, one finds it
+            exp = self.client.get_experiment_by_name(experiment)
+            if exp is not None:
+                self.experiment_id = exp.experiment_id
+            else:
+                try:
+                    self.experiment_id = self.client.create_experiment(experiment, artifact_location=_artifact_root(
+                        tracking_uri, experiment))
+                except MlflowException as err:  # created meanwhile by another sweep on a tracking server
+                    exp = self.client.get_experiment_by_name(experiment)
+                    if exp is None:
+                        raise err from None
+                    self.experiment_id = exp.experiment_id
         self.run_id = self.sweep_id = self.name = ""
 
     def start(self, sweep_id: str, *, name: str, params: Mapping[str, str], tags: Mapping[str, str]) -> str:
@@ -431,3 +447,84 @@ def _wait_healthy(server: subprocess.Popen[bytes], url: str, output: Any, timeou
         if time.monotonic() > deadline:
             raise RuntimeError(f"mlflow server did not answer on {url} within {timeout_s:.0f} s")
         time.sleep(0.5)
+# --------------------------------------------------------------------- opening a store, fast and safely
+class TrackingError(RuntimeError):
+    """The tracking store cannot be used as given; the message says what to change."""
+
+
+def _sqlite_path(tracking_uri: str) -> Path | None:
+    return Path(tracking_uri.removeprefix("sqlite:///")) if tracking_uri.startswith("sqlite:///") else None
+
+
+def absolute_tracking_uri(tracking_uri: str) -> str:
+    """An sqlite URI with a relative path (``sqlite:///mlflow.db``) made absolute against the working directory,
+    so trials (in Tune's trial directories, on other nodes) and a later ``xlsweep resume`` open the same file."""
+    path = _sqlite_path(tracking_uri)
+    if path is None or str(path) == ":memory:":
+        return tracking_uri
+    return f"sqlite:///{Path(os.path.abspath(os.path.expanduser(path)))}"
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK | os.X_OK if path.is_dir() else os.W_OK)
+
+
+def check_store(tracking_uri: str, *, create: bool, write: bool, timeout: float = 10.0) -> None:
+    """Fail in seconds where MLflow's client would retry for minutes: an HTTP server that does not answer
+    ``/health``; an sqlite path that is a directory, is missing (with ``create=False``), or cannot be created or
+    written (with ``write=True``: its file or its directory read-only, e.g. a read-only file system).
+
+    Raises:
+        TrackingError: One line naming the URI, what is wrong and what to do.
+    """
+    if tracking_uri.startswith(("http://", "https://")):
+        try:
+            ok = server_healthy(tracking_uri, timeout=timeout)
+        except OSError as err:  # URLError included
+            reason = getattr(err, "reason", err)
+            raise TrackingError(f"the MLflow server at {tracking_uri!r} cannot be reached ({reason}); start it "
+                                "(`mlflow server ...` or `xlsweep ui`) or pass a reachable --tracking-uri") from None
+        if not ok:
+            raise TrackingError(f"the MLflow server at {tracking_uri!r} is not healthy (/health did not answer 200)")
+        return
+    path = _sqlite_path(tracking_uri)
+    if path is None:
+        return
+    where = f"(tracking URI {tracking_uri!r})"
+    if path.is_dir():
+        raise TrackingError(f"{str(path)!r} is a directory, not an sqlite file {where}; expected e.g. "
+                            f"sqlite:///{path / 'mlflow.db'}")
+    if not path.exists():
+        if not create:
+            raise TrackingError(f"no MLflow database at {str(path)!r} {where}: expected the sqlite file a sweep "
+                                "wrote; pass --tracking-uri or set MLFLOW_TRACKING_URI")
+        if not path.parent.is_dir():
+            raise TrackingError(f"cannot create the MLflow database {str(path)!r} {where}: directory "
+                                f"{str(path.parent)!r} does not exist")
+        if not _writable(path.parent):
+            raise TrackingError(f"cannot create the MLflow database {str(path)!r} {where}: directory "
+                                f"{str(path.parent)!r} is not writable (read-only?); pass another --tracking-uri")
+    elif write and not (_writable(path) and _writable(path.parent)):
+        ro = "the file" if not _writable(path) else f"its directory {str(path.parent)!r}"
+        raise TrackingError(f"the MLflow database {str(path)!r} {where} is read-only ({ro}): a sweep writes runs "
+                            "to it; make it writable or pass another --tracking-uri")
+
+
+def _store_lock(tracking_uri: str) -> contextlib.AbstractContextManager[object]:
+    """A file lock beside an sqlite database (where its directory is writable), else nothing."""
+    path = _sqlite_path(tracking_uri)
+    if path is None or not _writable(path.parent):
+        return contextlib.nullcontext()
+    return FileLock(str(path.with_name(f".{path.name}.lock")), timeout=600)
+
+
+def open_client(tracking_uri: str) -> MlflowClient:
+    """An ``MlflowClient``; an sqlite store is created or migrated under a file lock beside it (MLflow does that
+    when a client first opens it, and two processes doing it at once break the database)."""
+    try:
+        with _store_lock(tracking_uri):
+            return MlflowClient(tracking_uri)
+    except OSError as err:
+        if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise TrackingError(f"cannot open the MLflow store {tracking_uri!r}: {err}") from None
+        raise

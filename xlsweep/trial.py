@@ -96,21 +96,26 @@ def analyse_representations(cfg: TrialConfig, prepared: Prepared, learner: Trans
 
 
 def evaluate_targets(cfg: TrialConfig, prepared: Prepared, model: torch.nn.Module,
-                     *, device: torch.device | str = "cpu") -> dict[str, float]:
+                     *, device: torch.device | str = "cpu",
+                     degenerate: dict[str, str] | None = None) -> dict[str, float]:
     """Test scores per target language, deltas vs the baseline and averages, zero-shot and few-shot.
 
     Keys: ``<metric>/<lang>`` for each of the task's metrics (``acc``; ``em``, ``f1``; ...),
     ``delta/<lang>`` (the primary metric minus the stage-1 baseline's), ``<metric>_avg`` and
-    ``delta_avg``; with few-shot evaluation the same again prefixed ``fs_``.
+    ``delta_avg``; with few-shot evaluation the same again prefixed ``fs_``. ``degenerate`` gets,
+    per target, why the zero-shot predictions carry nothing (one class everywhere), if they do.
     """
     task, fs = get_task(cfg.data.task), cfg.eval.few_shot
     targets = cfg.eval.targets or benchmark_languages(cfg.data)
     scores: dict[str, dict[str, float]] = {}  # mode prefix + metric -> language -> score
     for t in targets:
         test, refs = prepared.features.get(t, "test"), prepared.features.references(t, "test")
+        diagnostics: dict[str, str] = {}
         for metric, value in task.evaluate(model, test, refs, language=t, batch_size=cfg.eval.batch_size,
-                                           device=device).items():
+                                           device=device, diagnostics=diagnostics).items():
             scores.setdefault(metric, {})[t] = value
+        if degenerate is not None and "degenerate" in diagnostics:
+            degenerate[t] = diagnostics["degenerate"]
         if fs.enabled:
             few = few_shot_scores(task, model, prepared.features.get(t, "dev"), test, refs, language=t,
                                   epochs=fs.epochs, lr=fs.lr, batch_size=fs.batch_size,
@@ -159,8 +164,10 @@ def run_trial(
     artifacts_dir: Path | None = None,
     dev_languages: tuple[str, ...] = (),
     device: torch.device | str = "cpu",
+    degenerate: dict[str, str] | None = None,
 ) -> dict[str, float]:
-    """Train (meta-learn, or MetaXL / a baseline), then evaluate; files for MLflow go to ``artifacts_dir``."""
+    """Train (meta-learn, or MetaXL / a baseline), then evaluate; files for MLflow go to ``artifacts_dir``;
+    ``degenerate`` gets the targets whose predictions carry nothing (see :func:`evaluate_targets`)."""
     learner = build_learner(cfg, prepared, device=device)
     if restore is not None:
         learner.load_state_dict(restore)
@@ -175,7 +182,7 @@ def run_trial(
             losses = []
     model = learner.final_model()
     metrics = evaluate_dev(cfg, prepared, model, dev_languages, device=device)
-    metrics |= evaluate_targets(cfg, prepared, model, device=device)
+    metrics |= evaluate_targets(cfg, prepared, model, device=device, degenerate=degenerate)
     if isinstance(learner, TransferLearner):
         plot = artifacts_dir / "representations_pca.png" if artifacts_dir is not None else None
         metrics |= analyse_representations(cfg, prepared, learner, plot=plot, device=device)

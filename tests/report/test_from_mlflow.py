@@ -135,3 +135,74 @@ def test_the_source_language_is_the_childs_data_source_param_else_the_parents(tm
     results = load_sweep_results(uri, experiment="src")
     assert {r.trial_id: r.source for r in results.records} == {"t0": "de", "t1": "en"}
     assert results.experiment_id == exp
+# --------------------------------------------------------------------- issue 12, points 7 and 8
+def _sweep_with_one_trial(client: MlflowClient, exp: str, sweep_id: str, *, start: int, name: str = "demo",
+                          parent_status: str = "FINISHED", child_status: str = "FINISHED") -> str:
+    parent = make_parent(client, exp, sweep_id, name=name, task="nli", primary="acc",
+                         baseline={f"baseline/acc/{k}": v for k, v in DEMO_BASELINE.items()}, start_time=start,
+                         status=parent_status)
+    scores = {"acc": {"bel": 0.6, "cor": 0.6, "dun": 0.6}} if child_status == "FINISHED" else {}
+    make_child(client, exp, parent, f"{sweep_id}_0", sweep=name, algorithm="xla-maml", aux="ana→bel", support="ana",
+               query="bel", seed=0, task="nli", primary="acc", scores=scores,
+               baseline={"acc": DEMO_BASELINE} if scores else None, start_time=start + 1, status=child_status,
+               failure=None if scores else "OSError: No space left on device")
+    return parent
+
+
+def test_a_newer_sweep_that_failed_before_any_trial_finished_does_not_hide_the_latest_good_one(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    exp = client.create_experiment("demo")
+    good = _sweep_with_one_trial(client, exp, "demo-1", start=1000)
+    failed = _sweep_with_one_trial(client, exp, "demo-2", start=2000, parent_status="FAILED", child_status="FAILED")
+    bare = make_parent(client, exp, "demo-3", name="demo", task="nli", primary="acc", baseline={}, start_time=3000,
+                       status="KILLED")  # interrupted in stage 1: no trial at all
+    results = load_sweep_results(uri, experiment="demo")
+    assert results.parent_run_id == good
+    assert results.notes == (f"note: skipped the newer sweep demo-3 (parent run {bare}, KILLED): no finished trial",
+                             f"note: skipped the newer sweep demo-2 (parent run {failed}, FAILED): no finished trial")
+
+
+@pytest.fixture
+def no_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    import xlsweep.tracking
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("an MLflow client was opened")
+
+    monkeypatch.setattr(xlsweep.tracking, "MlflowClient", refuse)
+
+
+def test_a_closed_port_fails_at_once_without_opening_a_client(no_client: None) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ReportError, match=rf"the MLflow server at 'http://127.0.0.1:{port}' cannot be reached"):
+        load_sweep_results(f"http://127.0.0.1:{port}", experiment="demo")
+
+
+def test_an_sqlite_path_that_is_a_directory_fails_at_once(no_client: None, tmp_path: Path) -> None:
+    with pytest.raises(ReportError, match="is a directory, not an sqlite file"):
+        load_sweep_results(f"sqlite:///{tmp_path}", experiment="demo")
+
+
+def test_degenerate_stage1_and_trials_are_warned_about_in_the_results(tmp_path: Path) -> None:
+    from xlsweep.report.sweep_report import write_report
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    exp = client.create_experiment("demo")
+    parent = _sweep_with_one_trial(client, exp, "demo-1", start=1000)
+    client.set_tag(parent, "xlsweep.degenerate", "stage 1 on bel: predicts 'neutral' for all 64 test rows")
+    (child,) = client.search_runs([exp], filter_string=f"tags.`mlflow.parentRunId` = '{parent}'")
+    client.set_tag(child.info.run_id, "xlsweep.degenerate", "final training loss 1.1000 is at chance level")
+    results = load_sweep_results(uri, experiment="demo")
+    assert results.notes == (
+        "WARNING: degenerate stage 1 on bel: predicts 'neutral' for all 64 test rows",
+        f"WARNING: degenerate trial ana→bel seed 0 (run {child.info.run_id}): final training loss 1.1000 is at "
+        "chance level")
+    assert len(results.records) == 1 and set(results.records[0].scores) == {"acc"}  # still reported, flagged
+    lines = write_report(results, tmp_path / "out", formats=["md"]).lines
+    assert lines[1:3] == results.notes

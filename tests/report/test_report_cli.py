@@ -114,3 +114,105 @@ def test_new_commands_have_help(command: list[str]) -> None:
 def test_the_runner_entry_point_reports_a_failed_sweep_clearly(empty_store: str, tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="has no FINISHED child run"):
         report_from_mlflow(empty_store, experiment="broken", out_dir=tmp_path)
+
+
+# --------------------------------------------------------------------- issue 12, points 6, 7 and 11
+def test_a_sweep_name_from_the_store_cannot_send_reports_outside_the_reports_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from tests.report.conftest import DEMO_BASELINE, make_child, make_parent
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    exp = client.create_experiment("evil")
+    name = "../../.."  # a tag anyone with write access to the store can set
+    parent = make_parent(client, exp, "evil-1", name=name, task="nli", primary="acc",
+                         baseline={f"baseline/acc/{k}": v for k, v in DEMO_BASELINE.items()}, start_time=1)
+    make_child(client, exp, parent, "t0", sweep=name, algorithm="xla-maml", aux="ana→bel", support="ana", query="bel",
+               seed=0, task="nli", primary="acc", scores={"acc": {"bel": 0.6}}, baseline={"acc": DEMO_BASELINE},
+               start_time=2)
+    cwd = tmp_path / "a" / "b" / "c"
+    cwd.mkdir(parents=True)
+    monkeypatch.chdir(cwd)
+    result = runner.invoke(app, ["report", "--tracking-uri", uri, "--experiment", "evil", "--format", "md"])
+    assert result.exit_code == 0, result.output
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file() and "mlartifacts" not in
+                     p.parts and p.name != "mlflow.db" and not p.name.startswith("."))
+    assert written and all(p.parts[:5] == ("a", "b", "c", "reports", "_.._..") for p in written), written
+
+
+@pytest.mark.parametrize(("name", "safe"), [("../../..", "_.._.."), ("/etc", "_etc"), ("..", "sweep"), ("", "sweep"),
+                                            ("demo sweep/2", "demo_sweep_2"), ("ok-name_1.0", "ok-name_1.0")])
+def test_safe_name(name: str, safe: str) -> None:
+    from xlsweep.report.sweep_report import safe_name
+
+    assert safe_name(name) == safe
+
+
+@pytest.mark.parametrize("command", [["report", "--experiment", "demo"], ["best-pairs", "--experiment", "demo"]])
+def test_an_unreachable_server_fails_at_once_with_one_line(command: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    import xlsweep.tracking
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an MLflow client was opened")
+
+    monkeypatch.setattr(xlsweep.tracking, "MlflowClient", refuse)  # MLflow's own client retried for 251 s
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = runner.invoke(app, [*command, "--tracking-uri", f"http://127.0.0.1:{port}"])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert f"error: the MLflow server at 'http://127.0.0.1:{port}' cannot be reached" in result.output
+
+
+def test_an_out_that_is_a_file_or_not_writable_is_one_clear_error(demo_store: Store, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    a_file = tmp_path / "report.md"
+    a_file.write_text("mine")
+    result = runner.invoke(app, ["report", "--tracking-uri", demo_store.uri, "--experiment", "demo", "--out",
+                                 str(a_file)])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert f"--out: '{a_file}' is a file; expected a directory" in result.output and a_file.read_text() == "mine"
+    result = runner.invoke(app, ["report", "--tracking-uri", demo_store.uri, "--experiment", "demo", "--out",
+                                 str(a_file / "sub")])
+    assert result.exit_code == 2 and f"'{a_file}' is a file, so" in result.output
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    if os.geteuid() == 0:  # root writes anywhere: as on a read-only file system
+        access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == locked else access(p, mode, **kw))
+    result = runner.invoke(app, ["report", "--tracking-uri", demo_store.uri, "--experiment", "demo", "--out",
+                                 str(locked / "out")])
+    assert result.exit_code == 2 and f"--out: cannot write to '{locked / 'out'}'" in result.output
+    assert not (locked / "out").exists()
+
+
+def test_a_full_disk_while_writing_reports_is_one_clear_error(demo_store: Store, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    from xlsweep.report import sweep_report
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "aux_table.md"))
+
+    monkeypatch.setattr(sweep_report, "write_table", full)
+    result = runner.invoke(app, ["report", "--tracking-uri", demo_store.uri, "--experiment", "demo", "--out",
+                                 str(tmp_path)])
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert "No space left on device" in result.output
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1"])
+def test_ui_refuses_a_port_out_of_range_before_anything_starts(port: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import xlsweep.tracking
+
+    monkeypatch.setattr(xlsweep.tracking, "serve_ui", lambda *a, **k: pytest.fail("the server was started"))
+    result = runner.invoke(app, ["ui", "--port", port])
+    assert result.exit_code == 2 and "--port: got" in result.output and "between 1 and 65535" in result.output

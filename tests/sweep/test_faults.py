@@ -1,4 +1,5 @@
-"""Resume and faults on real Ray and MLflow: a worker node lost mid-trial, a driver interrupted or killed.
+"""Resume and faults on real Ray and MLflow: a worker node lost mid-trial, a driver interrupted (SIGINT, SIGTERM, with
+a trial pending) or killed (with files planted in its output directory).
 
 Every test runs the smoke config's two XLA-MAML trials, made long enough to be hit mid-trial (``STEPS``
 meta-steps, a checkpoint every ``EVERY``), and then reads MLflow: one FINISHED child run per trial,
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -35,6 +37,16 @@ STEPS, EVERY = 40, 4  # ~0.1 s a step: a trial runs for seconds after its first 
 CHECKPOINT_STEPS = list(range(EVERY, STEPS + 1, EVERY))
 HEAD_IP, WORKER_IP = "127.0.0.2", "127.0.0.3"  # two nodes on this machine, told apart by Tune's node_ip
 MARK = "XLSWEEP_FAULTS_TEST"  # in the environment of every process a test starts: Ray's nodes and workers inherit it
+
+
+class _RunsCode:
+    """A planted pickle: unpickling it runs a shell command."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return os.system, (f"touch {self.marker}",)
 
 
 def _marked_processes(mark: str) -> list[int]:
@@ -231,7 +243,7 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
 
 def _resume(tmp_path: Path, sweep_dir: Path) -> str:
     done = subprocess.run([str(XLSWEEP), "resume", str(sweep_dir)], cwd=tmp_path, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=300, start_new_session=True)
+                          stderr=subprocess.STDOUT, text=True, timeout=900, start_new_session=True)
     (tmp_path / "resume.log").write_text(done.stdout)
     assert done.returncode == 0, done.stdout[-5000:]
     return done.stdout
@@ -287,6 +299,46 @@ def test_an_interrupted_sweep_resumes_without_rerunning_finished_trials(  # type
     assert [r["meta_step"] for r in tune_after[second]] == [*CHECKPOINT_STEPS, STEPS]
 
 
+def _one_running_one_pending(tmp_path: Path, uri: str) -> Any:
+    """One trial has logged a checkpoint; the other has not started (no run yet: pending)."""
+    runs = _children(tmp_path, uri)
+    return len(runs) == 1 and "meta_loss" in runs[0].data.metrics and runs[0]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_to_the_driver_group_with_pending_trials_ends_resumable(  # type: ignore[no-untyped-def]
+        prepared_smoke, smoke_sweep, tmp_path: Path, signum: int) -> None:
+    """Ctrl-C (SIGINT to the foreground process group) crashed the driver when a trial was pending (TypeError, exit 1,
+    state "failed"); SIGTERM to the group killed Ray's processes and the driver dumped a stack (exit 134)."""
+    from xlsweep.data.benchmark import benchmark_languages
+
+    # one trial at a time by resources (not max_concurrent, which keeps Tune from creating the other trial)
+    config = _config(tmp_path, prepared_smoke[2], "pending", resources={"cpu": os.cpu_count() or 1})
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    driver = _launch(tmp_path, config, uri)
+    try:
+        running = _wait(lambda: _one_running_one_pending(tmp_path, uri), "the first trial's first checkpoint",
+                        alive=lambda: driver.poll() is None)
+        os.killpg(driver.pid, signum)  # the whole group, as a terminal's Ctrl-C or `kill -TERM -- -PGID` does
+        driver.wait(timeout=120)
+    finally:
+        _end(driver)
+    output = (tmp_path / "driver.log").read_text()
+    assert driver.returncode == 130, output[-3000:]
+    (sweep_dir,) = (tmp_path / "runs" / "pending").iterdir()
+    assert f"xlsweep resume {sweep_dir}" in output and "Traceback" not in output
+    state = json.loads((sweep_dir / "state.json").read_text())
+    assert state["status"] == "interrupted"
+    client = MlflowClient(uri)
+    assert client.get_run(state["parent_run_id"]).info.status == "KILLED"
+    assert client.get_run(running.info.run_id).info.status != "FINISHED"  # stopped mid-trial, resumable
+
+    _resume(tmp_path, sweep_dir)
+
+    runs = _check_resumed_sweep(uri, sweep_dir, benchmark_languages(smoke_sweep.trial.data))
+    assert runs[running.data.tags["xlsweep.trial_id"]].info.run_id == running.info.run_id  # its run continued
+
+
 def _first_finished(tmp_path: Path, uri: str) -> Any:
     return next((r for r in _children(tmp_path, uri) if r.info.status == "FINISHED"), None)
 
@@ -312,9 +364,14 @@ def test_a_killed_driver_resumes_without_rerunning_or_duplicating(  # type: igno
     experiment = sweep_dir / "ray" / "killed"
     (searcher,) = experiment.glob("basic-variant-state-*.json")
     searcher.write_bytes(searcher.read_bytes()[:100])  # as a kill during Tune's copy leaves it (1 kill in 4 here)
+    marker = tmp_path / "planted-code-ran"  # and files planted in the (shared) output directory, which would run
+    planted = pickle.dumps({"x": _RunsCode(marker)})  # code when unpickled: the old repair unpickled the backup's
+    (experiment.with_name("killed.state-backup") / "basic-variant-state-2099-01-01_00-00-00.json").write_bytes(planted)
+    (experiment / "experiment_state-2099-01-01_00-00-00.json").write_bytes(planted)  # the newest: Tune's pick
 
     output = _resume(tmp_path, sweep_dir)
 
+    assert not marker.exists()
     assert "using its backup" in output
     runs = _check_resumed_sweep(uri, sweep_dir, benchmark_languages(smoke_sweep.trial.data))
     assert set(runs) == set(_trial_results(sweep_dir))  # the same trials, not the sweep started again

@@ -24,3 +24,53 @@ def test_relative_sources_become_absolute_in_the_base_config_and_in_a_swept_axis
     swept = [cfg.data.sources["*"] for _, cfg in expand_grid(sweep)]
     assert swept == [str(tmp_path / "small/{lang}.{split}.tsv"),
                      os.path.join(os.path.expanduser("~"), "big/{lang}.{split}.tsv")]
+
+
+def test_every_local_path_is_made_absolute_once_before_it_is_shipped(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A relative model directory was loaded from Ray's trial directory by MetaXL trials (metaxl.init: encoder) and
+    failed after stage 1 (issue 12, point 14); the cache, output and sqlite paths likewise."""
+    from xlsweep.sweep.runner import _absolute_paths
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models" / "xlmr").mkdir(parents=True)
+    (tmp_path / "models" / "other").mkdir(parents=True)
+    raw = {"model": {"name": "models/xlmr"}, "cache_dir": "cache", "output_dir": "out",
+           "tracking": {"uri": "sqlite:///db/mlflow.db"}, "meta": {"support": ["ana"], "query": ["bel"]},
+           "grid": {"model.name": ["models/xlmr", "./models/other", "bert-base-multilingual-cased"]}}
+    sweep = _absolute_paths(parse_sweep(raw))
+    assert sweep.trial.model.name == str(tmp_path / "models" / "xlmr")
+    assert [cfg.model.name for _, cfg in expand_grid(sweep)] == [
+        str(tmp_path / "models" / "xlmr"), str(tmp_path / "models" / "other"), "bert-base-multilingual-cased"]
+    assert (sweep.cache_dir, sweep.output_dir) == (str(tmp_path / "cache"), str(tmp_path / "out"))
+    assert sweep.tracking.uri == f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}"
+    assert _absolute_paths(parse_sweep(raw), "elsewhere").output_dir == str(tmp_path / "elsewhere")
+    assert _absolute_paths(parse_sweep({**raw, "model": {"name": "tiny"}})).trial.model.name == "tiny"
+
+
+def test_the_config_written_for_trials_and_resume_has_absolute_paths(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from tests.conftest import SMOKE
+    from xlsweep.sweep import runner
+    from xlsweep.sweep.runner import run_sweep
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "enc").mkdir()
+    shipped = []
+    monkeypatch.setattr(runner, "_init_ray", lambda *args: None)
+    monkeypatch.setattr(runner, "_check_shared_storage", lambda *args: None)
+
+    def stage1(sweep, *args):  # type: ignore[no-untyped-def]
+        shipped.append(sweep)  # what trials get (TrialContext.sweep)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "_prepare_all", stage1)
+    raw = {**yaml.safe_load(SMOKE.read_text()), "model": {"name": "enc"}, "cache_dir": "cache"}
+    outcome = run_sweep(parse_sweep(raw), tracking_uri="sqlite:///mlflow.db", output_dir="runs", log=lambda _: None)
+    assert shipped[0].trial.model.name == str(tmp_path / "enc")
+    written = yaml.safe_load((outcome.out_dir / "sweep.yaml").read_text())
+    assert written["model"]["name"] == str(tmp_path / "enc") and written["cache_dir"] == str(tmp_path / "cache")
+    assert outcome.out_dir == tmp_path / "runs" / "smoke" / outcome.out_dir.name
+    assert outcome.tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"

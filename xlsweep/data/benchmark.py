@@ -8,6 +8,7 @@ task's canonical schema (:mod:`xlsweep.data.schema`).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import datasets
@@ -49,16 +50,31 @@ def benchmark_languages(data: DataConfig) -> tuple[str, ...]:
     raise ValueError("data.languages: empty; a custom benchmark needs its list of languages")
 
 
-def split_key(data: DataConfig, language: str, split: str) -> dict[str, Any]:
-    """What determines one language's split: part of the cache key of its features."""
+def split_key(data: DataConfig, language: str, split: str, memo_dir: Path | None = None) -> dict[str, Any]:
+    """What determines one language's split: part of the cache key of its features.
+
+    A local file counts by its content (sha256, memoised in ``memo_dir``, see
+    :func:`xlsweep.cache.file_digest`), so a file edited in place is featurised again. A hub
+    source counts by its name, config and split only: a new revision of a hub dataset is not
+    detected (nothing about it is known offline before loading it).
+    """
+    from xlsweep.cache import file_digest
     from xlsweep.config.load import to_dict
-    from xlsweep.data.sources import resolve_limit, resolve_source
+    from xlsweep.data.sources import parse_source, resolve_limit, resolve_source
 
     key = {"task": data.task, "language": language, "split": split,
            "limit": resolve_limit(data.limits, language, split), "mode": data.limit_mode, "seed": data.limit_seed}
     if data.benchmark == "synthetic":
         return {**key, "synthetic": to_dict(data.synthetic)}
-    return {**key, "source": resolve_source(benchmark_sources(data), language, split)}
+    spec = resolve_source(benchmark_sources(data), language, split)
+    key["source"] = spec
+    try:
+        source = parse_source(spec, language, split) if spec is not None else None
+    except ValueError:  # malformed: loading the split says so
+        source = None
+    if source is not None and source.kind == "file" and source.path is not None and source.path.is_file():
+        key["sha256"] = file_digest(source.path, memo_dir)
+    return key
 
 
 def load_benchmark(data: DataConfig) -> Benchmark:

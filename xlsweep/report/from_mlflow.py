@@ -6,6 +6,11 @@ made anywhere the store is reachable::
     results = load_sweep_results(tracking_uri, parent_run_id="…")   # one sweep
     results = load_sweep_results(tracking_uri, experiment="demo")    # the experiment's latest sweep
 
+The experiment's latest sweep is the latest parent run with a finished trial: a newer sweep that
+failed or was interrupted before any trial finished is skipped, and ``results.notes`` says so.
+The store is checked first (an HTTP server's ``/health``, an sqlite file's existence), so a wrong
+URI fails in seconds instead of after MLflow's minutes of retries.
+
 Only FINISHED child runs become :class:`RunRecord`\\ s; the others (FAILED, RUNNING,
 KILLED, or finished without test metrics) are listed as :class:`Excluded` with a reason.
 """
@@ -14,14 +19,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from xlsweep.report.records import Excluded, ReportError, RunRecord, SweepResults
-from xlsweep.tracking import PARENT_TAG, SWEEP_TAG, TRIAL_TAG
+from xlsweep.tracking import (
+    DEGENERATE_TAG,
+    PARENT_TAG,
+    SWEEP_TAG,
+    TRIAL_TAG,
+    TrackingError,
+    check_store,
+    open_client,
+)
 
 __all__ = ["load_sweep_results"]
 
@@ -41,10 +53,14 @@ def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
         ReportError: If neither selector is given, the experiment or run does not exist, the
             run is not a sweep's parent run or not in ``experiment``, or no child run finished.
     """
-    _require_sqlite_file(tracking_uri)
-    client = MlflowClient(tracking_uri)
     try:
-        parent = _parent_run(client, tracking_uri, experiment, parent_run_id)
+        check_store(tracking_uri, create=False, write=False)
+        client = open_client(tracking_uri)
+    except TrackingError as err:
+        raise ReportError(str(err)) from None
+    notes: list[str] = []
+    try:
+        parent = _parent_run(client, tracking_uri, experiment, parent_run_id, notes)
         experiment_name = client.get_experiment(parent.info.experiment_id).name
         children = _search(client, parent.info.experiment_id, f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'")
     except MlflowException as err:
@@ -60,13 +76,14 @@ def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
             f"parent run {parent.info.run_id!r} (sweep {tags.get(SWEEP_TAG, '?')!r}, experiment {experiment_name!r}) "
             f"has no FINISHED child run with test metrics: expected at least one, got {len(children)} child "
             f"run(s) ({statuses})")
+    notes += _degenerate_notes(tags, children, {r.run_id for r in records})
     primary = tags.get(f"{_TAG}primary") or next(
         (r for r in (c.data.tags.get(f"{_TAG}primary") for c in children) if r), None)
     return SweepResults(
         tracking_uri=tracking_uri, experiment=experiment_name, parent_run_id=parent.info.run_id,
         sweep_id=tags.get(SWEEP_ID_TAG, ""), sweep=tags.get(SWEEP_TAG, experiment_name),
         task=tags.get(f"{_TAG}task") or children[0].data.tags.get(f"{_TAG}task", ""), primary=primary,
-        status=parent.info.status, records=tuple(records), excluded=tuple(excluded),
+        status=parent.info.status, records=tuple(records), excluded=tuple(excluded), notes=tuple(notes),
         experiment_id=str(parent.info.experiment_id))
 
 
@@ -75,17 +92,10 @@ def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
 # ---------------------------------------------------------------------------
 
 
-def _require_sqlite_file(uri: str) -> None:
-    """An sqlite store must exist already: opening a missing one would create an empty database."""
-    if uri.startswith("sqlite:///"):
-        path = Path(uri.removeprefix("sqlite:///"))
-        if not path.is_file():
-            raise ReportError(f"no MLflow database at {str(path)!r} (tracking URI {uri!r}): expected the sqlite file "
-                              "a sweep wrote; pass --tracking-uri or set MLFLOW_TRACKING_URI")
-
-
-def _parent_run(client: MlflowClient, uri: str, experiment: str | None, run_id: str | None) -> Any:
-    """The sweep's parent run, from a run id or an experiment's latest sweep."""
+def _parent_run(client: MlflowClient, uri: str, experiment: str | None, run_id: str | None,
+                notes: list[str]) -> Any:
+    """The sweep's parent run, from a run id or an experiment's latest sweep (with a finished trial; the newer
+    ones skipped are described in ``notes``)."""
     if experiment is None and run_id is None:
         raise ReportError(f"no sweep selected: expected an experiment name or a parent run id; the store at {uri!r} "
                           f"has experiments {_experiment_names(client)}")
@@ -97,17 +107,31 @@ def _parent_run(client: MlflowClient, uri: str, experiment: str | None, run_id: 
                               f"(the store at {uri!r})")
     if run_id is None:
         assert exp is not None
-        found = client.search_runs([exp.experiment_id], filter_string=f"tags.`{SWEEP_ID_TAG}` LIKE '%'",
-                                   order_by=["attributes.start_time DESC"], max_results=1)
-        if not found:
-            raise ReportError(f"experiment {experiment!r} has no sweep parent run (a run tagged {SWEEP_ID_TAG}): "
-                              "expected an experiment written by `xlsweep sweep`")
-        return found[0]
+        return _latest_with_results(client, exp.experiment_id, experiment or "", notes)
     run = _get_run(client, uri, run_id)
     if exp is not None and run.info.experiment_id != exp.experiment_id:
         raise ReportError(f"parent run {run_id!r} is not in experiment {experiment!r}: it is in experiment "
                           f"{client.get_experiment(run.info.experiment_id).name!r}")
     return run
+
+
+def _latest_with_results(client: MlflowClient, experiment_id: str, experiment: str, notes: list[str]) -> Any:
+    """The latest parent run (by start time) with a FINISHED trial; newer ones without are noted as skipped (if no
+    parent run has one, the latest)."""
+    skipped: list[Any] = []
+    for parent in _search(client, experiment_id, f"tags.`{SWEEP_ID_TAG}` LIKE '%'",
+                          order_by=["attributes.start_time DESC"]):
+        finished = client.search_runs([experiment_id], max_results=1, filter_string=(
+            f"tags.`{PARENT_TAG}` = '{parent.info.run_id}' and attributes.status = 'FINISHED'"))
+        if finished:
+            notes += [f"note: skipped the newer sweep {run.data.tags.get(SWEEP_ID_TAG, '?')} (parent run "
+                      f"{run.info.run_id}, {run.info.status}): no finished trial" for run in skipped]
+            return parent
+        skipped.append(parent)
+    if not skipped:
+        raise ReportError(f"experiment {experiment!r} has no sweep parent run (a run tagged {SWEEP_ID_TAG}): "
+                          "expected an experiment written by `xlsweep sweep`")
+    return skipped[0]  # none has a finished trial: the latest, whose children the caller's error lists
 
 
 def _get_run(client: MlflowClient, uri: str, run_id: str) -> Any:
@@ -136,12 +160,14 @@ def _parent_runs(client: MlflowClient) -> list[str]:
     return [f"{r.info.run_id} ({r.data.tags.get(SWEEP_TAG, '?')})" for r in runs]
 
 
-def _search(client: MlflowClient, experiment_id: str, filter_string: str) -> list[Any]:
+def _search(client: MlflowClient, experiment_id: str, filter_string: str,
+            order_by: list[str] | None = None) -> list[Any]:
     """Every run matching the filter, page by page."""
     runs: list[Any] = []
     token = None
     while True:
-        page = client.search_runs([experiment_id], filter_string=filter_string, max_results=_PAGE, page_token=token)
+        page = client.search_runs([experiment_id], filter_string=filter_string, max_results=_PAGE, page_token=token,
+                                  order_by=order_by)
         runs.extend(page)
         token = page.token
         if not token:
@@ -192,6 +218,18 @@ def _record(run: Any, parent_baseline: dict[str, dict[str, float]], parent_sourc
         query=_languages(tags.get(f"{_TAG}query", "")), seed=_seed(tags, run.data.params, run_id),
         cell=_cell(tags.get(f"{_TAG}cell", "{}"), run_id), scores=scores, baseline=baseline, metrics=metrics,
         source=run.data.params.get(SOURCE_PARAM) or parent_source)
+
+
+def _degenerate_notes(parent_tags: Mapping[str, str], children: list[Any], reported: set[str]) -> list[str]:
+    """Warnings for a stage 1 (the parent run's tag) and reported trials whose model learnt nothing: their scores
+    are in the tables, but are no result."""
+    notes = [f"WARNING: degenerate {parent_tags[DEGENERATE_TAG]}"] if DEGENERATE_TAG in parent_tags else []
+    for run in children:
+        tags = run.data.tags
+        if run.info.run_id in reported and DEGENERATE_TAG in tags:
+            notes.append(f"WARNING: degenerate trial {tags.get(f'{_TAG}aux', '?')} seed {tags.get(f'{_TAG}seed', '?')} "
+                         f"(run {run.info.run_id}): {tags[DEGENERATE_TAG]}")
+    return notes
 
 
 def _split(metrics: Mapping[str, float], prefix: str) -> dict[str, dict[str, float]]:

@@ -77,3 +77,4 @@ class SweepResults:
     records: tuple[RunRecord, ...]
     excluded: tuple[Excluded, ...]
     experiment_id: str = ""
+    notes: tuple[str, ...] = ()  # lines a reader must see: a newer sweep skipped as "latest", degenerate results

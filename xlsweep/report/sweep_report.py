@@ -28,6 +28,7 @@ to the MLflow server that serves the page —, else ``$XLSWEEP_UI_URL`` or ``--u
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,10 +52,13 @@ from xlsweep.report.render import FORMATS, markdown, write_table
 from xlsweep.report.rows import TRANSFER
 from xlsweep.report.stats import DEFAULT_ALPHA
 
-__all__ = ["UI_URL_ENV", "SweepReport", "default_out_dir", "report_from_mlflow", "resolve_metric", "write_report"]
+__all__ = ["UI_URL_ENV", "SweepReport", "check_out_dir", "default_out_dir", "report_from_mlflow", "resolve_metric",
+           "safe_name", "write_report"]
 
 UI_URL_ENV = "XLSWEEP_UI_URL"
 """The report page's MLflow UI base when none is passed (default: ``/``, relative to the serving server)."""
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]+")
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,31 @@ class SweepReport:
     lines: tuple[str, ...]
 
 
+def safe_name(name: str) -> str:
+    """``name`` (read from the tracking store: anyone who can write there chose it) as one safe path component:
+    separators and other characters outside ``[A-Za-z0-9._+=-]`` become ``_``, leading dots are dropped (no
+    ``..``, no hidden file), and nothing left becomes ``sweep``."""
+    slug = _UNSAFE.sub("_", name).lstrip(".")[:100]
+    return slug or "sweep"
+
+
 def default_out_dir(sweep: str) -> Path:
-    """``./reports/<sweep name>``."""
-    return Path("reports") / sweep
+    """``./reports/<sweep name>``, the name made a safe directory name (:func:`safe_name`)."""
+    return Path("reports") / safe_name(sweep)
+
+
+def check_out_dir(out_dir: str | Path) -> Path:
+    """``out_dir`` if the reports can be written there (created if missing); else one :class:`ReportError`."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"--out: {str(out)!r} is a file; expected a directory for the report files")
+    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise ReportError(f"--out: {str(existing)!r} is a file, so {str(out)!r} cannot be a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ReportError(f"--out: cannot write to {str(out)!r} ({str(existing)!r} is not writable); "
+                          "pass a writable --out")
+    return out
 
 
 def report_from_mlflow(tracking_uri: str, *, parent_run_id: str | None = None, experiment: str | None = None,
@@ -79,12 +105,20 @@ def report_from_mlflow(tracking_uri: str, *, parent_run_id: str | None = None, e
                        alpha: float = DEFAULT_ALPHA, ui_base: str | None = None) -> SweepReport:
     """Load a sweep from MLflow (:func:`load_sweep_results`) and write its reports (:func:`write_report`).
 
-    ``out_dir`` defaults to ``./reports/<sweep name>``.
+    ``out_dir`` defaults to ``./reports/<sweep name>``. Raises :class:`ReportError` for an ``out_dir`` that
+    cannot be written (checked first when given) and for files that cannot be written (a full disk).
     """
     base = _ui_base(ui_base)  # a bad --ui-url fails before the store is read
+    if out_dir is not None:
+        check_out_dir(out_dir)
     results = load_sweep_results(tracking_uri, experiment=experiment, parent_run_id=parent_run_id)
-    out = Path(out_dir) if out_dir is not None else default_out_dir(results.sweep)
-    return write_report(results, out, formats=formats, metric=metric, baseline=baseline, alpha=alpha, ui_base=base)
+    out = check_out_dir(out_dir if out_dir is not None else default_out_dir(results.sweep))
+    try:
+        return write_report(results, out, formats=formats, metric=metric, baseline=baseline, alpha=alpha,
+                            ui_base=base)
+    except OSError as err:
+        raise ReportError(f"cannot write the reports to {str(out)!r}: {err.strerror or err}"
+                          f"{f' ({err.filename})' if err.filename else ''}") from None
 
 
 def resolve_metric(results: SweepResults, metric: str | None) -> str:
@@ -127,7 +161,7 @@ def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequenc
         raise ReportError(f"--baseline {baseline!r}: this sweep has only meta-learning trials, whose tables compare "
                           f"with the stage-1 baseline; expected no --baseline (or {STAGE1!r})")
     out = Path(out_dir)
-    suffix = "" if chosen == results.primary else f"_{chosen}"
+    suffix = "" if chosen == results.primary else f"_{safe_name(chosen)}"  # a metric name from the store
     few_shot = not chosen.startswith("fs_") and any(r.scores.get(f"fs_{chosen}") for r in records)
     modes = [("", chosen, "zero-shot"), *([("_fewshot", f"fs_{chosen}", "few-shot")] if few_shot else [])]
     tables: list[PaperTable] = []
@@ -177,6 +211,7 @@ def _heatmap(table: PaperTable, stem: Path, formats: Sequence[str], *, sweep: st
 def _lines(results: SweepResults, tables: Sequence[PaperTable]) -> list[str]:
     lines = [f"sweep {results.sweep!r} (parent run {results.parent_run_id}, experiment {results.experiment!r}, "
              f"{results.status}): {len(results.records)} finished trial(s)"]
+    lines += list(results.notes)
     for table in tables:
         lines += ["", *markdown(table).splitlines()]
     if results.excluded:

@@ -3,12 +3,17 @@
 Order matters: everything that can fail fast (config, data files, the tracking
 store, Ray resources) is checked before stage 1 is trained or any trial starts.
 
-A sweep writes ``<output_dir>/<name>/<stamp>/``: ``sweep.yaml`` (the resolved config),
-``state.json`` (its MLflow parent run and status), ``ray/`` (Tune's experiment and
-checkpoints, and a backup of Tune's state for a driver killed mid-write) and the reports.
-:func:`resume_sweep` continues an interrupted sweep from that directory: Tune re-runs
-nothing that finished, running trials continue from their last checkpoint, and their
-MLflow runs continue (found by trial id).
+A sweep writes ``<output_dir>/<name>/<stamp>/`` (private: 0700): ``sweep.yaml`` (the resolved
+config, every local path absolute), ``state.json`` (its MLflow parent run and status), ``ray/``
+(Tune's experiment and checkpoints, and a verified backup of Tune's state for a driver killed
+mid-write) and the reports. :func:`resume_sweep` continues an interrupted sweep from that
+directory: Tune re-runs nothing that finished, running trials continue from their last
+checkpoint, and their MLflow runs continue (found by trial id).
+
+Once the parent run exists, every way out closes it and ``state.json``: FINISHED/"finished",
+KILLED/"interrupted" (Ctrl-C, SIGTERM, SIGHUP: the resume command is printed) or
+FAILED/"failed" (any error, e.g. a full disk), and a state file that cannot be written is
+said on stderr.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import csv
 import dataclasses
 import datetime as dt
 import os
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,11 +47,21 @@ from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
 from xlsweep.report import TrialRecord
 from xlsweep.sweep.errors import SweepError
 from xlsweep.sweep.mlflow_fields import grid_json, parent_params, report_tables, shared_view, sweep_description
-from xlsweep.sweep.state import CONFIG_FILE, SweepState, find_sweep_dir, sweep_yaml
+from xlsweep.sweep.signals import StopSignals, held_for_children, signals_ignored
+from xlsweep.sweep.state import CONFIG_FILE, DIR_MODE, SweepState, find_sweep_dir, make_sweep_dir, sweep_yaml
 from xlsweep.sweep.tune_setup import checkpoint_pruner, expected_trials, param_space, tune_config
 from xlsweep.sweep.tune_state import repair_tune_state, state_backup
 from xlsweep.tasks import get_task
-from xlsweep.tracking import TRIAL_TAG, SweepRun, default_tracking_uri, server_healthy, view_key
+from xlsweep.tracking import (
+    DEGENERATE_TAG,
+    TRIAL_TAG,
+    SweepRun,
+    TrackingError,
+    absolute_tracking_uri,
+    check_store,
+    default_tracking_uri,
+    view_key,
+)
 from xlsweep.ui_links import REPORT_FILE, artifact_url, view_url
 
 __all__ = ["SweepError", "SweepOutcome", "check_data_files", "find_sweep_dir", "resume_sweep", "run_sweep",
@@ -72,6 +88,31 @@ def _absolute_sources(sweep: SweepConfig) -> SweepConfig:
     return dataclasses.replace(sweep, trial=trial, grid=dataclasses.replace(sweep.grid, axes=axes))
 
 
+def _local_model(name: Any) -> Any:
+    """``model.name`` made absolute when it is a local directory (relative to the launching directory); a hub
+    name, or ``tiny``, unchanged."""
+    if not isinstance(name, str) or name == "tiny" or not os.path.isdir(os.path.expanduser(name)):
+        return name
+    return os.path.abspath(os.path.expanduser(name))
+
+
+def _absolute_paths(sweep: SweepConfig, output_dir: str | None = None) -> SweepConfig:
+    """Every local path a trial or a resume reads, made absolute against the launching directory, once, before the
+    config is written to ``sweep.yaml`` and shipped to trials (which run in Tune's trial directories, on any
+    node): data sources, ``model.name`` when it is a local directory (base config and grid axis), ``cache_dir``,
+    ``output_dir`` (``output_dir`` given: it replaces the config's) and a relative sqlite ``tracking.uri``."""
+    sweep = _absolute_sources(sweep)
+    model = dataclasses.replace(sweep.trial.model, name=_local_model(sweep.trial.model.name))
+    axes = tuple((name, tuple(_local_model(v) for v in values) if name == "model.name" else values)
+                 for name, values in sweep.grid.axes)
+    uri = sweep.tracking.uri
+    return dataclasses.replace(
+        sweep, trial=dataclasses.replace(sweep.trial, model=model), grid=dataclasses.replace(sweep.grid, axes=axes),
+        cache_dir=os.path.abspath(os.path.expanduser(sweep.cache_dir)),
+        output_dir=os.path.abspath(os.path.expanduser(output_dir or sweep.output_dir)),
+        tracking=dataclasses.replace(sweep.tracking, uri=absolute_tracking_uri(uri) if uri else uri))
+
+
 def check_data_files(cells: list[tuple[dict[str, Any], TrialConfig]], sweep: SweepConfig) -> None:
     """Every local file any trial reads exists (its search objective's dev splits included), checked before Ray
     starts or anything is trained."""
@@ -94,6 +135,7 @@ class SweepOutcome:
     failures: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)  # trials the scheduler (ASHA) stopped early
     interrupted: bool = False  # the sweep did not finish: `xlsweep resume <out_dir>` continues it
+    degenerate: list[str] = field(default_factory=list)  # stage 1 or trials whose model learnt nothing, and why
     heatmap: Path | None = None
     table_csv: Path | None = None
     trials_csv: Path | None = None
@@ -158,17 +200,12 @@ def _check_shared_storage(paths: list[str], log: Log) -> None:
                          "checkpoints there: put cache_dir and output_dir on storage all nodes share (e.g. NFS)")
 
 
-def _check_tracking_server(uri: str) -> None:
-    """An HTTP tracking server answers /health within seconds (MLflow's own client would retry for minutes)."""
-    if not uri.startswith(("http://", "https://")):
-        return
+def _check_tracking(uri: str) -> None:
+    """The store answers within seconds and can be written (MLflow's own client would retry for minutes)."""
     try:
-        ok = server_healthy(uri, timeout=10)
-    except OSError as err:  # URLError included
-        raise SweepError(f"tracking: the MLflow server at {uri!r} cannot be reached ({err}); start it "
-                         "(`mlflow server ...` or `xlsweep ui`) or pass a reachable --tracking-uri") from None
-    if not ok:
-        raise SweepError(f"tracking: the MLflow server at {uri!r} is not healthy (/health did not answer 200)")
+        check_store(uri, create=True, write=True)
+    except TrackingError as err:
+        raise SweepError(f"tracking: {err}") from None
 
 
 EXPERIMENT_NOTE = (
@@ -180,7 +217,6 @@ EXPERIMENT_NOTE = (
 
 
 def _open_tracking(sweep: SweepConfig, uri: str, sweep_id: str) -> SweepRun:
-    _check_tracking_server(uri)
     try:
         tracker = SweepRun(uri, sweep.tracking.experiment or sweep.name)
         tracker.describe_experiment(EXPERIMENT_NOTE)
@@ -199,6 +235,8 @@ def _failures_and_rows(results: Any) -> tuple[list[str], list[dict[str, Any]]]:
     """Failure reasons (errors after the last retry, diverged losses) and one trials.csv row per finished trial."""
     failures, rows = [], []
     for result in results:
+        if result.config is None:  # never started (pending when the sweep was interrupted): no result yet
+            continue
         cell, metrics = dict(result.config), result.metrics or {}
         if result.error is not None or "failure" in metrics:
             reason = str(result.error or metrics["failure"]).strip()
@@ -237,7 +275,11 @@ def _report(outcome: SweepOutcome, tracker: SweepRun, primary: str, log: Log) ->
     outcome.heatmap = out / "aux_target_delta.png" if (out / "aux_target_delta.png").exists() else None
     outcome.table_csv = next((p for p in (out / "aux_target_delta.csv", out / "method_table.csv") if p.exists()),
                              None)
-    tracker.log_artifacts([*report.paths, *([outcome.trials_csv] if outcome.trials_csv else [])])
+    try:
+        tracker.log_artifacts([*report.paths, *([outcome.trials_csv] if outcome.trials_csv else [])])
+    except OSError as err:  # e.g. the artifact store's disk is full: the reports are on disk all the same
+        log(f"\nthe reports were not copied to the MLflow parent run: {_os_error(err)}")
+        return
     for name, columns, rows in report_tables(report):  # in MLflow's table viewer
         tracker.log_table(columns, rows, name)
     _describe(tracker, outcome, report)
@@ -274,6 +316,12 @@ def _account(tracker: SweepRun, results: Any, expected: int) -> tuple[int, list[
     return min(len(ended), expected), stopped
 
 
+def _degenerate_trials(tracker: SweepRun) -> list[str]:
+    """The trials (of every session) whose model learnt nothing, from their runs' ``xlsweep.degenerate`` tag."""
+    return [f"trial {tags.get('xlsweep.aux', '?')} seed {tags.get('xlsweep.seed', '?')}: {tags[DEGENERATE_TAG]}"
+            for tags in (run.data.tags for run in tracker.children()) if DEGENERATE_TAG in tags]
+
+
 # --------------------------------------------------------------------- entry points
 def run_sweep(
     sweep: SweepConfig,
@@ -282,102 +330,169 @@ def run_sweep(
     tracking_uri: str | None = None,
     output_dir: str | None = None,
     log: Log = print,
+    dir_mode: int = DIR_MODE,
 ) -> SweepOutcome:
-    """Run ``sweep``: check everything, stage 1 once, one Tune trial per cell, reports at the end."""
-    sweep = _absolute_sources(sweep)  # trials run in other working directories (and on other nodes)
+    """Run ``sweep``: check everything, stage 1 once, one Tune trial per cell, reports at the end.
+
+    The sweep directory is created with ``dir_mode`` (default 0700: private).
+    """
+    sweep = _absolute_paths(sweep, output_dir)  # trials run in other working directories (and on other nodes)
     cells = expand_grid(sweep)  # validates every cell again; cheap
     check_data_files(cells, sweep)
     preflight(cells, sweep, output_dir=output_dir)  # directories, the model's config, local data contents
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out_dir = (Path(output_dir or sweep.output_dir) / sweep.name / stamp).resolve()
-    uri = tracking_uri or sweep.tracking.uri or default_tracking_uri()
+    out_dir = Path(sweep.output_dir) / sweep.name / stamp
+    uri = absolute_tracking_uri(tracking_uri or sweep.tracking.uri or default_tracking_uri())
+    _check_tracking(uri)  # before anything is written
+    make_sweep_dir(out_dir, dir_mode)  # a read-only output directory fails here, before a parent run exists
     state = SweepState(sweep_id=f"{sweep.name}-{stamp}-{uuid.uuid4().hex[:6]}", tracking_uri=uri, parent_run_id="",
-                       cache_dir=str(Path(sweep.cache_dir).resolve()))
-    return _launch(sweep, cells, state, out_dir, address=address, resume=False, log=log)
+                       cache_dir=sweep.cache_dir)
+    return _launch(sweep, cells, state, out_dir, address=address, restore=False, log=log)
 
 
 def resume_sweep(target: str | Path, *, address: str | None = None, output_dir: str = "runs",
                  log: Log = print) -> SweepOutcome:
     """Continue the sweep in ``target`` (its directory, or its name under ``output_dir``: the latest run)."""
     out_dir = find_sweep_dir(target, output_dir)
+    state = SweepState.load(out_dir)  # a damaged state file: one line, before anything else
     try:
         sweep = load_sweep(out_dir / CONFIG_FILE)
     except ConfigError as err:
         raise SweepError(f"resume: the saved config no longer loads ({err})") from None
-    state = SweepState.load(out_dir)
     if state.status == "finished":
         raise SweepError(f"resume: the sweep in {out_dir} has already finished; its reports are there "
                          "(`xlsweep report` rebuilds them from MLflow)")
-    if not (out_dir / "ray" / sweep.name).is_dir():
-        raise SweepError(f"resume: {out_dir} has no Tune experiment (ray/{sweep.name}); the sweep stopped before "
-                         "its first trial started: run it again with `xlsweep sweep`")
     cells = expand_grid(sweep)
     check_data_files(cells, sweep)
     preflight(cells, sweep)
-    log(f"resuming sweep {sweep.name!r} from {out_dir}")
-    repair_tune_state(out_dir / "ray" / sweep.name, log)
-    return _launch(sweep, cells, state, out_dir, address=address, resume=True, log=log)
+    _check_tracking(state.tracking_uri)
+    experiment = out_dir / "ray" / sweep.name
+    restore = experiment.is_dir() and _tune_started(experiment)
+    log(f"resuming sweep {sweep.name!r} from {out_dir}" + ("" if restore else " (its trials had not started)"))
+    if restore:
+        repair_tune_state(experiment, log)
+    return _launch(sweep, cells, state, out_dir, address=address, restore=restore, log=log)
 
 
-def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], state: SweepState, out_dir: Path,
-            *, address: str | None, resume: bool, log: Log) -> SweepOutcome:
+def _tune_started(experiment: Path) -> bool:
+    """Whether Tune saved any state (a sweep stopped in stage 1, or before Tune's first step, has none: a resume
+    starts its trials afresh)."""
+    backup = experiment.with_name(f"{experiment.name}.state-backup")
+    return any(experiment.glob("experiment_state-*")) or (backup.is_dir() and any(backup.iterdir()))
+
+
+def _write_config(sweep: SweepConfig, out_dir: Path) -> None:
+    tmp = out_dir / f".{CONFIG_FILE}.tmp"
+    tmp.write_text(yaml.safe_dump(sweep_yaml(sweep), sort_keys=False, allow_unicode=True))
+    os.replace(tmp, out_dir / CONFIG_FILE)
+
+
+def _os_error(err: OSError) -> str:
+    """One line for an OSError (a full disk, a read-only directory, a missing file)."""
+    where = f": {err.filename}" if err.filename else ""
+    return f"{err.strerror or type(err).__name__}{where}" + (f" ({err})" if not err.strerror else "")
+
+
+def _close(tracker: SweepRun, status: str, state: SweepState, out_dir: Path) -> None:
+    """End the parent run as ``status`` and write the state file; what fails here is said on stderr (a second
+    signal meanwhile is ignored: these two writes take milliseconds)."""
+    with signals_ignored():
+        try:
+            tracker.finish(status)
+        except Exception as err:  # the store went away: the run stays as it was
+            print(f"error: could not close MLflow parent run {tracker.run_id} as {status} "
+                  f"({type(err).__name__}: {err})", file=sys.stderr)
+        state.status = {"FINISHED": "finished", "KILLED": "interrupted"}.get(status, "failed")
+        try:
+            state.save(out_dir)
+        except OSError as err:
+            print(f"error: could not write {out_dir / 'state.json'} (status {state.status!r}): {_os_error(err)}",
+                  file=sys.stderr)
+
+
+def _prepare_all(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], state: SweepState,
+                 tracker: SweepRun, log: Log) -> list[str]:
+    """Stage 1 once per distinct (model, data, stage1) — usually one for the sweep — and each cell's auxiliary
+    data (cheap once cached); the baseline logged to the parent run when the sweep has one stage 1. A stage 1
+    that learnt nothing is said at once, and tagged on the parent run (``xlsweep.degenerate``); returns why."""
+    prepared: dict[str, Prepared] = {}
+    for _, cfg in cells:
+        try:
+            ready = prepare(cfg, state.cache_dir, log=log, dev_languages=objective_languages(sweep, cfg))
+        except DataError as err:
+            raise SweepError(f"data: {err}") from None
+        prepared.setdefault(stage1_fingerprint(cfg, state.cache_dir), ready)
+    if len(prepared) == 1:
+        tracker.log_metrics({f"baseline/{k}": v for k, v in next(iter(prepared.values())).baseline.items()})
+    degenerate = list(dict.fromkeys(reason for ready in prepared.values() for reason in ready.degenerate))
+    for reason in degenerate:
+        log(f"WARNING: degenerate {reason}")
+    if degenerate:
+        tracker.client.set_tag(tracker.run_id, DEGENERATE_TAG, "; ".join(degenerate)[:5000])
+    return degenerate
+
+
+def _tuner(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], state: SweepState, tracker: SweepRun,
+           out_dir: Path, *, restore: bool, expected: int, log: Log) -> Any:
+    """Tune's tuner for the sweep: restored from ``out_dir`` (a resume), or new."""
     from ray import tune
 
     from xlsweep.sweep.progress import ProgressCallback
     from xlsweep.sweep.trainable import TrialContext, trainable
 
+    ctx = TrialContext(sweep, state.cache_dir, state.tracking_uri, tracker.experiment_id, tracker.run_id,
+                       state.sweep_id)
+    resources = {"cpu": sweep.resources.cpu, "gpu": sweep.resources.gpu}
+    runnable = tune.with_resources(tune.with_parameters(trainable, ctx=ctx), resources)
+    space = param_space(sweep, cells)
+    if restore:
+        tuner = tune.Tuner.restore(str(out_dir / "ray" / sweep.name), runnable, resume_errored=True,
+                                   param_space=space)
+    else:
+        tuner = tune.Tuner(
+            runnable,
+            param_space=space,
+            tune_config=tune_config(sweep, state, tracker.experiment_id, cells),
+            run_config=tune.RunConfig(
+                name=sweep.name,
+                storage_path=str(out_dir / "ray"),
+                verbose=0,
+                callbacks=[ProgressCallback(total=expected, print_fn=log),
+                           checkpoint_pruner(sweep.checkpoints.keep_finished), state_backup()],
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=sweep.checkpoints.keep),
+                failure_config=tune.FailureConfig(max_failures=sweep.max_failures),
+            ),
+        )
+    return tuner
+
+
+def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], state: SweepState, out_dir: Path,
+            *, address: str | None, restore: bool, log: Log) -> SweepOutcome:
     expected = expected_trials(sweep, cells)
     log(f"sweep {sweep.name!r}: {expected} trial{'' if expected == 1 else 's'} → {out_dir}")
     tracker = _open_tracking(sweep, state.tracking_uri, state.sweep_id)
     state.parent_run_id = tracker.run_id
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        (out_dir / CONFIG_FILE).write_text(yaml.safe_dump(sweep_yaml(sweep), sort_keys=False, allow_unicode=True))
-        tracker.log_artifacts([out_dir / CONFIG_FILE])
-    state.status = "running"
-    state.save(out_dir)
     outcome = SweepOutcome(out_dir=out_dir, parent_run_id=tracker.run_id, tracking_uri=state.tracking_uri)
+    task = get_task(sweep.trial.data.task)
     status = "FAILED"
+    signals = StopSignals()
     try:
-        _init_ray(address, sweep, log)
+        signals.install()  # SIGTERM and SIGHUP stop the sweep as Ctrl-C does, from here on
+        if not (out_dir / CONFIG_FILE).is_file():
+            _write_config(sweep, out_dir)
+            tracker.log_artifacts([out_dir / CONFIG_FILE])
+        state.status = "running"
+        state.save(out_dir)
+        with held_for_children():  # Ray's local processes ignore SIGTERM/SIGHUP sent to the driver's process group
+            _init_ray(address, sweep, log)
+            signals.install()  # again: ray.init sets its own SIGTERM handler (exit mid-write)
         Path(state.cache_dir).mkdir(parents=True, exist_ok=True)
         _check_shared_storage([state.cache_dir, str(out_dir)], log)
-        prepared: dict[str, Prepared] = {}
-        for _, cfg in cells:  # one stage 1 per distinct (model, data, stage1) — usually one for the sweep;
-            try:  # each cell's auxiliary data (cheap once cached)
-                ready = prepare(cfg, state.cache_dir, log=log, dev_languages=objective_languages(sweep, cfg))
-            except DataError as err:
-                raise SweepError(f"data: {err}") from None
-            prepared.setdefault(stage1_fingerprint(cfg), ready)
-        if len(prepared) == 1:
-            tracker.log_metrics({f"baseline/{k}": v for k, v in next(iter(prepared.values())).baseline.items()})
-        task = get_task(sweep.trial.data.task)
-
-        ctx = TrialContext(sweep, state.cache_dir, state.tracking_uri, tracker.experiment_id, tracker.run_id,
-                           state.sweep_id)
-        resources = {"cpu": sweep.resources.cpu, "gpu": sweep.resources.gpu}
-        runnable = tune.with_resources(tune.with_parameters(trainable, ctx=ctx), resources)
-        space = param_space(sweep, cells)
-        if resume:
-            tuner = tune.Tuner.restore(str(out_dir / "ray" / sweep.name), runnable, resume_errored=True,
-                                       param_space=space)
-        else:
-            tuner = tune.Tuner(
-                runnable,
-                param_space=space,
-                tune_config=tune_config(sweep, state, tracker.experiment_id, cells),
-                run_config=tune.RunConfig(
-                    name=sweep.name,
-                    storage_path=str(out_dir / "ray"),
-                    verbose=0,
-                    callbacks=[ProgressCallback(total=expected, print_fn=log),
-                               checkpoint_pruner(sweep.checkpoints.keep_finished), state_backup()],
-                    checkpoint_config=tune.CheckpointConfig(num_to_keep=sweep.checkpoints.keep),
-                    failure_config=tune.FailureConfig(max_failures=sweep.max_failures),
-                ),
-            )
+        outcome.degenerate = _prepare_all(sweep, cells, state, tracker, log)
+        tuner = _tuner(sweep, cells, state, tracker, out_dir, restore=restore, expected=expected, log=log)
         results = tuner.fit()
         ended, outcome.stopped = _account(tracker, results, expected)
+        outcome.degenerate += _degenerate_trials(tracker)
         outcome.interrupted = ended < expected
 
         outcome.failures, rows = _failures_and_rows(results)
@@ -392,16 +507,18 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
         # one's, as Tune restores it), the failed ones counted in a tag (the CLI exits 1 on them)
         tracker.client.set_tag(tracker.run_id, "xlsweep.failed_trials", str(len(outcome.failures)))
         status = "FINISHED" if rows else "FAILED"
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, SIGHUP) outside Tune's run: in stage 1, starting Ray, ...
         status = "KILLED"
         outcome.interrupted = True
-        raise
+        log(f"\nthe sweep was interrupted; continue it with:\n  xlsweep resume {out_dir}")
+        return outcome
+    except OSError as err:  # a full disk, a read-only directory: one line, the run closed FAILED
+        raise SweepError(f"the sweep failed: {_os_error(err)}") from None
     finally:
-        tracker.finish(status)  # before the reports, which show the parent run's status
-        state.status = {"FINISHED": "finished", "KILLED": "interrupted"}.get(status, "failed")
-        state.save(out_dir)
+        _close(tracker, status, state, out_dir)  # before the reports, which show the parent run's status
         import ray
 
         ray.shutdown()
+        signals.restore()
     _report(outcome, tracker, task.primary, log)  # from MLflow only: Ray is down by now
     return outcome

@@ -2,7 +2,8 @@
 
 ``<output_dir>/<name>/<stamp>/sweep.yaml`` is the config as :func:`xlsweep.config.load.parse_sweep`
 reads it back (relative paths already absolute), ``state.json`` the MLflow parent run and how far
-the sweep got.
+the sweep got. Sweep directories are created private (``0700``: Tune's state and checkpoints in
+them are read back on a resume), or with the mode ``xlsweep sweep --dir-mode`` gives.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from xlsweep.config.load import to_dict
 from xlsweep.config.schema import SweepConfig
 from xlsweep.sweep.errors import SweepError
 
-__all__ = ["CONFIG_FILE", "STATE_FILE", "SweepState", "find_sweep_dir", "sweep_yaml"]
+__all__ = ["CONFIG_FILE", "DIR_MODE", "STATE_FILE", "SweepState", "find_sweep_dir", "make_sweep_dir", "sweep_yaml"]
 
 STATE_FILE, CONFIG_FILE = "state.json", "sweep.yaml"
+DIR_MODE = 0o700  # owner only: what a resume reads back from a sweep directory can run code if planted
+_STATUSES = ("running", "finished", "failed", "interrupted")
 
 
 def sweep_yaml(sweep: SweepConfig) -> dict[str, Any]:
@@ -49,7 +52,44 @@ class SweepState:
 
     @classmethod
     def load(cls, out_dir: Path) -> SweepState:
-        return cls(**json.loads((out_dir / STATE_FILE).read_text()))
+        """The state in ``out_dir``; :class:`SweepError` (one line) if it is unreadable, not JSON or incomplete."""
+        path = out_dir / STATE_FILE
+        try:
+            raw = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            raise SweepError(f"resume: {path} cannot be read ({type(err).__name__}: {err}); it is what a resume "
+                             "needs (the sweep's MLflow parent run): run the sweep anew with `xlsweep sweep`") from None
+        names = [f.name for f in dataclasses.fields(cls)]
+        problems = [] if isinstance(raw, dict) else [f"expected a JSON object, got {type(raw).__name__}"]
+        if not problems:
+            problems += [f"missing {k!r}" for k in names if k not in raw]
+            problems += [f"{k!r} is {raw[k]!r}, expected a string" for k in names
+                         if not isinstance(raw.get(k, ""), str)]
+            if isinstance(raw.get("status"), str) and raw["status"] not in _STATUSES:
+                problems.append(f"status {raw['status']!r}, expected one of {', '.join(_STATUSES)}")
+        if problems:
+            raise SweepError(f"resume: {path} is damaged ({'; '.join(problems)}): run the sweep anew with "
+                             "`xlsweep sweep`")
+        return cls(**{k: raw[k] for k in names})
+
+
+def make_sweep_dir(path: Path, mode: int = DIR_MODE) -> None:
+    """Create ``path`` (and missing parents) with ``mode``; an existing directory keeps its own.
+
+    Raises:
+        SweepError: If it cannot be created or written (a read-only output directory), before anything is run.
+    """
+    try:
+        missing = [p for p in (path, *path.parents) if not p.exists()]
+        for directory in reversed(missing):
+            directory.mkdir(mode=mode)
+            os.chmod(directory, mode)  # exactly ``mode``, whatever the umask
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise SweepError(f"output_dir: cannot write the sweep directory {path} ({err.strerror or err}"
+                         f"{f': {err.filename}' if err.filename else ''}); choose a writable --output-dir") from None
 
 
 def find_sweep_dir(target: str | Path, output_dir: str | Path = "runs") -> Path:

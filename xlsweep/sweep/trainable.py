@@ -22,11 +22,36 @@ from xlsweep.config.schema import SweepConfig
 from xlsweep.prepare import prepare
 from xlsweep.sweep.mlflow_fields import log_final_metrics, run_name, trial_params
 from xlsweep.tasks import get_task
-from xlsweep.tracking import TrialRun
+from xlsweep.tasks.base import degenerate_loss
+from xlsweep.tracking import DEGENERATE_TAG, TrialRun
 from xlsweep.train.meta import NonFiniteLoss
 from xlsweep.trial import Learner, run_trial
 
-__all__ = ["TrialContext", "trainable"]
+__all__ = ["CheckpointError", "TrialContext", "load_learner_state", "trainable"]
+
+LEARNER_FILE = "learner.pt"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint's learner state is not one this trainable wrote (or not readable without running code)."""
+
+
+def load_learner_state(path: Path) -> dict[str, Any]:
+    """A learner's ``state_dict`` from a Tune checkpoint, read with ``weights_only=True``: tensors, numbers,
+    strings, lists, tuples and dicts only (what :meth:`MetaLearner.state_dict` and
+    :meth:`TransferLearner.state_dict` hold), so a file planted in the output directory cannot run code.
+
+    Raises:
+        CheckpointError: If the file holds anything else, or is damaged.
+    """
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:  # UnpicklingError for a forbidden global; EOFError, RuntimeError when truncated
+        raise CheckpointError(f"checkpoint {path}: not a learner state this trainable wrote, refused "
+                              f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {path}: expected a learner state (a dict), got {type(state).__name__}")
+    return state
 
 
 @dataclass(frozen=True)
@@ -57,6 +82,14 @@ def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, s
     }
 
 
+def _degenerate(task: str, per_target: dict[str, str], losses: list[float]) -> str:
+    """Why the trial's model learnt nothing, or ``""``: its final training loss at chance level, or constant
+    predictions on a target."""
+    reasons = [reason] if losses and (reason := degenerate_loss(task, losses[-1])) else []
+    reasons += [f"{lang}: {why}" for lang, why in per_target.items()]
+    return "; ".join(reasons)[:5000]
+
+
 def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
     overrides = dict(config)
     cfg = cell_config(ctx.sweep, overrides)
@@ -75,20 +108,30 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as d:
-            restore = torch.load(Path(d) / "learner.pt", weights_only=False)
+            try:
+                restore = load_learner_state(Path(d) / LEARNER_FILE)
+            except CheckpointError as err:  # the run ends FAILED with the reason, not RUNNING forever
+                run.set_tags({"xlsweep.failure": str(err)[:5000]})
+                run.finish("FAILED")
+                raise
+
+    losses: list[float] = []
 
     def on_checkpoint(step: int, loss: float, learner: Learner, dev: dict[str, float]) -> None:
+        losses.append(loss)
         run.log_metrics({"meta_loss": loss, **dev}, step)
         with tempfile.TemporaryDirectory() as d:
-            torch.save(learner.state_dict(), Path(d) / "learner.pt")
+            torch.save(learner.state_dict(), Path(d) / LEARNER_FILE)
             tune.report({"meta_step": step, "meta_steps_total": learner.total_steps, "meta_loss": loss, **dev},
                         checkpoint=tune.Checkpoint.from_directory(d))
 
+    degenerate: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="xlsweep-trial-") as d:  # files for MLflow, gone on any exit
         artifacts = Path(d)
         try:
             metrics = run_trial(cfg, prepared, restore=restore, on_checkpoint=on_checkpoint,
-                                artifacts_dir=artifacts, dev_languages=dev_languages, device=device)
+                                artifacts_dir=artifacts, dev_languages=dev_languages, device=device,
+                                degenerate=degenerate)
         except NonFiniteLoss as err:  # a diverged trial ends with its reason; the sweep goes on
             run.set_tags({"xlsweep.failure": str(err)})
             run.finish("FAILED")
@@ -104,6 +147,8 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
             run.finish("FAILED")
             raise
         metrics |= {f"baseline/{k}": v for k, v in prepared.baseline.items()}
+        if warning := _degenerate(cfg.data.task, degenerate, losses):  # a model that learnt nothing, said loudly
+            run.set_tags({DEGENERATE_TAG: warning})
         log_final_metrics(run, metrics, cfg.meta.steps)
         (artifacts / "trial_config.yaml").write_text(
             yaml.safe_dump({"overrides": overrides, "trial": to_dict(cfg)}, sort_keys=False, allow_unicode=True))

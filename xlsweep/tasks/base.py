@@ -6,12 +6,18 @@ JSON-able references its metric needs (gold answers, gold tag sequences), builds
 the encoder with its head, and scores a model on features. Training code only
 needs ``model(**batch).loss``, so stage 1, MAML and few-shot fine-tuning are the
 same for every task.
+
+``evaluate(..., diagnostics=d)`` also says, in ``d["degenerate"]``, when the predictions carry
+no information: one class for every test row (classification), no entity at all (NER), one
+and the same answer for every question (QA) — a model that learnt nothing, whose scores must
+not pass for a result. :func:`degenerate_loss` is the same warning from a training loss.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import math
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,9 +27,13 @@ from torch import Tensor, nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xlsweep.data.features import Features, batch_of, num_rows
-from xlsweep.data.schema import TASKS
+from xlsweep.data.schema import NER_TAGS, NLI_LABELS, SENTIMENT_LABELS, TASKS
 
-__all__ = ["FeaturizeOptions", "Task", "get_task", "predict"]
+__all__ = ["CHANCE_MARGIN", "Diagnostics", "FeaturizeOptions", "Task", "degenerate_loss", "get_task", "predict"]
+
+Diagnostics = MutableMapping[str, str]  # filled by evaluate(): "degenerate" -> why the predictions carry nothing
+CHANCE_MARGIN = 0.98  # a final training loss above this share of ln(#labels) is no better than uniform guessing
+_LABELS = {"nli": len(NLI_LABELS), "sentiment": len(SENTIMENT_LABELS), "ner": len(NER_TAGS)}
 
 References = Any  # JSON-able: what a metric needs beyond the features (None for classification)
 
@@ -44,7 +54,17 @@ class Task(Protocol):
     def load_model(self, name_or_dir: str | Path) -> PreTrainedModel: ...
 
     def evaluate(self, model: nn.Module, features: Features, references: References, *, language: str,
-                 batch_size: int, device: torch.device | str) -> dict[str, float]: ...
+                 batch_size: int, device: torch.device | str,
+                 diagnostics: Diagnostics | None = None) -> dict[str, float]: ...
+
+
+def degenerate_loss(task: str, loss: float) -> str | None:
+    """Why a final training ``loss`` of ``task`` says the model learnt nothing (``None`` if it does not): at or
+    above ``CHANCE_MARGIN`` × ln(#labels), the loss of uniform guessing (tasks with a fixed label set only)."""
+    labels = _LABELS.get(task)
+    if labels is None or not math.isfinite(loss) or loss < CHANCE_MARGIN * math.log(labels):
+        return None
+    return f"final training loss {loss:.4f} is at chance level (ln {labels} = {math.log(labels):.4f})"
 
 
 def get_task(name: str) -> Task:

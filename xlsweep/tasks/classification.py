@@ -14,7 +14,7 @@ from xlsweep.data.features import Features, example_ids
 from xlsweep.models.encoder import load_pretrained
 from xlsweep.tasks.base import predict
 
-__all__ = ["featurize_text", "load_sequence_classifier", "predict_labels"]
+__all__ = ["constant_prediction", "featurize_text", "load_sequence_classifier", "predict_labels"]
 
 
 def featurize_text(ds: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, columns: Sequence[str], *,
@@ -34,6 +34,14 @@ def featurize_text(ds: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, col
 
 def load_sequence_classifier(name_or_dir: str | Path, num_labels: int) -> PreTrainedModel:
     return load_pretrained(AutoModelForSequenceClassification, name_or_dir, num_labels=num_labels)
+
+
+def constant_prediction(predicted: Tensor, labels: Sequence[str]) -> str | None:
+    """Why ``predicted`` (N,) carries nothing: one label for every row (``None`` otherwise, or for one row)."""
+    values = predicted.unique()
+    if len(predicted) < 2 or len(values) > 1:
+        return None
+    return f"predicts {labels[int(values[0])]!r} for all {len(predicted)} test rows"
 
 
 def predict_labels(model: nn.Module, features: Features, *, batch_size: int,

@@ -20,7 +20,7 @@ from transformers import AutoModelForTokenClassification, PreTrainedModel, PreTr
 from xlsweep.data.features import Features, example_ids
 from xlsweep.data.schema import NER_TAGS
 from xlsweep.models.encoder import load_pretrained
-from xlsweep.tasks.base import predict
+from xlsweep.tasks.base import Diagnostics, predict
 
 __all__ = ["TASK", "NERTask", "entity_f1"]
 
@@ -70,7 +70,8 @@ class NERTask:
         return load_pretrained(AutoModelForTokenClassification, name_or_dir, num_labels=len(NER_TAGS))
 
     def evaluate(self, model: nn.Module, features: Features, references: list[list[str]], *, language: str,
-                 batch_size: int, device: torch.device | str) -> dict[str, float]:
+                 batch_size: int, device: torch.device | str,
+                 diagnostics: Diagnostics | None = None) -> dict[str, float]:
         (logits,) = predict(model, features, lambda out: out.logits, batch_size=batch_size, device=device,
                             per_token=True)
         tag_ids = logits.argmax(-1)  # (N, T)
@@ -81,6 +82,9 @@ class NERTask:
             for position in torch.nonzero(starts >= 0).flatten().tolist():
                 tags[int(starts[position])] = NER_TAGS[int(tag_ids[row, position])]
             predicted.append(tags)
+        if diagnostics is not None and all(t == "O" for row in predicted for t in row) and any(
+                t != "O" for row in references for t in row):
+            diagnostics["degenerate"] = f"predicts no entity in any of {len(predicted)} test sentences"
         return {"f1": entity_f1(references, predicted)}
 
 

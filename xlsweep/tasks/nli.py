@@ -11,7 +11,13 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xlsweep.data.features import Features
 from xlsweep.data.schema import NLI_LABELS
-from xlsweep.tasks.classification import featurize_text, load_sequence_classifier, predict_labels
+from xlsweep.tasks.base import Diagnostics
+from xlsweep.tasks.classification import (
+    constant_prediction,
+    featurize_text,
+    load_sequence_classifier,
+    predict_labels,
+)
 
 __all__ = ["TASK", "NLITask"]
 
@@ -29,8 +35,11 @@ class NLITask:
         return load_sequence_classifier(name_or_dir, len(NLI_LABELS))
 
     def evaluate(self, model: nn.Module, features: Features, references: None, *, language: str,
-                 batch_size: int, device: torch.device | str) -> dict[str, float]:
+                 batch_size: int, device: torch.device | str,
+                 diagnostics: Diagnostics | None = None) -> dict[str, float]:
         predicted = predict_labels(model, features, batch_size=batch_size, device=device)
+        if diagnostics is not None and (reason := constant_prediction(predicted, NLI_LABELS)):
+            diagnostics["degenerate"] = reason
         return {"acc": float((predicted == features["labels"]).float().mean())}
 
 

@@ -19,11 +19,20 @@ from transformers import AutoModelForQuestionAnswering, PreTrainedModel, PreTrai
 
 from xlsweep.data.features import Features
 from xlsweep.models.encoder import load_pretrained
-from xlsweep.tasks.base import predict
+from xlsweep.tasks.base import Diagnostics, predict
 from xlsweep.tasks.mlqa_metrics import mlqa_scores, normalization
 from xlsweep.tasks.qa_features import decode_spans, featurize_qa
 
-__all__ = ["TASK", "QATask"]
+__all__ = ["TASK", "QATask", "same_answer"]
+
+
+def same_answer(answers: list[str], contexts: list[str]) -> str | None:
+    """QA's constant prediction: every question answered with nothing, or with one and the same text across
+    different contexts (``None`` otherwise)."""
+    if len(answers) < 2 or len(set(answers)) > 1 or len(set(contexts)) < 2:
+        return None
+    return (f"predicts an empty answer for all {len(answers)} test questions" if not answers[0].strip() else
+            f"gives the same answer {answers[0][:40]!r} to all {len(answers)} test questions")
 
 
 class QATask:
@@ -44,13 +53,14 @@ class QATask:
         return load_pretrained(AutoModelForQuestionAnswering, name_or_dir)
 
     def evaluate(self, model: nn.Module, features: Features, references: dict[str, Any], *, language: str,
-                 batch_size: int, device: torch.device | str) -> dict[str, float]:
+                 batch_size: int, device: torch.device | str,
+                 diagnostics: Diagnostics | None = None) -> dict[str, float]:
         start, end = predict(model, features, lambda out: (out.start_logits, out.end_logits),
                              batch_size=batch_size, device=device, per_token=True)
         answers = decode_spans(start, end, features["offset_mapping"], features["example_index"],
                                references["contexts"], n_best=self.n_best, max_answer_length=self.max_answer_length)
-        # a language the official script does not know reaches here only when the config declared it
-        # whitespace-tokenised, or from the synthetic benchmark (validated by xlsweep.config.load)
+        if diagnostics is not None and (reason := same_answer(answers, references["contexts"])):
+            diagnostics["degenerate"] = reason
         return mlqa_scores(answers, references["answers"], normalization(language))
 
 

@@ -15,7 +15,13 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xlsweep.data.features import Features
 from xlsweep.data.schema import SENTIMENT_LABELS
-from xlsweep.tasks.classification import featurize_text, load_sequence_classifier, predict_labels
+from xlsweep.tasks.base import Diagnostics
+from xlsweep.tasks.classification import (
+    constant_prediction,
+    featurize_text,
+    load_sequence_classifier,
+    predict_labels,
+)
 
 __all__ = ["TASK", "SentimentTask", "binary_f1"]
 
@@ -41,8 +47,11 @@ class SentimentTask:
         return load_sequence_classifier(name_or_dir, len(SENTIMENT_LABELS))
 
     def evaluate(self, model: nn.Module, features: Features, references: None, *, language: str,
-                 batch_size: int, device: torch.device | str) -> dict[str, float]:
+                 batch_size: int, device: torch.device | str,
+                 diagnostics: Diagnostics | None = None) -> dict[str, float]:
         predicted = predict_labels(model, features, batch_size=batch_size, device=device)
+        if diagnostics is not None and (reason := constant_prediction(predicted, SENTIMENT_LABELS)):
+            diagnostics["degenerate"] = reason
         gold = features["labels"]
         return {"f1": binary_f1(predicted, gold), "acc": float((predicted == gold).float().mean())}
 
