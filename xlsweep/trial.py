@@ -23,11 +23,12 @@ from xlsweep.analysis.representations import cosine_hausdorff, pca_2d, represent
 from xlsweep.config.schema import TRANSFER_ALGORITHMS, TrialConfig
 from xlsweep.data.benchmark import benchmark_languages
 from xlsweep.data.episodes import EpisodeSampler, language_pairs
+from xlsweep.data.features import Features
 from xlsweep.prepare import Prepared
 from xlsweep.tasks import get_task
 from xlsweep.train.fewshot import few_shot_scores
 from xlsweep.train.meta import MetaLearner
-from xlsweep.train.transfer import TransferLearner, first_rows
+from xlsweep.train.transfer import TransferLearner, subset_rows
 
 __all__ = ["analyse_representations", "build_learner", "evaluate_dev", "evaluate_targets", "run_trial",
            "training_precision"]
@@ -58,15 +59,19 @@ def _transfer_learner(cfg: TrialConfig, prepared: Prepared, *, device: torch.dev
     torch.manual_seed(cfg.seed)
     model = task.load_model(prepared.encoder_dir if x.init == "encoder" else prepared.stage1_dir)
     (target,) = m.query
-    source = first_rows(prepared.features.get(m.support[0], "train"), x.source_size) if m.support else None
+
+    def subset(lang: str, split: str, n: int) -> Features:
+        return subset_rows(prepared.features.get(lang, split), n, mode=x.subset, seed=x.subset_seed)
+
     return TransferLearner(
-        model, method=m.algorithm, source=source,  # type: ignore[arg-type]
-        target=first_rows(prepared.features.get(target, m.split), x.target_size),
+        model, method=m.algorithm,  # type: ignore[arg-type]
+        source=subset(m.support[0], "train", x.source_size) if m.support else None,
+        target=subset(target, m.split, x.target_size),
         dev=prepared.features.get(target, "dev"), dev_references=prepared.features.references(target, "dev"),
-        task=task, language=target, rtn_layers=x.rtn_layers, bottleneck=x.bottleneck, residual=x.residual,
-        gate=x.gate, epochs=x.epochs, source_batch=x.source_batch, target_batch=x.target_batch, lr=x.lr,
+        task=task, language=target, rtn=x.rtn, rtn_layers=x.rtn_layers, bottleneck=x.bottleneck,
+        epochs=x.epochs, source_batch=x.source_batch, target_batch=x.target_batch, lr=x.lr,
         rtn_lr=x.rtn_lr, weight_decay=x.weight_decay, warmup_ratio=x.warmup_ratio, max_grad_norm=x.max_grad_norm,
-        backoff_epochs=x.backoff_epochs, target_in_step=x.target_in_step, select=x.select, seed=cfg.seed,
+        backoff_epochs=x.backoff_epochs, step=x.step, jt_batches=x.jt_batches, select=x.select, seed=cfg.seed,
         eval_batch_size=cfg.eval.batch_size, device=device)
 
 

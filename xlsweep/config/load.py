@@ -126,11 +126,21 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
     return value
 
 
+_REPLACED = {  # keys that were renamed: an old config gets the new key's name, not "unknown key"
+    "metaxl.target_in_step": "metaxl.step (true: authors-code, which now splits one target batch in halves as "
+                             "the authors' code does; false: paper)",
+    "metaxl.residual": "metaxl.rtn (paper: Eq. 1 without a residual; authors-code and identity-init: residual)",
+    "metaxl.gate": "metaxl.rtn (authors-code: residual with the authors' sigmoid gate)",
+}
+
+
 def _build(cls: Any, data: Mapping[str, Any], path: str) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     prefix = f"{path}." if path else ""
     for key in data:
+        if f"{prefix}{key}" in _REPLACED:
+            raise ConfigError(f"{prefix}{key}: replaced by {_REPLACED[f'{prefix}{key}']}")
         if key not in fields:
             close = difflib.get_close_matches(str(key), fields, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -163,6 +173,9 @@ def set_path(cfg: Any, dotted: str, value: Any, *, where: str = "") -> Any:
     head, _, rest = dotted.partition(".")
     names = [f.name for f in dataclasses.fields(cfg)]
     if head not in names:
+        replaced = next((v for k, v in _REPLACED.items() if f"{where}{dotted}".endswith(k)), None)
+        if replaced is not None:
+            raise ConfigError(f"{where}{dotted}: replaced by {replaced}")
         close = difflib.get_close_matches(head, names, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"{where}{dotted}: unknown key {head!r}{hint}; allowed keys: {', '.join(names)}")
@@ -286,6 +299,9 @@ def _validate_transfer(cfg: TrialConfig) -> None:
                               "i: after encoder layer i)")
     if len(set(x.rtn_layers)) != len(x.rtn_layers):
         raise ConfigError(f"metaxl.rtn_layers: got {list(x.rtn_layers)}; a layer may appear only once")
+    if meta.algorithm == "metaxl" and x.step == "authors-code" and x.target_batch < 2:
+        raise ConfigError(f"metaxl.target_batch: got {x.target_batch}; step authors-code splits each target batch "
+                          "in halves (one trains θ, the other scores θ'), so expected at least 2")
     if cfg.model.name == "tiny" and x.bottleneck >= cfg.model.tiny.hidden_size:
         raise ConfigError(f"metaxl.bottleneck: got {x.bottleneck}; expected fewer units than the encoder's "
                           f"hidden size ({cfg.model.tiny.hidden_size})")

@@ -149,26 +149,36 @@ class MetaXLConfig:
     """MetaXL (an RTN meta-learned between source and target) and its baselines: target-only, JT, JT w/ RTN.
 
     Training runs ``epochs`` passes over the source data (``target-only``: the target
-    data; ``jt``/``jt-rtn``: both, concatenated), scores the target's dev split after
-    each epoch and keeps the best model. The RTN is dropped at test time.
+    data; pooled ``jt``/``jt-rtn``: both, concatenated), scores the target's dev split after
+    each epoch and keeps the best model. The RTN is dropped at test time. Which variant the
+    MetaXL paper (Xia et al., 2021) and the authors' released code (github.com/microsoft/MetaXL,
+    ``mtrain.py``/``mlt.py``) use is said per key; see :mod:`xlsweep.train.transfer`.
     """
 
     init: Literal["encoder", "stage1"] = "encoder"  # start from the encoder (as the paper) or the stage-1 model
-    epochs: int = 3
-    source_batch: int = 16
+    epochs: int = 3  # the paper: 20 (Appendix A)
+    source_batch: int = 16  # the paper: 16 NER, 12 SA (Appendix A); the code's README runs 10
     target_batch: int = 16
-    source_size: int = 0  # first N source examples (0: all), e.g. 5000 / 10000 / 20000
-    target_size: int = 0  # first N target examples (0: all), e.g. 100
+    source_size: int = 0  # N source examples (0: all), e.g. 5000 / 10000 / 20000
+    target_size: int = 0  # N target examples (0: all), e.g. 100
+    subset: Literal["first", "seeded"] = "first"  # source/target_size: the first N rows, or N drawn with subset_seed
+    subset_seed: int = 0  # the authors' code samples its subsets (np.random.choice with --data_seed 42)
     lr: float = 5e-5  # main model (AdamW, linear schedule); also the size of MetaXL's virtual step
-    rtn_lr: float = 1e-3  # the RTN (Adam)
+    rtn_lr: float = 1e-3  # the RTN (Adam); the paper tunes it in {3e-5, 1e-6, 1e-7} (Appendix A)
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
-    max_grad_norm: float = 1.0  # clip the main model's gradient norm (0: no clipping)
+    max_grad_norm: float = 1.0  # clip the main model's gradient norm (0: no clipping); the code's MetaXL step: 10
     rtn_layers: tuple[int, ...] = (0,)  # 0: after the embeddings; i: after encoder layer i
     bottleneck: int = 64  # r < hidden size (the paper: 384 or 192 for a 768-wide encoder)
-    residual: bool = True  # h + g(h), as the authors' code
-    gate: bool = False  # a sigmoid gate (one extra output unit) scales g(h)
-    target_in_step: bool = True  # MetaXL's step also trains θ on a target batch (the authors' released code)
+    # The RTN: paper (Eq. 1, random init, no residual) | authors-code (residual, sigmoid gate, Xavier init, the
+    # RTN reads h.detach()) | identity-init (residual, zero output layer: exactly the identity at start).
+    rtn: Literal["identity-init", "paper", "authors-code"] = "identity-init"
+    # MetaXL's step: authors-code (one target batch split in halves, L_src + L_tgt on the first half, θ' scored
+    # on the second, θ's step recomputed after φ's) | paper (Algorithm 1 / Eq. 2-3: θ on the source loss only).
+    step: Literal["authors-code", "paper"] = "authors-code"
+    # JT and JT w/ RTN: balanced (a source batch + a target batch per step, the stream MetaXL draws, as the
+    # authors' joint training) | pooled (batches of the concatenated rows: each target row once per epoch).
+    jt_batches: Literal["balanced", "pooled"] = "balanced"
     backoff_epochs: int = 0  # after training: epochs of fine-tuning on source + target concatenated
     select: Literal["best-dev", "last"] = "best-dev"
     analysis_rows: int = 500  # test rows per language for the representation analysis (0: skip it)
