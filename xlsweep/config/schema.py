@@ -109,13 +109,18 @@ class Stage1Config:
     gradient_checkpointing: bool = False
 
 
-MAML_ALGORITHMS = ("xla-maml", "x-maml")
+MAML_ALGORITHMS = ("xla-maml", "x-maml", "reptile")  # trained over episodes by xlsweep.train.meta / .reptile
 TRANSFER_ALGORITHMS = ("metaxl", "jt", "jt-rtn", "target-only")  # trained by xlsweep.train.transfer
 
 
 @dataclass(frozen=True)
 class MetaConfig:
-    """Stage 2: X-MAML or XLA-MAML over auxiliary languages, or MetaXL and its baselines.
+    """Stage 2: X-MAML, XLA-MAML or Reptile over auxiliary languages, or MetaXL and its baselines.
+
+    ``reptile`` (Nichol et al., 2018) runs over XLA-MAML's episodes: ``inner_steps`` SGD steps of
+    ``inner_lr`` on the support batch, then one on the query batch, from θ; θ ← θ + ε·mean(θ̃ − θ)
+    over the ``meta_batch`` episodes, ε = ``meta_lr`` on the linear schedule (``first_order``,
+    ``inner_backend``, ``adapt`` and ``weight_decay`` do not apply: Reptile is first order by design).
 
     For ``metaxl``, ``jt``, ``jt-rtn`` and ``target-only``, ``support`` are the source
     languages (their ``train`` split) and ``query`` the one target language (its
@@ -123,7 +128,7 @@ class MetaConfig:
     holds their settings.
     """
 
-    algorithm: Literal["xla-maml", "x-maml", "metaxl", "jt", "jt-rtn", "target-only"] = "xla-maml"
+    algorithm: Literal["xla-maml", "x-maml", "reptile", "metaxl", "jt", "jt-rtn", "target-only"] = "xla-maml"
     support: tuple[str, ...] = ()  # language set S of the inner (support) step; MetaXL: the source languages
     query: tuple[str, ...] = ()  # language set Q of the meta (query) step; x-maml: leave empty; MetaXL: the target
     split: Literal["train", "dev"] = "dev"  # the auxiliary data, as in the papers: dev
@@ -141,6 +146,10 @@ class MetaConfig:
     warmup_ratio: float = 0.0  # linear warm-up, then linear decay to 0
     sampling: Literal["random", "cover"] = "random"
     parallel: bool = False  # query = translations of the support examples
+    # one: each batch from one language (an episode pairs one support and one query language); union: the
+    # support batch from the pooled rows of all support languages, the query batch likewise (the XLA-MAML
+    # paper's Algorithm 1 and §3.1: S ⊂ ⋃ D_l over the support languages; batches mix languages)
+    episode_languages: Literal["one", "union"] = "one"
     checkpoint_every: int = 25
 
 
@@ -186,9 +195,19 @@ class MetaXLConfig:
 
 @dataclass(frozen=True)
 class FewShotConfig:
-    """Few-shot evaluation: fine-tune on the target language's dev split, then test (next to zero-shot)."""
+    """Few-shot evaluation: fine-tune on the target language's dev split, then test (next to zero-shot).
+
+    ``protocol: finetune`` fine-tunes the trial's model (the X-MAML paper's protocol, and xlsweep's
+    for every method). ``target-inner`` is the XLA-MAML paper's (§4.3: "we use tgt. lang as the
+    inner-step and aux. lang as the meta-step", then fine-tune 1 epoch on the target's dev set) for
+    ``xla-maml`` and ``reptile`` trials: per target, meta-learning from the stage-1 model is run again
+    with the target's dev split as the support data and the trial's query languages as the query, and
+    that model is fine-tuned and tested (X-MAML trials, e.g. in a sweep comparing both, fine-tune
+    their own model, as the paper's X-MAML rows). It costs one meta-learning run per target.
+    """
 
     enabled: bool = False
+    protocol: Literal["finetune", "target-inner"] = "finetune"
     epochs: int = 1
     lr: float = 1e-4
     batch_size: int = 16
