@@ -13,7 +13,8 @@ Each step is the real one, through the classes a trial builds (``xlsweep.trial.b
   episode of ``--batch`` support rows of one language and ``--batch`` query rows of another, one inner
   SGD step, second- or first-order, inner loop through ``torch.func`` or ``higher``;
 * ``metaxl``: ``TransferLearner.step()`` with method ``metaxl``: a source batch through an RTN after
-  layer 1, plus (``target_in_step``, the default) a training target batch, and the meta target batch.
+  layer 1 and one target batch, split in halves (``metaxl.step: authors-code``, the default): one half
+  trains θ with the source, the other scores θ'; θ's step is recomputed after φ's, as the authors' code.
   The source pool is sized so that no epoch ends (and no dev scoring runs) while it is measured.
 * memory options, each next to the step it changes (``--json``: ``memory_options``, time and peak-memory
   ratios): ``plain_ckpt``, the plain step with gradient checkpointing (``stage1.gradient_checkpointing``);
@@ -173,9 +174,9 @@ def metaxl_step(sizes: Sizes, *, steps: int, seed: int, device: torch.device) ->
     learner = TransferLearner(
         build_model(sizes, seed), method="metaxl", source=source, target=target, dev=dev, dev_references=None,
         task=get_task("nli"), language="bel", rtn_layers=(RTN_LAYER,), bottleneck=x.bottleneck,
-        residual=x.residual, gate=x.gate, epochs=1, source_batch=sizes.batch, target_batch=sizes.batch, lr=x.lr,
+        rtn=x.rtn, epochs=1, source_batch=sizes.batch, target_batch=sizes.batch, lr=x.lr,
         rtn_lr=x.rtn_lr, weight_decay=x.weight_decay, warmup_ratio=x.warmup_ratio, max_grad_norm=x.max_grad_norm,
-        target_in_step=x.target_in_step, seed=seed, device=device)
+        step=x.step, seed=seed, device=device)
 
     def step() -> float:
         loss = learner.step()
@@ -461,7 +462,7 @@ def run_all(args: argparse.Namespace) -> None:
     sizes = Sizes(hidden=args.hidden, layers=args.layers, heads=args.heads, vocab=args.vocab, length=args.length,
                   batch=args.batch, attn=args.attn)
     m, x = MetaConfig(), MetaXLConfig()
-    train_target = f" + training target {sizes.batch} (target_in_step)" if x.target_in_step else ""
+    halves = " split in halves" if x.step == "authors-code" else ""
     print(f"bench_step: one training step per kind, median of {args.repeats} after {args.warmup} warm-up "
           f"(kinds interleaved round-robin)")
     print(f"model: BertForSequenceClassification, hidden {sizes.hidden}, {sizes.layers} layers, {sizes.heads} "
@@ -469,7 +470,7 @@ def run_all(args: argparse.Namespace) -> None:
           f"3 labels; rows of {sizes.length} tokens")
     print(f"steps: plain batch {sizes.batch} (AdamW); XLA-MAML meta_batch 1, support {sizes.batch} + query "
           f"{sizes.batch} of two languages, 1 inner SGD step (lr {m.inner_lr}), all parameters adapted; MetaXL "
-          f"source {sizes.batch}, meta target {sizes.batch}{train_target}, RTN after layer {RTN_LAYER}, "
+          f"source {sizes.batch}, target {sizes.batch}{halves} (step {x.step}), RTN after layer {RTN_LAYER}, "
           f"bottleneck {x.bottleneck}; memory options: the plain step with gradient checkpointing "
           f"(stage1.gradient_checkpointing), the SO step adapting only {' '.join(top_half(sizes))} (meta.adapt)")
     print(f"device: {_device_name(device)}, torch threads {torch.get_num_threads()}, amp {args.amp}, "

@@ -101,3 +101,17 @@ def test_bf16_training_steps_run_and_track_the_float32_losses(prepared_smoke, al
     assert len(losses["bf16"]) == len(losses["none"]) > 0
     assert losses["bf16"] != losses["none"]  # autocast really ran in bf16
     assert losses["bf16"] == pytest.approx(losses["none"], rel=0.05)  # and tracks float32 (bf16: 3 digits)
+
+
+def test_union_episodes_train_on_batches_that_mix_the_support_languages(prepared_smoke) -> None:  # type: ignore[no-untyped-def]
+    from xlsweep.trial import build_learner
+
+    cfg, prepared, _ = prepared_smoke
+    meta = dataclasses.replace(cfg.meta, support=("ana", "bel"), query=("zul",), episode_languages="union",
+                               support_size=32)
+    learner = build_learner(dataclasses.replace(cfg, meta=meta), prepared)
+    assert learner.sampler.pairs == [(("ana", "bel"), ("zul",))]  # type: ignore[union-attr]
+    twin = build_learner(dataclasses.replace(cfg, meta=meta), prepared)
+    episodes = [twin.sampler.sample() for _ in range(cfg.meta.meta_batch)]  # type: ignore[union-attr]
+    assert any({lang for lang, _ in e.support} == {"ana", "bel"} for e in episodes)  # 32 of 128 rows: mixed
+    assert learner.step() > 0

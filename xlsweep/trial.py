@@ -1,6 +1,6 @@
 """One trial, end to end, without Ray or MLflow: the single place a config becomes keyword arguments.
 
-Stage 2 — meta-learning (X-/XLA-MAML) from the shared stage-1 model, or MetaXL and
+Stage 2 — meta-learning (X-/XLA-MAML, Reptile) from the shared stage-1 model, or MetaXL and
 its baselines (target-only, JT, JT w/ RTN) from the encoder — then stage 3:
 evaluation on every target language (zero-shot, and few-shot when
 ``eval.few_shot.enabled``), and for MetaXL-family trials the representation
@@ -23,16 +23,18 @@ from xlsweep.analysis.representations import cosine_hausdorff, pca_2d, represent
 from xlsweep.config.schema import TRANSFER_ALGORITHMS, TrialConfig
 from xlsweep.data.benchmark import benchmark_languages
 from xlsweep.data.episodes import EpisodeSampler, language_pairs
+from xlsweep.data.features import Features
 from xlsweep.prepare import Prepared
 from xlsweep.tasks import get_task
 from xlsweep.train.fewshot import few_shot_scores
 from xlsweep.train.meta import MetaLearner
-from xlsweep.train.transfer import TransferLearner, first_rows
+from xlsweep.train.reptile import ReptileLearner
+from xlsweep.train.transfer import TransferLearner, subset_rows
 
-__all__ = ["analyse_representations", "build_learner", "evaluate_dev", "evaluate_targets", "run_trial",
-           "training_precision"]
+__all__ = ["TARGET_INNER_ALGORITHMS", "analyse_representations", "build_learner", "evaluate_dev", "evaluate_targets",
+           "run_trial", "target_inner_learner", "training_precision"]
 
-Learner = MetaLearner | TransferLearner
+Learner = MetaLearner | ReptileLearner | TransferLearner
 OnCheckpoint = Callable[[int, float, Learner, dict[str, float]], None]  # step, mean loss, learner, dev scores
 
 
@@ -40,16 +42,50 @@ def build_learner(cfg: TrialConfig, prepared: Prepared, *, device: torch.device 
     if cfg.meta.algorithm in TRANSFER_ALGORITHMS:
         return _transfer_learner(cfg, prepared, device=device)
     m = cfg.meta
+    data = {lang: prepared.features.get(lang, m.split) for lang in sorted(set(m.support) | set(m.query))}
+    return _episode_learner(cfg, prepared, data, m.support, m.query, device=device)
+
+
+def _episode_learner(cfg: TrialConfig, prepared: Prepared, data: Mapping[str, Features], support: tuple[str, ...],
+                     query: tuple[str, ...], *, device: torch.device | str) -> MetaLearner | ReptileLearner:
+    """X-MAML, XLA-MAML or Reptile from the stage-1 model, over episodes of ``support`` → ``query`` in ``data``."""
+    m = cfg.meta
     torch.manual_seed(cfg.seed)
     model = get_task(cfg.data.task).load_model(prepared.stage1_dir)
-    languages = sorted(set(m.support) | set(m.query))
-    data = {lang: prepared.features.get(lang, m.split) for lang in languages}
-    sampler = EpisodeSampler(data, language_pairs(m.algorithm, m.support, m.query), support_size=m.support_size,
-                             query_size=m.query_size, mode=m.sampling, parallel=m.parallel, seed=cfg.seed)
+    sampler = EpisodeSampler(data, language_pairs(m.algorithm, support, query, m.episode_languages),
+                             support_size=m.support_size, query_size=m.query_size, mode=m.sampling,
+                             parallel=m.parallel, seed=cfg.seed)
+    if m.algorithm == "reptile":
+        return ReptileLearner(model, data, sampler, steps=m.steps, meta_batch=m.meta_batch, inner_lr=m.inner_lr,
+                              inner_steps=m.inner_steps, adapt=m.adapt, meta_lr=m.meta_lr,
+                              warmup_ratio=m.warmup_ratio, device=device)
     return MetaLearner(model, data, sampler, steps=m.steps, meta_batch=m.meta_batch, inner_lr=m.inner_lr,
                        inner_steps=m.inner_steps, first_order=m.first_order, backend=m.inner_backend,
                        adapt=m.adapt, meta_lr=m.meta_lr, weight_decay=m.weight_decay,
                        warmup_ratio=m.warmup_ratio, device=device)
+
+
+TARGET_INNER_ALGORITHMS = ("xla-maml", "reptile")
+"""Methods whose few-shot evaluation ``eval.few_shot.protocol: target-inner`` re-runs with the target as support."""
+
+
+def target_inner_learner(cfg: TrialConfig, prepared: Prepared, target: str, *,
+                         device: torch.device | str = "cpu") -> MetaLearner | ReptileLearner | None:
+    """The XLA-MAML paper's few-shot meta-learning for ``target`` (§4.3), untrained; None for a query language.
+
+    "Since we have a development set on the target language for finetuning, we use tgt. lang as the
+    inner-step and aux. lang as the meta-step": the trial's method, from the stage-1 model, with
+    the target's **dev** split as the support (inner-step) data and the trial's query (auxiliary)
+    languages' ``meta.split`` as the query data; the caller then fine-tunes it on the same dev split
+    and tests it. Only dev rows of the target are read, never its test split. A target that is one of
+    the query languages has no such run (Table 3 leaves the auxiliary language's own column empty).
+    """
+    m = cfg.meta
+    if target in m.query:
+        return None
+    data = {lang: prepared.features.get(lang, m.split) for lang in m.query}
+    data[target] = prepared.features.get(target, "dev")
+    return _episode_learner(cfg, prepared, data, (target,), m.query, device=device)
 
 
 def _transfer_learner(cfg: TrialConfig, prepared: Prepared, *, device: torch.device | str) -> TransferLearner:
@@ -58,15 +94,19 @@ def _transfer_learner(cfg: TrialConfig, prepared: Prepared, *, device: torch.dev
     torch.manual_seed(cfg.seed)
     model = task.load_model(prepared.encoder_dir if x.init == "encoder" else prepared.stage1_dir)
     (target,) = m.query
-    source = first_rows(prepared.features.get(m.support[0], "train"), x.source_size) if m.support else None
+
+    def subset(lang: str, split: str, n: int) -> Features:
+        return subset_rows(prepared.features.get(lang, split), n, mode=x.subset, seed=x.subset_seed)
+
     return TransferLearner(
-        model, method=m.algorithm, source=source,  # type: ignore[arg-type]
-        target=first_rows(prepared.features.get(target, m.split), x.target_size),
+        model, method=m.algorithm,  # type: ignore[arg-type]
+        source=subset(m.support[0], "train", x.source_size) if m.support else None,
+        target=subset(target, m.split, x.target_size),
         dev=prepared.features.get(target, "dev"), dev_references=prepared.features.references(target, "dev"),
-        task=task, language=target, rtn_layers=x.rtn_layers, bottleneck=x.bottleneck, residual=x.residual,
-        gate=x.gate, epochs=x.epochs, source_batch=x.source_batch, target_batch=x.target_batch, lr=x.lr,
+        task=task, language=target, rtn=x.rtn, rtn_layers=x.rtn_layers, bottleneck=x.bottleneck,
+        epochs=x.epochs, source_batch=x.source_batch, target_batch=x.target_batch, lr=x.lr,
         rtn_lr=x.rtn_lr, weight_decay=x.weight_decay, warmup_ratio=x.warmup_ratio, max_grad_norm=x.max_grad_norm,
-        backoff_epochs=x.backoff_epochs, target_in_step=x.target_in_step, select=x.select, seed=cfg.seed,
+        backoff_epochs=x.backoff_epochs, step=x.step, jt_batches=x.jt_batches, select=x.select, seed=cfg.seed,
         eval_batch_size=cfg.eval.batch_size, device=device)
 
 
@@ -102,11 +142,16 @@ def evaluate_targets(cfg: TrialConfig, prepared: Prepared, model: torch.nn.Modul
 
     Keys: ``<metric>/<lang>`` for each of the task's metrics (``acc``; ``em``, ``f1``; ...),
     ``delta/<lang>`` (the primary metric minus the stage-1 baseline's), ``<metric>_avg`` and
-    ``delta_avg``; with few-shot evaluation the same again prefixed ``fs_``. ``degenerate`` gets,
-    per target, why the zero-shot predictions carry nothing (one class everywhere), if they do.
+    ``delta_avg``; with few-shot evaluation the same again prefixed ``fs_``. Few-shot fine-tunes
+    ``model`` on each target's dev split (``protocol: finetune``), or, for XLA-MAML and Reptile with
+    ``protocol: target-inner``, the model of :func:`target_inner_learner` (no ``fs_`` scores for a
+    target that is a query language).
+    ``degenerate`` gets, per target, why the zero-shot predictions carry nothing (one class
+    everywhere), if they do.
     """
     task, fs = get_task(cfg.data.task), cfg.eval.few_shot
     targets = cfg.eval.targets or benchmark_languages(cfg.data)
+    target_inner = fs.protocol == "target-inner" and cfg.meta.algorithm in TARGET_INNER_ALGORITHMS
     scores: dict[str, dict[str, float]] = {}  # mode prefix + metric -> language -> score
     for t in targets:
         test, refs = prepared.features.get(t, "test"), prepared.features.references(t, "test")
@@ -116,22 +161,32 @@ def evaluate_targets(cfg: TrialConfig, prepared: Prepared, model: torch.nn.Modul
             scores.setdefault(metric, {})[t] = value
         if degenerate is not None and "degenerate" in diagnostics:
             degenerate[t] = diagnostics["degenerate"]
-        if fs.enabled:
-            few = few_shot_scores(task, model, prepared.features.get(t, "dev"), test, refs, language=t,
-                                  epochs=fs.epochs, lr=fs.lr, batch_size=fs.batch_size,
-                                  weight_decay=fs.weight_decay, warmup_ratio=fs.warmup_ratio, seed=cfg.seed,
-                                  eval_batch_size=cfg.eval.batch_size, device=device)
-            for metric, value in few.items():
-                scores.setdefault(f"fs_{metric}", {})[t] = value
+        if not fs.enabled:
+            continue
+        tuned = model
+        if target_inner:
+            learner = target_inner_learner(cfg, prepared, t, device=device)
+            if learner is None:
+                continue
+            while learner.step_count < learner.total_steps:
+                learner.step()
+            tuned = learner.final_model()
+        few = few_shot_scores(task, tuned, prepared.features.get(t, "dev"), test, refs, language=t,
+                              epochs=fs.epochs, lr=fs.lr, batch_size=fs.batch_size, weight_decay=fs.weight_decay,
+                              warmup_ratio=fs.warmup_ratio, seed=cfg.seed, eval_batch_size=cfg.eval.batch_size,
+                              device=device)
+        for metric, value in few.items():
+            scores.setdefault(f"fs_{metric}", {})[t] = value
     metrics: dict[str, float] = {}
     for name, per_language in scores.items():
         metrics |= {f"{name}/{t}": v for t, v in per_language.items()}
         metrics[f"{name}_avg"] = sum(per_language.values()) / len(per_language)
     for prefix in ("", "fs_") if fs.enabled else ("",):
         primary = f"{prefix}{task.primary}"
-        deltas = {t: scores[primary][t] - prepared.baseline[f"{primary}/{t}"] for t in targets}
+        deltas = {t: v - prepared.baseline[f"{primary}/{t}"] for t, v in scores.get(primary, {}).items()}
         metrics |= {f"{prefix}delta/{t}": d for t, d in deltas.items()}
-        metrics[f"{prefix}delta_avg"] = sum(deltas.values()) / len(deltas)
+        if deltas:
+            metrics[f"{prefix}delta_avg"] = sum(deltas.values()) / len(deltas)
     return metrics
 
 

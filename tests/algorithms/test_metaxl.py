@@ -28,7 +28,7 @@ def _setup(layer: int) -> tuple[BertForTokenClassification, RTNInsertion]:
     with torch.random.fork_rng():
         torch.manual_seed(0)
         model = BertForTokenClassification(config).double().train()
-        rtn = RTN(16, 4, zero_init=False).double()  # random output layer: every φ has a gradient
+        rtn = RTN(16, 4, init="torch").double()  # random output layer: every φ has a gradient
     return model, insert_rtns(model, {layer: rtn})
 
 

@@ -210,3 +210,87 @@ def test_no_pairs_raises() -> None:
 def test_unknown_mode_raises() -> None:
     with pytest.raises(ValueError, match="sampling mode 'walk'; expected 'random' or 'cover'"):
         EpisodeSampler(_data(20), [("a", "b")], support_size=4, query_size=4, mode="walk")  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------- union: batches from the pooled languages
+def _located(parts: tuple[tuple[str, Tensor], ...]) -> list[tuple[str, int]]:
+    return [(lang, int(r)) for lang, rows in parts for r in rows]
+
+
+def test_language_pairs_union_is_one_pair_of_language_sets() -> None:
+    assert language_pairs("xla-maml", ["a", "b"], ["c"], "union") == [(("a", "b"), ("c",))]
+    assert language_pairs("reptile", ["a"], ["b", "c"], "union") == [(("a",), ("b", "c"))]
+    assert language_pairs("x-maml", ["a", "b"], [], "union") == [(("a", "b"), ("a", "b"))]
+    with pytest.raises(ValueError, match="episode languages 'mixed'; expected 'one' or 'union'"):
+        language_pairs("xla-maml", ["a"], ["b"], "mixed")  # type: ignore[arg-type]
+
+
+def test_union_batches_mix_the_support_languages_and_the_query_languages() -> None:
+    """Algorithm 1 of the XLA-MAML paper: S ⊂ ⋃ D_l over the support languages, Q likewise."""
+    sampler = EpisodeSampler(_data(20, "abcd"), language_pairs("xla-maml", ["a", "b"], ["c", "d"], "union"),
+                             support_size=8, query_size=8, seed=1)
+    episodes = [sampler.sample() for _ in range(30)]
+    for e in episodes:
+        assert {lang for lang, _ in e.support} <= {"a", "b"} and {lang for lang, _ in e.query} <= {"c", "d"}
+        assert len(_located(e.support)) == len(set(_located(e.support))) == 8
+    assert any(len(e.support) == 2 for e in episodes) and any(len(e.query) == 2 for e in episodes)
+    assert all(len(e.support) == 1 for e in (EpisodeSampler(_data(20, "abcd"), language_pairs(
+        "xla-maml", ["a", "b"], ["c", "d"]), support_size=8, query_size=8, seed=1).sample() for _ in range(30)))
+
+
+def test_union_cover_mode_visits_every_pooled_support_row_once_per_pass() -> None:
+    data = {"a": _features(12), "b": _features(8, offset=100), "c": _features(20, offset=200)}
+    sampler = EpisodeSampler(data, language_pairs("xla-maml", ["a", "b"], ["c"], "union"), support_size=5,
+                             query_size=5, mode="cover", seed=2)
+    for _ in range(2):
+        rows = [x for _ in range(4) for x in _located(sampler.sample().support)]
+        assert sorted(rows) == sorted([("a", i) for i in range(12)] + [("b", i) for i in range(8)])
+
+
+@pytest.mark.parametrize("mode", ["random", "cover"])
+def test_union_x_maml_support_and_query_are_disjoint_rows_of_the_pooled_languages(mode: str) -> None:
+    sampler = EpisodeSampler(_data(10, "ab"), language_pairs("x-maml", ["a", "b"], [], "union"), support_size=4,
+                             query_size=4, mode=mode, seed=3)  # type: ignore[arg-type]
+    for _ in range(10):
+        e = sampler.sample()
+        support, query = _located(e.support), _located(e.query)
+        assert len(support) == 4 and len(query) >= 4 and not set(support) & set(query)
+
+
+def test_union_parallel_query_rows_are_the_support_examples_in_a_query_language() -> None:
+    sampler = EpisodeSampler(_data(20, "abcd"), language_pairs("xla-maml", ["a", "b"], ["c", "d"], "union"),
+                             support_size=6, query_size=4, parallel=True, seed=4)
+    langs = set()
+    for _ in range(20):
+        e = sampler.sample()
+        support, query = _located(e.support), _located(e.query)
+        assert len(query) == 4  # the first 4 support examples (rows aligned by example_id), translated
+        left = [row for _, row in support]
+        for _, row in query:
+            left.remove(row)  # a query row is a support row's example, each at most once
+        langs |= {lang for lang, _ in query}
+    assert langs == {"c", "d"}  # a query language drawn per row
+
+
+def test_union_parallel_with_a_language_in_both_sets_raises() -> None:
+    with pytest.raises(ValueError, match=r"two languages, got the pair \('a\+b', 'b\+c'\): b in both"):
+        EpisodeSampler(_data(20), [(("a", "b"), ("b", "c"))], support_size=4, query_size=4, parallel=True)
+
+
+def test_union_episode_needs_rows_of_the_pooled_languages() -> None:
+    data = {"a": _features(3), "b": _features(3, offset=100), "c": _features(20)}
+    EpisodeSampler(data, [(("a", "b"), ("c",))], support_size=6, query_size=4)  # 6 pooled rows fit
+    with pytest.raises(ValueError, match="needs 7 rows of 'a\\+b', which has 6"):
+        EpisodeSampler(data, [(("a", "b"), ("c",))], support_size=7, query_size=4)
+
+
+def test_episode_batch_concatenates_the_languages_rows() -> None:
+    from xlsweep.data.episodes import episode_batch
+
+    data = {"a": _features(5), "b": _features(5, offset=100)}
+    data["b"]["attention_mask"][:, 3:] = 0  # b's rows are shorter; the batch keeps a's width
+    batch = episode_batch(data, (("a", torch.tensor([4, 1])), ("b", torch.tensor([2]))))
+    assert batch["input_ids"][:, 0].tolist() == [4, 1, 102]
+    assert batch["input_ids"].shape == (3, 5) and "example_id" not in batch
+    narrow = episode_batch(data, (("b", torch.tensor([2, 3])),))
+    assert narrow["input_ids"].shape == (2, 3)

@@ -20,7 +20,7 @@ from transformers import (
     XLMRobertaForTokenClassification,
 )
 
-from xlsweep.models.rtn import RTN, RTNInsertion, encoder_layers, insert_rtns, rtn_hidden_size
+from xlsweep.models.rtn import RTN, RTNInsertion, encoder_layers, insert_rtns, rtn_hidden_size, rtn_variant
 
 D, R, L = 16, 4, 3  # hidden size, bottleneck, layers
 
@@ -71,7 +71,7 @@ def batch(labels: bool = False, seed: int = 1) -> dict[str, Tensor]:
 
 def random_rtn(seed: int, **kwargs: Any) -> RTN:
     torch.manual_seed(seed)
-    return RTN(D, R, zero_init=False, **kwargs).double()
+    return RTN(D, R, init="torch", **kwargs).double()
 
 
 def hidden_states(model: nn.Module, inputs: dict[str, Tensor]) -> tuple[Tensor, ...]:
@@ -119,7 +119,9 @@ def test_gate_scales_g_by_the_sigmoid_of_its_unit(bias: float) -> None:
     ((D, -3), {}, "bottleneck must be an integer >= 1, got -3"),
     ((D, 2.5), {}, "bottleneck must be an integer >= 1, got 2.5"),
     ((0, R), {}, "hidden_size must be an integer >= 1, got 0"),
-    ((D, R), {"residual": False}, "zero_init=True, residual=False"),
+    ((D, R), {"residual": False}, "init='zero-output', residual=False"),
+    ((D, R), {"init": "normal"}, "RTN init 'normal'; expected one of zero-output, torch, xavier"),
+    ((D, R), {"residual": False, "init": "torch", "detach_input": True}, "detach_input=True, residual=False"),
 ])
 def test_rtn_rejects_bad_arguments(args: tuple[Any, ...], kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match.replace("(", r"\(").replace(")", r"\)")):
@@ -129,6 +131,53 @@ def test_rtn_rejects_bad_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]
 def test_rtn_rejects_an_input_of_the_wrong_width() -> None:
     with pytest.raises(ValueError, match=r"hidden_size 16 got an input of shape \(2, 8\)"):
         RTN(D, R)(torch.randn(2, 8))
+
+
+def test_the_paper_rtn_is_eq_1_without_a_residual_and_not_an_identity_at_init() -> None:
+    torch.manual_seed(0)
+    rtn = rtn_variant("paper", D, R).double()
+    assert (rtn.residual, rtn.gate, rtn.detach_input) == (False, False, False)
+    assert rtn.up.out_features == D and rtn.up.weight.abs().sum() > 0 and rtn.up.bias.abs().sum() > 0
+    h = torch.randn(2, 5, D, dtype=torch.float64)
+    g = torch.relu(h @ rtn.down.weight.T + rtn.down.bias) @ rtn.up.weight.T + rtn.up.bias  # Eq. 1
+    torch.testing.assert_close(rtn(h), g)
+    assert not torch.allclose(rtn(h), h)
+
+
+def test_the_identity_init_rtn_is_exactly_the_identity_at_init() -> None:
+    rtn = rtn_variant("identity-init", D, R).double()
+    h = torch.randn(2, 5, D, dtype=torch.float64)
+    assert torch.equal(rtn(h), h)
+    assert (rtn.residual, rtn.gate, rtn.init) == (True, False, "zero-output")
+
+
+def test_the_authors_code_rtn_follows_their_raptors_and_step_metaxl() -> None:
+    """``Raptors(struct="perceptron", add_weights=True, tied=True)`` in ``step_metaxl``: ``g(h.detach()) + h``."""
+    torch.manual_seed(0)
+    rtn = rtn_variant("authors-code", 768, 192).double()
+    assert rtn.up.out_features == 768 + 1  # the tied gate's unit
+    for layer in (rtn.down, rtn.up):  # init_weights: xavier_normal_ weights, zeroed biases
+        assert torch.count_nonzero(layer.bias) == 0
+        fan_out, fan_in = layer.weight.shape
+        assert float(layer.weight.detach().std()) == pytest.approx((2.0 / (fan_in + fan_out)) ** 0.5, rel=0.05)
+    h = torch.randn(3, 4, 768, dtype=torch.float64, requires_grad=True)
+    out = rtn.up(torch.relu(rtn.down(h)))
+    expected = h + torch.sigmoid(out[..., -1:]) * out[..., :-1]
+    torch.testing.assert_close(rtn(h), expected)
+    assert not torch.allclose(rtn(h), h)  # not an identity at init
+    # the input is detached inside the RTN: the gradient reaching h is the residual's, the identity
+    (grad,) = torch.autograd.grad(rtn(h).sum(), h)
+    assert torch.equal(grad, torch.ones_like(h))
+    # while φ gets a gradient
+    assert all(p.grad is None for p in rtn.parameters())
+    rtn(h).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in rtn.parameters())
+
+
+def test_an_unknown_rtn_variant_names_the_choices() -> None:
+    with pytest.raises(ValueError, match="unknown RTN variant 'eq1'; expected one of identity-init, paper, "
+                                         "authors-code"):
+        rtn_variant("eq1", D, R)
 
 
 # --- insertion ----------------------------------------------------------------------------------------------------

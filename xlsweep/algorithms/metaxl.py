@@ -13,9 +13,11 @@ gradient with respect to φ is the meta-gradient, together with the source loss 
 along). Target batches never pass through the RTN: ``transformed`` is the context in
 which the model applies it (see :mod:`xlsweep.models.rtn`).
 
-The authors' released code adds the plain loss of a *training* target batch to the
-step's loss (virtual and real), and scores θ' on another target batch; pass
-``target_train`` for that variant (``metaxl.target_in_step``, the default).
+This is the paper's step (Algorithm 1, lines 3–5; Eq. 2–3: θ on the source loss only). The
+authors' released code (``mlt.step_metaxl``) adds the plain loss of a *training* target batch
+(the first half of its target batch) to the step's loss and scores θ' on the other half; pass
+``target_train`` for that variant (``metaxl.step: authors-code``, see :mod:`xlsweep.train.transfer`,
+which also recomputes θ's step after φ's, as that code does).
 """
 
 from __future__ import annotations

@@ -140,6 +140,12 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
 def _hints(cls: Any) -> dict[str, Any]:
     """A schema class's field types, evaluated once (``typing.get_type_hints`` dominated validation time)."""
     return typing.get_type_hints(cls)
+_REPLACED = {  # keys that were renamed: an old config gets the new key's name, not "unknown key"
+    "metaxl.target_in_step": "metaxl.step (true: authors-code, which now splits one target batch in halves as "
+                             "the authors' code does; false: paper)",
+    "metaxl.residual": "metaxl.rtn (paper: Eq. 1 without a residual; authors-code and identity-init: residual)",
+    "metaxl.gate": "metaxl.rtn (authors-code: residual with the authors' sigmoid gate)",
+}
 
 
 def _build(cls: Any, data: Mapping[str, Any], path: str) -> Any:
@@ -147,6 +153,8 @@ def _build(cls: Any, data: Mapping[str, Any], path: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     prefix = f"{path}." if path else ""
     for key in data:
+        if f"{prefix}{key}" in _REPLACED:
+            raise ConfigError(f"{prefix}{key}: replaced by {_REPLACED[f'{prefix}{key}']}")
         if key not in fields:
             close = difflib.get_close_matches(str(key), fields, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -179,6 +187,9 @@ def set_path(cfg: Any, dotted: str, value: Any, *, where: str = "") -> Any:
     head, _, rest = dotted.partition(".")
     names = [f.name for f in dataclasses.fields(cfg)]
     if head not in names:
+        replaced = next((v for k, v in _REPLACED.items() if f"{where}{dotted}".endswith(k)), None)
+        if replaced is not None:
+            raise ConfigError(f"{where}{dotted}: replaced by {replaced}")
         close = difflib.get_close_matches(head, names, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"{where}{dotted}: unknown key {short(head)}{hint}; allowed keys: {', '.join(names)}")
@@ -253,11 +264,25 @@ def _validate_trial(cfg: TrialConfig) -> None:
         _validate_transfer(cfg)
         _data_sources(cfg)
         return
+    _validate_episodes(cfg)
+    _data_sources(cfg)
+
+
+def _split_size(cfg: TrialConfig, languages: tuple[str, ...], split: str, *, pooled: bool) -> int:
+    """Synthetic data: rows of ``split`` for the smallest of ``languages`` (``pooled``: of them all together)."""
+    base = cfg.data.synthetic.dev_size if split == "dev" else cfg.data.synthetic.train_size
+    sizes = [min(base, resolve_limit(cfg.data.limits, lang, split) or base) for lang in languages]
+    return sum(sizes) if pooled else min(sizes, default=base)
+
+
+def _validate_episodes(cfg: TrialConfig) -> None:
+    """X-MAML, XLA-MAML and Reptile: their language sets, episode options and few-shot protocol fit together."""
+    meta, fs = cfg.meta, cfg.eval.few_shot
     if not meta.support:
         raise ConfigError("meta.support: empty; expected at least one auxiliary language "
                           "(set it, or sweep it with grid.aux)")
-    if meta.algorithm == "xla-maml" and not meta.query:
-        raise ConfigError("meta.query: empty; xla-maml needs the query language set Q "
+    if meta.algorithm in ("xla-maml", "reptile") and not meta.query:
+        raise ConfigError(f"meta.query: empty; {meta.algorithm} needs the query language set Q "
                           "(for support and query from the same language use algorithm: x-maml)")
     if meta.algorithm == "xla-maml" and set(meta.support) == set(meta.query):
         raise ConfigError(f"meta.query: support and query are both {list(meta.support)}; xla-maml meta-learns from "
@@ -265,19 +290,32 @@ def _validate_trial(cfg: TrialConfig) -> None:
                           "algorithm: x-maml)")
     if meta.algorithm == "x-maml" and meta.query:
         raise ConfigError(f"meta.query: got {list(meta.query)}; x-maml draws support and query from the same "
-                          "language, so leave query empty (or use algorithm: xla-maml)")
+                          "language, so leave query empty (or use algorithm: xla-maml; in a grid, an x-maml cell "
+                          "of an aux choice with a query meta-learns on the choice's languages but data.source)")
     if meta.parallel and meta.algorithm == "x-maml":
         raise ConfigError("meta.parallel: true needs support and query in different languages; "
                           "x-maml uses one language for both (use xla-maml, or parallel: false)")
+    union = meta.episode_languages == "union"
+    shared = [lang for lang in meta.query if lang in meta.support]
+    if meta.parallel and union and shared:
+        raise ConfigError(f"meta.parallel: true with episode_languages: union needs disjoint support and query "
+                          f"sets; {', '.join(shared)} is in both (a row cannot be its own translation)")
     needed = meta.support_size + (meta.query_size if meta.algorithm == "x-maml" else 0)
     if cfg.data.benchmark == "synthetic":
-        split_size = cfg.data.synthetic.dev_size if meta.split == "dev" else cfg.data.synthetic.train_size
-        for lang in meta.support:
-            split_size = min(split_size, resolve_limit(cfg.data.limits, lang, meta.split) or split_size)
+        split_size = _split_size(cfg, meta.support, meta.split, pooled=union)
         if needed > split_size:
             raise ConfigError(f"meta.support_size: {needed} examples per episode do not fit in the "
                               f"{split_size} examples of the {meta.split!r} split")
-    _data_sources(cfg)
+    if not (fs.enabled and fs.protocol == "target-inner") or meta.algorithm == "x-maml":
+        return  # x-maml trials fine-tune their own model, as the XLA-MAML paper's X-MAML few-shot rows
+    if meta.parallel and meta.split != "dev":
+        raise ConfigError(f"eval.few_shot.protocol: target-inner with meta.parallel: true needs meta.split: dev; "
+                          f"its support is the target's dev split, whose translations are the query languages' "
+                          f"dev rows (got meta.split: {meta.split})")
+    if cfg.data.benchmark == "synthetic" and meta.support_size > cfg.data.synthetic.dev_size:
+        raise ConfigError(f"meta.support_size: {meta.support_size} examples per episode do not fit in a target's "
+                          f"{cfg.data.synthetic.dev_size} dev examples (eval.few_shot.protocol: target-inner "
+                          "meta-learns with the target's dev split as support)")
 
 
 def _validate_transfer(cfg: TrialConfig) -> None:
@@ -291,6 +329,10 @@ def _validate_transfer(cfg: TrialConfig) -> None:
                           "language (e.g. [en], or a language related to the target)")
     if meta.query[0] in meta.support:
         raise ConfigError(f"meta.query: {meta.query[0]!r} is also a source language (meta.support)")
+    if cfg.eval.few_shot.enabled and cfg.eval.few_shot.protocol == "target-inner":
+        raise ConfigError(f"eval.few_shot.protocol: target-inner is the XLA-MAML paper's few-shot protocol "
+                          f"(meta-learning with the target as support); {meta.algorithm} trials fine-tune their "
+                          "model: use protocol: finetune")
     for name in ("epochs", "source_batch", "target_batch", "lr", "rtn_lr", "bottleneck"):
         _positive(f"metaxl.{name}", getattr(x, name))
     for name in ("source_size", "target_size", "backoff_epochs", "max_grad_norm", "weight_decay", "analysis_rows"):
@@ -308,6 +350,9 @@ def _validate_transfer(cfg: TrialConfig) -> None:
                               "i: after encoder layer i)")
     if len(set(x.rtn_layers)) != len(x.rtn_layers):
         raise ConfigError(f"metaxl.rtn_layers: got {list(x.rtn_layers)}; a layer may appear only once")
+    if meta.algorithm == "metaxl" and x.step == "authors-code" and x.target_batch < 2:
+        raise ConfigError(f"metaxl.target_batch: got {x.target_batch}; step authors-code splits each target batch "
+                          "in halves (one trains θ, the other scores θ'), so expected at least 2")
     if cfg.model.name == "tiny" and x.bottleneck >= cfg.model.tiny.hidden_size:
         raise ConfigError(f"metaxl.bottleneck: got {x.bottleneck}; expected fewer units than the encoder's "
                           f"hidden size ({cfg.model.tiny.hidden_size})")
@@ -729,6 +774,7 @@ def parse_sweep(raw: Any, *, default_name: str = "sweep") -> SweepConfig:
     cells = expand_grid(sweep)  # validates every cell
     for cell, cfg in cells:
         _validate_objective(sweep, cfg, f"grid cell {cell}: " if cell else "")
+    _distinct_x_maml_cells(cells)  # first: its message says why two X-MAML cells are one
     _no_repeated_trials(cells)
     return sweep
 
@@ -826,8 +872,46 @@ def cell_config(sweep: SweepConfig, overrides: Mapping[str, Any]) -> TrialConfig
             cfg = set_path(set_path(cfg, "meta.support", list(choice.support)), "meta.query", list(choice.query))
         else:
             cfg = set_path(cfg, name, value, where="grid.")
+    cfg = _x_maml_cell(cfg, overrides)
     validate_trial(cfg, f"grid cell {dict(overrides)}: " if overrides else "")
     return cfg
+
+
+def _x_maml_cell(cfg: TrialConfig, overrides: Mapping[str, Any]) -> TrialConfig:
+    """An x-maml cell of a grid that sweeps ``aux`` or ``meta.algorithm``: one aux axis serves every method.
+
+    X-MAML draws support and query from the same languages, so the cell meta-learns on the aux
+    choice's languages other than ``data.source`` (the stage-1 language, no auxiliary language):
+    ``en→hi`` is X-MAML on hi (the XLA-MAML paper's Table 3 "X-MAML hi" next to "XLA-MAML en → hi"),
+    ``bg→de`` X-MAML on bg and de (its "X-MAML best pair" next to "XLA-MAML same pair"). The resolved
+    config (``meta.support``, logged with the trial) and the row label say which. When
+    ``meta.algorithm`` is swept, ``meta.parallel`` applies to the cross-lingual methods only:
+    x-maml cells run without (one language set has no translations).
+    """
+    meta = cfg.meta
+    if meta.algorithm != "x-maml" or not {"aux", "meta.algorithm"} & set(overrides):
+        return cfg
+    if meta.query:
+        own = tuple(dict.fromkeys(lang for lang in meta.support + meta.query if lang != cfg.data.source))
+        meta = dataclasses.replace(meta, support=own or tuple(dict.fromkeys(meta.support + meta.query)), query=())
+    if meta.parallel and "meta.algorithm" in overrides and "meta.parallel" not in overrides:
+        meta = dataclasses.replace(meta, parallel=False)
+    return dataclasses.replace(cfg, meta=meta)
+
+
+def _distinct_x_maml_cells(cells: list[tuple[dict[str, Any], TrialConfig]]) -> None:
+    """Two x-maml cells that resolve to one trial (e.g. aux ``a→b`` and ``b→a``) would run it twice."""
+    seen: dict[str, dict[str, Any]] = {}
+    for cell, cfg in cells:
+        if cfg.meta.algorithm != "x-maml" or "aux" not in cell:
+            continue
+        key = repr({k: v for k, v in cell.items() if k != "aux"} | {"languages": sorted(cfg.meta.support)})
+        if key in seen:
+            raise ConfigError(f"grid: the x-maml cells {seen[key]} and {cell} are the same X-MAML setting "
+                              f"(on {'+'.join(cfg.meta.support)}): an x-maml cell meta-learns on its aux choice's "
+                              "languages but data.source; give the aux axis choices whose language sets differ "
+                              "(e.g. product: {support: [<source>], query: [...]}) or sweep X-MAML on its own")
+        seen[key] = cell
 
 
 SAMPLE_KEY = "sample"

@@ -112,13 +112,18 @@ class Stage1Config:
     gradient_checkpointing: bool = False
 
 
-MAML_ALGORITHMS = ("xla-maml", "x-maml")
+MAML_ALGORITHMS = ("xla-maml", "x-maml", "reptile")  # trained over episodes by xlsweep.train.meta / .reptile
 TRANSFER_ALGORITHMS = ("metaxl", "jt", "jt-rtn", "target-only")  # trained by xlsweep.train.transfer
 
 
 @dataclass(frozen=True)
 class MetaConfig:
-    """Stage 2: X-MAML or XLA-MAML over auxiliary languages, or MetaXL and its baselines.
+    """Stage 2: X-MAML, XLA-MAML or Reptile over auxiliary languages, or MetaXL and its baselines.
+
+    ``reptile`` (Nichol et al., 2018) runs over XLA-MAML's episodes: ``inner_steps`` SGD steps of
+    ``inner_lr`` on the support batch, then one on the query batch, from θ; θ ← θ + ε·mean(θ̃ − θ)
+    over the ``meta_batch`` episodes, ε = ``meta_lr`` on the linear schedule (``first_order``,
+    ``inner_backend``, ``adapt`` and ``weight_decay`` do not apply: Reptile is first order by design).
 
     For ``metaxl``, ``jt``, ``jt-rtn`` and ``target-only``, ``support`` are the source
     languages (their ``train`` split) and ``query`` the one target language (its
@@ -126,7 +131,7 @@ class MetaConfig:
     holds their settings.
     """
 
-    algorithm: Literal["xla-maml", "x-maml", "metaxl", "jt", "jt-rtn", "target-only"] = "xla-maml"
+    algorithm: Literal["xla-maml", "x-maml", "reptile", "metaxl", "jt", "jt-rtn", "target-only"] = "xla-maml"
     support: tuple[str, ...] = ()  # language set S of the inner (support) step; MetaXL: the source languages
     query: tuple[str, ...] = ()  # language set Q of the meta (query) step; x-maml: leave empty; MetaXL: the target
     split: Literal["train", "dev"] = "dev"  # the auxiliary data, as in the papers: dev
@@ -144,6 +149,10 @@ class MetaConfig:
     warmup_ratio: float = 0.0  # linear warm-up, then linear decay to 0
     sampling: Literal["random", "cover"] = "random"
     parallel: bool = False  # query = translations of the support examples
+    # one: each batch from one language (an episode pairs one support and one query language); union: the
+    # support batch from the pooled rows of all support languages, the query batch likewise (the XLA-MAML
+    # paper's Algorithm 1 and §3.1: S ⊂ ⋃ D_l over the support languages; batches mix languages)
+    episode_languages: Literal["one", "union"] = "one"
     checkpoint_every: int = 25
 
 
@@ -152,26 +161,36 @@ class MetaXLConfig:
     """MetaXL (an RTN meta-learned between source and target) and its baselines: target-only, JT, JT w/ RTN.
 
     Training runs ``epochs`` passes over the source data (``target-only``: the target
-    data; ``jt``/``jt-rtn``: both, concatenated), scores the target's dev split after
-    each epoch and keeps the best model. The RTN is dropped at test time.
+    data; pooled ``jt``/``jt-rtn``: both, concatenated), scores the target's dev split after
+    each epoch and keeps the best model. The RTN is dropped at test time. Which variant the
+    MetaXL paper (Xia et al., 2021) and the authors' released code (github.com/microsoft/MetaXL,
+    ``mtrain.py``/``mlt.py``) use is said per key; see :mod:`xlsweep.train.transfer`.
     """
 
     init: Literal["encoder", "stage1"] = "encoder"  # start from the encoder (as the paper) or the stage-1 model
-    epochs: int = 3
-    source_batch: int = 16
+    epochs: int = 3  # the paper: 20 (Appendix A)
+    source_batch: int = 16  # the paper: 16 NER, 12 SA (Appendix A); the code's README runs 10
     target_batch: int = 16
-    source_size: int = 0  # first N source examples (0: all), e.g. 5000 / 10000 / 20000
-    target_size: int = 0  # first N target examples (0: all), e.g. 100
+    source_size: int = 0  # N source examples (0: all), e.g. 5000 / 10000 / 20000
+    target_size: int = 0  # N target examples (0: all), e.g. 100
+    subset: Literal["first", "seeded"] = "first"  # source/target_size: the first N rows, or N drawn with subset_seed
+    subset_seed: int = 0  # the authors' code samples its subsets (np.random.choice with --data_seed 42)
     lr: float = 5e-5  # main model (AdamW, linear schedule); also the size of MetaXL's virtual step
-    rtn_lr: float = 1e-3  # the RTN (Adam)
+    rtn_lr: float = 1e-3  # the RTN (Adam); the paper tunes it in {3e-5, 1e-6, 1e-7} (Appendix A)
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
-    max_grad_norm: float = 1.0  # clip the main model's gradient norm (0: no clipping)
+    max_grad_norm: float = 1.0  # clip the main model's gradient norm (0: no clipping); the code's MetaXL step: 10
     rtn_layers: tuple[int, ...] = (0,)  # 0: after the embeddings; i: after encoder layer i
     bottleneck: int = 64  # r < hidden size (the paper: 384 or 192 for a 768-wide encoder)
-    residual: bool = True  # h + g(h), as the authors' code
-    gate: bool = False  # a sigmoid gate (one extra output unit) scales g(h)
-    target_in_step: bool = True  # MetaXL's step also trains θ on a target batch (the authors' released code)
+    # The RTN: paper (Eq. 1, random init, no residual) | authors-code (residual, sigmoid gate, Xavier init, the
+    # RTN reads h.detach()) | identity-init (residual, zero output layer: exactly the identity at start).
+    rtn: Literal["identity-init", "paper", "authors-code"] = "identity-init"
+    # MetaXL's step: authors-code (one target batch split in halves, L_src + L_tgt on the first half, θ' scored
+    # on the second, θ's step recomputed after φ's) | paper (Algorithm 1 / Eq. 2-3: θ on the source loss only).
+    step: Literal["authors-code", "paper"] = "authors-code"
+    # JT and JT w/ RTN: balanced (a source batch + a target batch per step, the stream MetaXL draws, as the
+    # authors' joint training) | pooled (batches of the concatenated rows: each target row once per epoch).
+    jt_batches: Literal["balanced", "pooled"] = "balanced"
     backoff_epochs: int = 0  # after training: epochs of fine-tuning on source + target concatenated
     select: Literal["best-dev", "last"] = "best-dev"
     analysis_rows: int = 500  # test rows per language for the representation analysis (0: skip it)
@@ -179,9 +198,19 @@ class MetaXLConfig:
 
 @dataclass(frozen=True)
 class FewShotConfig:
-    """Few-shot evaluation: fine-tune on the target language's dev split, then test (next to zero-shot)."""
+    """Few-shot evaluation: fine-tune on the target language's dev split, then test (next to zero-shot).
+
+    ``protocol: finetune`` fine-tunes the trial's model (the X-MAML paper's protocol, and xlsweep's
+    for every method). ``target-inner`` is the XLA-MAML paper's (§4.3: "we use tgt. lang as the
+    inner-step and aux. lang as the meta-step", then fine-tune 1 epoch on the target's dev set) for
+    ``xla-maml`` and ``reptile`` trials: per target, meta-learning from the stage-1 model is run again
+    with the target's dev split as the support data and the trial's query languages as the query, and
+    that model is fine-tuned and tested (X-MAML trials, e.g. in a sweep comparing both, fine-tune
+    their own model, as the paper's X-MAML rows). It costs one meta-learning run per target.
+    """
 
     enabled: bool = False
+    protocol: Literal["finetune", "target-inner"] = "finetune"
     epochs: int = 1
     lr: float = 1e-4
     batch_size: int = 16

@@ -31,12 +31,18 @@ import torch
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
-__all__ = ["RTN", "RTNInsertion", "encoder_layers", "insert_rtns", "rtn_hidden_size"]
+__all__ = ["RTN", "RTN_INITS", "RTN_VARIANTS", "RTNInsertion", "encoder_layers", "insert_rtns", "rtn_hidden_size",
+           "rtn_variant"]
 
 
 def _check_size(name: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"RTN {name} must be an integer >= 1, got {value!r}")
+
+
+RTN_INITS = ("zero-output", "torch", "xavier")
+"""How an RTN's weights start: ``zero-output`` (the output layer zeroed, so a residual RTN is the identity),
+``torch`` (``nn.Linear``'s default), ``xavier`` (Xavier-normal weights, zero biases: the authors' code)."""
 
 
 class RTN(nn.Module):
@@ -45,34 +51,46 @@ class RTN(nn.Module):
     Args:
         hidden_size: ``d``, the encoder's hidden size.
         bottleneck: ``r``, the width of the hidden layer.
-        residual: return ``h + g(h)`` (as the authors' code does) instead of ``g(h)``.
+        residual: return ``h + g(h)`` (as the authors' code does) instead of ``g(h)`` (the paper's Eq. 1).
         gate: the output layer has one extra unit ``z`` and ``g(h)`` is scaled by ``sigmoid(z)``
-            (the authors' ``--transfer_component_add_weights``; the gate is the last unit).
-        zero_init: zero the output layer's weight and bias, so that the residual RTN starts as
-            exactly the identity (``g(h) = 0``; with a gate, ``sigmoid(0) · 0 = 0``). Without the
-            residual a zero output layer would map every representation to zero, so ``zero_init``
+            (the authors' ``--transfer_component_add_weights --tied``; the gate is the last unit).
+        init: ``zero-output`` zeroes the output layer's weight and bias, so that the residual RTN
+            starts as exactly the identity (``g(h) = 0``; with a gate, ``sigmoid(0) · 0 = 0``); without
+            the residual that would map every representation to zero, so it requires ``residual``.
+            ``torch``: ``nn.Linear``'s default (random). ``xavier``: Xavier-normal weights and zero
+            biases, the authors' ``Raptors.init_weights``.
+        detach_input: ``h + g(h.detach())``: the main model's gradient reaches ``h`` through the
+            residual only, as the authors' ``step_metaxl`` (``meta_net(..., h.detach()) + h``);
             requires ``residual``.
 
-    Input ``(B, T, d)`` or ``(B, d)``; the output has the input's shape.
+    Input ``(B, T, d)`` or ``(B, d)``; the output has the input's shape. See :func:`rtn_variant`
+    for the named variants a config selects.
     """
 
-    def __init__(
-        self, hidden_size: int, bottleneck: int, *, residual: bool = True, gate: bool = False, zero_init: bool = True
-    ) -> None:
+    def __init__(self, hidden_size: int, bottleneck: int, *, residual: bool = True, gate: bool = False,
+                 init: str = "zero-output", detach_input: bool = False) -> None:
         super().__init__()
         _check_size("hidden_size", hidden_size)
         _check_size("bottleneck", bottleneck)
-        if zero_init and not residual:
-            raise ValueError("RTN(zero_init=True, residual=False) would map every representation to zero; "
-                             "use residual=True (the identity at start) or zero_init=False")
+        if init not in RTN_INITS:
+            raise ValueError(f"RTN init {init!r}; expected one of {', '.join(RTN_INITS)}")
+        if init == "zero-output" and not residual:
+            raise ValueError("RTN(init='zero-output', residual=False) would map every representation to zero; "
+                             "use residual=True (the identity at start) or a random init ('torch', 'xavier')")
+        if detach_input and not residual:
+            raise ValueError("RTN(detach_input=True, residual=False) would cut the model's gradient at the RTN; "
+                             "detach_input is the authors' residual variant")
         self.hidden_size = hidden_size
-        self.residual = residual
-        self.gate = gate
+        self.residual, self.gate, self.init, self.detach_input = residual, gate, init, detach_input
         self.down = nn.Linear(hidden_size, bottleneck)  # W1, b1
         self.up = nn.Linear(bottleneck, hidden_size + int(gate))  # W2, b2 (and the gate's unit)
-        if zero_init:
+        if init == "zero-output":
             nn.init.zeros_(self.up.weight)
             nn.init.zeros_(self.up.bias)
+        elif init == "xavier":
+            for layer in (self.down, self.up):
+                nn.init.xavier_normal_(layer.weight)
+                nn.init.zeros_(layer.bias)
 
     def transform(self, h: Tensor) -> Tensor:
         """``g(h)``, gated when ``gate``: the part that the residual adds to ``h``."""
@@ -85,10 +103,39 @@ class RTN(nn.Module):
         if h.shape[-1] != self.hidden_size:
             raise ValueError(f"RTN of hidden_size {self.hidden_size} got an input of shape {tuple(h.shape)}; "
                              f"expected (B, T, {self.hidden_size}) or (B, {self.hidden_size})")
-        return h + self.transform(h) if self.residual else self.transform(h)
+        if not self.residual:
+            return self.transform(h)
+        return h + self.transform(h.detach() if self.detach_input else h)
 
     def extra_repr(self) -> str:
-        return f"residual={self.residual}, gate={self.gate}"
+        return f"residual={self.residual}, gate={self.gate}, init={self.init!r}, detach_input={self.detach_input}"
+
+
+RTN_VARIANTS = ("identity-init", "paper", "authors-code")
+"""The RTNs ``metaxl.rtn`` names (see :func:`rtn_variant`)."""
+
+
+def rtn_variant(name: str, hidden_size: int, bottleneck: int) -> RTN:
+    """The RTN variant ``name``, freshly initialised from torch's global RNG.
+
+    * ``paper``: Eq. 1 of the MetaXL paper, ``g(h) = W2ᵀ ReLU(W1ᵀ h + b1) + b2`` replacing ``h``
+      (no residual), "initialize parameters of the representation transformation network φ
+      randomly" (Algorithm 1, line 1; the paper names no distribution: ``nn.Linear``'s default).
+      Not an identity at the start.
+    * ``authors-code``: the released code's ``Raptors`` (``--struct perceptron --tied
+      --transfer_component_add_weights``, as its README runs it) inside ``step_metaxl``:
+      ``h + sigmoid(z) · u`` with ``[u, z] = W2ᵀ ReLU(W1ᵀ h + b1) + b2`` (one extra output unit),
+      the RTN reading ``h.detach()``, Xavier-normal weights and zero biases.
+    * ``identity-init``: xlsweep's own: ``h + g(h)`` with the output layer zeroed, so the RTN is
+      exactly the identity until φ's first update.
+    """
+    if name == "paper":
+        return RTN(hidden_size, bottleneck, residual=False, init="torch")
+    if name == "authors-code":
+        return RTN(hidden_size, bottleneck, residual=True, gate=True, init="xavier", detach_input=True)
+    if name == "identity-init":
+        return RTN(hidden_size, bottleneck, residual=True, init="zero-output")
+    raise ValueError(f"unknown RTN variant {name!r}; expected one of {', '.join(RTN_VARIANTS)}")
 
 
 def encoder_layers(model: nn.Module) -> tuple[nn.Module, list[nn.Module]]:

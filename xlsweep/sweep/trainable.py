@@ -18,7 +18,7 @@ import yaml
 from ray import tune
 
 from xlsweep.config.load import cell_config, objective_languages, to_dict
-from xlsweep.config.schema import SweepConfig
+from xlsweep.config.schema import AuxChoice, SweepConfig
 from xlsweep.prepare import prepare
 from xlsweep.sweep.mlflow_fields import log_final_metrics, run_name, trial_params
 from xlsweep.tasks import get_task
@@ -72,7 +72,9 @@ def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, s
         "xlsweep.algorithm": cfg.meta.algorithm,
         "xlsweep.task": cfg.data.task,
         "xlsweep.benchmark": cfg.data.benchmark,
-        "xlsweep.aux": str(overrides.get("aux", "+".join(cfg.meta.support))),
+        # the resolved languages: an x-maml cell of an aux choice "en→hi" meta-learns on hi (config.load.cell_config)
+        "xlsweep.aux": AuxChoice(cfg.meta.support, cfg.meta.query).label if "aux" in overrides
+        else "+".join(cfg.meta.support),
         "xlsweep.support": ",".join(cfg.meta.support),
         "xlsweep.query": ",".join(cfg.meta.query or cfg.meta.support),
         "xlsweep.seed": str(cfg.seed),

@@ -17,8 +17,8 @@ from torch import nn
 
 from xlsweep.algorithms.maml import adapted_parameters, input_embedding, maml_loss, model_loss
 from xlsweep.algorithms.maml_higher import higher_maml_loss
-from xlsweep.data.episodes import EpisodeSampler
-from xlsweep.data.features import Features, batch_of
+from xlsweep.data.episodes import EpisodeSampler, episode_batch
+from xlsweep.data.features import Features
 from xlsweep.train.schedule import linear_schedule
 
 __all__ = ["MetaLearner", "NonFiniteLoss"]
@@ -63,8 +63,8 @@ class MetaLearner:
 
     def _episode_loss(self) -> torch.Tensor:
         ep = self.sampler.sample()
-        support = batch_of(self.data[ep.support_language], ep.support_rows, self.device)
-        query = batch_of(self.data[ep.query_language], ep.query_rows, self.device)
+        support = episode_batch(self.data, ep.support, self.device)  # (K, T): one language, or several mixed
+        query = episode_batch(self.data, ep.query, self.device)
         named = dict(self.model.named_parameters())
         params: dict[str, torch.Tensor] = {n: named[n] for n in self.adapt_names}
         if self.backend == "higher":

@@ -4,26 +4,43 @@
 method         one step
 =============  ===========================================================================
 target-only    a batch of target rows
-jt             a batch of the source and target rows concatenated (joint training)
+jt             ``jt_batches="balanced"`` (default, the authors' ``joint_training``): a source
+               batch and the next batch of the target stream, ``L_src + L_tgt``;
+               ``"pooled"``: a batch of the source and target rows concatenated
 jt-rtn         the same, source rows through the RTN; θ and φ trained together by plain SGD
-metaxl         a source batch and one or two target batches; the bi-level step of
-               :func:`xlsweep.algorithms.metaxl.metaxl_loss` (φ on a target batch's loss after
-               a virtual step, θ on that step: the RTN-transformed source loss, plus a
-               training target batch's loss with ``target_in_step``, as the authors' code)
+metaxl         a source batch and the next batch of the target stream; the bi-level step of
+               :func:`xlsweep.algorithms.metaxl.metaxl_loss`, as ``step`` says (below)
 =============  ===========================================================================
 
-An epoch is a pass over the method's pool of rows (the source rows for ``metaxl``,
-whose target batches cycle through the few target rows). After every epoch the
-model is scored on the target's dev split and the best one is kept
-(``select="best-dev"``). ``backoff_epochs`` then fine-tune on source and target
-concatenated, without the RTN (the paper's back-off option). The main model is
-AdamW with a linear schedule and gradient-norm clipping; the RTN is Adam. The whole
-state round-trips through ``state_dict``, so a trial resumes exactly.
+**The target stream** (``metaxl``, balanced ``jt``/``jt-rtn``) is the authors' endless target
+loader (``DataIterator`` over a shuffled ``DataLoader``): each pass over the few target rows is a
+new permutation cut into batches of ``target_batch``, the last one short. One batch per step, so
+for the same seed MetaXL and balanced JT draw the same source batches and the same target batches:
+``ceil(n_src / source_batch)`` target batches per epoch, every target row seen ~``n_src / n_tgt``
+times (50× for 5000 / 100), where pooled JT sees each target row once per epoch.
+
+**MetaXL's step** (``step``):
+
+* ``"paper"`` (Algorithm 1, lines 3–5; Eq. 2–3): θ' = θ − α∇θ L_src(θ, φ); φ ← Adam on
+  ∇φ L_tgt(θ') over the whole target batch; θ ← AdamW on ∇θ L_src(θ, φ) — θ never sees a target label.
+* ``"authors-code"`` (``mtrain.py`` + ``mlt.step_metaxl``): the target batch is split in halves
+  (``--portion 2``); the first half's plain loss joins the step's, L = L_src(θ, φ) + L_tgt(θ); θ' =
+  θ − α∇θ L; φ ← Adam on ∇φ of the second half's L_tgt(θ'); then θ ← AdamW on ∇θ L *recomputed
+  with the updated φ* (a new forward, as the code does). A batch whose halves are not both
+  non-empty (one row) is skipped, as the code's ``continue``: no update, the schedule does not move.
+
+An epoch is a pass over the method's pool of rows (the source rows for ``metaxl`` and balanced JT).
+After every epoch the model is scored on the target's dev split and the best one is kept
+(``select="best-dev"``). ``backoff_epochs`` then fine-tune on source and target concatenated,
+without the RTN (the paper's back-off option, §4.6). The main model is AdamW with a linear schedule
+and gradient-norm clipping; the RTN is Adam. The whole state round-trips through ``state_dict``, so
+a trial resumes exactly.
 """
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -36,14 +53,14 @@ from xlsweep.algorithms.finetune import supervised_loss
 from xlsweep.algorithms.maml import input_embedding, model_loss
 from xlsweep.algorithms.metaxl import metaxl_loss
 from xlsweep.data.features import Features, batch_of, num_rows
-from xlsweep.models.rtn import RTN, insert_rtns, rtn_hidden_size
+from xlsweep.models.rtn import insert_rtns, rtn_hidden_size, rtn_variant
 from xlsweep.train.meta import NonFiniteLoss
 from xlsweep.train.schedule import linear_schedule
 
 if TYPE_CHECKING:
     from xlsweep.tasks.base import Task
 
-__all__ = ["METHODS", "TransferLearner", "first_rows"]
+__all__ = ["METHODS", "TransferLearner", "first_rows", "subset_rows"]
 
 Method = Literal["metaxl", "jt", "jt-rtn", "target-only"]
 METHODS: tuple[str, ...] = ("metaxl", "jt", "jt-rtn", "target-only")
@@ -51,14 +68,31 @@ METHODS: tuple[str, ...] = ("metaxl", "jt", "jt-rtn", "target-only")
 
 def first_rows(features: Features, n: int) -> Features:
     """The first ``n`` rows of ``features`` (all when ``n`` is 0 or at least their number)."""
-    if n <= 0 or n >= num_rows(features):
+    return subset_rows(features, n)
+
+
+def subset_rows(features: Features, n: int, *, mode: Literal["first", "seeded"] = "first", seed: int = 0) -> Features:
+    """``n`` rows of ``features``: the first ``n``, or ``n`` drawn without replacement with ``seed``.
+
+    Drawn rows keep their original order, the same rows :func:`xlsweep.data.sources.take` draws from
+    a data set of that length (``random.Random(seed).sample``). ``n <= 0`` or ``n >= rows``: all of them.
+    The authors' ``read_data`` draws MetaXL's source and target subsets (``np.random.choice`` with
+    ``--data_seed``); ``first`` keeps the files' first rows.
+    """
+    if mode not in ("first", "seeded"):
+        raise ValueError(f"subset mode {mode!r}; expected 'first' or 'seeded'")
+    total = num_rows(features)
+    if n <= 0 or n >= total:
         return features
-    return {k: v[:n] for k, v in features.items()}
+    if mode == "first":
+        return {k: v[:n] for k, v in features.items()}
+    rows = torch.tensor(sorted(random.Random(seed).sample(range(total), n)))
+    return {k: v[rows] for k, v in features.items()}
 
 
 @dataclass(frozen=True)
 class _Phase:
-    kind: Literal["metaxl", "joint", "target"]
+    kind: Literal["metaxl", "balanced", "pooled", "target"]  # balanced: source batch + target stream batch
     rtn: bool  # source rows pass through the RTN
     epochs: int
     pool: int  # rows per epoch
@@ -79,12 +113,14 @@ class TransferLearner:
         dev, dev_references: The target's dev split, for model selection.
         task: Scores ``dev`` (its primary metric).
         language: The target language (some metrics normalise per language).
-        rtn_layers, bottleneck, residual, gate: The RTN(s), for ``metaxl`` and ``jt-rtn``.
+        rtn: The RTN variant (:func:`xlsweep.models.rtn.rtn_variant`) for ``metaxl`` and ``jt-rtn``.
+        rtn_layers, bottleneck: Where the RTN(s) sit and their width ``r``.
         lr: The main model's learning rate, also MetaXL's virtual step size at each step.
         rtn_lr: The RTN's learning rate.
         max_grad_norm: Clip the main model's gradient norm (0: no clipping).
-        target_in_step: MetaXL's step trains θ on a target batch too (the authors' code); the
-            meta-loss scores the next target batch. False: θ's step is the source loss alone.
+        step: MetaXL's step, ``"paper"`` or ``"authors-code"`` (see the module docstring).
+        jt_batches: ``"balanced"`` (a source batch and a target-stream batch per step, as MetaXL)
+            or ``"pooled"`` (batches of the concatenated rows) for ``jt`` and ``jt-rtn``.
     """
 
     def __init__(
@@ -98,10 +134,9 @@ class TransferLearner:
         dev_references: Any,
         task: Task,
         language: str,
+        rtn: str = "identity-init",
         rtn_layers: tuple[int, ...] = (0,),
         bottleneck: int = 64,
-        residual: bool = True,
-        gate: bool = False,
         epochs: int = 3,
         source_batch: int = 16,
         target_batch: int = 16,
@@ -111,7 +146,8 @@ class TransferLearner:
         warmup_ratio: float = 0.1,
         max_grad_norm: float = 1.0,
         backoff_epochs: int = 0,
-        target_in_step: bool = True,
+        step: Literal["paper", "authors-code"] = "authors-code",
+        jt_batches: Literal["balanced", "pooled"] = "balanced",
         select: Literal["best-dev", "last"] = "best-dev",
         seed: int = 0,
         eval_batch_size: int = 64,
@@ -121,18 +157,22 @@ class TransferLearner:
             raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
         if method != "target-only" and source is None:
             raise ValueError(f"{method} needs source features")
+        if step not in ("paper", "authors-code"):
+            raise ValueError(f"MetaXL step {step!r}; expected 'paper' or 'authors-code'")
+        if jt_batches not in ("balanced", "pooled"):
+            raise ValueError(f"jt_batches {jt_batches!r}; expected 'balanced' or 'pooled'")
         self.model, self.method, self.device = model.to(device), method, device
         self.source, self.target, self.dev, self.dev_references = source, target, dev, dev_references
         self.task, self.language, self.select, self.seed = task, language, select, seed
         self.eval_batch_size, self.max_grad_norm = eval_batch_size, max_grad_norm
+        self.target_batch, self.metaxl_step, self.jt_batches = target_batch, step, jt_batches
         self.phases = self._phases(epochs, backoff_epochs, source_batch, target_batch)
         self.total_steps = sum(p.epochs * p.steps_per_epoch for p in self.phases)
-        self.target_batch, self.target_in_step = target_batch, target_in_step
 
         uses_rtn = method in ("metaxl", "jt-rtn")
         hidden = rtn_hidden_size(model)
         torch.manual_seed(seed)
-        rtns = {i: RTN(hidden, bottleneck, residual=residual, gate=gate) for i in rtn_layers} if uses_rtn else {}
+        rtns = {i: rtn_variant(rtn, hidden, bottleneck) for i in rtn_layers} if uses_rtn else {}
         self.insertion = insert_rtns(model, rtns) if uses_rtn else None
         if self.insertion is not None:
             self.insertion.rtns.to(device)
@@ -146,6 +186,7 @@ class TransferLearner:
         self.loss_fn = model_loss(model)
         self.embedding = input_embedding(model)  # MetaXL's virtual step moves it row-sparsely
         self.step_count = 0
+        self.skipped_steps = 0  # authors-code steps whose target batch had one row (no update)
         self.dev_scores: list[float] = []  # after each epoch
         self.best_score = -math.inf
         self.best_state: dict[str, Tensor] | None = None
@@ -154,17 +195,19 @@ class TransferLearner:
     def _phases(self, epochs: int, backoff: int, source_batch: int, target_batch: int) -> list[_Phase]:
         n_t = num_rows(self.target)
         n_s = num_rows(self.source) if self.source is not None else 0
+        joint: Literal["balanced", "pooled"] = "balanced" if self.jt_batches == "balanced" else "pooled"
+        joint_pool = n_s if joint == "balanced" else n_s + n_t
         main = {
             "target-only": _Phase("target", False, epochs, n_t, target_batch),
-            "jt": _Phase("joint", False, epochs, n_s + n_t, source_batch),
-            "jt-rtn": _Phase("joint", True, epochs, n_s + n_t, source_batch),
+            "jt": _Phase(joint, False, epochs, joint_pool, source_batch),
+            "jt-rtn": _Phase(joint, True, epochs, joint_pool, source_batch),
             "metaxl": _Phase("metaxl", True, epochs, n_s, source_batch),
         }[self.method]
         phases = [main]
         if backoff:
             if self.source is None:
                 raise ValueError("backoff_epochs: fine-tuning on source + target needs source features")
-            phases.append(_Phase("joint", False, backoff, n_s + n_t, source_batch))
+            phases.append(_Phase("pooled", False, backoff, n_s + n_t, source_batch))
         return phases
 
     def _where(self, step: int) -> tuple[int, _Phase, int, int]:
@@ -180,6 +223,17 @@ class TransferLearner:
         gen = torch.Generator().manual_seed(hash((self.seed, *key)) % (2**63))
         return torch.randperm(n, generator=gen)  # (n,)
 
+    def target_rows(self, k: int) -> Tensor:
+        """The ``k``-th batch of the target stream: pass ``k // per_pass``, a new permutation each pass.
+
+        A pass is ``ceil(n_t / target_batch)`` batches, the last one short when ``target_batch`` does
+        not divide ``n_t`` (as the authors' ``DataIterator`` over a ``DataLoader`` with ``shuffle=True``).
+        """
+        n_t, b = num_rows(self.target), self.target_batch
+        per_pass = math.ceil(n_t / b)
+        index = k % per_pass
+        return self._order(n_t, -1, k // per_pass)[index * b : (index + 1) * b]
+
     # ------------------------------------------------------------------ RTN
     def transformed(self) -> AbstractContextManager[object]:
         """The context in which source rows pass through the RTN (a no-op for methods without one)."""
@@ -187,74 +241,102 @@ class TransferLearner:
 
     # ------------------------------------------------------------------ steps
     def step(self) -> float:
-        """One training step; returns its loss (MetaXL: the source loss). Scores dev at the end of an epoch."""
+        """One training step; returns the loss θ was trained on. Scores dev at the end of an epoch."""
         index, phase, epoch, i = self._where(self.step_count)
         rows = self._order(phase.pool, index, epoch)[i * phase.batch : (i + 1) * phase.batch]
+        stream = self.step_count - sum(p.epochs * p.steps_per_epoch for p in self.phases[:index])
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         if self.rtn_optimizer is not None:
             self.rtn_optimizer.zero_grad(set_to_none=True)
         if phase.kind == "metaxl":
-            loss = self._metaxl_step(rows)
+            loss, update = self._metaxl_step(rows, self.target_rows(stream))
         else:
             if phase.kind == "target":
                 loss = supervised_loss(self.model, batch_of(self.target, rows, self.device))
+            elif phase.kind == "balanced":
+                loss = self._balanced_loss(rows, self.target_rows(stream), rtn=phase.rtn)
             else:
-                loss = self._joint_loss(rows, rtn=phase.rtn)
+                loss = self._pooled_loss(rows, rtn=phase.rtn)
             loss.backward()
-            loss = loss.detach()
+            loss, update = loss.detach(), True
         if not math.isfinite(float(loss)):
             raise NonFiniteLoss(f"{self.method} loss is {float(loss)} at step {self.step_count + 1}")
-        if self.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(list(self.params.values()), self.max_grad_norm)
-        self.optimizer.step()
-        if self.rtn_optimizer is not None and phase.rtn:
-            self.rtn_optimizer.step()
-        self.scheduler.step()
+        if update:
+            if self.max_grad_norm > 0:
+                torch.nn.utils.clip_grad_norm_(list(self.params.values()), self.max_grad_norm)
+            self.optimizer.step()
+            if self.rtn_optimizer is not None and phase.rtn and phase.kind != "metaxl":
+                self.rtn_optimizer.step()  # jt-rtn; MetaXL's φ stepped inside its step
+            self.scheduler.step()
+        else:
+            self.skipped_steps += 1
         self.step_count += 1
         if i == phase.steps_per_epoch - 1:
             self._select()
         return float(loss)
 
-    def _joint_loss(self, rows: Tensor, *, rtn: bool) -> Tensor:
+    def _source_loss(self, rows: Tensor, *, rtn: bool) -> Tensor:
+        assert self.source is not None
+        with self.transformed() if rtn else nullcontext():
+            return supervised_loss(self.model, batch_of(self.source, rows, self.device))
+
+    def _balanced_loss(self, rows: Tensor, target_rows: Tensor, *, rtn: bool) -> Tensor:
+        """``L_src + L_tgt``: a source batch (through the RTN for jt-rtn) and a target-stream batch.
+
+        The authors' ``step_jt_metaxl`` sums the two losses, as MetaXL's step does; their plain
+        ``step_gold_mix`` halves the sum, which only rescales the gradient (Adam is invariant to it
+        but for ε; gradient clipping is not).
+        """
+        return self._source_loss(rows, rtn=rtn) + supervised_loss(
+            self.model, batch_of(self.target, target_rows, self.device))
+
+    def _pooled_loss(self, rows: Tensor, *, rtn: bool) -> Tensor:
         """Mean loss over a batch of the concatenated pool (source rows first), source rows through the RTN."""
         assert self.source is not None
         n_s = num_rows(self.source)
         parts = []
         src, tgt = rows[rows < n_s], rows[rows >= n_s] - n_s
         if len(src):
-            with self.transformed() if rtn else nullcontext():
-                parts.append((len(src), supervised_loss(self.model, batch_of(self.source, src, self.device))))
+            parts.append((len(src), self._source_loss(src, rtn=rtn)))
         if len(tgt):
             parts.append((len(tgt), supervised_loss(self.model, batch_of(self.target, tgt, self.device))))
         return sum(n * loss for n, loss in parts) / len(rows)  # type: ignore[return-value]
 
-    def _metaxl_step(self, rows: Tensor) -> Tensor:
-        """φ on the target loss after the virtual source step; θ's gradient is that source step's."""
+    def _metaxl_step(self, rows: Tensor, target_rows: Tensor) -> tuple[Tensor, bool]:
+        """φ's step on the target loss after the virtual step; θ's gradient left in ``.grad``.
+
+        Returns θ's training loss and whether the optimisers are to step (False: a skipped step).
+        """
         assert self.source is not None and self.insertion is not None
-        batches = 2 if self.target_in_step else 1  # a training target batch, then the meta batch
-        meta_rows, *train_rows = [self._target_rows(self.step_count * batches + k) for k in range(batches)][::-1]
-        out = metaxl_loss(self.loss_fn, self.params, batch_of(self.source, rows, self.device),
-                          batch_of(self.target, meta_rows, self.device),
+        if self.metaxl_step == "paper":
+            train_rows, meta_rows = None, target_rows
+        else:  # the authors' --portion 2: the first half trains θ, the second scores θ'
+            half = len(target_rows) // 2
+            train_rows, meta_rows = target_rows[:half], target_rows[half:]
+            if half == 0:  # mtrain.py: `if len(eval_ids) == 0 or len(train_t_ids) == 0: continue`
+                with torch.no_grad():
+                    return self._source_loss(rows, rtn=True), False
+        source = batch_of(self.source, rows, self.device)
+        train = batch_of(self.target, train_rows, self.device) if train_rows is not None else None
+        out = metaxl_loss(self.loss_fn, self.params, source, batch_of(self.target, meta_rows, self.device),
                           virtual_lr=self.optimizer.param_groups[0]["lr"], transformed=self.transformed,
-                          target_train=batch_of(self.target, train_rows[0], self.device) if train_rows else None,
-                          embedding=self.embedding)
+                          target_train=train, embedding=self.embedding)
         rtn_params = list(self.insertion.parameters())
         for rtn_param, g in zip(rtn_params, torch.autograd.grad(out.target, rtn_params, allow_unused=True),
                                 strict=True):
             rtn_param.grad = None if g is None else g.detach()
-        for name, param in self.params.items():
-            param.grad = out.source_grads[name]
-        return out.source
-
-    def _target_rows(self, k: int) -> Tensor:
-        """The ``k``-th target batch of a stream that cycles through the few target rows, reshuffled per pass."""
-        n_t, b = num_rows(self.target), self.target_batch
-        first = k * b
-        positions = torch.arange(first, first + b)  # (b,) positions in the endless stream
-        passes = positions // n_t
-        orders = {int(p): self._order(n_t, -1, int(p)) for p in passes.unique()}
-        return torch.stack([orders[int(p)][int(i)] for p, i in zip(passes, positions % n_t, strict=True)])
+        if self.metaxl_step == "paper":  # θ(t+1) on ∇θ L_src(θ(t), φ(t)) (Algorithm 1, line 4)
+            for name, param in self.params.items():
+                param.grad = out.source_grads[name]
+            assert self.rtn_optimizer is not None
+            self.rtn_optimizer.step()
+            return out.source, True
+        assert self.rtn_optimizer is not None and train is not None
+        self.rtn_optimizer.step()  # φ(t+1) first; then θ's loss is recomputed through it, as step_metaxl
+        loss = self._source_loss(rows, rtn=True) + supervised_loss(self.model, train)
+        loss.backward()
+        return loss.detach(), True
 
     # ------------------------------------------------------------------ selection
     def dev_score(self) -> float:
@@ -289,6 +371,7 @@ class TransferLearner:
             "rtn_optimizer": self.rtn_optimizer.state_dict() if self.rtn_optimizer is not None else {},
             "scheduler": self.scheduler.state_dict(),
             "step": self.step_count,
+            "skipped_steps": self.skipped_steps,
             "dev_scores": list(self.dev_scores),
             "best_score": self.best_score,
             "best_state": self.best_state,
@@ -304,6 +387,7 @@ class TransferLearner:
             self.rtn_optimizer.load_state_dict(state["rtn_optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.step_count = int(state["step"])
+        self.skipped_steps = int(state.get("skipped_steps", 0))
         self.dev_scores = list(state["dev_scores"])
         self.best_score = float(state["best_score"])
         self.best_state = state["best_state"]
