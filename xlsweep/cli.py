@@ -144,17 +144,33 @@ def validate(config: ConfigArg) -> None:
 
 
 @app.command()
-def languages(seed: Annotated[int, typer.Option(help="Benchmark seed.")] = 0) -> None:
-    """The synthetic benchmark's languages and their planted relatedness (share of cognate words)."""
-    from xlsweep.data.synthetic import DEFAULT_FAMILY, SyntheticBenchmark
+def languages(
+    config: Annotated[Path | None, typer.Argument(help="A sweep config: print its data.synthetic family.")] = None,
+    seed: Annotated[int, typer.Option(help="Benchmark seed.")] = 0,
+    n: Annotated[int | None, typer.Option("--languages", help="A random family of N languages instead of the "
+                                                              "default one.")] = None,
+    family_seed: Annotated[int, typer.Option(help="The random family's seed.")] = 0,
+) -> None:
+    """A synthetic family's languages and their planted relatedness (share of cognate words)."""
+    from xlsweep.config.schema import SyntheticDataConfig
+    from xlsweep.data.benchmark import synthetic_benchmark
+    from xlsweep.data.families import family_lines
 
-    bench = SyntheticBenchmark(seed=seed, train_size=1, dev_size=1, test_size=1)
-    langs = bench.languages
-    info = {lang.code: lang for lang in DEFAULT_FAMILY}
-    typer.echo("lang  parent  order  " + " ".join(f"{b:>5}" for b in langs))
-    for a in langs:
-        row = " ".join(f"{bench.relatedness(a, b):5.2f}" for b in langs)
-        typer.echo(f"{a:<5} {info[a].parent or '-':<7} {info[a].order:<6} {row}")
+    if config is not None:
+        if n is not None:
+            _fail("--languages: give a config or --languages, not both")
+        data = _load(config).trial.data
+        if data.benchmark != "synthetic":
+            _fail(f"{config}: data.benchmark is {data.benchmark!r}; only the synthetic benchmark has a planted family")
+        synthetic = data.synthetic
+    else:
+        synthetic = SyntheticDataConfig(seed=seed, languages=n or (), family_seed=family_seed)
+    try:
+        bench = synthetic_benchmark(synthetic)
+    except ValueError as err:
+        _fail(f"--languages: {err}")
+    for line in family_lines(bench.family, bench.relatedness):
+        typer.echo(line)
 
 
 @app.command("export-synthetic")

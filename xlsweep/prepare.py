@@ -25,10 +25,16 @@ import torch
 from xlsweep.cache import cached, fingerprint
 from xlsweep.config.load import needed_splits, to_dict
 from xlsweep.config.schema import DataConfig, TrialConfig
-from xlsweep.data.benchmark import Benchmark, benchmark_languages, load_benchmark, split_key
+from xlsweep.data.benchmark import (
+    Benchmark,
+    benchmark_languages,
+    load_benchmark,
+    split_key,
+    synthetic_benchmark,
+    synthetic_key,
+)
 from xlsweep.data.features import Features
 from xlsweep.data.sources import resolve_limit, take
-from xlsweep.data.synthetic import SyntheticBenchmark
 from xlsweep.models.encoder import enable_activation_checkpointing, load_tokenizer, quiet_transformers
 from xlsweep.models.tiny import build_tiny_encoder
 from xlsweep.tasks import get_task
@@ -97,7 +103,7 @@ class Prepared:
 
 def _encoder_key(cfg: TrialConfig) -> dict[str, Any]:
     if cfg.model.name == "tiny":  # the tokenizer is trained on the synthetic corpus (every task's words)
-        return {"v": _VERSION, "tiny": to_dict(cfg.model.tiny), "data": to_dict(cfg.data.synthetic)}
+        return {"v": _VERSION, "tiny": to_dict(cfg.model.tiny), "data": synthetic_key(cfg.data.synthetic)}
     return {"v": _VERSION, "name": cfg.model.name}
 
 
@@ -114,7 +120,7 @@ def _encoder(cfg: TrialConfig, cache_dir: Path, log: Log) -> tuple[Path, dict[st
     def build(out: Path) -> None:
         t = cfg.model.tiny
         log(f"building the tiny default encoder (tokenizer + {t.num_layers}-layer BERT) ...")
-        corpus = SyntheticBenchmark(**to_dict(cfg.data.synthetic)).corpus()  # every task's words
+        corpus = synthetic_benchmark(cfg.data.synthetic).corpus()  # every task's words, every language
         build_tiny_encoder(out, corpus, vocab_size=t.vocab_size, hidden_size=t.hidden_size,
                            num_layers=t.num_layers, num_heads=t.num_heads, intermediate_size=t.intermediate_size,
                            max_position=max(128, cfg.data.max_length), mlm_steps=t.mlm_steps, seed=t.seed)

@@ -29,6 +29,7 @@ from xlsweep.config.schema import (
     TrialConfig,
 )
 from xlsweep.data.benchmark import benchmark_languages, benchmark_sources
+from xlsweep.data.families import resolve_family
 from xlsweep.data.sources import PRESETS, parse_source, resolve_limit, resolve_source
 from xlsweep.data.synthetic import SPLITS
 
@@ -308,6 +309,10 @@ def _validate_data(data: DataConfig) -> None:
             raise ConfigError(f"data.synthetic.n_topics: got {syn.n_topics}; expected a positive multiple of 3")
         if not 0 < syn.purity <= 1:
             raise ConfigError(f"data.synthetic.purity: got {syn.purity}; expected a number in (0, 1]")
+        try:
+            resolve_family(syn)
+        except ValueError as err:
+            raise ConfigError(f"data.synthetic.languages{'' if str(err).startswith('[') else ': '}{err}") from None
         for name in ("sources", "languages"):
             if getattr(data, name):
                 raise ConfigError(f"data.{name}: the synthetic benchmark has its own languages and data; "

@@ -20,6 +20,7 @@ __all__ = [
     "EvalConfig",
     "FewShotConfig",
     "Grid",
+    "LanguageSpec",
     "MAML_ALGORITHMS",
     "MetaConfig",
     "MetaXLConfig",
@@ -37,8 +38,25 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class LanguageSpec:
+    """One node of an explicit synthetic family (``data.synthetic.languages: [{code: ana, ...}, ...]``)."""
+
+    code: str
+    parent: str = ""  # "": a root (a proto-language, or an isolate)
+    inherit: float = 0.0  # probability that a concept keeps the parent's word
+    order: Literal["SVO", "SOV", "VSO"] = "SVO"
+    script: Literal["latin", "other"] = "latin"
+    spoken: bool = True  # false: a proto-language, which has no data of its own
+
+
+@dataclass(frozen=True)
 class SyntheticDataConfig:
-    """The embedded synthetic benchmark (see :class:`xlsweep.data.synthetic.SyntheticBenchmark`)."""
+    """The embedded synthetic benchmark (see :class:`xlsweep.data.synthetic.SyntheticBenchmark`).
+
+    ``languages`` chooses the family (:mod:`xlsweep.data.families`): empty for the default
+    six-language tree, a number N for a random tree of N languages (``family_seed``), or a
+    list of :class:`LanguageSpec`.
+    """
 
     seed: int = 0
     train_size: int = 4000
@@ -47,6 +65,8 @@ class SyntheticDataConfig:
     n_topics: int = 6
     words_per_pool: int = 12
     purity: float = 0.35
+    languages: int | tuple[LanguageSpec, ...] = ()
+    family_seed: int = 0  # of a random family (languages: N)
 
 
 @dataclass(frozen=True)
