@@ -137,6 +137,11 @@ def validate(config: ConfigArg) -> None:
                    f"{', '.join(cfg.search.space)} Optuna proposes, optimising {cfg.search.metric}")
     else:
         typer.echo(f"{config}: valid; sweep {cfg.name!r} has {len(cells)} trial{'' if len(cells) == 1 else 's'}")
+    if cfg.pair_search.enabled:  # the search runs some of these trials, some only part of the way
+        from xlsweep.pairsearch.config import describe
+
+        for line in describe(cfg):
+            typer.echo(line)
     for overrides, trial in cells:
         m = trial.meta
         typer.echo(f"  {m.algorithm:<8} support={','.join(m.support):<8} query={','.join(m.query) or '(same)':<8} "

@@ -575,6 +575,13 @@ def parse_sweep(raw: Any, *, default_name: str = "sweep") -> SweepConfig:
     if sweep.max_failures < 0:
         raise ConfigError(f"max_failures: got {sweep.max_failures}; expected retries >= 0")
     _validate_search(sweep, grid_cells(sweep, samples=False))
+    if sweep.pair_search.enabled:  # the search's checks, and its objective: every target's dev score
+        from xlsweep.pairsearch.config import check_pair_search
+
+        try:
+            sweep = check_pair_search(sweep)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
     for cell, cfg in expand_grid(sweep):  # validates every cell
         _validate_objective(sweep, cfg, f"grid cell {cell}: " if cell else "")
     return sweep

@@ -25,6 +25,7 @@ __all__ = [
     "MetaConfig",
     "MetaXLConfig",
     "ModelConfig",
+    "PairSearchConfig",
     "ResourcesConfig",
     "SearchConfig",
     "Stage1Config",
@@ -295,6 +296,26 @@ class SearchConfig:
 
 
 @dataclass(frozen=True)
+class PairSearchConfig:
+    """Budgeted search of the best auxiliary pair per target over ``grid.aux`` (:mod:`xlsweep.pairsearch`).
+
+    Successive halving over the grid's pairs with meta-steps as the resource, deciding on the dev
+    scores of every target, evidence pooled across pairs that share a language; survivors run to the
+    full length with every seed of ``grid.seed``.
+    """
+
+    enabled: bool = False
+    budget: float = 0.15  # a fraction of the full grid's meta-steps, in (0, 1]
+    budget_steps: int = 0  # or a number of meta-steps (overrides budget)
+    eta: float = 2.0  # reduction factor between rungs
+    screen: float = 1.0  # share of the pairs screened at the first rung (the prior's favourites first)
+    prior: Literal["auto", "planted", "uriel+", "none"] = "auto"  # auto: planted (synthetic), uriel+ (real data)
+    prior_distances: tuple[str, ...] = ("genetic", "syntactic", "geographic")  # URIEL+ kinds averaged
+    alpha: float = 0.05  # family-wise level of the per-target tied set
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class CheckpointsConfig:
     """Bounded disk use: Tune keeps ``keep`` checkpoints per trial and drops them once a trial has finished."""
 
@@ -323,6 +344,7 @@ class SweepConfig:
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
+    pair_search: PairSearchConfig = field(default_factory=PairSearchConfig)
     max_failures: int = 1  # retries of a trial whose worker died, each from its last checkpoint
     output_dir: str = "runs"  # the sweep writes to <output_dir>/<name>/
     cache_dir: str = ".xlsweep-cache"  # encoder, features and stage-1 checkpoints, by content hash

@@ -157,12 +157,22 @@ class PairSearch:
         self.reached: dict[tuple[int, int], int] = {}  # (pair, seed) -> last meta-step reported
         self.obs: dict[tuple[int, int, int], np.ndarray] = {}  # (pair, seed, step) -> dev score per target
         self.spent = 0
+        self.dropped: set[tuple[int, int]] = set()  # runs that ended before their rung's meta-step (failed)
         self._runs = self._rung_runs()
 
     # ----------------------------------------------------------------- the loop
     def pending(self) -> list[Run]:
         """The current rung's runs that have not reached their stop yet (empty: advance, or done)."""
-        return [run for run in self._runs if self.reached.get((run.pair, run.seed), 0) < run.stop]
+        return [run for run in self._runs if self.reached.get((run.pair, run.seed), 0) < run.stop
+                and (run.pair, run.seed) not in self.dropped]
+
+    def current_run(self, pair: int, seed: int) -> Run | None:
+        """The current rung's run of (``pair``, ``seed``), if it has one."""
+        return next((r for r in self._runs if (r.pair, r.seed) == (pair, seed)), None)
+
+    def drop(self, pair: int, seed: int) -> None:
+        """A run ended for good before its rung's meta-step (it failed): its pair leaves the race."""
+        self.dropped.add((pair, seed))
 
     @property
     def finished(self) -> bool:
@@ -194,6 +204,7 @@ class PairSearch:
             self._runs = []
             return []
         keep = self.schedule.rungs[self.rung].candidates
+        self.alive = [p for p in self.alive if not any(key[0] == p for key in self.dropped)]
         if keep < len(self.alive):
             scores = self._best_probability(self.fit())
             ranked = sorted(self.alive, key=lambda p: -scores[p])
