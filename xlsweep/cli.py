@@ -4,6 +4,7 @@
     xlsweep resume runs/demo                      # continue an interrupted sweep (its latest run)
     xlsweep ui                                    # browse the sweeps in MLflow (127.0.0.1)
     xlsweep validate tune_configs/demo.yaml       # check a config and list its trials
+    xlsweep search-pairs CONFIG --budget 0.15     # the best auxiliary pair per target, 15 % of the grid's compute
     xlsweep languages                             # the synthetic languages and their relatedness
     xlsweep export-synthetic DIR --task ner       # the synthetic data in the real formats
     xlsweep report --experiment demo              # tables, heatmap, best pairs of the latest demo sweep
@@ -52,6 +53,36 @@ def sweep(
 ) -> None:
     """Run a sweep: stage 1 once, then one Tune trial per grid cell, each an MLflow child run."""
     cfg = _load(config)
+    from xlsweep.sweep.runner import SweepError, run_sweep
+
+    try:
+        outcome = run_sweep(cfg, address=address, tracking_uri=tracking_uri, output_dir=output_dir,
+                            log=lambda line: typer.echo(line))
+    except SweepError as err:
+        _fail(str(err))
+    _summary(outcome)
+
+
+@app.command("search-pairs")
+def search_pairs(
+    config: ConfigArg,
+    budget: Annotated[float | None, typer.Option(help="Share of the full grid's meta-steps, in (0, 1]; default: "
+                                                      "the config's pair_search.budget (0.15).")] = None,
+    address: AddressOpt = None,
+    tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI; default: the config's, "
+                                                          "$MLFLOW_TRACKING_URI, or ./mlflow.db.")] = None,
+    output_dir: Annotated[str | None, typer.Option(help="Where the sweep writes; default: the config's.")] = None,
+) -> None:
+    """Search the best auxiliary pair per target over the config's grid.aux within a budget (pair_search)."""
+    from xlsweep.config import ConfigError, parse_sweep
+    from xlsweep.sweep.state import sweep_yaml
+
+    raw = sweep_yaml(_load(config))
+    raw["pair_search"] = {**raw["pair_search"], "enabled": True, **({} if budget is None else {"budget": budget})}
+    try:
+        cfg = parse_sweep(raw)
+    except ConfigError as err:
+        _fail(f"{config}: {err}")
     from xlsweep.sweep.runner import SweepError, run_sweep
 
     try:

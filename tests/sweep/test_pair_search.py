@@ -206,3 +206,13 @@ def _rung_closed(uri: str) -> bool:
             if client.get_metric_history(run.info.run_id, "pair_search/spent_steps"):
                 return True
     return False
+
+
+def test_search_pairs_turns_the_search_on_for_any_config(tmp_path: Path) -> None:
+    demo = SMOKE.with_name("demo.yaml")
+    result = CliRunner().invoke(app, ["search-pairs", str(demo), "--budget", "0.2"])
+    assert result.exit_code == 2  # the demo's auxiliary data are dev splits: refused before any work
+    assert "pair_search: meta.split is 'dev'" in result.output
+    result = CliRunner().invoke(app, ["search-pairs", str(SMOKE.with_name("pair-search.yaml")), "--budget", "1.5"])
+    assert result.exit_code == 2 and "pair_search.budget: got 1.5" in result.output
+    assert CliRunner().invoke(app, ["search-pairs", "--help"]).exit_code == 0
