@@ -104,3 +104,17 @@ def test_the_completed_grid_keeps_observed_cells_and_writes_csv_and_heatmap(tmp_
     assert png.stat().st_size > 1000
     with pytest.raises(ValueError, match="no pair ran to full length"):
         complete_grid(world.pairs, world.languages, {})
+
+
+def test_pairs_exactly_tied_with_the_best_count_as_the_best_for_top3() -> None:
+    import dataclasses
+
+    world = planted_world(0, noise=0.0)
+    delta = world.test_delta.copy()
+    delta[:, :, 0] = 0.0  # a target every pair leaves unchanged (at 100 %): every pair is "the best"
+    tied = dataclasses.replace(world, test_delta=delta)
+    means = delta.mean(axis=1)
+    last = len(world.pairs) - 1
+    ranking = {t: [int(np.argmax(means[:, k]))] for k, t in enumerate(world.languages)}
+    ranking[world.languages[0]] = [last, last - 1, last - 2]  # not argmax's pick (the first), but as good
+    assert score(tied, Choice(ranking, spent=0)).top3 == 1.0

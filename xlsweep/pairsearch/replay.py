@@ -5,7 +5,8 @@ it pays for, in the order of a seed permutation; it returns a :class:`Choice` â€
 every candidate per target and the meta-steps spent. :func:`score` then compares the choice
 with the grid's **test** deltas (which no strategy reads): whether the chosen pair is tied with
 the grid's best (paired over seeds, Holm-corrected: :func:`~xlsweep.report.stats.tied_with_best`),
-whether the grid's best is in the top 3, and the regret in points.
+whether the grid's best (or one of the pairs exactly tied with it, as on a target every pair leaves at 100 %) is in
+the top 3, and the regret in points.
 
 Strategies: ``grid`` (every cell, ranked by mean final dev score), ``random`` (random pairs with
 every seed to the full length, as many as the budget pays for), ``asha`` (synchronous successive
@@ -143,11 +144,12 @@ def score(world: World, choice: Choice, *, alpha: float = 0.05) -> Score:
         values = world.test_delta[:, :, k]  # (pairs, seeds)
         means = values.mean(axis=1)
         best = int(np.argmax(means))
+        bests = set(np.flatnonzero(means >= means[best] - 1e-9).tolist())  # exact ties (e.g. a target at 100 %)
         grid_tied = tied_with_best({str(p): dict(enumerate(values[p])) for p in range(len(world.pairs))},
                                    alpha=alpha).tied
         chosen = int(choice.ranking[target][0])
         tied.append(str(chosen) in grid_tied)
-        top3.append(best in [int(i) for i in choice.ranking[target][:3]])
+        top3.append(bool(bests & {int(i) for i in choice.ranking[target][:3]}))
         regret.append(100 * (means[best] - means[chosen]))
     return Score(choice.spent / world.grid_steps, float(np.mean(tied)), float(np.mean(top3)), float(np.mean(regret)))
 
