@@ -44,7 +44,8 @@ class SearchSetup:
 def search_setup(sweep: SweepConfig) -> SearchSetup:
     """Candidates, targets, seeds, resource levels and options of ``sweep``'s pair search."""
     cfg, ps = sweep.trial, sweep.pair_search
-    seeds = next((tuple(int(s) for s in values) for name, values in sweep.grid.axes if name == "seed"), (cfg.seed,))
+    seeds = next((tuple(int(str(s)) for s in values) for name, values in sweep.grid.axes if name == "seed"),
+                 (cfg.seed,))
     every, steps = cfg.meta.checkpoint_every, cfg.meta.steps
     options = SearchOptions(budget=float(ps.budget_steps or ps.budget), eta=ps.eta, screen=ps.screen,
                             use_prior=ps.prior != "none", alpha=ps.alpha, seed=ps.seed)

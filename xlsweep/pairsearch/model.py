@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from xlsweep.pairsearch.blr import BLRFit, fit_blr
 from xlsweep.pairsearch.prior import Prior
@@ -90,8 +91,8 @@ class PooledModel:
         cells = self._cells[pair * len(self.targets) + target] * scale[:, None]
         return np.hstack([offsets, cells])
 
-    def fit(self, pair: Sequence[int], target: Sequence[int], y: Sequence[float],
-            level: Sequence[int] | None = None, *, rounds: int = 3) -> PooledFit:
+    def fit(self, pair: ArrayLike, target: ArrayLike, y: ArrayLike, level: ArrayLike | None = None, *,
+            rounds: int = 3) -> PooledFit:
         """Fit to observations ``y`` of (pair index, target index, level index).
 
         Raises:
@@ -152,7 +153,7 @@ class PooledFit:
     def noise_var(self) -> float:
         return self.blr.noise_var
 
-    def predict(self, pair: Sequence[int], target: Sequence[int], level: int | Sequence[int] | None = None,
+    def predict(self, pair: ArrayLike, target: ArrayLike, level: ArrayLike | None = None,
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and variance (of the mean, noise excluded) at (pair, target, level; default: the top)."""
         m = self.model

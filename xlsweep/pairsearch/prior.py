@@ -18,6 +18,7 @@ macrolanguage: Arabic ``arb``, Chinese ``cmn``, Swahili ``swh``).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -92,10 +93,17 @@ def uriel_code(code: str) -> str:
 def uriel_prior(languages: Sequence[str], *, distances: Sequence[str] = DEFAULT_DISTANCES) -> Prior:
     """``1 − mean URIEL+ distance`` over ``distances`` for every pair of ``languages`` (as a config names them).
 
+    Computed once per process for the same languages and kinds (URIEL+ takes seconds to load).
+
     Raises:
         PriorError: If ``urielplus`` is not installed, a distance kind is unknown, a language has no
             ISO 639-3 code or URIEL+ does not know it, or no kind has data for a pair.
     """
+    return _uriel_prior(tuple(languages), tuple(distances))
+
+
+@functools.cache
+def _uriel_prior(languages: tuple[str, ...], distances: tuple[str, ...]) -> Prior:
     for kind in distances:
         if kind not in URIEL_DISTANCES:
             raise PriorError(f"prior distances: unknown kind {kind!r}; expected some of {', '.join(URIEL_DISTANCES)}")

@@ -52,19 +52,22 @@ def check_prior(sweep: SweepConfig) -> None:
 class PairSearcher(Searcher):  # type: ignore[misc]
     """Tune's source of trials: one per (pair, seed) run the search starts from scratch."""
 
-    def __init__(self, search: PairSearch, labels: list[str]) -> None:
+    def __init__(self, search: PairSearch, labels: list[str], *, max_concurrent: int = 0) -> None:
         super().__init__()  # Tune sets metric and mode (search.metric: dev_avg, max)
-        self.search, self.labels = search, labels
+        self.search, self.labels, self.max_concurrent = search, labels, max_concurrent
         self.trials: dict[str, tuple[int, int]] = {}  # Tune trial id -> (pair, seed)
+        self.busy: Callable[[], int] = lambda: 0  # trials running or about to (set by the scheduler)
 
     def key(self, trial_id: str, config: dict[str, Any]) -> tuple[int, int]:
         if trial_id not in self.trials:  # a trial Tune restored: its config says which run it is
             self.trials[trial_id] = (self.labels.index(config["aux"]), int(config["seed"]))
         return self.trials[trial_id]
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if self.search.finished:
-            return Searcher.FINISHED
+            return Searcher.FINISHED  # type: ignore[return-value]  # Tune's "no more trials" (a str)
+        if self.max_concurrent and self.busy() >= self.max_concurrent:
+            return None  # (Tune's own limit would count paused trials as running, and wait for them forever)
         started = set(self.trials.values())
         for run in self.search.pending():
             if run.start == 0 and (run.pair, run.seed) not in started:
@@ -84,6 +87,12 @@ class PairSearcher(Searcher):  # type: ignore[misc]
             state = pickle.load(f)  # noqa: S301 - our own file in the sweep's Tune directory
         self.search, self.labels, self.trials = state["search"], state["labels"], state["trials"]
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "busy"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, busy=lambda: 0)
+
 
 class PairScheduler(FIFOScheduler):  # type: ignore[misc]
     """Pauses trials at their rung's meta-step, and resumes or stops them as the search decides."""
@@ -92,6 +101,22 @@ class PairScheduler(FIFOScheduler):  # type: ignore[misc]
         super().__init__()
         self.searcher = searcher
         self.tracking_uri, self.experiment_id, self.parent_run_id = tracking_uri, experiment_id, parent_run_id
+        self._controller: Any = None
+
+    def _busy(self) -> int:
+        if self._controller is None:
+            return 0
+        return sum(t.status in ("PENDING", "RUNNING") for t in self._controller.get_trials())
+
+    def on_trial_add(self, tune_controller: Any, trial: Any) -> None:
+        self._controller = tune_controller
+        self.searcher.busy = self._busy
+        if trial.trial_id not in self.searcher.trials and "aux" not in trial.config:
+            return
+        pair, seed = self.searcher.key(trial.trial_id, trial.config)
+        if trial.status == "PENDING" and self.searcher.search.reached.get((pair, seed), 0) > 0 and \
+                (pair, seed) not in {(r.pair, r.seed) for r in self.search.pending()}:
+            trial.set_status("PAUSED")  # a paused trial Tune restored as pending: it waits for its rung's decision
 
     @property
     def search(self) -> PairSearch:
@@ -156,10 +181,13 @@ class PairScheduler(FIFOScheduler):  # type: ignore[misc]
                 self._close_rung(tune_controller, trial, str(TrialScheduler.STOP))
 
     def choose_trial_to_run(self, tune_controller: Any) -> Any:
+        self._controller = tune_controller
         waiting = {(r.pair, r.seed) for r in self.search.pending()}
         for trial in tune_controller.get_trials():
             if trial.status == "PENDING":
                 return trial
+        if self.searcher.max_concurrent and self._busy() >= self.searcher.max_concurrent:
+            return None
         for trial in tune_controller.get_trials():
             if trial.status == "PAUSED" and self.searcher.trials.get(trial.trial_id) in waiting:
                 return trial
@@ -193,7 +221,7 @@ def pair_search_components(sweep: SweepConfig, *, tracking_uri: str, experiment_
                            parent_run_id: str) -> tuple[PairSearcher, PairScheduler]:
     """The Tune searcher and scheduler of ``sweep``'s pair search (the prior was checked before Ray started)."""
     search = new_search(sweep, build_prior(sweep))
-    searcher = PairSearcher(search, [p.label for p in search.pairs])
+    searcher = PairSearcher(search, [p.label for p in search.pairs], max_concurrent=sweep.max_concurrent)
     return searcher, PairScheduler(searcher, tracking_uri=tracking_uri, experiment_id=experiment_id,
                                    parent_run_id=parent_run_id)
 

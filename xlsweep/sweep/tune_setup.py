@@ -91,7 +91,8 @@ def tune_config(sweep: SweepConfig, state: SweepState, experiment_id: str, cells
 
         kwargs["search_alg"] = OptunaSearch(seed=search.seed)
         kwargs["num_samples"] = search.num_samples
-    return tune.TuneConfig(reuse_actors=True, max_concurrent_trials=sweep.max_concurrent or None,
+    concurrent = None if sweep.pair_search.enabled else sweep.max_concurrent or None  # (the pair search's own)
+    return tune.TuneConfig(reuse_actors=True, max_concurrent_trials=concurrent,
                            trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}", **kwargs)
 
 
