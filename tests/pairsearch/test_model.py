@@ -137,3 +137,13 @@ def test_a_prior_without_a_language_is_refused() -> None:
     prior = Prior("test", {a: {b: 1.0 for b in LANGS} for a in LANGS})
     with pytest.raises(ValueError, match="the test prior has no language 'g'"):
         PooledModel(PAIRS, TARGETS, prior=prior)
+
+
+def test_the_noise_is_estimated_per_target() -> None:
+    rng = np.random.default_rng(5)
+    value, _ = _planted(rng)
+    p, t, _ = _observe(value, list(range(len(PAIRS))), rng, noise=0.0, reps=3)
+    sd = np.linspace(0.001, 0.04, len(TARGETS))  # a target near 100 % hardly moves between seeds, others do
+    y = value[p, t] + rng.normal(size=len(p)) * sd[t]
+    fit = PooledModel(PAIRS, TARGETS).fit(p, t, y)
+    np.testing.assert_allclose(np.sqrt(fit.noise_var), sd, rtol=0.35)

@@ -1,13 +1,16 @@
 """Bayesian linear regression with grouped Gaussian priors, one group diagonal (a random effect per cell).
 
-    y = X0 w0 + z · u[cell] + ε,   w0_k ~ N(0, 1/α_g(k)),   u_j ~ N(0, 1/α_u),   ε ~ N(0, 1/β)
+    y = X0 w0 + z · u[cell] + ε,   w0_k ~ N(0, 1/α_g(k)),   u_j ~ N(0, 1/α_u),   ε ~ N(0, 1/β_h(i))
 
 ``X0`` holds the fixed and shrunk effects (intercepts, language effects, prior features); each row also
 has at most one interaction column ``cell`` with value ``z``, so that block of ``XᵀX`` is diagonal and the
 posterior is computed through its Schur complement in ``O(d0³ + m·d0²)`` rather than ``O((d0 + m)³)``.
 The precisions α of each group and the noise precision β are set by evidence maximisation (MacKay's
 fixed-point updates; Bishop, *PRML* §3.5.2). Groups with a fixed precision (e.g. intercepts, nearly
-flat) are not updated. Pure numpy, float64.
+flat) are not updated. The noise may differ between groups of rows ``h`` (e.g. one per target language:
+a language near 100 % varies little between seeds); each group's precision is updated on its own
+residuals, its variance floored at 1/1000 of the pooled one.
+Pure numpy, float64.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ class BLRFit:
         s_inv: Posterior covariance of ``w0`` (d0, d0).
         q_dinv: ``Q D⁻¹`` (d0, m), with ``D`` the diagonal of the cell block of the precision matrix.
         d: That diagonal (m,).
-        noise_var: 1/β.
+        noise_var: 1/β of each noise group (one entry without groups).
         alphas: Group name -> prior precision.
     """
 
@@ -41,7 +44,7 @@ class BLRFit:
     s_inv: np.ndarray
     q_dinv: np.ndarray
     d: np.ndarray
-    noise_var: float
+    noise_var: np.ndarray
     alphas: dict[str, float]
 
     def mean(self, x0: np.ndarray, cell: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -73,6 +76,7 @@ def fit_blr(
     cell: np.ndarray | None = None,
     z: np.ndarray | None = None,
     n_cells: int = 0,
+    noise_group: np.ndarray | None = None,
     fixed: dict[str, float] | None = None,
     iterations: int = 60,
     tol: float = 1e-4,
@@ -86,6 +90,7 @@ def fit_blr(
         cell: (n,) index of each row's cell effect (-1: none); None: no cell effects.
         z: (n,) the value of that column (default 1).
         n_cells: Number of cell effects m.
+        noise_group: (n,) noise group of each row, 0..h-1 (None: one noise level).
         fixed: Group name -> a precision kept fixed (e.g. ``{"offset": 1e-6}``).
         iterations: At most this many fixed-point updates.
         tol: Stop when no log-precision moves by more than this.
@@ -96,11 +101,12 @@ def fit_blr(
     fixed = dict(fixed or {})
     cell = np.full(n, -1) if cell is None else np.asarray(cell)
     z = np.ones(n) if z is None else np.asarray(z, dtype=np.float64)
+    noise = np.zeros(n, dtype=int) if noise_group is None else np.asarray(noise_group, dtype=int)
     names = list(dict.fromkeys(groups)) + ["cell"]
     col_group = np.array([names.index(g) for g in groups])
-    stats = _Stats(x0, y, cell, z, max(n_cells, 1))
+    stats = _Stats(x0, y, cell, z, max(n_cells, 1), noise)
     alpha = {name: fixed.get(name, 1.0) for name in names}
-    beta = 1.0 / max(float(np.var(y)), 1e-6)
+    beta = np.full(stats.h, 1.0 / max(float(np.var(y)), 1e-6))
     for _ in range(iterations):
         a0 = np.array([alpha[names[g]] for g in col_group])
         post = stats.posterior(a0, alpha["cell"], beta)
@@ -118,9 +124,7 @@ def fit_blr(
                 num, den = gamma0[sel].sum(), float((post.w0[sel] ** 2).sum())
             if num > 1e-9 and den > 0:
                 new[name] = float(np.clip(num / den, *_ALPHA_RANGE))
-        resid = stats.residual(post)
-        dof = n - gamma0.sum() - gamma1.sum()
-        beta = float(np.clip(max(dof, 1.0) / max(float(resid @ resid), 1e-12), 1e-6, 1e12))
+        beta = stats.noise_precision(post, gamma0.sum() + gamma1.sum())
         # a group whose precision runs off to the upper bound is pruned (its effects ~0): not waited for
         moved = max((abs(np.log(new[k]) - np.log(alpha[k])) for k in names if min(new[k], alpha[k]) < 1e5),
                     default=0.0)
@@ -142,29 +146,45 @@ class _Posterior:
 
 
 class _Stats:
-    """The sufficient statistics of the data: XᵀX, Xᵀy and the cell block, computed once per fit."""
+    """Sufficient statistics per noise group (XᵀX, Xᵀy and the cell block), computed once per fit."""
 
-    def __init__(self, x0: np.ndarray, y: np.ndarray, cell: np.ndarray, z: np.ndarray, m: int) -> None:
-        self.x0, self.y, self.cell, self.z = x0, y, cell, z
+    def __init__(self, x0: np.ndarray, y: np.ndarray, cell: np.ndarray, z: np.ndarray, m: int,
+                 noise: np.ndarray) -> None:
+        self.x0, self.y, self.cell, self.z, self.noise = x0, y, cell, z, noise
         has, j = cell >= 0, np.maximum(cell, 0)
         self.has, self.j = has, j
-        self.xtx, self.xty = x0.T @ x0, x0.T @ y
-        self.q = np.zeros((x0.shape[1], m))
-        np.add.at(self.q.T, j[has], x0[has] * z[has, None])
-        self.dz = np.zeros(m)
-        np.add.at(self.dz, j[has], z[has] ** 2)
-        self.b1 = np.zeros(m)
-        np.add.at(self.b1, j[has], z[has] * y[has])
-        self.observed = self.dz > 0
+        self.h = int(noise.max()) + 1 if len(noise) else 1
+        d0 = x0.shape[1]
+        self.xtx, self.xty = np.zeros((self.h, d0, d0)), np.zeros((self.h, d0))
+        self.q, self.dz, self.b1 = np.zeros((self.h, d0, m)), np.zeros((self.h, m)), np.zeros((self.h, m))
+        for g in range(self.h):
+            rows = noise == g
+            xg = x0[rows]
+            self.xtx[g], self.xty[g] = xg.T @ xg, xg.T @ y[rows]
+            hg = has & rows
+            np.add.at(self.q[g].T, j[hg], x0[hg] * z[hg, None])
+            np.add.at(self.dz[g], j[hg], z[hg] ** 2)
+            np.add.at(self.b1[g], j[hg], z[hg] * y[hg])
+        self.count = np.bincount(noise, minlength=self.h)
+        self.observed = self.dz.sum(axis=0) > 0
 
-    def posterior(self, a0: np.ndarray, a_cell: float, beta: float) -> _Posterior:
-        d = beta * self.dz + a_cell
-        q_dinv = beta * self.q / d
-        s_inv = np.linalg.inv(beta * self.xtx + np.diag(a0) - q_dinv @ (beta * self.q).T)
+    def posterior(self, a0: np.ndarray, a_cell: float, beta: np.ndarray) -> _Posterior:
+        q = np.einsum("g,gij->ij", beta, self.q)  # β-weighted cell block
+        d = beta @ self.dz + a_cell
+        q_dinv = q / d
+        s_inv = np.linalg.inv(np.einsum("g,gij->ij", beta, self.xtx) + np.diag(a0) - q_dinv @ q.T)
         s_inv = (s_inv + s_inv.T) / 2
-        w0 = s_inv @ (beta * self.xty - q_dinv @ (beta * self.b1))
-        u = np.where(self.observed, (beta * self.b1 - (beta * self.q).T @ w0) / d, 0.0)
+        b1 = beta @ self.b1
+        w0 = s_inv @ (beta @ self.xty - q_dinv @ b1)
+        u = np.where(self.observed, (b1 - q.T @ w0) / d, 0.0)
         return _Posterior(w0, u, s_inv, q_dinv, d)
 
-    def residual(self, post: _Posterior) -> np.ndarray:
-        return self.y - self.x0 @ post.w0 - np.where(self.has, self.z * post.u[self.j], 0.0)
+    def noise_precision(self, post: _Posterior, gamma: float) -> np.ndarray:
+        """Each noise group's precision from its residuals; ``gamma`` effective parameters shared by row count."""
+        resid = self.y - self.x0 @ post.w0 - np.where(self.has, self.z * post.u[self.j], 0.0)
+        n = max(len(self.y), 1)
+        rss = np.bincount(self.noise, weights=resid ** 2, minlength=self.h)
+        dof = np.maximum(self.count - gamma * self.count / n, 1.0)
+        pooled = max(n - gamma, 1.0) / max(float(rss.sum()), 1e-12)
+        # a group's variance is at least 1/1000 of the pooled one (a target at 100 % still has a resolution)
+        return np.clip(dof / np.maximum(rss, 1e-12), 1e-6, 1e3 * pooled)

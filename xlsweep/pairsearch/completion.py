@@ -59,7 +59,7 @@ def complete_grid(pairs: Sequence[Pair], targets: Sequence[str], observed: Mappi
     fit = model.fit(p, t, y)
     mean, var = fit.grid()
     n_seeds = seeds or max(np.asarray(v).reshape(-1, n_t).shape[0] for v in observed.values())
-    half = float(norm.ppf(0.5 + level / 2)) * np.sqrt(var + fit.noise_var / n_seeds)
+    half = float(norm.ppf(0.5 + level / 2)) * np.sqrt(var + fit.noise_var[None, :] / n_seeds)
     value = mean.copy()
     mask = np.zeros(mean.shape, dtype=bool)
     for i, v in observed.items():

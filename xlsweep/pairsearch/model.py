@@ -14,7 +14,8 @@ per-target deviations (a set's effect is its members' mean), ``sim`` the prior's
 set's closest member to ``t``. Every effect group has a Gaussian prior whose precision, and the
 noise, are set by evidence maximisation (:mod:`xlsweep.pairsearch.blr`): the data decide how much
 each group is shrunk, and where a pair was never run its value is the additive part, with an
-interval that includes the interaction's prior variance. ``κ[r]`` scales effects with the resource
+interval that includes the interaction's prior variance. The noise is estimated per target language.
+``κ[r]`` scales effects with the resource
 (a run at 5 meta-steps has moved less than one at 40); it is fitted by alternating least squares
 between levels, the highest observed level fixed at 1.
 """
@@ -113,7 +114,7 @@ class PooledModel:
             x = self._design(p, t, lv, kappa[lv])
             cell = p * len(self.targets) + t if self.interaction else None
             blr = fit_blr(x, yy, groups, cell=cell, z=kappa[lv], n_cells=self.n_cells if self.interaction else 0,
-                          fixed={"offset": 1e-6})
+                          noise_group=t, fixed={"offset": 1e-6})
             if len(seen) < 2 or round_ == rounds - 1:
                 break
             kappa = self._refit_kappa(blr, p, t, lv, yy, kappa, top)
@@ -150,8 +151,13 @@ class PooledFit:
     offset_level: np.ndarray  # (levels,) the observed level whose offsets a level uses
 
     @property
-    def noise_var(self) -> float:
-        return self.blr.noise_var
+    def noise_var(self) -> np.ndarray:
+        """(targets,) noise variance of one observation of each target (targets differ: one near 100 % hardly
+        varies between seeds); a target without observations gets the largest."""
+        v = np.asarray(self.blr.noise_var, dtype=np.float64)
+        out = np.full(len(self.model.targets), float(v.max()))
+        out[: len(v)] = v
+        return out
 
     def predict(self, pair: ArrayLike, target: ArrayLike, level: ArrayLike | None = None,
                 ) -> tuple[np.ndarray, np.ndarray]:
