@@ -58,6 +58,7 @@ def _raw(**changes: Any) -> dict[str, Any]:
     ({"search": {"metric": "dev/bel"}}, "search.metric: got 'dev/bel'; the pair search decides on the dev score"),
     ({"search": {"metric": "test_avg"}}, "never a test score"),
     ({"pair_search.budget_steps": 10}, "cannot run even one pair with its 2 seed"),
+    ({"pair_search.first": 3}, "pair_search.first: got 3; expected meta-steps of the first rung: a multiple of"),
 ])
 def test_what_cannot_be_searched_is_one_config_error(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as err:

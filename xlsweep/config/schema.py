@@ -308,6 +308,7 @@ class PairSearchConfig:
     budget: float = 0.15  # a fraction of the full grid's meta-steps, in (0, 1]
     budget_steps: int = 0  # or a number of meta-steps (overrides budget)
     eta: float = 2.0  # reduction factor between rungs
+    first: int = 0  # meta-steps of the first rung (0: meta.checkpoint_every); a multiple of checkpoint_every
     screen: float = 1.0  # share of the pairs screened at the first rung (the prior's favourites first)
     prior: Literal["auto", "planted", "uriel+", "none"] = "auto"  # auto: planted (synthetic), uriel+ (real data)
     prior_distances: tuple[str, ...] = ("genetic", "syntactic", "geographic")  # URIEL+ kinds averaged

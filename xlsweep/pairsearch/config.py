@@ -47,7 +47,7 @@ def search_setup(sweep: SweepConfig) -> SearchSetup:
     seeds = next((tuple(int(str(s)) for s in values) for name, values in sweep.grid.axes if name == "seed"),
                  (cfg.seed,))
     every, steps = cfg.meta.checkpoint_every, cfg.meta.steps
-    options = SearchOptions(budget=float(ps.budget_steps or ps.budget), eta=ps.eta, screen=ps.screen,
+    options = SearchOptions(budget=float(ps.budget_steps or ps.budget), eta=ps.eta, screen=ps.screen, first=ps.first,
                             use_prior=ps.prior != "none", alpha=ps.alpha, seed=ps.seed)
     return SearchSetup(pairs=tuple(Pair(c.support, c.query) for c in sweep.grid.aux),
                        targets=tuple(cfg.eval.targets or benchmark_languages(cfg.data)), seeds=seeds, steps=steps,
@@ -76,6 +76,10 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
                          "(0, 1], e.g. 0.15 (or pair_search.budget_steps: a number of meta-steps)")
     if ps.eta <= 1:
         raise ValueError(f"pair_search.eta: got {ps.eta}; expected a reduction factor > 1")
+    every, steps = cfg.meta.checkpoint_every, cfg.meta.steps
+    if ps.first < 0 or ps.first % every or ps.first >= steps:
+        raise ValueError(f"pair_search.first: got {ps.first}; expected meta-steps of the first rung: a multiple of "
+                         f"meta.checkpoint_every ({every}) below meta.steps ({steps}), or 0 (the first checkpoint)")
     if not 0 < ps.screen <= 1:
         raise ValueError(f"pair_search.screen: got {ps.screen}; expected a share of the pairs in (0, 1]")
     if not 0 < ps.alpha < 1:
