@@ -42,8 +42,18 @@ def test_a_plan_spends_at_most_its_budget_and_ends_with_every_seed_at_full_lengt
     counts = [r.candidates for r in sched.rungs]
     assert counts == sorted(counts, reverse=True) and counts[-1] >= 1
     assert counts[0] <= (screen or 30)
+    left = budget - sched.total  # nothing more fits: no intermediate rung can take one more candidate
+    for k in range(1, len(counts) - 1):
+        assert counts[k] == counts[k - 1] or resources[k] - resources[k - 1] > left
     if fraction >= 0.15:
         assert counts[0] == (screen or 30)  # these budgets screen all they are asked to
+
+
+def test_what_the_halving_leaves_goes_to_the_deepest_intermediate_rung() -> None:
+    sched = plan(candidates=30, seeds=2, steps=40, checkpoints=CHECKPOINTS, budget=360, first=10, screen=15)
+    # 15 × 10 + n × (20 − 10) + 2 × (40 − 20) + 2 × 40 = 360 for n = 9 (halving alone: 4, and 50 left)
+    assert [(r.candidates, r.resource) for r in sched.rungs] == [(15, 10), (9, 20), (2, 40)]
+    assert sched.total == 360
 
 
 def test_rungs_grow_by_eta_from_the_first_checkpoint() -> None:

@@ -9,8 +9,9 @@ reduction factor η from the first (``r_0``), snapped to meta-steps at which tri
 checkpoints); the survivors shrink by η from rung to rung down to ``n_F``.
 
 The cost of a schedule, in meta-steps, is ``Σ_k n_k (r_k − r_{k−1}) + n_F (S − 1) T`` (``r_{−1} = 0``);
-:func:`plan` screens as many candidates ``n_0`` as asked (all of them by default) and then keeps the
-largest ``n_F`` whose cost is within the budget, so the rungs' costs add up to the schedule's total,
+:func:`plan` screens as many candidates ``n_0`` as asked (all of them by default), keeps the largest
+``n_F`` whose cost is within the budget and spends what is left on more candidates at the intermediate
+rungs, so the rungs' costs add up to the schedule's total,
 never more than the budget. The budget of a search is a fraction of the full grid's meta-steps
 (``C · S · T``) or a number of meta-steps (:func:`budget_steps`).
 """
@@ -124,8 +125,27 @@ def plan(*, candidates: int, seeds: int, steps: int, checkpoints: Sequence[int],
         fitting = [sched for n_final in range(n0, 0, -1)
                    if (sched := _schedule(n0, n_final, resources, eta, seeds, steps, grid)).total <= budget]
         if fitting:
-            return fitting[0]
+            return _fill(fitting[0], budget)
     raise AssertionError("unreachable: one pair at full length with every seed fits")  # pragma: no cover
+
+
+def _fill(sched: Schedule, budget: int) -> Schedule:
+    """Spend what is left on more candidates at the intermediate rungs, the deepest first (one more candidate at
+    rung k costs r_k − r_{k−1} meta-steps), until nothing more fits."""
+    rungs = list(sched.rungs)
+    left = budget - sched.total
+    grown = True
+    while grown:  # a rung that grew makes room below it for the deeper ones
+        grown = False
+        for k in range(len(rungs) - 2, 0, -1):
+            price = rungs[k].resource - rungs[k - 1].resource
+            extra = min(left // price, rungs[k - 1].candidates - rungs[k].candidates)
+            if extra > 0:
+                rungs[k] = Rung(rungs[k].candidates + extra, rungs[k].resource, rungs[k].seeds)
+                left -= extra * price
+                grown = True
+                break
+    return Schedule(tuple(rungs), sched.steps, sched.seeds, sched.grid_steps)
 
 
 def _schedule(n0: int, n_final: int, resources: list[int], eta: float, seeds: int, steps: int,
