@@ -118,3 +118,19 @@ def test_pairs_exactly_tied_with_the_best_count_as_the_best_for_top3() -> None:
     ranking = {t: [int(np.argmax(means[:, k]))] for k, t in enumerate(world.languages)}
     ranking[world.languages[0]] = [last, last - 1, last - 2]  # not argmax's pick (the first), but as good
     assert score(tied, Choice(ranking, spent=0)).top3 == 1.0
+
+
+def test_partial_runs_inform_the_completion_of_pairs_never_run_to_full_length() -> None:
+    from xlsweep.pairsearch.completion import complete_grid
+
+    world = planted_world(7, noise=0.003)
+    full = {p: world.test_delta[p] for p in (0, 1)}  # two pairs to full length, the others screened only
+    partial = [(p, 0, world.dev[p, 0, 0]) for p in range(len(world.pairs))]
+    actual = world.test_delta.mean(axis=1)
+    hidden = list(range(2, len(world.pairs)))
+    errors = {}
+    for name, extra in (("full only", ()), ("with partial", partial)):
+        grid = complete_grid(world.pairs, world.languages, full, prior=world_prior(world), partial=extra,
+                             dev_levels=len(world.checkpoints))
+        errors[name] = np.sqrt(np.mean((grid.value[hidden] - actual[hidden]) ** 2))
+    assert errors["with partial"] < 0.6 * errors["full only"]

@@ -1,8 +1,9 @@
 """The completed aux × target heatmap: observed cells as they are, every unrun cell predicted with an interval.
 
 The pooled model (:mod:`xlsweep.pairsearch.model`, the prior as a feature) is fitted to the test
-deltas of every seed of the pairs that ran to full length, and predicts each other cell's mean
-over seeds: ``mean ± z · sqrt(var + noise / seeds)``. :func:`write_completed_csv` writes one row
+deltas of every seed of the pairs that ran to full length — and, in a search, to the dev scores
+every run reported on the way, full or partial — and predicts each other cell's mean over seeds:
+``mean ± z · sqrt(var + noise / seeds)``. :func:`write_completed_csv` writes one row
 per cell with ``status`` (``observed``/``predicted``), the value and its interval — the columns the
 shared heatmap writer (:mod:`xlsweep.report.aux_table`) will draw, predicted cells hatched; until
 then :func:`write_completed_heatmap` draws them itself (outlined, hatched, with a legend).
@@ -38,11 +39,15 @@ class CompletedGrid:
 
 
 def complete_grid(pairs: Sequence[Pair], targets: Sequence[str], observed: Mapping[int, np.ndarray], *,
-                  prior: Prior | None = None, level: float = 0.9, seeds: int | None = None) -> CompletedGrid:
+                  prior: Prior | None = None, level: float = 0.9, seeds: int | None = None,
+                  partial: Sequence[tuple[int, int, np.ndarray]] = (), dev_levels: int = 0) -> CompletedGrid:
     """Complete a grid from ``observed``: pair index -> (seeds, targets) test deltas of that pair.
 
     Observed cells keep their mean over seeds (their interval: the model's, for reference); unrun
     cells get the model's prediction of the mean over ``seeds`` seeds (default: as many as observed).
+    ``partial`` adds what runs of any length reported: (pair, dev level 0..``dev_levels`` − 1, dev
+    score per target) — the dev scores are lower levels of the same model, the test deltas its top
+    level (own offsets, scale and noise), so a pair screened for a few meta-steps informs its cells.
 
     Raises:
         ValueError: If nothing was observed.
@@ -52,12 +57,15 @@ def complete_grid(pairs: Sequence[Pair], targets: Sequence[str], observed: Mappi
     if not observed:
         raise ValueError("complete_grid: no pair ran to full length; nothing to complete from")
     n_t = len(targets)
-    model = PooledModel(pairs, targets, prior=prior)
-    p = np.concatenate([np.full(np.asarray(v).size, i) for i, v in observed.items()])
-    t = np.concatenate([np.tile(np.arange(n_t), np.asarray(v).size // n_t) for v in observed.values()])
-    y = np.concatenate([np.asarray(v, dtype=np.float64).reshape(-1) for v in observed.values()])
-    fit = model.fit(p, t, y)
-    mean, var = fit.grid()
+    model = PooledModel(pairs, targets, prior=prior, levels=dev_levels + 1)
+    rows = [(i, np.asarray(v, dtype=np.float64).reshape(-1, n_t), dev_levels) for i, v in observed.items()]
+    rows += [(i, np.asarray(v, dtype=np.float64).reshape(1, n_t), lv) for i, lv, v in partial]
+    p = np.concatenate([np.full(v.size, i) for i, v, _ in rows])
+    t = np.concatenate([np.tile(np.arange(n_t), len(v)) for _, v, _ in rows])
+    lv = np.concatenate([np.full(v.size, k) for _, v, k in rows])
+    y = np.concatenate([v.reshape(-1) for _, v, _ in rows])
+    fit = model.fit(p, t, y, lv, noise_group=t + n_t * (lv < dev_levels))  # test and dev noise apart
+    mean, var = fit.grid(dev_levels)
     n_seeds = seeds or max(np.asarray(v).reshape(-1, n_t).shape[0] for v in observed.values())
     half = float(norm.ppf(0.5 + level / 2)) * np.sqrt(var + fit.noise_var[None, :] / n_seeds)
     value = mean.copy()
@@ -100,8 +108,9 @@ def write_completed_heatmap(grid: CompletedGrid, path: str | Path, *, title: str
             predicted = not grid.observed[i, k]
             if predicted:
                 ax.add_patch(Rectangle((k - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.45", lw=0))
+            dark = abs(values[i, k]) > 0.6 * bound
             ax.text(k, i, f"{values[i, k]:+.1f}", ha="center", va="center", fontsize=7,
-                    style="italic" if predicted else "normal", color="0.15")
+                    style="italic" if predicted else "normal", color="white" if dark else "0.15")
     ax.set_xticks(range(len(grid.targets)), grid.targets)
     ax.set_yticks(range(len(grid.pairs)), [p.label for p in grid.pairs])
     ax.set_xlabel("target language")

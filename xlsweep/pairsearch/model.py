@@ -93,8 +93,11 @@ class PooledModel:
         return np.hstack([offsets, cells])
 
     def fit(self, pair: ArrayLike, target: ArrayLike, y: ArrayLike, level: ArrayLike | None = None, *,
-            rounds: int = 3) -> PooledFit:
+            noise_group: ArrayLike | None = None, rounds: int = 3) -> PooledFit:
         """Fit to observations ``y`` of (pair index, target index, level index).
+
+        ``noise_group`` gives each row its noise level (default: its target; groups ``0 .. targets − 1``
+        are the ones :attr:`PooledFit.noise_var` reports).
 
         Raises:
             ValueError: If there are no observations or an index is out of range.
@@ -114,7 +117,8 @@ class PooledModel:
             x = self._design(p, t, lv, kappa[lv])
             cell = p * len(self.targets) + t if self.interaction else None
             blr = fit_blr(x, yy, groups, cell=cell, z=kappa[lv], n_cells=self.n_cells if self.interaction else 0,
-                          noise_group=t, fixed={"offset": 1e-6})
+                          noise_group=t if noise_group is None else np.asarray(noise_group, dtype=int),
+                          fixed={"offset": 1e-6})
             if len(seen) < 2 or round_ == rounds - 1:
                 break
             kappa = self._refit_kappa(blr, p, t, lv, yy, kappa, top)
@@ -155,8 +159,9 @@ class PooledFit:
         """(targets,) noise variance of one observation of each target (targets differ: one near 100 % hardly
         varies between seeds); a target without observations gets the largest."""
         v = np.asarray(self.blr.noise_var, dtype=np.float64)
-        out = np.full(len(self.model.targets), float(v.max()))
-        out[: len(v)] = v
+        n_t = len(self.model.targets)
+        out = np.full(n_t, float(v.max()))
+        out[: min(len(v), n_t)] = v[:n_t]
         return out
 
     def predict(self, pair: ArrayLike, target: ArrayLike, level: ArrayLike | None = None,

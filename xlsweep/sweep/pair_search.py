@@ -272,7 +272,9 @@ def report_pair_search(sweep: SweepConfig, *, tracking_uri: str, parent_run_id: 
     paths = [out_dir / "pair_search.md"]
     paths[0].write_text("\n".join(lines) + "\n")
     if full:
-        grid = complete_grid(search.pairs, search.targets, full, prior=search.prior)
+        partial = [(p, search.checkpoints.index(step), v) for (p, _, step), v in search.obs.items()]
+        grid = complete_grid(search.pairs, search.targets, full, prior=search.prior, partial=partial,
+                             dev_levels=len(search.checkpoints))
         paths.append(write_completed_csv(grid, out_dir / "pair_search_heatmap.csv"))
         paths.append(write_completed_heatmap(grid, out_dir / "pair_search_heatmap.png", title=(
             f"{sweep.name}: Δ test {sweep.trial.data.task} vs stage 1; {len(full)} of {len(search.pairs)} pairs run "
@@ -303,7 +305,7 @@ def _summary(search: PairSearch, result: SearchResult) -> list[str]:
     lines = [f"pair search: {result.spent} of {result.grid_steps} meta-steps of the full grid "
              f"({result.fraction:.1%}; budget {sched.total}), {len(result.full)} of {len(labels)} pairs run to full "
              f"length with all {len(search.seeds)} seeds", "",
-             "| target | best (predicted final dev) | tied with the best (paired over seeds, Holm) | next |",
+             "| target | best (predicted final dev) | tied with the best of the pairs run to full length | next |",
              "|---|---|---|---|"]
     for k, target in enumerate(search.targets):
         ranking = result.ranking[target]
