@@ -147,3 +147,16 @@ def test_the_noise_is_estimated_per_target() -> None:
     y = value[p, t] + rng.normal(size=len(p)) * sd[t]
     fit = PooledModel(PAIRS, TARGETS).fit(p, t, y)
     np.testing.assert_allclose(np.sqrt(fit.noise_var), sd, rtol=0.35)
+
+
+def test_levels_of_another_kind_get_their_own_interactions() -> None:
+    from xlsweep.pairsearch.blr import fit_blr
+
+    rng = np.random.default_rng(6)
+    n, m = 200, 20
+    cell = rng.integers(0, m, n)
+    kind = (np.arange(m) >= 10).astype(int)  # cells 10.. vary ten times more than cells ..9
+    u = rng.normal(size=m) * np.where(kind == 1, 1.0, 0.1)
+    y = u[cell] + rng.normal(0, 0.05, n)
+    fit = fit_blr(np.ones((n, 1)), y, ["offset"], cell=cell, n_cells=m, cell_group=kind, fixed={"offset": 1e-6})
+    assert fit.alphas["cell1"] < 0.2 * fit.alphas["cell"]  # precision = 1 / variance, per group

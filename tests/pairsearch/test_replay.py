@@ -133,4 +133,4 @@ def test_partial_runs_inform_the_completion_of_pairs_never_run_to_full_length() 
         grid = complete_grid(world.pairs, world.languages, full, prior=world_prior(world), partial=extra,
                              dev_levels=len(world.checkpoints))
         errors[name] = np.sqrt(np.mean((grid.value[hidden] - actual[hidden]) ** 2))
-    assert errors["with partial"] < 0.6 * errors["full only"]
+    assert errors["with partial"] < 0.8 * errors["full only"]

@@ -76,6 +76,7 @@ def fit_blr(
     cell: np.ndarray | None = None,
     z: np.ndarray | None = None,
     n_cells: int = 0,
+    cell_group: np.ndarray | None = None,
     noise_group: np.ndarray | None = None,
     fixed: dict[str, float] | None = None,
     iterations: int = 60,
@@ -90,6 +91,8 @@ def fit_blr(
         cell: (n,) index of each row's cell effect (-1: none); None: no cell effects.
         z: (n,) the value of that column (default 1).
         n_cells: Number of cell effects m.
+        cell_group: (m,) prior group of each cell effect, 0..k-1, each with its own precision (``cell``,
+            ``cell1``, ...); None: one group.
         noise_group: (n,) noise group of each row, 0..h-1 (None: one noise level).
         fixed: Group name -> a precision kept fixed (e.g. ``{"offset": 1e-6}``).
         iterations: At most this many fixed-point updates.
@@ -102,23 +105,28 @@ def fit_blr(
     cell = np.full(n, -1) if cell is None else np.asarray(cell)
     z = np.ones(n) if z is None else np.asarray(z, dtype=np.float64)
     noise = np.zeros(n, dtype=int) if noise_group is None else np.asarray(noise_group, dtype=int)
-    names = list(dict.fromkeys(groups)) + ["cell"]
+    m = max(n_cells, 1)
+    kinds = np.zeros(m, dtype=int) if cell_group is None else np.asarray(cell_group, dtype=int)
+    cell_names = ["cell"] + [f"cell{k}" for k in range(1, int(kinds.max()) + 1)]
+    names = list(dict.fromkeys(groups)) + cell_names
     col_group = np.array([names.index(g) for g in groups])
-    stats = _Stats(x0, y, cell, z, max(n_cells, 1), noise)
+    stats = _Stats(x0, y, cell, z, m, noise)
     alpha = {name: fixed.get(name, 1.0) for name in names}
     beta = np.full(stats.h, 1.0 / max(float(np.var(y)), 1e-6))
     for _ in range(iterations):
         a0 = np.array([alpha[names[g]] for g in col_group])
-        post = stats.posterior(a0, alpha["cell"], beta)
+        a_cell = np.array([alpha[cell_names[k]] for k in kinds])
+        post = stats.posterior(a0, a_cell, beta)
         gamma0 = 1.0 - a0 * np.diag(post.s_inv)
         diag1 = 1.0 / post.d + ((post.q_dinv.T @ post.s_inv) * post.q_dinv.T).sum(axis=1)
-        gamma1 = np.where(stats.observed, 1.0 - alpha["cell"] * diag1, 0.0)
+        gamma1 = np.where(stats.observed, 1.0 - a_cell * diag1, 0.0)
         new = dict(alpha)
         for g, name in enumerate(names):
             if name in fixed:
                 continue
-            if name == "cell":
-                num, den = gamma1.sum(), float((post.u ** 2).sum())
+            if name in cell_names:
+                sel1 = kinds == cell_names.index(name)
+                num, den = gamma1[sel1].sum(), float((post.u[sel1] ** 2).sum())
             else:
                 sel = col_group == g
                 num, den = gamma0[sel].sum(), float((post.w0[sel] ** 2).sum())
@@ -131,7 +139,8 @@ def fit_blr(
         alpha = new
         if moved < tol:
             break
-    post = stats.posterior(np.array([alpha[names[g]] for g in col_group]), alpha["cell"], beta)
+    post = stats.posterior(np.array([alpha[names[g]] for g in col_group]),
+                           np.array([alpha[cell_names[k]] for k in kinds]), beta)
     return BLRFit(w0=post.w0, u=post.u[:n_cells], s_inv=post.s_inv, q_dinv=post.q_dinv[:, :n_cells],
                   d=post.d[:n_cells], noise_var=1.0 / beta, alphas=alpha)
 
@@ -168,7 +177,7 @@ class _Stats:
         self.count = np.bincount(noise, minlength=self.h)
         self.observed = self.dz.sum(axis=0) > 0
 
-    def posterior(self, a0: np.ndarray, a_cell: float, beta: np.ndarray) -> _Posterior:
+    def posterior(self, a0: np.ndarray, a_cell: np.ndarray, beta: np.ndarray) -> _Posterior:
         q = np.einsum("g,gij->ij", beta, self.q)  # β-weighted cell block
         d = beta @ self.dz + a_cell
         q_dinv = q / d

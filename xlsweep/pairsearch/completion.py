@@ -47,7 +47,8 @@ def complete_grid(pairs: Sequence[Pair], targets: Sequence[str], observed: Mappi
     cells get the model's prediction of the mean over ``seeds`` seeds (default: as many as observed).
     ``partial`` adds what runs of any length reported: (pair, dev level 0..``dev_levels`` − 1, dev
     score per target) — the dev scores are lower levels of the same model, the test deltas its top
-    level (own offsets, scale and noise), so a pair screened for a few meta-steps informs its cells.
+    level (own offsets, scale, noise and interactions, whose spread the pairs run to full length show),
+    so a pair screened for a few meta-steps informs its cells.
 
     Raises:
         ValueError: If nothing was observed.
@@ -57,7 +58,7 @@ def complete_grid(pairs: Sequence[Pair], targets: Sequence[str], observed: Mappi
     if not observed:
         raise ValueError("complete_grid: no pair ran to full length; nothing to complete from")
     n_t = len(targets)
-    model = PooledModel(pairs, targets, prior=prior, levels=dev_levels + 1)
+    model = PooledModel(pairs, targets, prior=prior, levels=dev_levels + 1, kinds=[0] * dev_levels + [1])
     rows = [(i, np.asarray(v, dtype=np.float64).reshape(-1, n_t), dev_levels) for i, v in observed.items()]
     rows += [(i, np.asarray(v, dtype=np.float64).reshape(1, n_t), lv) for i, lv, v in partial]
     p = np.concatenate([np.full(v.size, i) for i, v, _ in rows])

@@ -47,8 +47,10 @@ class PooledModel:
     """
 
     def __init__(self, pairs: Sequence[Pair], targets: Sequence[str], *, levels: int = 1,
-                 prior: Prior | None = None, interaction: bool = True) -> None:
+                 prior: Prior | None = None, interaction: bool = True, kinds: Sequence[int] | None = None) -> None:
         self.pairs, self.targets, self.levels = tuple(pairs), tuple(targets), levels
+        # the kind of each level: levels of another kind (test deltas after dev scores) get interactions of their own
+        self.kinds = np.zeros(levels, dtype=int) if kinds is None else np.asarray(kinds, dtype=int)
         self.prior, self.interaction = prior, interaction
         if prior is not None:
             prior.check([lang for p in self.pairs for lang in p.languages] + list(self.targets))
@@ -58,7 +60,10 @@ class PooledModel:
 
     @property
     def n_cells(self) -> int:
-        return len(self.pairs) * len(self.targets)
+        return len(self.pairs) * len(self.targets) * (int(self.kinds.max()) + 1)
+
+    def _cell(self, pair: np.ndarray, target: np.ndarray, level: np.ndarray) -> np.ndarray:
+        return pair * len(self.targets) + target + self.kinds[level] * len(self.pairs) * len(self.targets)
 
     def _cell_features(self) -> np.ndarray:
         n_s, n_q, n_t = len(self.support_langs), len(self.query_langs), len(self.targets)
@@ -115,8 +120,10 @@ class PooledModel:
         seen = np.unique(lv)
         for round_ in range(rounds):
             x = self._design(p, t, lv, kappa[lv])
-            cell = p * len(self.targets) + t if self.interaction else None
+            cell = self._cell(p, t, lv) if self.interaction else None
+            kinds = np.repeat(np.arange(int(self.kinds.max()) + 1), len(self.pairs) * len(self.targets))
             blr = fit_blr(x, yy, groups, cell=cell, z=kappa[lv], n_cells=self.n_cells if self.interaction else 0,
+                          cell_group=kinds if self.interaction else None,
                           noise_group=t if noise_group is None else np.asarray(noise_group, dtype=int),
                           fixed={"offset": 1e-6})
             if len(seen) < 2 or round_ == rounds - 1:
@@ -134,7 +141,7 @@ class PooledModel:
         offset = blr.w0[t * self.levels + lv]
         effect = self._cells[p * len(self.targets) + t] @ blr.w0[n_off:]
         if self.interaction:
-            effect = effect + blr.u[p * len(self.targets) + t]
+            effect = effect + blr.u[self._cell(p, t, lv)]
         new = kappa.copy()
         for level in np.unique(lv):
             sel = lv == level
@@ -171,7 +178,7 @@ class PooledFit:
         p, t = np.asarray(pair, dtype=int), np.asarray(target, dtype=int)
         lv = np.full_like(p, m.levels - 1) if level is None else np.broadcast_to(np.asarray(level, dtype=int), p.shape)
         x = m._design(p, t, self.offset_level[lv], self.kappa[lv])
-        cell = p * len(m.targets) + t if m.interaction else np.full_like(p, -1)
+        cell = m._cell(p, t, lv) if m.interaction else np.full_like(p, -1)
         return self.blr.mean(x, cell, self.kappa[lv]), self.blr.variance(x, cell, self.kappa[lv])
 
     def grid(self, level: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import spearmanr
 
-from xlsweep.pairsearch.completion import complete_grid
+from xlsweep.pairsearch.completion import CompletedGrid, complete_grid
 from xlsweep.pairsearch.prior import Prior, planted_prior
 from xlsweep.pairsearch.search import PairSearch, SearchOptions, prior_scores
 from xlsweep.pairsearch.world import World
 from xlsweep.report.stats import tied_with_best
 
-__all__ = ["Choice", "Completion", "Score", "complete", "replay", "score", "world_prior"]
+__all__ = ["Choice", "Completion", "Score", "complete", "complete_after_search", "replay", "score", "world_prior"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,11 @@ def _without_prior(options: SearchOptions) -> SearchOptions:
 
 
 def _pair_search(world: World, order: Sequence[int], options: SearchOptions, rng_seed: int) -> Choice:
+    result = _run_search(world, order, options, rng_seed).result()
+    return Choice(result.ranking, result.spent)
+
+
+def _run_search(world: World, order: Sequence[int], options: SearchOptions, rng_seed: int) -> PairSearch:
     from dataclasses import replace
 
     search = PairSearch(world.pairs, world.languages, seeds=[world.seeds[i] for i in order], steps=world.steps,
@@ -105,8 +110,7 @@ def _pair_search(world: World, order: Sequence[int], options: SearchOptions, rng
                     scores = dict(zip(world.languages, world.dev[run.pair, seed_index[run.seed], c], strict=True))
                     search.observe(run.pair, run.seed, step, scores)
         search.advance()
-    result = search.result()
-    return Choice(result.ranking, result.spent)
+    return search
 
 
 def _asha(world: World, order: Sequence[int]) -> Choice:
@@ -164,6 +168,19 @@ class Completion:
     width_pts: float  # mean interval width, in points
 
 
+def complete_after_search(world: World, *, order: Sequence[int], options: SearchOptions | None = None,
+                          rng_seed: int = 0, level: float = 0.9) -> Completion:
+    """The completed heatmap a search leaves: from its full-length pairs' test deltas and every dev score its
+    runs reported; scored on the cells of the pairs it did not run to full length."""
+    search = _run_search(world, order, options or SearchOptions(), rng_seed)
+    full = search.result().full
+    partial = [(p, search.checkpoints.index(step), v) for (p, _, step), v in search.obs.items()]
+    grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in full},
+                         prior=search.prior, level=level, seeds=len(world.seeds), partial=partial,
+                         dev_levels=len(search.checkpoints))
+    return _completion_score(world, grid, [p for p in range(len(world.pairs)) if p not in set(full)])
+
+
 def complete(world: World, observed: Sequence[int], *, prior: Prior | None, level: float = 0.9) -> Completion:
     """Complete the world's grid from the test deltas (every seed) of the ``observed`` pairs; score the rest.
 
@@ -172,7 +189,11 @@ def complete(world: World, observed: Sequence[int], *, prior: Prior | None, leve
     obs = sorted(set(observed))
     grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in obs}, prior=prior,
                          level=level, seeds=len(world.seeds))
-    hidden = np.array([p for p in range(len(world.pairs)) if p not in set(obs)])
+    return _completion_score(world, grid, [p for p in range(len(world.pairs)) if p not in set(obs)])
+
+
+def _completion_score(world: World, grid: CompletedGrid, hidden_pairs: Sequence[int]) -> Completion:
+    hidden = np.array(hidden_pairs)
     actual = world.test_delta[hidden].mean(axis=1)
     predicted = grid.value[hidden]
     inside = (grid.low[hidden] <= actual) & (actual <= grid.high[hidden])
