@@ -4,6 +4,7 @@
     xlsweep resume runs/demo                      # continue an interrupted sweep (its latest run)
     xlsweep ui                                    # browse the sweeps in MLflow (127.0.0.1)
     xlsweep validate tune_configs/demo.yaml       # check a config and list its trials
+    xlsweep search-pairs CONFIG --budget 0.15     # the best auxiliary pair per target, 15 % of the grid's compute
     xlsweep languages                             # the synthetic languages and their relatedness
     xlsweep export-synthetic DIR --task ner       # the synthetic data in the real formats
     xlsweep report --experiment demo              # tables, heatmap, best pairs of the latest demo sweep
@@ -76,6 +77,36 @@ def _dir_mode(text: str) -> int:
         _fail(f"--dir-mode: got {text!r}; expected octal permissions with rwx for you and no write for others, "
               "e.g. 700 (private) or 750 (your group may read)")
     return mode
+
+
+@app.command("search-pairs")
+def search_pairs(
+    config: ConfigArg,
+    budget: Annotated[float | None, typer.Option(help="Share of the full grid's meta-steps, in (0, 1]; default: "
+                                                      "the config's pair_search.budget (0.15).")] = None,
+    address: AddressOpt = None,
+    tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI; default: the config's, "
+                                                          "$MLFLOW_TRACKING_URI, or ./mlflow.db.")] = None,
+    output_dir: Annotated[str | None, typer.Option(help="Where the sweep writes; default: the config's.")] = None,
+) -> None:
+    """Search the best auxiliary pair per target over the config's grid.aux within a budget (pair_search)."""
+    from xlsweep.config import ConfigError, parse_sweep
+    from xlsweep.sweep.state import sweep_yaml
+
+    raw = sweep_yaml(_load(config))
+    raw["pair_search"] = {**raw["pair_search"], "enabled": True, **({} if budget is None else {"budget": budget})}
+    try:
+        cfg = parse_sweep(raw)
+    except ConfigError as err:
+        _fail(f"{config}: {err}")
+    from xlsweep.sweep.runner import SweepError, run_sweep
+
+    try:
+        outcome = run_sweep(cfg, address=address, tracking_uri=tracking_uri, output_dir=output_dir,
+                            log=lambda line: typer.echo(line))
+    except (SweepError, ConfigError) as err:
+        _fail(str(err))
+    _summary(outcome)
 
 
 @app.command()
@@ -223,6 +254,11 @@ def validate(config: ConfigArg) -> None:
     files = "data files exist" if any(c.data.benchmark != "synthetic" for _, c in cells) else "synthetic data"
     typer.echo(f"checked: {len(cells)} trial config{'' if len(cells) == 1 else 's'} (keys, types, ranges, languages, "
                f"no repeated values or trials), {files}, {', '.join(checked)}")
+    if cfg.pair_search.enabled:  # the search runs some of these trials, some only part of the way
+        from xlsweep.pairsearch.config import describe
+
+        for line in describe(cfg):
+            typer.echo(line)
     for overrides, trial in cells:
         m = trial.meta
         typer.echo(f"  {m.algorithm:<8} support={','.join(m.support):<8} query={','.join(m.query) or '(same)':<8} "
@@ -244,17 +280,33 @@ def _synthetic(task: str, **options: object):  # type: ignore[no-untyped-def]
 
 
 @app.command()
-def languages(seed: Annotated[int, typer.Option(help="Benchmark seed.")] = 0) -> None:
-    """The synthetic benchmark's languages and their planted relatedness (share of cognate words)."""
-    from xlsweep.data.synthetic import DEFAULT_FAMILY
+def languages(
+    config: Annotated[Path | None, typer.Argument(help="A sweep config: print its data.synthetic family.")] = None,
+    seed: Annotated[int, typer.Option(help="Benchmark seed.")] = 0,
+    n: Annotated[int | None, typer.Option("--languages", help="A random family of N languages instead of the "
+                                                              "default one.")] = None,
+    family_seed: Annotated[int, typer.Option(help="The random family's seed.")] = 0,
+) -> None:
+    """A synthetic family's languages and their planted relatedness (share of cognate words)."""
+    from xlsweep.config.schema import SyntheticDataConfig
+    from xlsweep.data.benchmark import synthetic_benchmark
+    from xlsweep.data.families import family_lines
 
-    bench = _synthetic("nli", seed=seed, train_size=1, dev_size=1, test_size=1)
-    langs = bench.languages
-    info = {lang.code: lang for lang in DEFAULT_FAMILY}
-    typer.echo("lang  parent  order  " + " ".join(f"{b:>5}" for b in langs))
-    for a in langs:
-        row = " ".join(f"{bench.relatedness(a, b):5.2f}" for b in langs)
-        typer.echo(f"{a:<5} {info[a].parent or '-':<7} {info[a].order:<6} {row}")
+    if config is not None:
+        if n is not None:
+            _fail("--languages: give a config or --languages, not both")
+        data = _load(config).trial.data
+        if data.benchmark != "synthetic":
+            _fail(f"{config}: data.benchmark is {data.benchmark!r}; only the synthetic benchmark has a planted family")
+        synthetic = data.synthetic
+    else:
+        synthetic = SyntheticDataConfig(seed=seed, languages=n or (), family_seed=family_seed)
+    try:
+        bench = synthetic_benchmark(synthetic)
+    except ValueError as err:
+        _fail(f"--languages: {err}")
+    for line in family_lines(bench.family, bench.relatedness):
+        typer.echo(line)
 
 
 SyntheticOpt = "default: as data.synthetic in a sweep config (xlsweep/config/schema.py)"

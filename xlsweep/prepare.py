@@ -28,10 +28,16 @@ import torch
 from xlsweep.cache import cached, file_digest, fingerprint
 from xlsweep.config.load import needed_splits, to_dict
 from xlsweep.config.schema import DataConfig, TrialConfig
-from xlsweep.data.benchmark import Benchmark, benchmark_languages, load_benchmark, split_key
+from xlsweep.data.benchmark import (
+    Benchmark,
+    benchmark_languages,
+    load_benchmark,
+    split_key,
+    synthetic_benchmark,
+    synthetic_key,
+)
 from xlsweep.data.features import Features
 from xlsweep.data.sources import resolve_limit, take
-from xlsweep.data.synthetic import SyntheticBenchmark
 from xlsweep.models.encoder import enable_activation_checkpointing, load_tokenizer, loading_report, quiet_transformers
 from xlsweep.models.tiny import build_tiny_encoder
 from xlsweep.tasks import get_task
@@ -109,7 +115,7 @@ def _encoder_key(cfg: TrialConfig, cache_dir: Path) -> dict[str, Any]:
     """The encoder's identity: the tiny default's settings, a local directory's content (config, weights and
     tokenizer files by sha256: replacing the model there rebuilds everything made from it), or a hub name."""
     if cfg.model.name == "tiny":  # the tokenizer is trained on the synthetic corpus (every task's words)
-        return {"v": _VERSION, "tiny": to_dict(cfg.model.tiny), "data": to_dict(cfg.data.synthetic)}
+        return {"v": _VERSION, "tiny": to_dict(cfg.model.tiny), "data": synthetic_key(cfg.data.synthetic)}
     local = Path(cfg.model.name).expanduser()
     if local.is_dir():
         files = sorted(p for p in local.iterdir() if p.is_file() and p.suffix in MODEL_FILES
@@ -131,7 +137,7 @@ def _encoder(cfg: TrialConfig, cache_dir: Path, log: Log) -> tuple[Path, dict[st
     def build(out: Path) -> None:
         t = cfg.model.tiny
         log(f"building the tiny default encoder (tokenizer + {t.num_layers}-layer BERT) ...")
-        corpus = SyntheticBenchmark(**to_dict(cfg.data.synthetic)).corpus()  # every task's words
+        corpus = synthetic_benchmark(cfg.data.synthetic).corpus()  # every task's words, every language
         build_tiny_encoder(out, corpus, vocab_size=t.vocab_size, hidden_size=t.hidden_size,
                            num_layers=t.num_layers, num_heads=t.num_heads, intermediate_size=t.intermediate_size,
                            max_position=max(128, cfg.data.max_length), mlm_steps=t.mlm_steps, seed=t.seed)

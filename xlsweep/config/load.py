@@ -32,6 +32,7 @@ from xlsweep.config.schema import (
 )
 from xlsweep.config.yaml_reader import YamlError, cut, read_yaml, short
 from xlsweep.data.benchmark import benchmark_languages, benchmark_sources, load_benchmark
+from xlsweep.data.families import resolve_family
 from xlsweep.data.sources import PRESETS, parse_source, resolve_limit, resolve_source
 from xlsweep.data.synthetic import SPLITS
 
@@ -434,6 +435,10 @@ def _validate_synthetic(data: DataConfig) -> None:
     if not 0 < syn.purity <= 1:
         raise ConfigError(f"data.synthetic.purity: got {syn.purity}; expected a number in (0, 1]")
     try:
+        resolve_family(syn)
+    except ValueError as err:
+        raise ConfigError(f"data.synthetic.languages{'' if str(err).startswith('[') else ': '}{err}") from None
+    try:
         problem = _benchmark_refuses(data.task, syn)  # once per distinct setting: ~1 ms each, and grids repeat them
     except TypeError:  # an unhashable field: not cached
         problem = _benchmark_refuses.__wrapped__(data.task, syn)
@@ -771,6 +776,13 @@ def parse_sweep(raw: Any, *, default_name: str = "sweep") -> SweepConfig:
     _validate_axes(sweep)
     _validate_size(sweep)
     _validate_search(sweep, grid_cells(sweep, samples=False))
+    if sweep.pair_search.enabled:  # the search's checks, and its objective: every target's dev score
+        from xlsweep.pairsearch.config import check_pair_search
+
+        try:
+            sweep = check_pair_search(sweep)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
     cells = expand_grid(sweep)  # validates every cell
     for cell, cfg in cells:
         _validate_objective(sweep, cfg, f"grid cell {cell}: " if cell else "")

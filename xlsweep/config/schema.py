@@ -20,10 +20,12 @@ __all__ = [
     "EvalConfig",
     "FewShotConfig",
     "Grid",
+    "LanguageSpec",
     "MAML_ALGORITHMS",
     "MetaConfig",
     "MetaXLConfig",
     "ModelConfig",
+    "PairSearchConfig",
     "ResourcesConfig",
     "SearchConfig",
     "Stage1Config",
@@ -37,8 +39,25 @@ __all__ = [
 
 
 @dataclass(frozen=True)
+class LanguageSpec:
+    """One node of an explicit synthetic family (``data.synthetic.languages: [{code: ana, ...}, ...]``)."""
+
+    code: str
+    parent: str = ""  # "": a root (a proto-language, or an isolate)
+    inherit: float = 0.0  # probability that a concept keeps the parent's word
+    order: Literal["SVO", "SOV", "VSO"] = "SVO"
+    script: Literal["latin", "other"] = "latin"
+    spoken: bool = True  # false: a proto-language, which has no data of its own
+
+
+@dataclass(frozen=True)
 class SyntheticDataConfig:
-    """The embedded synthetic benchmark (see :class:`xlsweep.data.synthetic.SyntheticBenchmark`)."""
+    """The embedded synthetic benchmark (see :class:`xlsweep.data.synthetic.SyntheticBenchmark`).
+
+    ``languages`` chooses the family (:mod:`xlsweep.data.families`): empty for the default
+    six-language tree, a number N for a random tree of N languages (``family_seed``), or a
+    list of :class:`LanguageSpec`.
+    """
 
     seed: int = 0
     train_size: int = 4000
@@ -47,6 +66,8 @@ class SyntheticDataConfig:
     n_topics: int = 6
     words_per_pool: int = 12
     purity: float = 0.35
+    languages: int | tuple[LanguageSpec, ...] = ()
+    family_seed: int = 0  # of a random family (languages: N)
 
 
 @dataclass(frozen=True)
@@ -307,6 +328,27 @@ class SearchConfig:
 
 
 @dataclass(frozen=True)
+class PairSearchConfig:
+    """Budgeted search of the best auxiliary pair per target over ``grid.aux`` (:mod:`xlsweep.pairsearch`).
+
+    Successive halving over the grid's pairs with meta-steps as the resource, deciding on the dev
+    scores of every target, evidence pooled across pairs that share a language; survivors run to the
+    full length with every seed of ``grid.seed``.
+    """
+
+    enabled: bool = False
+    budget: float = 0.15  # a fraction of the full grid's meta-steps, in (0, 1]
+    budget_steps: int = 0  # or a number of meta-steps (overrides budget)
+    eta: float = 2.0  # reduction factor between rungs
+    first: int = 0  # meta-steps of the first rung (0: meta.checkpoint_every); a multiple of checkpoint_every
+    screen: float = 1.0  # share of the pairs screened at the first rung (the prior's favourites first)
+    prior: Literal["auto", "planted", "uriel+", "none"] = "auto"  # auto: planted (synthetic), uriel+ (real data)
+    prior_distances: tuple[str, ...] = ("genetic", "syntactic", "geographic")  # URIEL+ kinds averaged
+    alpha: float = 0.05  # family-wise level of the per-target tied set
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class CheckpointsConfig:
     """Bounded disk use: Tune keeps ``keep`` checkpoints per trial and drops them once a trial has finished."""
 
@@ -335,6 +377,7 @@ class SweepConfig:
     resources: ResourcesConfig = field(default_factory=ResourcesConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
+    pair_search: PairSearchConfig = field(default_factory=PairSearchConfig)
     max_failures: int = 1  # retries of a trial whose worker died, each from its last checkpoint
     output_dir: str = "runs"  # the sweep writes to <output_dir>/<name>/
     cache_dir: str = ".xlsweep-cache"  # encoder, features and stage-1 checkpoints, by content hash

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import datasets
 
-from xlsweep.data.synthetic import DEFAULT_FAMILY, SyntheticBenchmark
+from xlsweep.data.families import resolve_family, spoken
+from xlsweep.data.synthetic import SyntheticBenchmark
 
 if TYPE_CHECKING:
-    from xlsweep.config.schema import DataConfig
+    from xlsweep.config.schema import DataConfig, SyntheticDataConfig
 
-__all__ = ["Benchmark", "benchmark_languages", "benchmark_sources", "load_benchmark", "split_key"]
+__all__ = ["Benchmark", "benchmark_languages", "benchmark_sources", "load_benchmark", "split_key",
+           "synthetic_benchmark", "synthetic_key"]
 
 
 class Benchmark(Protocol):
@@ -42,7 +44,7 @@ def benchmark_languages(data: DataConfig) -> tuple[str, ...]:
     from xlsweep.data.sources import PRESETS
 
     if data.benchmark == "synthetic":
-        return tuple(lang.code for lang in DEFAULT_FAMILY if lang.spoken)
+        return spoken(resolve_family(data.synthetic))
     if data.languages:
         return data.languages
     if data.benchmark in PRESETS:
@@ -59,13 +61,12 @@ def split_key(data: DataConfig, language: str, split: str, memo_dir: Path | None
     detected (nothing about it is known offline before loading it).
     """
     from xlsweep.cache import file_digest
-    from xlsweep.config.load import to_dict
     from xlsweep.data.sources import parse_source, resolve_limit, resolve_source
 
     key = {"task": data.task, "language": language, "split": split,
            "limit": resolve_limit(data.limits, language, split), "mode": data.limit_mode, "seed": data.limit_seed}
     if data.benchmark == "synthetic":
-        return {**key, "synthetic": to_dict(data.synthetic)}
+        return {**key, "synthetic": synthetic_key(data.synthetic)}
     spec = resolve_source(benchmark_sources(data), language, split)
     key["source"] = spec
     try:
@@ -77,19 +78,29 @@ def split_key(data: DataConfig, language: str, split: str, memo_dir: Path | None
     return key
 
 
+def synthetic_key(synthetic: SyntheticDataConfig) -> dict[str, Any]:
+    """What determines the synthetic data (part of cache keys); the default family adds nothing, so the keys
+    (and caches) of configs written before families were configurable stay the same."""
+    from xlsweep.config.load import to_dict
+
+    key = to_dict(synthetic)
+    if not synthetic.languages:
+        key.pop("languages")
+        key.pop("family_seed")
+    return dict(key)
+
+
+def synthetic_benchmark(synthetic: SyntheticDataConfig, task: str = "nli") -> SyntheticBenchmark:
+    """The synthetic benchmark a ``data.synthetic`` section describes, its language family included."""
+    s = synthetic
+    return SyntheticBenchmark(task=task, seed=s.seed, train_size=s.train_size, dev_size=s.dev_size,
+                              test_size=s.test_size, n_topics=s.n_topics, words_per_pool=s.words_per_pool,
+                              purity=s.purity, family=resolve_family(s))
+
+
 def load_benchmark(data: DataConfig) -> Benchmark:
     if data.benchmark == "synthetic":
-        s = data.synthetic
-        return SyntheticBenchmark(
-            task=data.task,
-            seed=s.seed,
-            train_size=s.train_size,
-            dev_size=s.dev_size,
-            test_size=s.test_size,
-            n_topics=s.n_topics,
-            words_per_pool=s.words_per_pool,
-            purity=s.purity,
-        )
+        return synthetic_benchmark(data.synthetic, data.task)
     from xlsweep.data.sources import RealBenchmark
 
     # limits are applied by the caller, the same way for every benchmark (xlsweep.prepare)

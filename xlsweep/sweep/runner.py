@@ -124,6 +124,10 @@ def check_data_files(cells: list[tuple[dict[str, Any], TrialConfig]], sweep: Swe
         listed = "\n  ".join(dict.fromkeys(problems))
         raise SweepError(f"data.sources: {len(set(problems))} data file(s) the sweep needs do not exist:\n  {listed}\n"
                          "fix the paths in data.sources (relative paths are read from the directory you launch in)")
+    if sweep.pair_search.enabled:  # the search's prior (URIEL+ distances) knows every language, before Ray starts
+        from xlsweep.sweep.pair_search import check_prior
+
+        check_prior(sweep)
 
 
 @dataclass
@@ -521,4 +525,10 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
         ray.shutdown()
         signals.restore()
     _report(outcome, tracker, task.primary, log)  # from MLflow only: Ray is down by now
+    if sweep.pair_search.enabled:  # the chosen pairs, tied sets and completed heatmap, from MLflow
+        from xlsweep.sweep.pair_search import report_pair_search
+
+        paths = report_pair_search(sweep, tracking_uri=outcome.tracking_uri,
+                                    parent_run_id=outcome.parent_run_id, out_dir=out_dir, log=log)
+        outcome.heatmap = next((p for p in paths if p.suffix == ".png"), outcome.heatmap)
     return outcome

@@ -29,6 +29,8 @@ def param_space(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfi
     keys look up (so every grid cell, every seed included, shares each sample); Optuna's space as domains."""
     from ray import tune
 
+    if sweep.pair_search.enabled:  # the pair search's searcher proposes each trial's aux and seed
+        return {}
     search = sweep.search
     space: dict[str, Any] = {}
     names = [n for n in cells[0][0] if n not in search.space and n != SAMPLE_KEY]
@@ -60,6 +62,10 @@ class _SampleValue:
 
 
 def expected_trials(sweep: SweepConfig, cells: list[Any]) -> int:
+    if sweep.pair_search.enabled:
+        from xlsweep.pairsearch.config import planned_trials
+
+        return planned_trials(sweep)
     return sweep.search.num_samples if sweep.search.searcher == "optuna" else len(cells)
 
 
@@ -74,12 +80,19 @@ def tune_config(sweep: SweepConfig, state: SweepState, experiment_id: str, cells
         grace = search.asha.grace_period or sweep.trial.meta.checkpoint_every
         kwargs["scheduler"] = _asha(state, experiment_id, grace=grace, reduction_factor=search.asha.reduction_factor,
                                     max_t=max(c.meta.steps for _, c in cells))
+    if sweep.pair_search.enabled:
+        from xlsweep.sweep.pair_search import pair_search_components
+
+        kwargs["search_alg"], kwargs["scheduler"] = pair_search_components(
+            sweep, tracking_uri=state.tracking_uri, experiment_id=experiment_id, parent_run_id=state.parent_run_id)
+        kwargs["num_samples"] = len(cells)  # at most one trial per cell; the searcher says when it is done
     if search.searcher == "optuna":
         from ray.tune.search.optuna import OptunaSearch
 
         kwargs["search_alg"] = OptunaSearch(seed=search.seed)
         kwargs["num_samples"] = search.num_samples
-    return tune.TuneConfig(reuse_actors=True, max_concurrent_trials=sweep.max_concurrent or None,
+    concurrent = None if sweep.pair_search.enabled else sweep.max_concurrent or None  # (the pair search's own)
+    return tune.TuneConfig(reuse_actors=True, max_concurrent_trials=concurrent,
                            trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}", **kwargs)
 
 

@@ -1,0 +1,175 @@
+"""Benchmark: budgeted auxiliary-pair search strategies replayed on recorded pair grids (issue 14 §4).
+
+    .venv/bin/python scripts/bench_pair_search.py                     # benchmarks/world-*.json, 15 % budget
+    .venv/bin/python scripts/bench_pair_search.py --json              # ... last line: the default's numbers
+    .venv/bin/python scripts/bench_pair_search.py --worlds benchmarks/world-3.json --reps 4
+
+Each world is a full grid recorded by real sweeps (``scripts/record_grids.py``): every pair's dev
+scores at every checkpoint and its final test deltas, for every seed. Strategies are replayed on it
+(:mod:`xlsweep.pairsearch.replay`): they pay meta-steps for the dev scores they read, and never
+read a test score. Over every world and ``--reps`` replications (a resampled seed order — which
+seed screens — and the strategy's own random seed) the table gives:
+
+* ``compute``: meta-steps spent / the full grid's;
+* ``tied``: share of targets whose chosen pair is tied with the grid's best (test deltas, paired over
+  seeds, Holm-corrected at α = 0.05);
+* ``top3``: share of targets whose grid-best pair (mean test delta) is in the strategy's top 3;
+* ``regret``: mean over targets of grid-best minus chosen mean test delta, in points.
+
+Then the completed heatmap: with a random 30 % of the pairs observed (all their seeds' test deltas),
+the pooled model predicts every other cell; ``spearman`` is the rank correlation of predicted vs
+actual (mean over seeds) over all unobserved cells, ``within`` its mean within each target,
+``coverage`` the share inside their 90 % intervals; the last row is the heatmap the default search itself
+leaves (its full-length pairs' test deltas and every dev score its runs reported), scored on the pairs it
+did not finish. ``--png`` draws regret vs compute. With
+``--json`` the last line is one JSON object for the default strategy (xlsweep, with the prior):
+``compute_fraction``, ``tied_rate``, ``top3_rate``, ``mean_regret_pts``, ``completion_spearman``,
+``interval_coverage``.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: threads only contend on shared cores
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from xlsweep.pairsearch.replay import (  # noqa: E402
+    complete,
+    complete_after_search,
+    replay,
+    score,
+    world_prior,
+)
+from xlsweep.pairsearch.search import SearchOptions  # noqa: E402
+from xlsweep.pairsearch.world import World, load_world  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+STRATEGIES = ("grid", "random", "asha", "prior", "xlsweep-noprior", "xlsweep")
+CURVE_BUDGETS = (0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5)
+
+
+def _orders(world: World, reps: int, rng: np.random.Generator) -> list[list[int]]:
+    return [list(rng.permutation(len(world.seeds))) for _ in range(reps)]
+
+
+def evaluate(worlds: list[World], strategy: str, options: SearchOptions, reps: int, seed: int) -> dict[str, float]:
+    """Mean score of ``strategy`` over the worlds and ``reps`` replications each."""
+    rows = []
+    for w, world in enumerate(worlds):
+        rng = np.random.default_rng([seed, w])
+        for r, order in enumerate(_orders(world, reps, rng)):
+            rows.append(score(world, replay(world, strategy, order=order, options=options, rng_seed=1000 * w + r)))
+    return {"compute": float(np.mean([s.compute_fraction for s in rows])),
+            "tied": float(np.mean([s.tied for s in rows])), "top3": float(np.mean([s.top3 for s in rows])),
+            "regret": float(np.mean([s.regret_pts for s in rows]))}
+
+
+def evaluate_completion(worlds: list[World], *, share: float, reps: int, seed: int,
+                        use_prior: bool = True) -> dict[str, float]:
+    rows = []
+    for w, world in enumerate(worlds):
+        rng = np.random.default_rng([seed, w, 7])
+        n = max(2, round(share * len(world.pairs)))
+        prior = world_prior(world) if use_prior else None
+        for _ in range(reps):
+            rows.append(complete(world, rng.choice(len(world.pairs), n, replace=False).tolist(), prior=prior))
+    return {"spearman": float(np.mean([c.spearman for c in rows])),
+            "within": float(np.mean([c.spearman_within for c in rows])),
+            "coverage": float(np.mean([c.coverage for c in rows])),
+            "width": float(np.mean([c.width_pts for c in rows]))}
+
+
+def evaluate_search_completion(worlds: list[World], options: SearchOptions, reps: int, seed: int) -> dict[str, float]:
+    """The heatmap the default search leaves (its full and partial runs), scored on the pairs it did not finish."""
+    rows = []
+    for w, world in enumerate(worlds):
+        rng = np.random.default_rng([seed, w])
+        for r, order in enumerate(_orders(world, reps, rng)):
+            rows.append(complete_after_search(world, order=order, options=options, rng_seed=1000 * w + r))
+    return {key: float(np.mean([getattr(c, attr) for c in rows])) for key, attr in
+            (("spearman", "spearman"), ("within", "spearman_within"), ("coverage", "coverage"), ("width", "width_pts"))}
+
+
+def _curve(worlds: list[World], options: SearchOptions, reps: int, seed: int, png: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for strategy, style in (("xlsweep", "o-"), ("xlsweep-noprior", "s--"), ("random", "^:")):
+        points = [evaluate(worlds, strategy, replace(options, budget=b), reps, seed) for b in CURVE_BUDGETS]
+        ax.plot([p["compute"] for p in points], [p["regret"] for p in points], style, label=strategy)
+    for strategy, marker in (("asha", "D"), ("prior", "x"), ("grid", "*")):
+        p = evaluate(worlds, strategy, options, reps, seed)
+        ax.plot([p["compute"]], [p["regret"]], marker, markersize=9, label=strategy)
+    ax.axvline(0.15, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("compute (share of the full grid's meta-steps)")
+    ax.set_ylabel("mean regret (points of test accuracy)")
+    ax.set_title(f"Pair search on {len(worlds)} recorded grids")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return png
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--worlds", type=Path, nargs="+", default=sorted((ROOT / "benchmarks").glob("world-*.json")))
+    parser.add_argument("--budget", type=float, default=0.15)
+    parser.add_argument("--reps", type=int, default=6, help="replications per world (seed orders, strategy seeds)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--completion-share", type=float, default=0.3)
+    parser.add_argument("--png", type=Path, default=None, help="regret-vs-compute curve (default: none)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if not args.worlds:
+        sys.exit("no worlds: expected benchmarks/world-*.json (record them with scripts/record_grids.py)")
+    start = time.monotonic()
+    worlds = [load_world(p) for p in args.worlds]
+    options = SearchOptions(budget=args.budget)
+    print(f"{len(worlds)} world(s): " + "; ".join(f"{w.name} ({len(w.pairs)} pairs × {len(w.seeds)} seeds × "
+                                                  f"{len(w.languages)} targets, {w.steps} meta-steps)" for w in worlds))
+    print(f"budget {args.budget:g}, {args.reps} replications per world\n")
+    print("| strategy | compute | tied | top3 | regret (pts) |")
+    print("|---|---:|---:|---:|---:|")
+    results = {}
+    for strategy in STRATEGIES:
+        results[strategy] = r = evaluate(worlds, strategy, options, args.reps, args.seed)
+        print(f"| {strategy} | {r['compute']:.3f} | {r['tied']:.3f} | {r['top3']:.3f} | {r['regret']:.2f} |",
+              flush=True)
+    print(f"\ncompleted heatmap, {args.completion_share:.0%} of the pairs observed:\n")
+    print("| model | spearman | within target | 90 % coverage | interval width (pts) |")
+    print("|---|---:|---:|---:|---:|")
+    completion = {}
+    for name, use_prior in (("pooled, prior", True), ("pooled, no prior", False)):
+        completion[name] = c = evaluate_completion(worlds, share=args.completion_share, reps=args.reps,
+                                                   seed=args.seed, use_prior=use_prior)
+        print(f"| {name} | {c['spearman']:.3f} | {c['within']:.3f} | {c['coverage']:.3f} | {c['width']:.1f} |")
+    c = evaluate_search_completion(worlds, options, args.reps, args.seed)
+    print(f"| after the xlsweep search at {args.budget:g} (full + partial runs) | {c['spearman']:.3f} | "
+          f"{c['within']:.3f} | {c['coverage']:.3f} | {c['width']:.1f} |")
+    if args.png:
+        print(f"\nwrote {_curve(worlds, options, args.reps, args.seed, args.png)}")
+    print(f"\n({time.monotonic() - start:.1f} s)")
+    if args.json:
+        d, c = results["xlsweep"], completion["pooled, prior"]
+        print(json.dumps({"compute_fraction": round(d["compute"], 4), "tied_rate": round(d["tied"], 4),
+                          "top3_rate": round(d["top3"], 4), "mean_regret_pts": round(d["regret"], 3),
+                          "completion_spearman": round(c["spearman"], 4),
+                          "interval_coverage": round(c["coverage"], 4)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Tests for :mod:`xlsweep.pairsearch.replay` and :mod:`xlsweep.pairsearch.world`: the replay benchmark's parts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from xlsweep.pairsearch.replay import Choice, complete, replay, score, world_prior
+from xlsweep.pairsearch.search import SearchOptions
+from xlsweep.pairsearch.world import load_world, save_world
+
+from .worlds import planted_world
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_world_round_trips_through_its_file(tmp_path: Path) -> None:
+    world = planted_world(0)
+    back = load_world(save_world(world, tmp_path / "w.json"))
+    assert back.labels == world.labels and back.seeds == world.seeds and back.checkpoints == world.checkpoints
+    np.testing.assert_allclose(back.dev, world.dev, atol=5e-5)
+    np.testing.assert_allclose(back.test_delta, world.test_delta, atol=5e-5)
+    (tmp_path / "bad.json").write_text(json.dumps({"format": "other"}))
+    with pytest.raises(ValueError, match="expected 'xlsweep-pair-grid/1'"):
+        load_world(tmp_path / "bad.json")
+
+
+def test_scores_by_hand() -> None:
+    world = planted_world(0, noise=0.0)
+    means = world.test_delta.mean(axis=1)
+    best = {t: int(np.argmax(means[:, k])) for k, t in enumerate(world.languages)}
+    worst = {t: int(np.argmin(means[:, k])) for k, t in enumerate(world.languages)}
+    perfect = score(world, Choice({t: [best[t], worst[t]] for t in world.languages}, spent=world.grid_steps // 10))
+    assert (perfect.tied, perfect.top3, perfect.regret_pts, perfect.compute_fraction) == (1.0, 1.0, 0.0, 0.1)
+    bad = score(world, Choice({t: [worst[t]] for t in world.languages}, spent=0))
+    assert bad.top3 == 0.0
+    expected = np.mean([100 * (means[best[t], k] - means[worst[t], k]) for k, t in enumerate(world.languages)])
+    assert bad.regret_pts == pytest.approx(expected)
+    # noise-free differences have zero variance: the worst pair is not tied with the best (sign decides)
+    assert bad.tied == 0.0
+
+
+def test_every_strategy_replays_on_a_tiny_recorded_table(tmp_path: Path) -> None:
+    world = load_world(save_world(planted_world(4, noise=0.003), tmp_path / "tiny.json"))
+    results = {s: score(world, replay(world, s, order=[0, 1], options=SearchOptions(budget=0.15)))
+               for s in ("grid", "random", "asha", "prior", "xlsweep-noprior", "xlsweep")}
+    assert results["grid"].compute_fraction == 1.0 and results["prior"].compute_fraction == 0.0
+    assert results["random"].compute_fraction == pytest.approx(0.15)
+    assert results["xlsweep"].compute_fraction <= 0.15 and results["xlsweep-noprior"].compute_fraction <= 0.15
+    assert 0 < results["asha"].compute_fraction < 1
+    assert results["grid"].regret_pts <= results["random"].regret_pts
+    assert results["xlsweep"].regret_pts <= results["random"].regret_pts
+
+
+def test_completion_predicts_unobserved_cells_with_calibrated_intervals() -> None:
+    world = planted_world(5, noise=0.003)
+    observed = list(range(0, len(world.pairs), 3))
+    result = complete(world, observed, prior=world_prior(world))
+    assert result.spearman > 0.8 and result.coverage >= 0.75
+
+
+def test_the_benchmark_script_prints_its_table_and_json(tmp_path: Path) -> None:
+    for seed in (0, 1):
+        save_world(planted_world(seed, name=f"world-{seed}"), tmp_path / f"world-{seed}.json")
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_pair_search.py"), "--worlds",
+                          *map(str, sorted(tmp_path.glob("*.json"))), "--reps", "1", "--json"],
+                         capture_output=True, text=True, timeout=600, check=True).stdout
+    assert "| xlsweep |" in out and "| asha |" in out
+    last = json.loads(out.strip().splitlines()[-1])
+    assert set(last) == {"compute_fraction", "tied_rate", "top3_rate", "mean_regret_pts", "completion_spearman",
+                         "interval_coverage"}
+    assert last["compute_fraction"] <= 0.15
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "benchmarks").glob("world-*.json")), ids=lambda p: p.name)
+def test_the_committed_worlds_are_big_enough(path: Path) -> None:
+    world = load_world(path)
+    assert len(world.pairs) >= 30 and len(world.seeds) >= 2 and len(world.languages) >= 8
+    assert not np.isnan(world.dev).any() and not np.isnan(world.test_delta).any()
+    assert path.stat().st_size < 300_000
+
+
+def test_the_completed_grid_keeps_observed_cells_and_writes_csv_and_heatmap(tmp_path: Path) -> None:
+    import csv
+
+    from xlsweep.pairsearch.completion import complete_grid, write_completed_csv, write_completed_heatmap
+
+    world = planted_world(6, noise=0.003)
+    observed = {p: world.test_delta[p] for p in (0, 5, 9, 14, 18)}
+    grid = complete_grid(world.pairs, world.languages, observed, prior=world_prior(world))
+    np.testing.assert_allclose(grid.value[5], world.test_delta[5].mean(axis=0))
+    assert grid.observed[5].all() and not grid.observed[1].any()
+    assert (grid.low[1] < grid.value[1]).all() and (grid.value[1] < grid.high[1]).all()
+    rows = list(csv.DictReader(write_completed_csv(grid, tmp_path / "c.csv").open()))
+    assert len(rows) == len(world.pairs) * len(world.languages)
+    assert {r["status"] for r in rows} == {"observed", "predicted"}
+    assert set(rows[0]) == {"aux", "target", "status", "delta", "low_90%", "high_90%"}
+    png = write_completed_heatmap(grid, tmp_path / "c.png", title="t")
+    assert png.stat().st_size > 1000
+    with pytest.raises(ValueError, match="no pair ran to full length"):
+        complete_grid(world.pairs, world.languages, {})
+
+
+def test_pairs_exactly_tied_with_the_best_count_as_the_best_for_top3() -> None:
+    import dataclasses
+
+    world = planted_world(0, noise=0.0)
+    delta = world.test_delta.copy()
+    delta[:, :, 0] = 0.0  # a target every pair leaves unchanged (at 100 %): every pair is "the best"
+    tied = dataclasses.replace(world, test_delta=delta)
+    means = delta.mean(axis=1)
+    last = len(world.pairs) - 1
+    ranking = {t: [int(np.argmax(means[:, k]))] for k, t in enumerate(world.languages)}
+    ranking[world.languages[0]] = [last, last - 1, last - 2]  # not argmax's pick (the first), but as good
+    assert score(tied, Choice(ranking, spent=0)).top3 == 1.0
+
+
+def test_partial_runs_inform_the_completion_of_pairs_never_run_to_full_length() -> None:
+    from xlsweep.pairsearch.completion import complete_grid
+
+    world = planted_world(7, noise=0.003)
+    full = {p: world.test_delta[p] for p in (0, 1)}  # two pairs to full length, the others screened only
+    partial = [(p, 0, world.dev[p, 0, 0]) for p in range(len(world.pairs))]
+    actual = world.test_delta.mean(axis=1)
+    hidden = list(range(2, len(world.pairs)))
+    errors = {}
+    for name, extra in (("full only", ()), ("with partial", partial)):
+        grid = complete_grid(world.pairs, world.languages, full, prior=world_prior(world), partial=extra,
+                             dev_levels=len(world.checkpoints))
+        errors[name] = np.sqrt(np.mean((grid.value[hidden] - actual[hidden]) ** 2))
+    assert errors["with partial"] < 0.8 * errors["full only"]

@@ -1,0 +1,202 @@
+"""Replaying search strategies on recorded pair grids, and scoring what they chose against the whole grid.
+
+A strategy sees a :class:`~xlsweep.pairsearch.world.World` only through dev scores of the runs
+it pays for, in the order of a seed permutation; it returns a :class:`Choice` — a ranking of
+every candidate per target and the meta-steps spent. :func:`score` then compares the choice
+with the grid's **test** deltas (which no strategy reads): whether the chosen pair is tied with
+the grid's best (paired over seeds, Holm-corrected: :func:`~xlsweep.report.stats.tied_with_best`),
+whether the grid's best (or one of the pairs exactly tied with it, as on a target every pair leaves at 100 %) is in
+the top 3, and the regret in points.
+
+Strategies: ``grid`` (every cell, ranked by mean final dev score), ``random`` (random pairs with
+every seed to the full length, as many as the budget pays for), ``asha`` (synchronous successive
+halving over every pair × seed on the mean dev score of all targets, η = 2, from the first
+checkpoint, as Tune's ASHA would do on a pair grid), ``prior`` (the prior's ranking, no training),
+and ``xlsweep`` / ``xlsweep-noprior`` (:class:`~xlsweep.pairsearch.search.PairSearch`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from xlsweep.pairsearch.completion import CompletedGrid, complete_grid
+from xlsweep.pairsearch.prior import Prior, planted_prior
+from xlsweep.pairsearch.search import PairSearch, SearchOptions, prior_scores
+from xlsweep.pairsearch.world import World
+from xlsweep.report.stats import tied_with_best
+
+__all__ = ["Choice", "Completion", "Score", "complete", "complete_after_search", "replay", "score", "world_prior"]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A strategy's answer: every candidate ranked per target, and the meta-steps it spent."""
+
+    ranking: Mapping[str, Sequence[int]]
+    spent: int
+
+
+@dataclass(frozen=True)
+class Score:
+    """A choice against the grid's test deltas: per target, averaged by :func:`summarise`."""
+
+    compute_fraction: float
+    tied: float
+    top3: float
+    regret_pts: float
+
+
+def world_prior(world: World) -> Prior:
+    """The planted relatedness of a synthetic world, as a prior."""
+    return planted_prior(lambda a, b: world.relatedness[a][b], world.languages)
+
+
+def _final_dev(world: World, order: Sequence[int]) -> np.ndarray:
+    """(pairs, seeds in ``order``, targets) final dev scores."""
+    return world.dev[:, list(order), -1, :]
+
+
+def replay(world: World, strategy: str, *, order: Sequence[int], options: SearchOptions | None = None,
+           rng_seed: int = 0) -> Choice:
+    """Run ``strategy`` on ``world`` with the grid's seeds taken in ``order`` (indices into ``world.seeds``)."""
+    options = options or SearchOptions()
+    n_pairs, n_seeds, steps = len(world.pairs), len(world.seeds), world.steps
+    if strategy == "grid":
+        return Choice(_rank(_final_dev(world, order).mean(axis=1), world), world.grid_steps)
+    if strategy == "prior":
+        return Choice(_rank(prior_scores(world.pairs, world.languages, world_prior(world)), world), 0)
+    if strategy == "random":
+        n = max(1, int(options.budget * n_pairs) if options.budget <= 1 else int(options.budget) // (n_seeds * steps))
+        chosen = random.Random(rng_seed).sample(range(n_pairs), min(n, n_pairs))
+        value = np.full((n_pairs, len(world.languages)), -np.inf)
+        value[chosen] = _final_dev(world, order)[chosen].mean(axis=1)
+        return Choice(_rank(value, world), len(chosen) * n_seeds * steps)
+    if strategy == "asha":
+        return _asha(world, order)
+    if strategy in ("xlsweep", "xlsweep-noprior"):
+        opts = options if strategy == "xlsweep" else _without_prior(options)
+        return _pair_search(world, order, opts, rng_seed)
+    raise ValueError(f"unknown strategy {strategy!r}; expected grid, random, asha, prior, xlsweep or xlsweep-noprior")
+
+
+def _without_prior(options: SearchOptions) -> SearchOptions:
+    from dataclasses import replace
+
+    return replace(options, use_prior=False)
+
+
+def _pair_search(world: World, order: Sequence[int], options: SearchOptions, rng_seed: int) -> Choice:
+    result = _run_search(world, order, options, rng_seed).result()
+    return Choice(result.ranking, result.spent)
+
+
+def _run_search(world: World, order: Sequence[int], options: SearchOptions, rng_seed: int) -> PairSearch:
+    from dataclasses import replace
+
+    search = PairSearch(world.pairs, world.languages, seeds=[world.seeds[i] for i in order], steps=world.steps,
+                        checkpoints=world.checkpoints, prior=world_prior(world),
+                        options=replace(options, seed=rng_seed))
+    seed_index = {world.seeds[i]: i for i in order}
+    while not search.finished:
+        for run in search.pending():
+            for c, step in enumerate(world.checkpoints):
+                if run.start < step <= run.stop:
+                    scores = dict(zip(world.languages, world.dev[run.pair, seed_index[run.seed], c], strict=True))
+                    search.observe(run.pair, run.seed, step, scores)
+        search.advance()
+    return search
+
+
+def _asha(world: World, order: Sequence[int]) -> Choice:
+    """Synchronous successive halving on every (pair, seed) by mean dev score over all targets, η = 2."""
+    n_pairs, n_seeds = len(world.pairs), len(world.seeds)
+    alive = [(p, s) for p in range(n_pairs) for s in range(n_seeds)]
+    reached = {key: 0 for key in alive}
+    spent, level = 0, 0
+    resource = world.checkpoints[0]
+    while True:
+        c = world.checkpoints.index(resource)
+        for key in alive:
+            spent += resource - reached[key]
+            reached[key] = resource
+        if resource >= world.steps:
+            break
+        score = {key: world.dev[key[0], order[key[1]], c].mean() for key in alive}
+        alive = sorted(alive, key=lambda k: -score[k])[: max(1, math.ceil(len(alive) / 2))]
+        level += 1
+        resource = next((x for x in world.checkpoints if x >= 2 * resource), world.steps)
+    value = np.full((n_pairs, len(world.languages)), -np.inf)
+    for p in {key[0] for key in alive}:
+        value[p] = np.mean([world.dev[p, order[s], -1] for (q, s) in alive if q == p], axis=0)
+    return Choice(_rank(value, world), spent)
+
+
+def _rank(value: np.ndarray, world: World) -> dict[str, tuple[int, ...]]:
+    return {t: tuple(int(i) for i in np.argsort(-value[:, k], kind="stable")) for k, t in enumerate(world.languages)}
+
+
+def score(world: World, choice: Choice, *, alpha: float = 0.05) -> Score:
+    """Tied rate, top-3 rate and mean regret (points) over the world's targets, and the compute fraction."""
+    tied, top3, regret = [], [], []
+    for k, target in enumerate(world.languages):
+        values = world.test_delta[:, :, k]  # (pairs, seeds)
+        means = values.mean(axis=1)
+        best = int(np.argmax(means))
+        bests = set(np.flatnonzero(means >= means[best] - 1e-9).tolist())  # exact ties (e.g. a target at 100 %)
+        grid_tied = tied_with_best({str(p): dict(enumerate(values[p])) for p in range(len(world.pairs))},
+                                   alpha=alpha).tied
+        chosen = int(choice.ranking[target][0])
+        tied.append(str(chosen) in grid_tied)
+        top3.append(bool(bests & {int(i) for i in choice.ranking[target][:3]}))
+        regret.append(100 * (means[best] - means[chosen]))
+    return Score(choice.spent / world.grid_steps, float(np.mean(tied)), float(np.mean(top3)), float(np.mean(regret)))
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Predicted vs actual test deltas of the unobserved cells of one world."""
+
+    spearman: float  # over every unobserved cell
+    spearman_within: float  # mean over targets of the Spearman correlation within the target
+    coverage: float  # share of unobserved cells inside their predictive interval
+    width_pts: float  # mean interval width, in points
+
+
+def complete_after_search(world: World, *, order: Sequence[int], options: SearchOptions | None = None,
+                          rng_seed: int = 0, level: float = 0.9) -> Completion:
+    """The completed heatmap a search leaves: from its full-length pairs' test deltas and every dev score its
+    runs reported; scored on the cells of the pairs it did not run to full length."""
+    search = _run_search(world, order, options or SearchOptions(), rng_seed)
+    full = search.result().full
+    partial = [(p, search.checkpoints.index(step), v) for (p, _, step), v in search.obs.items()]
+    grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in full},
+                         prior=search.prior, level=level, seeds=len(world.seeds), partial=partial,
+                         dev_levels=len(search.checkpoints))
+    return _completion_score(world, grid, [p for p in range(len(world.pairs)) if p not in set(full)])
+
+
+def complete(world: World, observed: Sequence[int], *, prior: Prior | None, level: float = 0.9) -> Completion:
+    """Complete the world's grid from the test deltas (every seed) of the ``observed`` pairs; score the rest.
+
+    The actual value of a cell is its mean over the grid's seeds (:func:`complete_grid`).
+    """
+    obs = sorted(set(observed))
+    grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in obs}, prior=prior,
+                         level=level, seeds=len(world.seeds))
+    return _completion_score(world, grid, [p for p in range(len(world.pairs)) if p not in set(obs)])
+
+
+def _completion_score(world: World, grid: CompletedGrid, hidden_pairs: Sequence[int]) -> Completion:
+    hidden = np.array(hidden_pairs)
+    actual = world.test_delta[hidden].mean(axis=1)
+    predicted = grid.value[hidden]
+    inside = (grid.low[hidden] <= actual) & (actual <= grid.high[hidden])
+    within = [spearmanr(predicted[:, t], actual[:, t])[0] for t in range(len(world.languages))]
+    return Completion(float(spearmanr(predicted.ravel(), actual.ravel())[0]), float(np.nanmean(within)),
+                      float(inside.mean()), float(100 * (grid.high[hidden] - grid.low[hidden]).mean()))
