@@ -45,8 +45,8 @@ from mlflow.tracking import MlflowClient
 
 __all__ = ["VIEW_TAG", "SweepRun", "TrackingError", "TrialRun", "absolute_tracking_uri", "artifact_paths",
            "check_store", "default_tracking_uri", "find_trial_run", "flatten_params", "local_artifact_dir",
-           "open_client", "readable", "serve_ui", "server_command", "server_healthy", "sqlite_path", "stop_server",
-           "view_key"]
+           "log_artifact", "open_client", "readable", "serve_ui", "server_command", "server_healthy", "sqlite_path",
+           "stop_server", "view_key"]
 
 PARENT_TAG = "mlflow.parentRunId"
 SWEEP_TAG = "xlsweep.sweep"
@@ -139,8 +139,10 @@ def _metrics(values: Mapping[str, float], step: int) -> list[Metric]:
     return [Metric(k, readable(v), now, step) for k, v in values.items()]
 
 
-def _log_artifact(client: MlflowClient, tracking_uri: str, run_id: str, path: Path, *, name: str | None = None) -> None:
-    """Log the file ``path`` as ``name`` (default: its file name) at the run's artifact root."""
+def log_artifact(client: MlflowClient, tracking_uri: str, run_id: str, path: Path, *, name: str | None = None) -> None:
+    """Log the file ``path`` as ``name`` (default: its file name) at the run's artifact root: copied into an sqlite
+    store's own ``mlartifacts/`` (``mlflow-artifacts:`` URIs, which MLflow's client only resolves through a server),
+    else through the client."""
     local = local_artifact_dir(tracking_uri, client.get_run(run_id).info.artifact_uri)
     if local is None:
         if name is None or name == path.name:
@@ -161,7 +163,7 @@ def _log_table(client: MlflowClient, tracking_uri: str, run_id: str, columns: Se
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / artifact_file
         path.write_text(json.dumps({"columns": list(columns), "data": [list(r) for r in rows]}, ensure_ascii=False))
-        _log_artifact(client, tracking_uri, run_id, path)
+        log_artifact(client, tracking_uri, run_id, path)
     logged = json.loads(client.get_run(run_id).data.tags.get(LOGGED_ARTIFACTS_TAG, "[]"))
     entry = {"path": artifact_file, "type": "table"}
     if entry not in logged:
@@ -236,7 +238,7 @@ class SweepRun:
 
     def log_artifacts(self, paths: Iterable[Path]) -> None:
         for path in paths:
-            _log_artifact(self.client, self.tracking_uri, self.run_id, Path(path))
+            log_artifact(self.client, self.tracking_uri, self.run_id, Path(path))
 
     def log_table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], artifact_file: str) -> None:
         """A table the UI shows in its table viewer (``artifact_file`` ends in ``.json``)."""
@@ -320,7 +322,7 @@ class TrialRun:
         self.client.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
 
     def log_artifact(self, path: Path) -> None:
-        _log_artifact(self.client, self.tracking_uri, self.run_id, Path(path))
+        log_artifact(self.client, self.tracking_uri, self.run_id, Path(path))
 
     def log_table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], artifact_file: str) -> None:
         """A table the UI shows in its table viewer (``artifact_file`` ends in ``.json``)."""

@@ -31,7 +31,7 @@ __all__ = ["aux_label", "aux_params", "grid_json", "log_final_metrics", "parent_
 
 _MAML_ONLY = {"steps", "meta_batch", "support_size", "query_size", "inner_lr", "inner_steps", "first_order",
               "inner_backend", "adapt", "meta_lr", "weight_decay", "warmup_ratio", "sampling", "parallel"}
-_RTN_ONLY = {"rtn_layers", "rtn_lr", "bottleneck", "residual", "gate"}  # read by metaxl and jt-rtn
+_RTN_ONLY = {"rtn_layers", "rtn_lr", "bottleneck", "rtn"}  # read by metaxl and jt-rtn
 _DELTAS = ("delta", "fs_delta")
 
 
@@ -44,7 +44,9 @@ def _used(key: str, cfg: TrialConfig) -> bool:
             return False
         if name in _RTN_ONLY:
             return algorithm in ("metaxl", "jt-rtn")
-        return name != "target_in_step" or algorithm == "metaxl"
+        if name == "step":
+            return algorithm == "metaxl"
+        return name != "jt_batches" or algorithm in ("jt", "jt-rtn")
     if section == "meta":
         return algorithm in MAML_ALGORITHMS or name not in _MAML_ONLY
     if key.startswith("eval.few_shot.") and key != "eval.few_shot.enabled":

@@ -266,6 +266,8 @@ def report_pair_search(sweep: SweepConfig, *, tracking_uri: str, parent_run_id: 
     """
     from mlflow.tracking import MlflowClient
 
+    from xlsweep.tracking import log_artifact
+
     search, full = _from_mlflow(sweep, tracking_uri, parent_run_id)
     result = search.result()
     lines = _summary(search, result)
@@ -292,7 +294,7 @@ def report_pair_search(sweep: SweepConfig, *, tracking_uri: str, parent_run_id: 
         client.set_tag(parent_run_id, f"xlsweep.pair_search.tied.{target}",
                        ", ".join(labels[p] for p in result.tied[target]) or "-")
     for path in paths:
-        client.log_artifact(parent_run_id, str(path))
+        log_artifact(client, tracking_uri, parent_run_id, path)
     log("")
     for line in lines:
         log(line)
