@@ -243,7 +243,8 @@ def validate(config: ConfigArg) -> None:
     try:
         cells = expand_grid(cfg)
         check_data_files(cells, cfg)
-        checked = preflight(cells, cfg)
+        checked = preflight(cells, cfg, warn=lambda line: typer.secho(f"warning: {line}", fg=typer.colors.YELLOW,
+                                                                      err=True))
     except (SweepError, ConfigError) as err:
         _fail(f"{config}: {err}")
     if cfg.search.searcher == "optuna":
@@ -254,6 +255,10 @@ def validate(config: ConfigArg) -> None:
     files = "data files exist" if any(c.data.benchmark != "synthetic" for _, c in cells) else "synthetic data"
     typer.echo(f"checked: {len(cells)} trial config{'' if len(cells) == 1 else 's'} (keys, types, ranges, languages, "
                f"no repeated values or trials), {files}, {', '.join(checked)}")
+    from xlsweep.config.encoder_settings import tiny_default_warnings
+
+    for line in tiny_default_warnings(trial for _, trial in cells):
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     if cfg.pair_search.enabled:  # the search runs some of these trials, some only part of the way
         from xlsweep.pairsearch.config import describe
 
