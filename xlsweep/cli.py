@@ -232,9 +232,24 @@ def ui(
 
 
 @app.command()
-def validate(config: ConfigArg) -> None:
-    """Check a sweep config (keys, types, ranges, languages, every grid cell, repeats, directories, the model's
-    config, local data files and their contents) and list its trials; exit 2 with one error otherwise."""
+def validate(configs: Annotated[list[Path], typer.Argument(help="Sweep configs, e.g. tune_configs/demo.yaml or "
+                                                                 "tune_configs/paper/*.yaml.")]) -> None:
+    """Check sweep configs (keys, types, ranges, languages, every grid cell, repeats, directories, the model's
+    config, local data files and their contents) and list their trials; one error per invalid config, exit 2.
+
+    Offline, a hub model that is not in the local HF cache is a warning (a sweep checks it before it starts).
+    """
+    invalid = 0
+    for config in configs:
+        try:
+            _validate(config)
+        except typer.Exit:  # its one error is printed; the other configs are still checked
+            invalid += 1
+    if invalid:
+        raise typer.Exit(code=2)
+
+
+def _validate(config: Path) -> None:
     cfg = _load(config)
     from xlsweep.config import ConfigError, expand_grid
     from xlsweep.config.preflight import preflight

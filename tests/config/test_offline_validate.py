@@ -107,3 +107,14 @@ def test_validate_prints_the_tiny_default_warnings(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "warning: stage1.lr is 0.001, the tiny encoder's default" in result.output
     assert "warning: meta.meta_lr is 0.0001" in result.output
+
+
+def test_validate_checks_several_configs_and_fails_if_any_is_invalid(tmp_path: Path) -> None:
+    good = _config(tmp_path)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nmeta: {support: [ana], query: [klingon]}\n")
+    result = runner.invoke(app, ["validate", str(bad), str(good)])
+    assert result.exit_code == 2
+    assert f"error: {bad}: meta.query: unknown language 'klingon'" in result.output
+    assert f"{good}: valid; sweep 'hub' has 1 trial" in result.output  # checked after the bad one
+    assert runner.invoke(app, ["validate", str(good), str(good)]).output.count("valid; sweep 'hub'") == 2

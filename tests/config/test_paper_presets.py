@@ -134,3 +134,12 @@ def test_changing_a_setting_without_its_paper_value_fails(tmp_path: Path) -> Non
     changed.write_text((PAPER / changed.name).read_text().replace("  inner_lr: 1.0e-5\n", "  inner_lr: 1.0e-3\n"))
     with pytest.raises(AssertionError, match="meta.inner_lr is 0.001, the paper's value is 1e-05"):
         test_every_trial_has_the_papers_values(changed)
+
+
+def test_validate_of_every_preset_at_once_lists_the_papers_trials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`xlsweep validate tune_configs/paper/*.yaml`, offline."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = runner.invoke(app, ["validate", *map(str, PRESETS)])
+    assert result.exit_code == 0, result.output
+    listed = sum(line.startswith("  ") and "support=" in line for line in result.output.splitlines())
+    assert listed == sum(trials for _, trials in EXPECTED.values())
