@@ -118,3 +118,30 @@ def test_validate_checks_several_configs_and_fails_if_any_is_invalid(tmp_path: P
     assert f"error: {bad}: meta.query: unknown language 'klingon'" in result.output
     assert f"{good}: valid; sweep 'hub' has 1 trial" in result.output  # checked after the bad one
     assert runner.invoke(app, ["validate", str(good), str(good)]).output.count("valid; sweep 'hub'") == 2
+
+
+def test_a_sweep_logs_the_tiny_default_warnings_before_any_work(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from transformers import BertConfig, BertModel
+
+    import xlsweep.sweep.runner as runner_module
+    from xlsweep.config import load_sweep
+
+    model = tmp_path / "bert"
+    BertModel(BertConfig(vocab_size=40, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64, max_position_embeddings=128)).save_pretrained(model)
+    (model / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b"]) + "\n")
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise Stop  # the next step opens the tracking store: the warnings must be out by then
+
+    monkeypatch.setattr(runner_module, "_check_tracking", stop)
+    lines: list[str] = []
+    with pytest.raises(Stop):
+        runner_module.run_sweep(load_sweep(_config(tmp_path, model=str(model))), log=lines.append)
+    assert [line.split()[1] for line in lines] == ["stage1.lr", "meta.inner_lr", "meta.meta_lr", "data.max_length"]
+    assert all(line.startswith("warning: ") and str(model) in line for line in lines)
+    assert not (tmp_path / "runs").exists()
