@@ -226,7 +226,7 @@ def _config(tmp_path: Path, case: str) -> tuple[bytes, list[str]]:  # noqa: PLR0
 REFUSED = ["not-utf8", "alias-bomb", "duplicate-key", "seed-repeat", "lr-spellings", "pairs-repeat", "self-pair",
            "meta-support-axis", "nan-lr", "inf-decay", "big-seed", "negative-seed", "heads", "words-per-pool",
            "too-many-samples", "cache-dir-file", "output-dir-file", "model-missing", "model-relative-missing",
-           "model-no-config", "model-bogus-hub-name", "max-length", "max-length-roberta", "rtn-layers", "bottleneck",
+           "model-no-config", "max-length", "max-length-roberta", "rtn-layers", "bottleneck",
            "qa-answer-not-in-context", "qa-start-out-of-range", "qa-start-off", "qa-no-answers", "qa-empty-context",
            "mlqa-unknown-language", "sentiment-extra-field"]
 
@@ -272,6 +272,18 @@ def test_bad_input_is_one_error_from_validate_and_sweep_before_ray_or_mlflow(cas
     assert no_work == []
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "runs").exists()
     assert not (tmp_path / "mlartifacts").exists()
+
+
+def test_a_bogus_hub_name_is_refused_by_sweep_and_only_warned_about_by_an_offline_validate(tmp_path: Path,
+                                                                                           no_work: list[str]) -> None:
+    """Offline, an unknown hub name and an uncached real one look alike: validate says it did not check it."""
+    text, fragments = _config(tmp_path, "model-bogus-hub-name")
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(text)
+    _one_error(runner.invoke(app, ["sweep", str(path)]), fragments)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0 and "warning: model config of 'nosuch-org/nosuch-encoder' not checked" in result.output
+    assert no_work == [] and not (tmp_path / "mlflow.db").exists() and not (tmp_path / "runs").exists()
 
 
 def test_sweep_refuses_an_output_dir_option_that_is_a_file(tmp_path: Path, no_work: list[str]) -> None:

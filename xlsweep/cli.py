@@ -232,9 +232,24 @@ def ui(
 
 
 @app.command()
-def validate(config: ConfigArg) -> None:
-    """Check a sweep config (keys, types, ranges, languages, every grid cell, repeats, directories, the model's
-    config, local data files and their contents) and list its trials; exit 2 with one error otherwise."""
+def validate(configs: Annotated[list[Path], typer.Argument(help="Sweep configs, e.g. tune_configs/demo.yaml or "
+                                                                 "tune_configs/paper/*.yaml.")]) -> None:
+    """Check sweep configs (keys, types, ranges, languages, every grid cell, repeats, directories, the model's
+    config, local data files and their contents) and list their trials; one error per invalid config, exit 2.
+
+    Offline, a hub model that is not in the local HF cache is a warning (a sweep checks it before it starts).
+    """
+    invalid = 0
+    for config in configs:
+        try:
+            _validate(config)
+        except typer.Exit:  # its one error is printed; the other configs are still checked
+            invalid += 1
+    if invalid:
+        raise typer.Exit(code=2)
+
+
+def _validate(config: Path) -> None:
     cfg = _load(config)
     from xlsweep.config import ConfigError, expand_grid
     from xlsweep.config.preflight import preflight
@@ -243,7 +258,8 @@ def validate(config: ConfigArg) -> None:
     try:
         cells = expand_grid(cfg)
         check_data_files(cells, cfg)
-        checked = preflight(cells, cfg)
+        checked = preflight(cells, cfg, warn=lambda line: typer.secho(f"warning: {line}", fg=typer.colors.YELLOW,
+                                                                      err=True))
     except (SweepError, ConfigError) as err:
         _fail(f"{config}: {err}")
     if cfg.search.searcher == "optuna":
@@ -254,6 +270,10 @@ def validate(config: ConfigArg) -> None:
     files = "data files exist" if any(c.data.benchmark != "synthetic" for _, c in cells) else "synthetic data"
     typer.echo(f"checked: {len(cells)} trial config{'' if len(cells) == 1 else 's'} (keys, types, ranges, languages, "
                f"no repeated values or trials), {files}, {', '.join(checked)}")
+    from xlsweep.config.encoder_settings import tiny_default_warnings
+
+    for line in tiny_default_warnings(trial for _, trial in cells):
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     if cfg.pair_search.enabled:  # the search runs some of these trials, some only part of the way
         from xlsweep.pairsearch.config import describe
 

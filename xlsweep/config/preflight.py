@@ -6,7 +6,9 @@ the data files were found to exist, and before Ray starts or an MLflow store is 
 * **directories**: ``output_dir`` and ``cache_dir`` (and each of their parents) are directories or do not
   exist yet, never a file;
 * **the model** (:func:`check_model`): a local ``model.name`` is a directory with ``config.json``, weights
-  and tokenizer files, and a hub name's config loads (from the local HF cache, or the hub when reachable);
+  and tokenizer files, and a hub name's config loads (from the local HF cache, or the hub when reachable;
+  ``validate`` on a machine without the hub, given ``warn``, says so in one line and skips that model's checks,
+  which the sweep makes before it starts);
   the model's config, not its weights, is read once per name, and every trial's ``data.max_length``,
   ``metaxl.rtn_layers`` and ``metaxl.bottleneck`` must fit it; the task needs a head transformers has;
 * **local data contents** (:func:`check_local_data`): every local file a trial reads is read with the
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from xlsweep.config.load import ConfigError, needed_splits, objective_languages
 from xlsweep.config.schema import TRANSFER_ALGORITHMS, SweepConfig, TrialConfig
 from xlsweep.config.yaml_reader import cut
 
-__all__ = ["check_directories", "check_local_data", "check_model", "preflight", "position_limit"]
+__all__ = ["check_directories", "check_local_data", "check_model", "hub_unreachable", "preflight", "position_limit"]
 
 Cells = list[tuple[dict[str, Any], TrialConfig]]
 
@@ -46,10 +48,19 @@ _HEADS = {"nli": ("SEQUENCE_CLASSIFICATION", "sequence-classification"),
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}(/[\w.-]{1,96})?$")  # huggingface_hub's repo-id rule, in short
 
 
-def preflight(cells: Cells, sweep: SweepConfig, *, output_dir: str | None = None) -> list[str]:
-    """Run every check of this module; return one phrase per check made (``validate`` prints them)."""
+Warn = Callable[[str], None]
+
+
+def preflight(cells: Cells, sweep: SweepConfig, *, output_dir: str | None = None,
+              warn: Warn | None = None) -> list[str]:
+    """Run every check of this module; return one phrase per check made (``validate`` prints them).
+
+    ``warn`` (``validate`` gives one; a sweep does not): a hub model whose config is neither in the local HF
+    cache nor downloadable because the hub is unreachable is reported through it and not checked, instead
+    of being an error.
+    """
     done = [check_directories(sweep, output_dir)]
-    done += check_model(cfg for _, cfg in cells)
+    done += check_model((cfg for _, cfg in cells), warn=warn)
     done += check_local_data(cells, sweep)
     return [d for d in done if d]
 
@@ -98,8 +109,34 @@ def _local_model(path: Path, name: str) -> None:
                           f"{', '.join(_TOKENIZER)} (save the tokenizer next to the model with save_pretrained)")
 
 
-def _model_config(name: str) -> Any:
-    """The ``PretrainedConfig`` of ``model.name`` (a local directory or a hub name), read without weights."""
+def hub_unreachable(err: BaseException) -> bool:
+    """Whether ``err`` (or an exception it was raised from) says the hub could not be asked: offline mode, no
+    connection, a time-out, or "not in the local cache" with outgoing traffic off (huggingface_hub's types)."""
+    from huggingface_hub import errors
+
+    kinds: tuple[type[BaseException], ...] = (errors.LocalEntryNotFoundError, errors.OfflineModeIsEnabled,
+                                               ConnectionError, TimeoutError)
+    try:
+        import httpx
+
+        kinds += (httpx.TransportError,)
+    except ImportError:  # huggingface_hub before 1.0 uses requests, whose errors are OSError/ConnectionError
+        pass
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kinds):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _model_config(name: str, *, warn: Warn | None = None) -> Any:
+    """The ``PretrainedConfig`` of ``model.name`` (a local directory or a hub name), read without weights.
+
+    With ``warn``, a hub name that cannot be read because the hub is unreachable gives one warning and ``None``.
+    """
     from transformers import AutoConfig
 
     path = Path(name).expanduser()
@@ -112,16 +149,21 @@ def _model_config(name: str) -> Any:
         reason = cut(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__, 300)
         if local:
             raise ConfigError(f"model.name: {cut(name, 200)}/config.json cannot be read ({reason})") from None
+        if warn is not None and hub_unreachable(err):
+            warn(f"model config of {cut(name, 200)!r} not checked: not in the local cache and the hub is "
+                 "unreachable (a sweep checks it before it starts)")
+            return None
         raise ConfigError(f"model.name: {cut(name, 200)!r} is neither a local model directory nor a model this "
                           f"machine can load ({type(err).__name__}: {reason}); download it once where the hub is "
                           f"reachable (`hf download {cut(name, 200)}`: it then loads from the HF cache), or set "
                           "model.name to a local directory with config.json") from None
 
 
-def check_model(cfgs: Iterable[TrialConfig]) -> list[str]:
+def check_model(cfgs: Iterable[TrialConfig], *, warn: Warn | None = None) -> list[str]:
     """Every trial's model exists and its config fits the trial (positions, layers, width, task head).
 
-    Reads each distinct ``model.name``'s config once (no weights). Returns what was checked.
+    Reads each distinct ``model.name``'s config once (no weights). Returns what was checked. With ``warn``, a
+    hub model the unreachable hub cannot give is warned about once and left unchecked (see :func:`preflight`).
     """
     configs: dict[str, Any] = {}
     for cfg in cfgs:
@@ -129,8 +171,10 @@ def check_model(cfgs: Iterable[TrialConfig]) -> list[str]:
         if name == "tiny":  # built here; its checks are config checks (xlsweep.config.load)
             continue
         if name not in configs:
-            configs[name] = _model_config(name)
+            configs[name] = _model_config(name, warn=warn)
         config = configs[name]
+        if config is None:  # unreachable hub, warned about
+            continue
         from transformers.models.auto import modeling_auto  # only for a model that is not the tiny default
 
         mapping_name, head = _HEADS[cfg.data.task]
@@ -139,7 +183,8 @@ def check_model(cfgs: Iterable[TrialConfig]) -> list[str]:
             raise ConfigError(f"model.name: {cut(name, 200)} is a {model_type!r} model, which has no {head} head in "
                               f"transformers; data.task {cfg.data.task} needs one (e.g. a BERT or XLM-R encoder)")
         _fits(cfg, config, name)
-    return [f"model config{'s' if len(configs) > 1 else ''} ({', '.join(configs)})"] if configs else []
+    read = [name for name, config in configs.items() if config is not None]
+    return [f"model config{'s' if len(read) > 1 else ''} ({', '.join(read)})"] if read else []
 
 
 def _fits(cfg: TrialConfig, config: Any, name: str) -> None:

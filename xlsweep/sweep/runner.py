@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from xlsweep.config.encoder_settings import tiny_default_warnings
 from xlsweep.config.load import (
     ConfigError,
     expand_grid,
@@ -344,6 +345,8 @@ def run_sweep(
     cells = expand_grid(sweep)  # validates every cell again; cheap
     check_data_files(cells, sweep)
     preflight(cells, sweep, output_dir=output_dir)  # directories, the model's config, local data contents
+    for line in tiny_default_warnings(cfg for _, cfg in cells):  # a real encoder with the tiny encoder's rates
+        log(f"warning: {line}")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = Path(sweep.output_dir) / sweep.name / stamp
     uri = absolute_tracking_uri(tracking_uri or sweep.tracking.uri or default_tracking_uri())

@@ -1,0 +1,145 @@
+"""The paper presets (tune_configs/paper/, issue 13): each validates offline and lists its trials, opens with its
+command, and every trial's settings equal the paper values its header lists (key = value <- source), so a
+setting changed in a preset without its documented paper value fails here."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from xlsweep.cli import app
+from xlsweep.config import TrialConfig, expand_grid, load_sweep
+
+PAPER = Path(__file__).resolve().parents[2] / "tune_configs" / "paper"
+PRESETS = sorted(PAPER.glob("*.yaml"))
+ENTRY = re.compile(r"^#   ([a-z_][\w.]*(?:\[[\w-]+\])?) = (.*?)(?:\s+<- (.*))?$")  # key[algorithm]: its trials only
+runner = CliRunner()
+
+# what each preset must document (a key dropped from a header fails), and its trial count
+XLA_MAML_KEYS = {"model.name", "data.max_length", "stage1.epochs", "stage1.batch_size", "stage1.lr", "meta.split",
+                 "meta.steps", "meta.support_size", "meta.query_size", "meta.inner_lr", "meta.meta_lr",
+                 "meta.weight_decay", "meta.sampling", "grid.aux"}
+METAXL_KEYS = {"model.name", "data.max_length", "data.limits", "meta.algorithm", "metaxl.epochs",
+               "metaxl.source_batch", "metaxl.target_batch", "metaxl.lr", "metaxl.rtn_lr", "metaxl.rtn_layers",
+               "metaxl.bottleneck", "metaxl.rtn", "metaxl.step", "grid.aux"}
+EXPECTED = {
+    "xla-maml-table3-xnli.yaml": (XLA_MAML_KEYS | {"meta.algorithm", "meta.parallel", "eval.few_shot.protocol",
+                                                   "eval.few_shot.epochs", "grid.seed"}, 12),
+    "xla-maml-figure2-xnli.yaml": (XLA_MAML_KEYS | {"meta.algorithm", "meta.parallel"}, 42),
+    "xla-maml-table4-mlqa.yaml": (XLA_MAML_KEYS | {"data.doc_stride", "meta.algorithm", "eval.few_shot.protocol",
+                                                   "eval.few_shot.epochs", "grid.seed"}, 6),
+    "metaxl-table2-ner.yaml": (METAXL_KEYS | {"metaxl.jt_batches"}, 192),
+    "metaxl-table5-rtn-placement.yaml": (METAXL_KEYS, 32),
+}
+
+
+def paper_values(path: Path) -> dict[str, tuple[Any, str]]:
+    """The header's ``#   key = value  <- source`` entries (a source may continue on the next lines).
+
+    ``key[xla-maml]`` is a value of the trials of that algorithm only (in a sweep of several).
+    """
+    entries: dict[str, tuple[Any, str]] = {}
+    lines = path.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("# paper values"))
+    for line in lines[start + 1:]:
+        if not line.startswith("#   "):
+            break
+        match = ENTRY.match(line)
+        if match:
+            key, value, source = match.groups()
+            assert key not in entries, f"{path.name}: {key} listed twice"
+            entries[key] = (yaml.safe_load(value), source or "")
+        else:  # the source continues
+            value, source = entries[key]
+            entries[key] = (value, f"{source} {line.lstrip('# ').removeprefix('<- ')}".strip())
+    return entries
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _read(cfg: TrialConfig, overrides: dict[str, Any], key: str) -> Any:
+    key = key.split("[")[0]
+    if key == "grid.aux":
+        return overrides["aux"]
+    if key == "grid.seed":
+        return cfg.seed
+    value: Any = cfg
+    for part in key.split("."):
+        value = getattr(value, part)
+    return _plain(value)
+
+
+def test_every_published_table_has_a_preset() -> None:
+    assert sorted(p.name for p in PRESETS) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.name)
+def test_a_preset_opens_with_its_command_and_cites_a_source_for_every_paper_value(path: Path) -> None:
+    assert path.read_text().startswith(f"# xlsweep sweep tune_configs/paper/{path.name}\n")
+    values = paper_values(path)
+    required, _ = EXPECTED[path.name]
+    documented = {key.split("[")[0] for key in values}
+    assert required <= documented, f"undocumented: {sorted(required - documented)}"
+    cited = re.compile(r"§|Table|Figure|Appendix|Algorithm|Eq\.|code")
+    for key, (_, source) in values.items():
+        assert cited.search(source), f"{path.name}: {key} has no source"
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.name)
+def test_every_trial_has_the_papers_values(path: Path) -> None:
+    cells = expand_grid(load_sweep(path))
+    assert len(cells) == EXPECTED[path.name][1]
+    for key, (expected, _) in paper_values(path).items():
+        seen: list[Any] = []
+        only = key.partition("[")[2].rstrip("]")
+        for overrides, cfg in cells:
+            if only and cfg.meta.algorithm != only:
+                continue
+            value = _read(cfg, overrides, key)
+            if value not in seen:
+                seen.append(value)
+        got = seen[0] if len(seen) == 1 else seen
+        if key == "grid.aux" or (len(seen) > 1 and isinstance(expected, list)):  # a swept key: its values
+            got, expected = sorted(map(repr, seen)), sorted(map(repr, expected if isinstance(expected, list)
+                                                                  else [expected]))
+        assert got == expected, f"{path.name}: {key} is {got}, the paper's value is {expected}"
+
+
+@pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.name)
+def test_a_preset_validates_offline_and_lists_its_trials(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    trials = EXPECTED[path.name][1]
+    assert f"valid; sweep 'paper-{path.stem}' has {trials} trials" in result.output
+    assert sum(line.startswith("  ") and "support=" in line for line in result.output.splitlines()) == trials
+    assert "not checked: not in the local cache and the hub is unreachable" in result.output
+    assert "the tiny encoder's default" not in result.output  # real settings, not the tiny encoder's
+
+
+def test_changing_a_setting_without_its_paper_value_fails(tmp_path: Path) -> None:
+    """The check above can fail: a preset whose inner lr was changed (header left alone) is caught."""
+    changed = tmp_path / "xla-maml-table3-xnli.yaml"
+    changed.write_text((PAPER / changed.name).read_text().replace("  inner_lr: 1.0e-5\n", "  inner_lr: 1.0e-3\n"))
+    with pytest.raises(AssertionError, match="meta.inner_lr is 0.001, the paper's value is 1e-05"):
+        test_every_trial_has_the_papers_values(changed)
+
+
+def test_validate_of_every_preset_at_once_lists_the_papers_trials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`xlsweep validate tune_configs/paper/*.yaml`, offline."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = runner.invoke(app, ["validate", *map(str, PRESETS)])
+    assert result.exit_code == 0, result.output
+    listed = sum(line.startswith("  ") and "support=" in line for line in result.output.splitlines())
+    assert listed == sum(trials for _, trials in EXPECTED.values())
