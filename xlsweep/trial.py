@@ -1,4 +1,4 @@
-"""One trial, end to end, without Ray or MLflow: the single place a config becomes keyword arguments.
+"""One trial, end to end, without Ray or MLflow; its learner is its method's (:mod:`xlsweep.methods`).
 
 Stage 2 — meta-learning (X-/XLA-MAML, Reptile) from the shared stage-1 model, or MetaXL and
 its baselines (target-only, JT, JT w/ RTN) from the encoder — then stage 3:
