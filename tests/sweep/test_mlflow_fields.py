@@ -43,7 +43,7 @@ def test_children_carry_only_their_methods_params_and_the_aux_choice_in_ascii() 
     cells = expand_grid(load_sweep(CONFIGS / "metaxl-ner-layers.yaml"))
     by_method = {cfg.meta.algorithm: trial_params(cfg) for _, cfg in reversed(cells)}  # each method's first cell
     metaxl, jt = by_method["metaxl"], by_method["jt"]
-    assert "metaxl.rtn_layers" in metaxl and "metaxl.target_in_step" in metaxl
+    assert "metaxl.rtn_layers" in metaxl and "metaxl.step" in metaxl
     assert "metaxl.rtn_layers" not in jt and "metaxl.lr" in jt  # JT has no RTN
     assert not {"meta.inner_lr", "meta.meta_lr", "meta.support_size"} & set(metaxl)  # MAML's
     assert {k: metaxl[k] for k in ("aux", "aux.ascii", "aux.support", "aux.query")} == {
