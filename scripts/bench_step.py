@@ -157,7 +157,7 @@ def xla_maml_step(sizes: Sizes, *, first_order: bool, backend: str, seed: int, d
     """``adapt``: ``meta.adapt`` (default: every parameter, as ``MetaConfig``)."""
     m = replace(MetaConfig(), adapt=adapt) if adapt else MetaConfig()
     data = {"ana": random_features(POOL, sizes, seed + 1), "bel": random_features(POOL, sizes, seed + 2)}
-    sampler = EpisodeSampler(data, language_pairs("xla-maml", ("ana",), ("bel",)), support_size=sizes.batch,
+    sampler = EpisodeSampler(data, language_pairs(("ana",), ("bel",)), support_size=sizes.batch,
                              query_size=sizes.batch, mode="random", seed=seed)
     learner = MetaLearner(build_model(sizes, seed), data, sampler, steps=10**6, meta_batch=1, inner_lr=m.inner_lr,
                           inner_steps=1, first_order=first_order, backend=backend,  # type: ignore[arg-type]

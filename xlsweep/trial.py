@@ -1,4 +1,4 @@
-"""One trial, end to end, without Ray or MLflow: the single place a config becomes keyword arguments.
+"""One trial, end to end, without Ray or MLflow; its learner is its method's (:mod:`xlsweep.methods`).
 
 Stage 2 — meta-learning (X-/XLA-MAML, Reptile) from the shared stage-1 model, or MetaXL and
 its baselines (target-only, JT, JT w/ RTN) from the encoder — then stage 3:
@@ -20,57 +20,28 @@ from typing import Any, Literal
 import torch
 
 from xlsweep.analysis.representations import cosine_hausdorff, pca_2d, representations, write_pca_plot
-from xlsweep.config.schema import TRANSFER_ALGORITHMS, TrialConfig
+from xlsweep.config.schema import TrialConfig
 from xlsweep.data.benchmark import benchmark_languages
-from xlsweep.data.episodes import EpisodeSampler, language_pairs
-from xlsweep.data.features import Features
+from xlsweep.methods import method
 from xlsweep.prepare import Prepared
 from xlsweep.tasks import get_task
 from xlsweep.train.fewshot import few_shot_scores
-from xlsweep.train.meta import MetaLearner
-from xlsweep.train.reptile import ReptileLearner
-from xlsweep.train.transfer import TransferLearner, subset_rows
+from xlsweep.train.learner import Learner
+from xlsweep.train.transfer import TransferLearner
 
-__all__ = ["TARGET_INNER_ALGORITHMS", "analyse_representations", "build_learner", "evaluate_dev", "evaluate_targets",
+__all__ = ["Learner", "analyse_representations", "build_learner", "evaluate_dev", "evaluate_targets",
            "run_trial", "target_inner_learner", "training_precision"]
 
-Learner = MetaLearner | ReptileLearner | TransferLearner
 OnCheckpoint = Callable[[int, float, Learner, dict[str, float]], None]  # step, mean loss, learner, dev scores
 
 
 def build_learner(cfg: TrialConfig, prepared: Prepared, *, device: torch.device | str = "cpu") -> Learner:
-    if cfg.meta.algorithm in TRANSFER_ALGORITHMS:
-        return _transfer_learner(cfg, prepared, device=device)
-    m = cfg.meta
-    data = {lang: prepared.features.get(lang, m.split) for lang in sorted(set(m.support) | set(m.query))}
-    return _episode_learner(cfg, prepared, data, m.support, m.query, device=device)
-
-
-def _episode_learner(cfg: TrialConfig, prepared: Prepared, data: Mapping[str, Features], support: tuple[str, ...],
-                     query: tuple[str, ...], *, device: torch.device | str) -> MetaLearner | ReptileLearner:
-    """X-MAML, XLA-MAML or Reptile from the stage-1 model, over episodes of ``support`` → ``query`` in ``data``."""
-    m = cfg.meta
-    torch.manual_seed(cfg.seed)
-    model = get_task(cfg.data.task).load_model(prepared.stage1_dir)
-    sampler = EpisodeSampler(data, language_pairs(m.algorithm, support, query, m.episode_languages),
-                             support_size=m.support_size, query_size=m.query_size, mode=m.sampling,
-                             parallel=m.parallel, seed=cfg.seed)
-    if m.algorithm == "reptile":
-        return ReptileLearner(model, data, sampler, steps=m.steps, meta_batch=m.meta_batch, inner_lr=m.inner_lr,
-                              inner_steps=m.inner_steps, adapt=m.adapt, meta_lr=m.meta_lr,
-                              warmup_ratio=m.warmup_ratio, device=device)
-    return MetaLearner(model, data, sampler, steps=m.steps, meta_batch=m.meta_batch, inner_lr=m.inner_lr,
-                       inner_steps=m.inner_steps, first_order=m.first_order, backend=m.inner_backend,
-                       adapt=m.adapt, meta_lr=m.meta_lr, weight_decay=m.weight_decay,
-                       warmup_ratio=m.warmup_ratio, device=device)
-
-
-TARGET_INNER_ALGORITHMS = ("xla-maml", "reptile")
-"""Methods whose few-shot evaluation ``eval.few_shot.protocol: target-inner`` re-runs with the target as support."""
+    """The trial's learner, untrained, as its method (:mod:`xlsweep.methods`) builds it."""
+    return method(cfg.meta.algorithm).build(cfg, prepared, device)
 
 
 def target_inner_learner(cfg: TrialConfig, prepared: Prepared, target: str, *,
-                         device: torch.device | str = "cpu") -> MetaLearner | ReptileLearner | None:
+                         device: torch.device | str = "cpu") -> Learner | None:
     """The XLA-MAML paper's few-shot meta-learning for ``target`` (§4.3), untrained; None for a query language.
 
     "Since we have a development set on the target language for finetuning, we use tgt. lang as the
@@ -79,35 +50,14 @@ def target_inner_learner(cfg: TrialConfig, prepared: Prepared, target: str, *,
     languages' ``meta.split`` as the query data; the caller then fine-tunes it on the same dev split
     and tests it. Only dev rows of the target are read, never its test split. A target that is one of
     the query languages has no such run (Table 3 leaves the auxiliary language's own column empty).
+
+    Raises:
+        ValueError: For a method without the protocol (:attr:`xlsweep.methods.Method.target_inner`).
     """
-    m = cfg.meta
-    if target in m.query:
-        return None
-    data = {lang: prepared.features.get(lang, m.split) for lang in m.query}
-    data[target] = prepared.features.get(target, "dev")
-    return _episode_learner(cfg, prepared, data, (target,), m.query, device=device)
-
-
-def _transfer_learner(cfg: TrialConfig, prepared: Prepared, *, device: torch.device | str) -> TransferLearner:
-    """MetaXL or a baseline: source = meta.support's train split, target = meta.query's meta.split."""
-    m, x, task = cfg.meta, cfg.metaxl, get_task(cfg.data.task)
-    torch.manual_seed(cfg.seed)
-    model = task.load_model(prepared.encoder_dir if x.init == "encoder" else prepared.stage1_dir)
-    (target,) = m.query
-
-    def subset(lang: str, split: str, n: int) -> Features:
-        return subset_rows(prepared.features.get(lang, split), n, mode=x.subset, seed=x.subset_seed)
-
-    return TransferLearner(
-        model, method=m.algorithm,  # type: ignore[arg-type]
-        source=subset(m.support[0], "train", x.source_size) if m.support else None,
-        target=subset(target, m.split, x.target_size),
-        dev=prepared.features.get(target, "dev"), dev_references=prepared.features.references(target, "dev"),
-        task=task, language=target, rtn=x.rtn, rtn_layers=x.rtn_layers, bottleneck=x.bottleneck,
-        epochs=x.epochs, source_batch=x.source_batch, target_batch=x.target_batch, lr=x.lr,
-        rtn_lr=x.rtn_lr, weight_decay=x.weight_decay, warmup_ratio=x.warmup_ratio, max_grad_norm=x.max_grad_norm,
-        backoff_epochs=x.backoff_epochs, step=x.step, jt_batches=x.jt_batches, select=x.select, seed=cfg.seed,
-        eval_batch_size=cfg.eval.batch_size, device=device)
+    make = method(cfg.meta.algorithm).target_inner
+    if make is None:
+        raise ValueError(f"{cfg.meta.algorithm} has no target-inner few-shot protocol")
+    return make(cfg, prepared, target, device)
 
 
 def analyse_representations(cfg: TrialConfig, prepared: Prepared, learner: TransferLearner, *,
@@ -129,7 +79,7 @@ def analyse_representations(cfg: TrialConfig, prepared: Prepared, learner: Trans
     tgt = representations(model, prepared.features.get(target, "test"), kind=kind, max_rows=n, device=device)
     if plot is not None:
         src_2d, tgt_2d = pca_2d(src, tgt)
-        rtn = " (through the RTN)" if cfg.meta.algorithm in ("metaxl", "jt-rtn") else ""
+        rtn = " (through the RTN)" if method(cfg.meta.algorithm).uses_rtn else ""
         write_pca_plot({f"{source} (source){rtn}": src_2d, f"{target} (target)": tgt_2d}, plot,
                        title=f"{cfg.meta.algorithm}: {source} vs {target}, last layer, {kind}")
     return {"hausdorff": cosine_hausdorff(src, tgt)}
@@ -151,7 +101,7 @@ def evaluate_targets(cfg: TrialConfig, prepared: Prepared, model: torch.nn.Modul
     """
     task, fs = get_task(cfg.data.task), cfg.eval.few_shot
     targets = cfg.eval.targets or benchmark_languages(cfg.data)
-    target_inner = fs.protocol == "target-inner" and cfg.meta.algorithm in TARGET_INNER_ALGORITHMS
+    target_inner = fs.protocol == "target-inner" and method(cfg.meta.algorithm).target_inner is not None
     scores: dict[str, dict[str, float]] = {}  # mode prefix + metric -> language -> score
     for t in targets:
         test, refs = prepared.features.get(t, "test"), prepared.features.references(t, "test")

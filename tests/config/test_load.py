@@ -181,7 +181,7 @@ INVALID = {  # id: (raw sweep, fragments the message must contain)
     "x-maml-with-query": (_sweep({"algorithm": "x-maml"}), ["meta.query: got ['bel']", "x-maml", "leave query empty"]),
     "parallel-x-maml": (_sweep({"algorithm": "x-maml", "query": [], "parallel": True}),
                         ["meta.parallel", "x-maml", "xla-maml"]),
-    "unknown-algorithm": (_sweep({"algorithm": "maml"}), ["meta.algorithm: got 'maml'", "'xla-maml', 'x-maml'"]),
+    "unknown-algorithm": (_sweep({"algorithm": "maml"}), ["meta.algorithm: got 'maml'", "'x-maml', 'xla-maml'"]),
     "grid-unknown-nested-key": (_sweep(grid={"meta.inner_rl": [0.1]}),
                                 ["grid.meta.inner_rl: unknown key 'inner_rl'", "did you mean 'inner_lr'?"]),
     "grid-unknown-key": (_sweep(grid={"sed": [0, 1]}), ["grid.sed: unknown key 'sed'", "did you mean 'seed'?"]),

@@ -38,7 +38,7 @@ def _data() -> dict[str, dict[str, Tensor]]:
 
 
 def _sampler() -> EpisodeSampler:
-    return EpisodeSampler(_data(), language_pairs("reptile", ["a"], ["b", "c"]), support_size=4, query_size=3,
+    return EpisodeSampler(_data(), language_pairs(["a"], ["b", "c"]), support_size=4, query_size=3,
                           seed=5)
 
 

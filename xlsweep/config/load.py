@@ -22,7 +22,6 @@ from typing import Any, Literal
 import numpy as np
 
 from xlsweep.config.schema import (
-    TRANSFER_ALGORITHMS,
     AuxChoice,
     DataConfig,
     Distribution,
@@ -35,6 +34,7 @@ from xlsweep.data.benchmark import benchmark_languages, benchmark_sources, load_
 from xlsweep.data.families import resolve_family
 from xlsweep.data.sources import PRESETS, parse_source, resolve_limit, resolve_source
 from xlsweep.data.synthetic import SPLITS
+from xlsweep.methods import Method, method, method_names
 
 __all__ = [
     "MAX_SEED",
@@ -230,8 +230,17 @@ def validate_trial(cfg: TrialConfig, where: str = "") -> None:
         raise ConfigError(f"{where}{err}") from None
 
 
+def _method(name: str) -> Method:
+    """The method ``meta.algorithm`` names (:mod:`xlsweep.methods`)."""
+    if name not in method_names():
+        raise ConfigError(f"meta.algorithm: got {short(name)}; expected one of "
+                          f"{', '.join(map(repr, method_names()))} (the methods of xlsweep.methods)")
+    return method(name)
+
+
 def _validate_trial(cfg: TrialConfig) -> None:
     meta = cfg.meta
+    _method(meta.algorithm)
     for name in ("inner_lr", "meta_lr"):
         _positive(f"meta.{name}", getattr(meta, name))
     for name in ("steps", "meta_batch", "support_size", "query_size", "inner_steps", "checkpoint_every"):
@@ -261,7 +270,7 @@ def _validate_trial(cfg: TrialConfig) -> None:
     _languages("eval.targets", cfg.eval.targets, known)
     _languages("meta.support", meta.support, known)
     _languages("meta.query", meta.query, known)
-    if meta.algorithm in TRANSFER_ALGORITHMS:
+    if _method(meta.algorithm).family == "transfer":
         _validate_transfer(cfg)
         _data_sources(cfg)
         return
@@ -282,33 +291,25 @@ def _validate_episodes(cfg: TrialConfig) -> None:
     if not meta.support:
         raise ConfigError("meta.support: empty; expected at least one auxiliary language "
                           "(set it, or sweep it with grid.aux)")
-    if meta.algorithm in ("xla-maml", "reptile") and not meta.query:
+    spec = _method(meta.algorithm)
+    if not spec.same_language and not meta.query:
         raise ConfigError(f"meta.query: empty; {meta.algorithm} needs the query language set Q "
                           "(for support and query from the same language use algorithm: x-maml)")
-    if meta.algorithm == "xla-maml" and set(meta.support) == set(meta.query):
-        raise ConfigError(f"meta.query: support and query are both {list(meta.support)}; xla-maml meta-learns from "
-                          "one language set to another (for support and query from one language use "
-                          "algorithm: x-maml)")
-    if meta.algorithm == "x-maml" and meta.query:
-        raise ConfigError(f"meta.query: got {list(meta.query)}; x-maml draws support and query from the same "
-                          "language, so leave query empty (or use algorithm: xla-maml; in a grid, an x-maml cell "
-                          "of an aux choice with a query meta-learns on the choice's languages but data.source)")
-    if meta.parallel and meta.algorithm == "x-maml":
-        raise ConfigError("meta.parallel: true needs support and query in different languages; "
-                          "x-maml uses one language for both (use xla-maml, or parallel: false)")
+    if problem := spec.check(cfg):
+        raise ConfigError(problem)
     union = meta.episode_languages == "union"
     shared = [lang for lang in meta.query if lang in meta.support]
     if meta.parallel and union and shared:
         raise ConfigError(f"meta.parallel: true with episode_languages: union needs disjoint support and query "
                           f"sets; {', '.join(shared)} is in both (a row cannot be its own translation)")
-    needed = meta.support_size + (meta.query_size if meta.algorithm == "x-maml" else 0)
+    needed = meta.support_size + (meta.query_size if spec.same_language else 0)
     if cfg.data.benchmark == "synthetic":
         split_size = _split_size(cfg, meta.support, meta.split, pooled=union)
         if needed > split_size:
             raise ConfigError(f"meta.support_size: {needed} examples per episode do not fit in the "
                               f"{split_size} examples of the {meta.split!r} split")
-    if not (fs.enabled and fs.protocol == "target-inner") or meta.algorithm == "x-maml":
-        return  # x-maml trials fine-tune their own model, as the XLA-MAML paper's X-MAML few-shot rows
+    if not (fs.enabled and fs.protocol == "target-inner") or spec.target_inner is None:
+        return  # e.g. x-maml trials fine-tune their own model, as the XLA-MAML paper's X-MAML few-shot rows
     if meta.parallel and meta.split != "dev":
         raise ConfigError(f"eval.few_shot.protocol: target-inner with meta.parallel: true needs meta.split: dev; "
                           f"its support is the target's dev split, whose translations are the query languages' "
@@ -325,7 +326,7 @@ def _validate_transfer(cfg: TrialConfig) -> None:
     if len(meta.query) != 1:
         raise ConfigError(f"meta.query: got {list(meta.query)}; {meta.algorithm} trains for one target language "
                           "(sweep targets with grid.aux, e.g. product: {support: [en], query: [qu, mi]})")
-    if meta.algorithm != "target-only" and len(meta.support) != 1:
+    if _method(meta.algorithm).needs_source and len(meta.support) != 1:
         raise ConfigError(f"meta.support: got {list(meta.support)}; {meta.algorithm} needs exactly one source "
                           "language (e.g. [en], or a language related to the target)")
     if meta.query[0] in meta.support:
@@ -351,9 +352,8 @@ def _validate_transfer(cfg: TrialConfig) -> None:
                               "i: after encoder layer i)")
     if len(set(x.rtn_layers)) != len(x.rtn_layers):
         raise ConfigError(f"metaxl.rtn_layers: got {list(x.rtn_layers)}; a layer may appear only once")
-    if meta.algorithm == "metaxl" and x.step == "authors-code" and x.target_batch < 2:
-        raise ConfigError(f"metaxl.target_batch: got {x.target_batch}; step authors-code splits each target batch "
-                          "in halves (one trains θ, the other scores θ'), so expected at least 2")
+    if problem := _method(meta.algorithm).check(cfg):
+        raise ConfigError(problem)
     if cfg.model.name == "tiny" and x.bottleneck >= cfg.model.tiny.hidden_size:
         raise ConfigError(f"metaxl.bottleneck: got {x.bottleneck}; expected fewer units than the encoder's "
                           f"hidden size ({cfg.model.tiny.hidden_size})")
@@ -476,16 +476,7 @@ def needed_splits(cfg: TrialConfig, dev_languages: tuple[str, ...] = ()) -> list
     """(language, split, why) of every split a trial reads; ``dev_languages``: the search objective's."""
     needed = [(cfg.data.source, "train", "stage 1 (data.source)")]
     needed += [(lang, "dev", "the search objective (search.metric)") for lang in dev_languages]
-    if cfg.meta.algorithm in TRANSFER_ALGORITHMS:
-        needed += [(lang, "train", f"{cfg.meta.algorithm} source data (meta.support)") for lang in cfg.meta.support]
-        needed += [(lang, cfg.meta.split, f"{cfg.meta.algorithm} target data (meta.query)") for lang in cfg.meta.query]
-        needed += [(lang, "dev", "model selection on the target's dev split") for lang in cfg.meta.query]
-        if cfg.metaxl.analysis_rows:
-            needed += [(lang, "test", "the representation analysis (metaxl.analysis_rows)")
-                       for lang in cfg.meta.support]
-    else:
-        needed += [(lang, cfg.meta.split, "meta-learning (meta.support/query)")
-                   for lang in dict.fromkeys(cfg.meta.support + cfg.meta.query)]
+    needed += _method(cfg.meta.algorithm).reads(cfg)
     targets = cfg.eval.targets or benchmark_languages(cfg.data)
     needed += [(lang, "test", "evaluation (eval.targets)") for lang in targets]
     if cfg.eval.few_shot.enabled:
@@ -497,7 +488,7 @@ def trained_dev_languages(cfg: TrialConfig) -> tuple[str, ...]:
     """Languages whose dev split the trial trains on: never part of its objective."""
     if cfg.meta.split != "dev":
         return ()
-    if cfg.meta.algorithm in TRANSFER_ALGORITHMS:
+    if _method(cfg.meta.algorithm).family == "transfer":  # trains on the target's split, its sources on train
         return cfg.meta.query
     return tuple(dict.fromkeys(cfg.meta.support + cfg.meta.query))
 
@@ -741,7 +732,7 @@ def _validate_objective(sweep: SweepConfig, cfg: TrialConfig, where: str) -> Non
             raise ConfigError(f"{where}search.metric: {short(metric)} is a dev split this trial trains on "
                               f"(meta.split: dev); choose a held-out language")
     _languages("search.languages", sweep.search.languages, known)
-    if (cfg.meta.algorithm not in TRANSFER_ALGORITHMS  # (MetaXL's steps are epochs × batches: known later)
+    if (_method(cfg.meta.algorithm).family == "episodes"  # (MetaXL's steps are epochs × batches: known later)
             and sweep.search.scheduler == "asha" and sweep.search.asha.grace_period >= cfg.meta.steps):
         raise ConfigError(f"{where}search.asha.grace_period: got {sweep.search.asha.grace_period}; expected "
                           f"fewer than meta.steps ({cfg.meta.steps})")
@@ -884,38 +875,16 @@ def cell_config(sweep: SweepConfig, overrides: Mapping[str, Any]) -> TrialConfig
             cfg = set_path(set_path(cfg, "meta.support", list(choice.support)), "meta.query", list(choice.query))
         else:
             cfg = set_path(cfg, name, value, where="grid.")
-    cfg = _x_maml_cell(cfg, overrides)
+    cfg = _method(cfg.meta.algorithm).resolve(cfg, overrides)  # e.g. x-maml's own languages from an aux choice
     validate_trial(cfg, f"grid cell {dict(overrides)}: " if overrides else "")
     return cfg
-
-
-def _x_maml_cell(cfg: TrialConfig, overrides: Mapping[str, Any]) -> TrialConfig:
-    """An x-maml cell of a grid that sweeps ``aux`` or ``meta.algorithm``: one aux axis serves every method.
-
-    X-MAML draws support and query from the same languages, so the cell meta-learns on the aux
-    choice's languages other than ``data.source`` (the stage-1 language, no auxiliary language):
-    ``en→hi`` is X-MAML on hi (the XLA-MAML paper's Table 3 "X-MAML hi" next to "XLA-MAML en → hi"),
-    ``bg→de`` X-MAML on bg and de (its "X-MAML best pair" next to "XLA-MAML same pair"). The resolved
-    config (``meta.support``, logged with the trial) and the row label say which. When
-    ``meta.algorithm`` is swept, ``meta.parallel`` applies to the cross-lingual methods only:
-    x-maml cells run without (one language set has no translations).
-    """
-    meta = cfg.meta
-    if meta.algorithm != "x-maml" or not {"aux", "meta.algorithm"} & set(overrides):
-        return cfg
-    if meta.query:
-        own = tuple(dict.fromkeys(lang for lang in meta.support + meta.query if lang != cfg.data.source))
-        meta = dataclasses.replace(meta, support=own or tuple(dict.fromkeys(meta.support + meta.query)), query=())
-    if meta.parallel and "meta.algorithm" in overrides and "meta.parallel" not in overrides:
-        meta = dataclasses.replace(meta, parallel=False)
-    return dataclasses.replace(cfg, meta=meta)
 
 
 def _distinct_x_maml_cells(cells: list[tuple[dict[str, Any], TrialConfig]]) -> None:
     """Two x-maml cells that resolve to one trial (e.g. aux ``a→b`` and ``b→a``) would run it twice."""
     seen: dict[str, dict[str, Any]] = {}
     for cell, cfg in cells:
-        if cfg.meta.algorithm != "x-maml" or "aux" not in cell:
+        if not _method(cfg.meta.algorithm).same_language or "aux" not in cell:
             continue
         key = repr({k: v for k, v in cell.items() if k != "aux"} | {"languages": sorted(cfg.meta.support)})
         if key in seen:

@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from xlsweep.config.load import ConfigError, needed_splits, objective_languages
-from xlsweep.config.schema import TRANSFER_ALGORITHMS, SweepConfig, TrialConfig
+from xlsweep.config.schema import SweepConfig, TrialConfig
 from xlsweep.config.yaml_reader import cut
+from xlsweep.methods import method
 
 __all__ = ["check_directories", "check_local_data", "check_model", "hub_unreachable", "preflight", "position_limit"]
 
@@ -194,7 +195,7 @@ def _fits(cfg: TrialConfig, config: Any, name: str) -> None:
             else ""
         raise ConfigError(f"data.max_length: got {cfg.data.max_length}; {cut(name, 200)} has "
                           f"{config.max_position_embeddings} position embeddings{offset}, so expected at most {limit}")
-    if cfg.meta.algorithm not in TRANSFER_ALGORITHMS:
+    if method(cfg.meta.algorithm).section != "metaxl":  # the RTN's settings against the model's shape
         return
     layers, hidden = getattr(config, "num_hidden_layers", None), getattr(config, "hidden_size", None)
     for i in cfg.metaxl.rtn_layers:

@@ -21,7 +21,6 @@ __all__ = [
     "FewShotConfig",
     "Grid",
     "LanguageSpec",
-    "MAML_ALGORITHMS",
     "MetaConfig",
     "MetaXLConfig",
     "ModelConfig",
@@ -31,7 +30,6 @@ __all__ = [
     "Stage1Config",
     "SweepConfig",
     "SyntheticDataConfig",
-    "TRANSFER_ALGORITHMS",
     "TinyEncoderConfig",
     "TrackingConfig",
     "TrialConfig",
@@ -133,10 +131,6 @@ class Stage1Config:
     gradient_checkpointing: bool = False
 
 
-MAML_ALGORITHMS = ("xla-maml", "x-maml", "reptile")  # trained over episodes by xlsweep.train.meta / .reptile
-TRANSFER_ALGORITHMS = ("metaxl", "jt", "jt-rtn", "target-only")  # trained by xlsweep.train.transfer
-
-
 @dataclass(frozen=True)
 class MetaConfig:
     """Stage 2: X-MAML, XLA-MAML or Reptile over auxiliary languages, or MetaXL and its baselines.
@@ -152,7 +146,7 @@ class MetaConfig:
     holds their settings.
     """
 
-    algorithm: Literal["xla-maml", "x-maml", "reptile", "metaxl", "jt", "jt-rtn", "target-only"] = "xla-maml"
+    algorithm: str = "xla-maml"  # a method of xlsweep.methods (its registry checks the name)
     support: tuple[str, ...] = ()  # language set S of the inner (support) step; MetaXL: the source languages
     query: tuple[str, ...] = ()  # language set Q of the meta (query) step; x-maml: leave empty; MetaXL: the target
     split: Literal["train", "dev"] = "dev"  # the auxiliary data, as in the papers: dev

@@ -42,15 +42,19 @@ Languages = tuple[str, ...]
 Part = tuple[str, Tensor]  # (language, its rows (k_l,)) in a batch
 
 
-def language_pairs(algorithm: str, support: Sequence[str], query: Sequence[str],
-                   languages: Literal["one", "union"] = "one") -> list[tuple[Any, Any]]:
-    """The (support, query) pairs episodes are drawn from: single languages (``one``) or language sets (``union``)."""
+def language_pairs(support: Sequence[str], query: Sequence[str], languages: Literal["one", "union"] = "one", *,
+                   same_language: bool = False) -> list[tuple[Any, Any]]:
+    """The (support, query) pairs episodes are drawn from: single languages (``one``) or language sets (``union``).
+
+    ``same_language`` (X-MAML, :attr:`xlsweep.methods.Method.same_language`): each support language is its own
+    query language and ``query`` is not read; otherwise every support language with every other query language.
+    """
     if languages == "union":
         own = tuple(support)
-        return [(own, own)] if algorithm == "x-maml" else [(own, tuple(query))]
+        return [(own, own)] if same_language else [(own, tuple(query))]
     if languages != "one":
         raise ValueError(f"episode languages {languages!r}; expected 'one' or 'union'")
-    if algorithm == "x-maml":
+    if same_language:
         return [(lang, lang) for lang in support]
     return [(s, q) for s in support for q in query if s != q]
 

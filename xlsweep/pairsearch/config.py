@@ -12,8 +12,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from xlsweep.config.schema import MAML_ALGORITHMS, SweepConfig
+from xlsweep.config.schema import SweepConfig
 from xlsweep.data.benchmark import benchmark_languages, synthetic_benchmark
+from xlsweep.methods import all_methods
 from xlsweep.pairsearch.prior import Prior, planted_prior, uriel_code, uriel_prior
 from xlsweep.pairsearch.schedule import budget_steps, plan
 from xlsweep.pairsearch.search import PairSearch, SearchOptions
@@ -98,9 +99,10 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
     if s.metric not in ("", "dev_avg"):
         raise ValueError(f"search.metric: got {s.metric!r}; the pair search decides on the dev score of every target "
                          "language (dev_avg's languages): leave it empty or set dev_avg")
-    if cfg.meta.algorithm not in MAML_ALGORITHMS:
+    episodes = [m.name for m in all_methods() if m.family == "episodes"]
+    if cfg.meta.algorithm not in episodes:
         raise ValueError(f"pair_search: meta.algorithm {cfg.meta.algorithm!r}; the search is over auxiliary languages "
-                         f"of {' and '.join(MAML_ALGORITHMS)}")
+                         f"of {' and '.join(episodes)}")
     if cfg.meta.split == "dev":
         raise ValueError("pair_search: meta.split is 'dev', so every pair trains on the dev split of its own "
                          "languages and has no held-out dev score for them as targets; the search decides on dev "

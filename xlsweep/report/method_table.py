@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from xlsweep.methods import all_methods
+
 __all__ = ["BASELINE_ROW", "METHOD_ORDER", "method_label"]
 
 BASELINE_ROW = "source only (stage 1)"
 
-METHOD_ORDER = ("target-only", "jt", "jt-rtn", "metaxl")  # rows: baselines first, as in the paper's tables
+METHOD_ORDER = tuple(m.name for m in all_methods() if m.family == "transfer")  # baselines first, as the paper
 
 
 def method_label(algorithm: str, variant: Mapping[str, object]) -> str:

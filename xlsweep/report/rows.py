@@ -18,19 +18,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from xlsweep.methods import all_methods
 from xlsweep.report.aux_table import BASELINE_TOLERANCE
-from xlsweep.report.method_table import METHOD_ORDER, method_label
+from xlsweep.report.method_table import method_label
 from xlsweep.report.records import ReportError, RunRecord
 from xlsweep.report.stats import mean
 
 __all__ = ["MAML_NAMES", "RTN_KEYS", "TRANSFER", "RowGroup", "SeedGrid", "languages", "over", "pair_key", "row_groups",
            "seed_grid", "stage1_grid"]
 
-MAML_NAMES = {"x-maml": "X-MAML", "xla-maml": "XLA-MAML", "reptile": "Reptile"}
+MAML_NAMES = {m.name: m.label for m in all_methods() if m.family == "episodes"}
 """Display names of the meta-learning algorithms, as in the XLA-MAML paper."""
 
-TRANSFER = frozenset(METHOD_ORDER)
+TRANSFER = frozenset(m.name for m in all_methods() if m.family == "transfer")
 """The MetaXL family: each trial trains for, and is scored on, its own target (the query)."""
+
+_RTN_METHODS = frozenset(m.name for m in all_methods() if m.uses_rtn)
 
 RTN_KEYS = frozenset(f"metaxl.{k}" for k in ("rtn_layers", "bottleneck", "residual", "gate", "rtn_lr"))
 """Grid keys that change nothing for the methods without an RTN (target-only, jt)."""
@@ -79,7 +82,7 @@ def row_groups(records: Sequence[RunRecord]) -> list[RowGroup]:
     """
     maml = [r for r in records if r.algorithm not in TRANSFER]
     transfer = [r for r in records if r.algorithm in TRANSFER]
-    rank = {name: i for i, name in enumerate((*MAML_NAMES, *METHOD_ORDER))}
+    rank = {m.name: i for i, m in enumerate(all_methods())}  # the registry's order: the papers' row order
     maml_groups = _group(maml, _maml_key(maml))
     keys = list(dict.fromkeys(pair_key(g) for g in maml_groups))
     first = {key: min(rank.get(g.algorithm, len(rank)) for g in maml_groups if pair_key(g) == key) for key in keys}
@@ -115,7 +118,7 @@ def _transfer_key(records: Sequence[RunRecord]) -> Any:
     def key(record: RunRecord) -> tuple[str, dict[str, Any]]:
         shown: dict[str, Any] = {"source": ",".join(record.support)} if sources_vary else {}
         shown |= {k: record.cell.get(k) for k in varying
-                  if record.algorithm in ("metaxl", "jt-rtn") or k not in RTN_KEYS}
+                  if record.algorithm in _RTN_METHODS or k not in RTN_KEYS}
         return method_label(record.algorithm, shown), shown
     return key
 

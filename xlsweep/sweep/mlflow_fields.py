@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from xlsweep.config.load import SAMPLE_KEY, to_dict
-from xlsweep.config.schema import MAML_ALGORITHMS, AuxChoice, SweepConfig, TrialConfig
+from xlsweep.config.schema import AuxChoice, SweepConfig, TrialConfig
+from xlsweep.methods import method
 from xlsweep.tracking import flatten_params, readable
 
 __all__ = ["aux_label", "aux_params", "grid_json", "log_final_metrics", "parent_params", "report_tables", "run_name",
@@ -38,17 +39,17 @@ _DELTAS = ("delta", "fs_delta")
 def _used(key: str, cfg: TrialConfig) -> bool:
     """Whether the trial's method (and its model and data) reads the config key ``key``."""
     section, _, name = key.partition(".")
-    algorithm = cfg.meta.algorithm
+    spec = method(cfg.meta.algorithm)
     if section == "metaxl":
-        if algorithm in MAML_ALGORITHMS:
+        if spec.section != "metaxl":
             return False
         if name in _RTN_ONLY:
-            return algorithm in ("metaxl", "jt-rtn")
-        if name == "step":
-            return algorithm == "metaxl"
-        return name != "jt_batches" or algorithm in ("jt", "jt-rtn")
+            return spec.uses_rtn
+        if name == "step":  # MetaXL's bi-level step (paper / authors-code)
+            return spec.name == "metaxl"
+        return name != "jt_batches" or spec.name in ("jt", "jt-rtn")
     if section == "meta":
-        return algorithm in MAML_ALGORITHMS or name not in _MAML_ONLY
+        return spec.section == "meta" or name not in _MAML_ONLY
     if key.startswith("eval.few_shot.") and key != "eval.few_shot.enabled":
         return cfg.eval.few_shot.enabled
     if key.startswith("model.tiny."):

@@ -44,13 +44,14 @@ from xlsweep.config.schema import SweepConfig, TrialConfig
 from xlsweep.data.benchmark import benchmark_sources
 from xlsweep.data.schema import DataError
 from xlsweep.data.sources import missing_files
+from xlsweep.methods import RowCount, prepared_rows
 from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
 from xlsweep.report import TrialRecord
 from xlsweep.sweep.errors import SweepError
 from xlsweep.sweep.mlflow_fields import grid_json, parent_params, report_tables, shared_view, sweep_description
 from xlsweep.sweep.signals import StopSignals, held_for_children, signals_ignored
 from xlsweep.sweep.state import CONFIG_FILE, DIR_MODE, SweepState, find_sweep_dir, make_sweep_dir, sweep_yaml
-from xlsweep.sweep.tune_setup import checkpoint_pruner, expected_trials, param_space, tune_config
+from xlsweep.sweep.tune_setup import checkpoint_pruner, expected_trials, param_space, trial_lengths, tune_config
 from xlsweep.sweep.tune_state import repair_tune_state, state_backup
 from xlsweep.tasks import get_task
 from xlsweep.tracking import (
@@ -418,17 +419,21 @@ def _close(tracker: SweepRun, status: str, state: SweepState, out_dir: Path) -> 
 
 
 def _prepare_all(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], state: SweepState,
-                 tracker: SweepRun, log: Log) -> list[str]:
+                 tracker: SweepRun, log: Log) -> tuple[list[str], int]:
     """Stage 1 once per distinct (model, data, stage1) — usually one for the sweep — and each cell's auxiliary
     data (cheap once cached); the baseline logged to the parent run when the sweep has one stage 1. A stage 1
-    that learnt nothing is said at once, and tagged on the parent run (``xlsweep.degenerate``); returns why."""
+    that learnt nothing is said at once, and tagged on the parent run (``xlsweep.degenerate``); returns why, and
+    the longest trial's length in steps (ASHA's ``max_t``: MetaXL's depends on the prepared data's sizes)."""
     prepared: dict[str, Prepared] = {}
+    rows: dict[int, RowCount] = {}  # id(cfg) -> the rows of its prepared data
     for _, cfg in cells:
         try:
             ready = prepare(cfg, state.cache_dir, log=log, dev_languages=objective_languages(sweep, cfg))
         except DataError as err:
             raise SweepError(f"data: {err}") from None
         prepared.setdefault(stage1_fingerprint(cfg, state.cache_dir), ready)
+        rows[id(cfg)] = prepared_rows(ready)
+    longest = max(trial_lengths(cells, lambda cfg: rows[id(cfg)]), default=0)
     if len(prepared) == 1:
         tracker.log_metrics({f"baseline/{k}": v for k, v in next(iter(prepared.values())).baseline.items()})
     degenerate = list(dict.fromkeys(reason for ready in prepared.values() for reason in ready.degenerate))
@@ -436,11 +441,11 @@ def _prepare_all(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConf
         log(f"WARNING: degenerate {reason}")
     if degenerate:
         tracker.client.set_tag(tracker.run_id, DEGENERATE_TAG, "; ".join(degenerate)[:5000])
-    return degenerate
+    return degenerate, longest
 
 
 def _tuner(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], state: SweepState, tracker: SweepRun,
-           out_dir: Path, *, restore: bool, expected: int, log: Log) -> Any:
+           out_dir: Path, *, restore: bool, expected: int, total_steps: int, log: Log) -> Any:
     """Tune's tuner for the sweep: restored from ``out_dir`` (a resume), or new."""
     from ray import tune
 
@@ -459,7 +464,7 @@ def _tuner(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], 
         tuner = tune.Tuner(
             runnable,
             param_space=space,
-            tune_config=tune_config(sweep, state, tracker.experiment_id, cells),
+            tune_config=tune_config(sweep, state, tracker.experiment_id, cells, total_steps=total_steps),
             run_config=tune.RunConfig(
                 name=sweep.name,
                 storage_path=str(out_dir / "ray"),
@@ -495,8 +500,9 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
             signals.install()  # again: ray.init sets its own SIGTERM handler (exit mid-write)
         Path(state.cache_dir).mkdir(parents=True, exist_ok=True)
         _check_shared_storage([state.cache_dir, str(out_dir)], log)
-        outcome.degenerate = _prepare_all(sweep, cells, state, tracker, log)
-        tuner = _tuner(sweep, cells, state, tracker, out_dir, restore=restore, expected=expected, log=log)
+        outcome.degenerate, total_steps = _prepare_all(sweep, cells, state, tracker, log)
+        tuner = _tuner(sweep, cells, state, tracker, out_dir, restore=restore, expected=expected,
+                       total_steps=total_steps, log=log)
         results = tuner.fit()
         ended, outcome.stopped = _account(tracker, results, expected)
         outcome.degenerate += _degenerate_trials(tracker)

@@ -19,13 +19,15 @@ from ray import tune
 
 from xlsweep.config.load import cell_config, objective_languages, to_dict
 from xlsweep.config.schema import AuxChoice, SweepConfig
+from xlsweep.methods import method, prepared_rows
 from xlsweep.prepare import prepare
 from xlsweep.sweep.mlflow_fields import log_final_metrics, run_name, trial_params
 from xlsweep.tasks import get_task
 from xlsweep.tasks.base import degenerate_loss
 from xlsweep.tracking import DEGENERATE_TAG, TrialRun
+from xlsweep.train.learner import Learner
 from xlsweep.train.meta import NonFiniteLoss
-from xlsweep.trial import Learner, run_trial
+from xlsweep.trial import run_trial
 
 __all__ = ["CheckpointError", "TrialContext", "load_learner_state", "trainable"]
 
@@ -103,8 +105,9 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
     trial_id = tune.get_context().get_trial_id()
     run = TrialRun.open(ctx.tracking_uri, ctx.experiment_id, ctx.parent_run_id, trial_id,
                         name=run_name(overrides, cfg), params=trial_params(cfg), tags=tags)
+    total_steps = method(cfg.meta.algorithm).total_steps(cfg, prepared_rows(prepared))  # the trial's length
     if run.finished is not None:  # it ended after Tune last saved its state, before the driver died: not re-run
-        tune.report({"meta_step": cfg.meta.steps, **run.finished})
+        tune.report({"meta_step": total_steps, "meta_steps_total": total_steps, **run.finished})
         return
     restore = None
     checkpoint = tune.get_checkpoint()
@@ -151,10 +154,10 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
         metrics |= {f"baseline/{k}": v for k, v in prepared.baseline.items()}
         if warning := _degenerate(cfg.data.task, degenerate, losses):  # a model that learnt nothing, said loudly
             run.set_tags({DEGENERATE_TAG: warning})
-        log_final_metrics(run, metrics, cfg.meta.steps)
+        log_final_metrics(run, metrics, total_steps)  # at its real last step (MetaXL: epochs × steps per epoch)
         (artifacts / "trial_config.yaml").write_text(
             yaml.safe_dump({"overrides": overrides, "trial": to_dict(cfg)}, sort_keys=False, allow_unicode=True))
         for path in sorted(artifacts.iterdir()):  # the config, and e.g. MetaXL's representation plot
             run.log_artifact(path)
     run.finish("FINISHED")
-    tune.report({"meta_step": cfg.meta.steps, **metrics})
+    tune.report({"meta_step": total_steps, "meta_steps_total": total_steps, **metrics})

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from xlsweep.config.load import SAMPLE_KEY, search_samples
 from xlsweep.config.schema import SweepConfig, TrialConfig
+from xlsweep.methods import RowCount, method
 from xlsweep.sweep.state import SweepState
 from xlsweep.tracking import find_trial_run
 
-__all__ = ["checkpoint_pruner", "expected_trials", "param_space", "tune_config"]
+__all__ = ["checkpoint_pruner", "expected_trials", "param_space", "trial_lengths", "tune_config"]
 
 
 def _distinct(values: list[Any]) -> list[Any]:
@@ -69,7 +71,9 @@ def expected_trials(sweep: SweepConfig, cells: list[Any]) -> int:
     return sweep.search.num_samples if sweep.search.searcher == "optuna" else len(cells)
 
 
-def tune_config(sweep: SweepConfig, state: SweepState, experiment_id: str, cells: list[Any]) -> Any:
+def tune_config(sweep: SweepConfig, state: SweepState, experiment_id: str, cells: list[Any], *,
+                total_steps: int) -> Any:
+    """Tune's config; ``total_steps``: the longest trial's length in steps (:func:`trial_lengths`), ASHA's ``max_t``."""
     from ray import tune
 
     search = sweep.search
@@ -79,7 +83,7 @@ def tune_config(sweep: SweepConfig, state: SweepState, experiment_id: str, cells
     if search.scheduler == "asha":
         grace = search.asha.grace_period or sweep.trial.meta.checkpoint_every
         kwargs["scheduler"] = _asha(state, experiment_id, grace=grace, reduction_factor=search.asha.reduction_factor,
-                                    max_t=max(c.meta.steps for _, c in cells))
+                                    max_t=total_steps)
     if sweep.pair_search.enabled:
         from xlsweep.sweep.pair_search import pair_search_components
 
@@ -94,6 +98,14 @@ def tune_config(sweep: SweepConfig, state: SweepState, experiment_id: str, cells
     concurrent = None if sweep.pair_search.enabled else sweep.max_concurrent or None  # (the pair search's own)
     return tune.TuneConfig(reuse_actors=True, max_concurrent_trials=concurrent,
                            trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}", **kwargs)
+
+
+def trial_lengths(cells: list[tuple[dict[str, Any], TrialConfig]],
+                  rows: Callable[[TrialConfig], RowCount]) -> list[int]:
+    """Each cell's length in steps, as its learner's ``total_steps`` will be, without building a model:
+    ``meta.steps`` for episode methods, epochs × steps per epoch for the MetaXL family (``rows(cfg)``: the
+    rows of the cell's prepared data)."""
+    return [method(cfg.meta.algorithm).total_steps(cfg, rows(cfg)) for _, cfg in cells]
 
 
 def _asha(state: SweepState, experiment_id: str, *, grace: int, reduction_factor: float, max_t: int) -> Any:

@@ -43,7 +43,6 @@ import math
 import random
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
@@ -55,6 +54,7 @@ from xlsweep.algorithms.metaxl import metaxl_loss
 from xlsweep.data.features import Features, batch_of, num_rows
 from xlsweep.models.rtn import insert_rtns, rtn_hidden_size, rtn_variant
 from xlsweep.train.meta import NonFiniteLoss
+from xlsweep.train.phases import TRANSFER_KINDS, Phase, transfer_phases
 from xlsweep.train.schedule import linear_schedule
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
 __all__ = ["METHODS", "TransferLearner", "first_rows", "subset_rows"]
 
 Method = Literal["metaxl", "jt", "jt-rtn", "target-only"]
-METHODS: tuple[str, ...] = ("metaxl", "jt", "jt-rtn", "target-only")
+METHODS: tuple[str, ...] = TRANSFER_KINDS
 
 
 def first_rows(features: Features, n: int) -> Features:
@@ -88,19 +88,6 @@ def subset_rows(features: Features, n: int, *, mode: Literal["first", "seeded"] 
         return {k: v[:n] for k, v in features.items()}
     rows = torch.tensor(sorted(random.Random(seed).sample(range(total), n)))
     return {k: v[rows] for k, v in features.items()}
-
-
-@dataclass(frozen=True)
-class _Phase:
-    kind: Literal["metaxl", "balanced", "pooled", "target"]  # balanced: source batch + target stream batch
-    rtn: bool  # source rows pass through the RTN
-    epochs: int
-    pool: int  # rows per epoch
-    batch: int
-
-    @property
-    def steps_per_epoch(self) -> int:
-        return math.ceil(self.pool / self.batch)
 
 
 class TransferLearner:
@@ -167,7 +154,7 @@ class TransferLearner:
         self.eval_batch_size, self.max_grad_norm = eval_batch_size, max_grad_norm
         self.target_batch, self.metaxl_step, self.jt_batches = target_batch, step, jt_batches
         self.phases = self._phases(epochs, backoff_epochs, source_batch, target_batch)
-        self.total_steps = sum(p.epochs * p.steps_per_epoch for p in self.phases)
+        self.total_steps = sum(p.steps for p in self.phases)
 
         uses_rtn = method in ("metaxl", "jt-rtn")
         hidden = rtn_hidden_size(model)
@@ -192,25 +179,14 @@ class TransferLearner:
         self.best_state: dict[str, Tensor] | None = None
 
     # ------------------------------------------------------------------ plan
-    def _phases(self, epochs: int, backoff: int, source_batch: int, target_batch: int) -> list[_Phase]:
-        n_t = num_rows(self.target)
+    def _phases(self, epochs: int, backoff: int, source_batch: int, target_batch: int) -> list[Phase]:
+        if backoff and self.source is None:
+            raise ValueError("backoff_epochs: fine-tuning on source + target needs source features")
         n_s = num_rows(self.source) if self.source is not None else 0
-        joint: Literal["balanced", "pooled"] = "balanced" if self.jt_batches == "balanced" else "pooled"
-        joint_pool = n_s if joint == "balanced" else n_s + n_t
-        main = {
-            "target-only": _Phase("target", False, epochs, n_t, target_batch),
-            "jt": _Phase(joint, False, epochs, joint_pool, source_batch),
-            "jt-rtn": _Phase(joint, True, epochs, joint_pool, source_batch),
-            "metaxl": _Phase("metaxl", True, epochs, n_s, source_batch),
-        }[self.method]
-        phases = [main]
-        if backoff:
-            if self.source is None:
-                raise ValueError("backoff_epochs: fine-tuning on source + target needs source features")
-            phases.append(_Phase("pooled", False, backoff, n_s + n_t, source_batch))
-        return phases
+        return transfer_phases(self.method, n_s, num_rows(self.target), epochs=epochs, backoff_epochs=backoff,
+                               source_batch=source_batch, target_batch=target_batch, jt_batches=self.jt_batches)
 
-    def _where(self, step: int) -> tuple[int, _Phase, int, int]:
+    def _where(self, step: int) -> tuple[int, Phase, int, int]:
         """(phase index, phase, epoch within it, step within the epoch) of global ``step``."""
         for index, phase in enumerate(self.phases):
             span = phase.epochs * phase.steps_per_epoch

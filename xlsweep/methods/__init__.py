@@ -1,0 +1,78 @@
+"""The method registry: every stage-2 method is a :class:`~xlsweep.methods.base.Method` in a module of this package.
+
+================  =====================================  ==============================================
+method            module                                 learner
+================  =====================================  ==============================================
+``x-maml``        :mod:`xlsweep.methods.maml`            :class:`xlsweep.train.meta.MetaLearner`
+``xla-maml``      :mod:`xlsweep.methods.maml`            :class:`xlsweep.train.meta.MetaLearner`
+``reptile``       :mod:`xlsweep.methods.reptile`         :class:`xlsweep.train.reptile.ReptileLearner`
+``metaxl``        :mod:`xlsweep.methods.metaxl`          :class:`xlsweep.train.transfer.TransferLearner`
+``jt``, ``jt-rtn``, ``target-only``  :mod:`xlsweep.methods.metaxl` (the MetaXL paper's baselines)
+================  =====================================  ==============================================
+
+A module of this package whose name does not start with ``_`` and that defines ``METHODS`` (a
+tuple of :class:`Method`) is found at import: adding a method is adding its module (and its
+tests). Modules here import no torch at import time (the config layer reads them); their
+``build`` functions import the training code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import TYPE_CHECKING
+
+from xlsweep.methods.base import Method, RowCount
+
+if TYPE_CHECKING:
+    from xlsweep.prepare import Prepared
+
+__all__ = ["Method", "RowCount", "all_methods", "method", "method_names", "prepared_rows"]
+
+
+def _discover() -> dict[str, Method]:
+    found: list[Method] = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_") or info.name == "base":
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        found.extend(getattr(module, "METHODS", ()))
+    found.sort(key=lambda m: (m.order, m.name))
+    registry: dict[str, Method] = {}
+    for m in found:
+        if m.name in registry:
+            raise RuntimeError(f"method {m.name!r} is declared twice in xlsweep.methods")
+        registry[m.name] = m
+    return registry
+
+
+_REGISTRY = _discover()
+
+
+def all_methods() -> tuple[Method, ...]:
+    """Every method, in report order."""
+    return tuple(_REGISTRY.values())
+
+
+def method_names() -> tuple[str, ...]:
+    """``meta.algorithm``'s values, in report order."""
+    return tuple(_REGISTRY)
+
+
+def method(name: str) -> Method:
+    """The method called ``name``.
+
+    Raises:
+        KeyError: For an unknown name (the config layer checks names first and says which are known).
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown method {name!r}; expected one of {', '.join(_REGISTRY)}") from None
+
+
+def prepared_rows(prepared: Prepared) -> RowCount:
+    """Rows of (language, split) in ``prepared``'s features, for :attr:`Method.total_steps`."""
+    from xlsweep.data.features import num_rows
+
+    return lambda language, split: num_rows(prepared.features.get(language, split))
