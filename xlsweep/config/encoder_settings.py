@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from xlsweep.config.schema import MAML_ALGORITHMS, TRANSFER_ALGORITHMS, TrialConfig
+from xlsweep.config.schema import TrialConfig
 
 __all__ = ["TINY_TUNED", "TinyTuned", "tiny_default_warnings"]
 
@@ -31,11 +31,15 @@ class TinyTuned:
 
 
 def _maml(cfg: TrialConfig) -> bool:
-    return cfg.meta.algorithm in MAML_ALGORITHMS
+    from xlsweep.methods import method
+
+    return method(cfg.meta.algorithm).family == "episodes"
 
 
-def _transfer(cfg: TrialConfig) -> bool:
-    return cfg.meta.algorithm in TRANSFER_ALGORITHMS
+def _rtn(cfg: TrialConfig) -> bool:
+    from xlsweep.methods import method
+
+    return method(cfg.meta.algorithm).uses_rtn
 
 
 _MAX_LENGTH = {"nli": "128 (XLA-MAML §4.2, MNLI)", "qa": "384 with doc_stride 128 (XLA-MAML §4.2, SQuAD)",
@@ -48,9 +52,9 @@ TINY_TUNED: tuple[TinyTuned, ...] = (
     TinyTuned("meta.meta_lr", 1e-4, "1e-5, Adam, weight decay 0.01, linear schedule (XLA-MAML §4.2)",
               lambda c: c.meta.meta_lr, _maml),
     TinyTuned("metaxl.rtn_lr", 1e-3, "tuned in {3e-5, 1e-6, 1e-7} (MetaXL Appendix A)",
-              lambda c: c.metaxl.rtn_lr, lambda c: _transfer(c) and c.meta.algorithm in ("metaxl", "jt-rtn")),
+              lambda c: c.metaxl.rtn_lr, _rtn),
     TinyTuned("metaxl.bottleneck", 64, "384 or 192 for a 768-wide encoder (MetaXL Appendix A)",
-              lambda c: c.metaxl.bottleneck, lambda c: _transfer(c) and c.meta.algorithm in ("metaxl", "jt-rtn")),
+              lambda c: c.metaxl.bottleneck, _rtn),
     TinyTuned("eval.few_shot.lr", 1e-4, "not stated by the papers; the fine-tuning rate of stage 1 (2e-5 / 3e-5, "
               "XLA-MAML §4.2) is the usual choice", lambda c: c.eval.few_shot.lr, lambda c: c.eval.few_shot.enabled),
     TinyTuned("data.max_length", 64, "per task: " + "; ".join(f"{t} {v}" for t, v in _MAX_LENGTH.items()),

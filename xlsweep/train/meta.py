@@ -21,7 +21,7 @@ from xlsweep.data.episodes import EpisodeSampler, episode_batch
 from xlsweep.data.features import Features
 from xlsweep.train.schedule import linear_schedule
 
-__all__ = ["MetaLearner", "NonFiniteLoss"]
+__all__ = ["MetaLearner", "NonFiniteLoss", "episode_state", "load_episode_state"]
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -94,19 +94,30 @@ class MetaLearner:
         return self.model
 
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "sampler": self.sampler.state_dict(),
-            "step": self.step_count,
-            "torch_rng": torch.get_rng_state(),  # dropout masks: a resumed run continues exactly
-        }
+        return episode_state(self)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.sampler.load_state_dict(state["sampler"])
-        self.step_count = int(state["step"])
-        torch.set_rng_state(state["torch_rng"])
+        load_episode_state(self, state)
+
+
+def episode_state(learner: Any) -> dict[str, Any]:
+    """The state of an episode learner (its ``model``, ``optimizer``, ``scheduler``, ``sampler`` and
+    ``step_count``) and torch's RNG (dropout masks), so that a resumed run continues exactly."""
+    return {
+        "model": learner.model.state_dict(),
+        "optimizer": learner.optimizer.state_dict(),
+        "scheduler": learner.scheduler.state_dict(),
+        "sampler": learner.sampler.state_dict(),
+        "step": learner.step_count,
+        "torch_rng": torch.get_rng_state(),
+    }
+
+
+def load_episode_state(learner: Any, state: Mapping[str, Any]) -> None:
+    """Restore an :func:`episode_state` into ``learner``."""
+    learner.model.load_state_dict(state["model"])
+    learner.optimizer.load_state_dict(state["optimizer"])
+    learner.scheduler.load_state_dict(state["scheduler"])
+    learner.sampler.load_state_dict(state["sampler"])
+    learner.step_count = int(state["step"])
+    torch.set_rng_state(state["torch_rng"])

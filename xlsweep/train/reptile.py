@@ -22,7 +22,7 @@ from xlsweep.algorithms.maml import adapted_parameters, input_embedding, model_l
 from xlsweep.algorithms.reptile import reptile_delta
 from xlsweep.data.episodes import EpisodeSampler, episode_batch
 from xlsweep.data.features import Features
-from xlsweep.train.meta import NonFiniteLoss
+from xlsweep.train.meta import NonFiniteLoss, episode_state, load_episode_state
 from xlsweep.train.schedule import linear_schedule
 
 __all__ = ["ReptileLearner"]
@@ -102,19 +102,7 @@ class ReptileLearner:
         return self.model
 
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "sampler": self.sampler.state_dict(),
-            "step": self.step_count,
-            "torch_rng": torch.get_rng_state(),  # dropout masks: a resumed run continues exactly
-        }
+        return episode_state(self)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.sampler.load_state_dict(state["sampler"])
-        self.step_count = int(state["step"])
-        torch.set_rng_state(state["torch_rng"])
+        load_episode_state(self, state)
