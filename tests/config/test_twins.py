@@ -12,7 +12,7 @@ from xlsweep.config import TrialConfig, expand_grid, load_sweep
 
 TWINS = Path(__file__).resolve().parents[2] / "tune_configs" / "twins"
 EXPECTED = ("metaxl-table2-ner.yaml", "metaxl-table3-sentiment.yaml", "metaxl-table5.yaml",
-            "xla-maml-figure2.yaml", "xla-maml-table3.yaml")
+            "xla-maml-figure2.yaml", "xla-maml-table3.yaml", "xla-maml-table4-qa.yaml")
 
 
 def _trials(name: str) -> list[TrialConfig]:
@@ -43,6 +43,14 @@ def test_table3_twin_has_both_algorithms_one_and_two_aux_rows_few_shot_and_3_see
     assert {cfg.seed for cfg in trials} == {0, 1, 2}
     assert all(cfg.eval.few_shot.enabled and cfg.eval.few_shot.protocol == "target-inner" for cfg in trials)
     assert all(cfg.meta.support_size == cfg.meta.query_size == 8 for cfg in trials)  # §4.2: batch 8
+
+
+def test_table4_twin_is_qa_with_both_algorithms_on_one_aux_language_zero_and_few_shot() -> None:
+    """XLA-MAML paper Table 4 (MLQA): "X-MAML hi → X" and "XLA-MAML hi → X", zero-shot and few-shot, F1/EM."""
+    trials = _trials("xla-maml-table4-qa.yaml")
+    assert {(cfg.meta.algorithm, cfg.meta.support, cfg.meta.query) for cfg in trials} == {
+        ("x-maml", ("dun",), ()), ("xla-maml", ("ana",), ("dun",))}
+    assert all(cfg.data.task == "qa" and cfg.eval.few_shot.protocol == "target-inner" for cfg in trials)
 
 
 def test_figure2_twin_is_the_source_to_every_other_language_of_a_15_language_family() -> None:
