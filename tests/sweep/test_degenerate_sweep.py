@@ -53,7 +53,15 @@ def test_the_summary_repeats_the_warnings(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_a_trials_reasons_are_its_final_loss_and_its_targets() -> None:
-    assert _degenerate("nli", {"bel": "predicts 'neutral' for all 64 test rows"}, [1.5, 1.1]) == (
+    bel = {"bel": "predicts 'neutral' for all 64 test rows"}
+    assert _degenerate("nli", bel, [1.5, 1.1], training_loss=True) == (
         "final training loss 1.1000 is at chance level (ln 3 = 1.0986); bel: predicts 'neutral' for all 64 test rows")
-    assert _degenerate("nli", {}, [1.5, 0.4]) == ""
-    assert _degenerate("nli", {}, []) == ""
+    assert _degenerate("nli", {}, [1.5, 0.4], training_loss=True) == ""
+    assert _degenerate("nli", {}, [], training_loss=True) == ""
+
+
+def test_an_episode_methods_query_loss_at_chance_is_no_evidence() -> None:
+    """XLA-MAML's loss is the query loss after an inner step on another language: the Table 3 twin's dun→eki trials
+    ended with it at ln 3 while scoring far above chance on every target."""
+    assert _degenerate("nli", {}, [1.5, 1.1], training_loss=False) == ""
+    assert _degenerate("nli", {"bel": "constant"}, [1.1], training_loss=False) == "bel: constant"

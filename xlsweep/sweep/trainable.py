@@ -86,10 +86,13 @@ def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, s
     }
 
 
-def _degenerate(task: str, per_target: dict[str, str], losses: list[float]) -> str:
-    """Why the trial's model learnt nothing, or ``""``: its final training loss at chance level, or constant
-    predictions on a target."""
-    reasons = [reason] if losses and (reason := degenerate_loss(task, losses[-1])) else []
+def _degenerate(task: str, per_target: dict[str, str], losses: list[float], *, training_loss: bool) -> str:
+    """Why the trial's model learnt nothing, or ``""``: its final training loss at chance level (when ``losses``
+    are losses of the model on what it fits: MetaXL's family; an episode method's loss is the query loss after
+    adapting on other languages, at chance level for a model that is fine — twins of Table 3 showed it), or
+    constant predictions on a target."""
+    at_chance = training_loss and losses and degenerate_loss(task, losses[-1])
+    reasons = [at_chance] if at_chance else []
     reasons += [f"{lang}: {why}" for lang, why in per_target.items()]
     return "; ".join(reasons)[:5000]
 
@@ -152,7 +155,8 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
             run.finish("FAILED")
             raise
         metrics |= {f"baseline/{k}": v for k, v in prepared.baseline.items()}
-        if warning := _degenerate(cfg.data.task, degenerate, losses):  # a model that learnt nothing, said loudly
+        if warning := _degenerate(cfg.data.task, degenerate, losses,
+                                  training_loss=method(cfg.meta.algorithm).family == "transfer"):  # said loudly
             run.set_tags({DEGENERATE_TAG: warning})
         log_final_metrics(run, metrics, total_steps)  # at its real last step (MetaXL: epochs × steps per epoch)
         (artifacts / "trial_config.yaml").write_text(
