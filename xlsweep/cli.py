@@ -152,10 +152,15 @@ def _summary(outcome) -> None:  # type: ignore[no-untyped-def]
 
 def _links(tracking_uri: str, parent_run_id: str) -> None:
     """The sweep's report page and runs table in the MLflow UI (for a local store: once `xlsweep ui` serves it)."""
+    from xlsweep.tracking import TrackingError, check_store
     from xlsweep.ui_links import sweep_links, ui_base
 
     try:
+        check_store(tracking_uri, create=False, write=False, timeout=5)  # a server gone by now: seconds, not minutes
         links = sweep_links(tracking_uri, parent_run_id, ui_base(tracking_uri))
+    except TrackingError as err:
+        typer.echo(f"(no MLflow links: {err})")
+        return
     except Exception as err:  # noqa: BLE001 - the links are a convenience; the run's id is printed already
         typer.echo(f"(no MLflow links: {type(err).__name__}: {err})")
         return
