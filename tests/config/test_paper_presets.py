@@ -34,8 +34,22 @@ EXPECTED = {
     "xla-maml-table4-mlqa.yaml": (XLA_MAML_KEYS | {"data.doc_stride", "meta.algorithm", "eval.few_shot.protocol",
                                                    "eval.few_shot.epochs", "grid.seed"}, 6),
     "metaxl-table2-ner.yaml": (METAXL_KEYS | {"metaxl.jt_batches"}, 192),
+    "metaxl-table3-sentiment.yaml": (METAXL_KEYS | {"metaxl.jt_batches"}, 24),
     "metaxl-table5-rtn-placement.yaml": (METAXL_KEYS, 32),
 }
+
+
+@pytest.fixture
+def sentiment_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The working directory with the local target corpora MetaXL's Table 3 needs (not on the hub):
+    data/metaxl-sa/{te,fa}/{train,dev,test}.jsonl, a few rows each in the documented format."""
+    for lang in ("te", "fa"):
+        for split in ("train", "dev", "test"):
+            path = tmp_path / "data" / "metaxl-sa" / lang / f"{split}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(f'{{"text": "review {i}", "label": {i % 2}}}\n' for i in range(8)))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
 
 
 def paper_values(path: Path) -> dict[str, tuple[Any, str]]:
@@ -117,7 +131,8 @@ def test_every_trial_has_the_papers_values(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", PRESETS, ids=lambda p: p.name)
-def test_a_preset_validates_offline_and_lists_its_trials(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_preset_validates_offline_and_lists_its_trials(path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        sentiment_targets: Path) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 0, result.output
@@ -136,10 +151,19 @@ def test_changing_a_setting_without_its_paper_value_fails(tmp_path: Path) -> Non
         test_every_trial_has_the_papers_values(changed)
 
 
-def test_validate_of_every_preset_at_once_lists_the_papers_trials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`xlsweep validate tune_configs/paper/*.yaml`, offline."""
+def test_validate_of_every_preset_at_once_lists_the_papers_trials(monkeypatch: pytest.MonkeyPatch,
+                                                                   sentiment_targets: Path) -> None:
+    """`xlsweep validate tune_configs/paper/*.yaml`, offline (with Table 3's local target corpora in place)."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     result = runner.invoke(app, ["validate", *map(str, PRESETS)])
     assert result.exit_code == 0, result.output
     listed = sum(line.startswith("  ") and "support=" in line for line in result.output.splitlines())
     assert listed == sum(trials for _, trials in EXPECTED.values())
+
+
+def test_the_sentiment_preset_names_its_missing_local_corpora(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["validate", str(PAPER / "metaxl-table3-sentiment.yaml")])
+    assert result.exit_code == 2
+    assert "data/metaxl-sa/te/train.jsonl: no such file" in result.output
