@@ -4,9 +4,8 @@ The pooled model (:mod:`xlsweep.pairsearch.model`, the prior as a feature) is fi
 deltas of every seed of the pairs that ran to full length — and, in a search, to the dev scores
 every run reported on the way, full or partial — and predicts each other cell's mean over seeds:
 ``mean ± z · sqrt(var + noise / seeds)``. :func:`write_completed_csv` writes one row
-per cell with ``status`` (``observed``/``predicted``), the value and its interval — the columns the
-shared heatmap writer (:mod:`xlsweep.report.aux_table`) will draw, predicted cells hatched; until
-then :func:`write_completed_heatmap` draws them itself (outlined, hatched, with a legend).
+per cell with ``status`` (``observed``/``predicted``), the value and its interval;
+:func:`write_completed_heatmap` draws the grid with the reports' heatmap writer, predicted cells hatched.
 """
 
 from __future__ import annotations
@@ -93,38 +92,12 @@ def write_completed_csv(grid: CompletedGrid, path: str | Path, *, scale: float =
 
 
 def write_completed_heatmap(grid: CompletedGrid, path: str | Path, *, title: str = "", scale: float = 100.0) -> Path:
-    """The aux × target heatmap of ``grid``, predicted cells hatched with a legend (points × ``scale``)."""
-    import matplotlib
+    """The aux × target heatmap of ``grid`` in points × ``scale`` / 100, drawn by the reports' heatmap writer
+    (:func:`xlsweep.report.heatmap.write_heatmap`): predicted cells hatched, values in italics, with a legend."""
+    import pandas as pd
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch, Rectangle
+    from xlsweep.report.heatmap import write_heatmap
 
-    values = scale * grid.value
-    bound = float(np.abs(values).max()) or 1.0
-    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * len(grid.targets), 1.2 + 0.42 * len(grid.pairs)))
-    image = ax.imshow(values, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
-    for i in range(len(grid.pairs)):
-        for k in range(len(grid.targets)):
-            predicted = not grid.observed[i, k]
-            if predicted:
-                ax.add_patch(Rectangle((k - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.45", lw=0))
-            dark = abs(values[i, k]) > 0.6 * bound
-            ax.text(k, i, f"{values[i, k]:+.1f}", ha="center", va="center", fontsize=7,
-                    style="italic" if predicted else "normal", color="white" if dark else "0.15")
-    ax.set_xticks(range(len(grid.targets)), grid.targets)
-    ax.set_yticks(range(len(grid.pairs)), [p.label for p in grid.pairs])
-    ax.set_xlabel("target language")
-    ax.set_ylabel("auxiliary (support→query)")
-    fig.colorbar(image, ax=ax, label="Δ vs stage 1 (points)")
-    ax.legend(handles=[Patch(facecolor="white", edgecolor="0.45", hatch="///",
-                             label=f"predicted (pooled model; {grid.level:.0%} interval in the CSV)"),
-                       Patch(facecolor="white", edgecolor="0.45", label="observed (mean over seeds)")],
-              loc="upper center", bbox_to_anchor=(0.5, -0.08 - 0.4 / max(len(grid.pairs), 1)), fontsize=7, ncol=2)
-    if title:
-        ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    table = pd.DataFrame(grid.value * (scale / 100.0), index=[p.label for p in grid.pairs], columns=list(grid.targets))
+    return write_heatmap(table, path, title=title, metric="test score", predicted=~grid.observed,
+                         predicted_label=f"predicted (pooled model; {grid.level:.0%} interval in the CSV)")
