@@ -137,3 +137,44 @@ def test_partial_runs_inform_the_completion_of_pairs_never_run_to_full_length() 
                              dev_levels=len(world.checkpoints))
         errors[name] = np.sqrt(np.mean((grid.value[hidden] - actual[hidden]) ** 2))
     assert errors["with partial"] < 0.8 * errors["full only"]
+
+
+def _with_interactions(world, scale: float, seed: int = 0):  # type: ignore[no-untyped-def]
+    """``world`` plus heavy-tailed (Student t, 2 df) pair × target interactions: what the additive model cannot
+    predict for unrun pairs, and its Gaussian interaction prior underestimates."""
+    import dataclasses
+
+    extra = scale * np.random.default_rng(seed).standard_t(2, (len(world.pairs), 1, len(world.languages)))
+    return dataclasses.replace(world, test_delta=world.test_delta + extra)
+
+
+def test_leave_one_pair_out_calibration_widens_intervals_the_model_is_too_sure_of() -> None:
+    from scipy.stats import norm
+
+    from xlsweep.pairsearch.completion import complete_grid
+
+    world = _with_interactions(planted_world(8, noise=0.002), scale=0.02)
+    observed = {p: world.test_delta[p] for p in range(0, len(world.pairs), 4)}  # 5 of 20 pairs
+    hidden = [p for p in range(len(world.pairs)) if p not in observed]
+    actual = world.test_delta[hidden].mean(axis=1)
+    coverage, z = {}, {}
+    for calibrate in (False, True):
+        grid = complete_grid(world.pairs, world.languages, observed, prior=world_prior(world), calibrate=calibrate)
+        inside = (grid.low[hidden] <= actual) & (actual <= grid.high[hidden])
+        coverage[calibrate], z[calibrate] = inside.mean(), grid.z
+    assert z[False] == pytest.approx(norm.ppf(0.95))
+    assert coverage[False] < 0.9 <= coverage[True] and z[True] > z[False]
+
+
+def test_calibration_needs_three_observed_pairs_and_never_narrows_the_normal_interval() -> None:
+    from scipy.stats import norm
+
+    from xlsweep.pairsearch.completion import complete_grid
+
+    world = planted_world(9, noise=0.003)
+    two = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in (0, 7)},
+                        prior=world_prior(world))
+    assert two.z == pytest.approx(norm.ppf(0.95))  # nothing to leave out: the model's own interval
+    many = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in range(0, 20, 2)},
+                         prior=world_prior(world), level=0.5)
+    assert many.z >= norm.ppf(0.75) - 1e-12
