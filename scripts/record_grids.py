@@ -3,6 +3,7 @@
     nice -n 10 .venv/bin/python scripts/record_grids.py                     # family seeds 1 2 3 → benchmarks/
     .venv/bin/python scripts/record_grids.py --family-seeds 4 --out /tmp/w   # one more world
     .venv/bin/python scripts/record_grids.py --export-only --family-seeds 1  # re-export a finished sweep
+    .venv/bin/python scripts/record_grids.py --seeds 2 --merge                # one more seed into each world
 
 For each family seed, ``tune_configs/record-grid.yaml`` (or ``--config``) runs as an ordinary
 ``xlsweep`` sweep (Ray Tune + MLflow, the embedded default) with ``data.synthetic.family_seed``
@@ -12,6 +13,11 @@ sweep is read back from MLflow — each child run's ``dev/<lang>`` history and f
 the parent's ``baseline/`` — with the family's planted relatedness, and written as
 ``<out>/world-<seed>.json`` (:mod:`xlsweep.pairsearch.world`), with the wall time it took.
 Sweeps and the MLflow store go to ``<work>`` (default ``runs/record-grids``).
+
+``--seeds`` replaces the config's seed axis; with ``--merge`` the new seeds are added to the
+existing ``<out>/world-<seed>.json`` (:func:`merge_worlds`), which must be the same grid — same
+languages, pairs, checkpoints and, to the recorded precision, the same stage-1 baseline (the new
+sweep's stage 1 must be the model the old seeds started from).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import datetime as dt
 import platform
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,22 +37,55 @@ from mlflow.tracking import MlflowClient
 from xlsweep.config import load_sweep
 from xlsweep.config.load import grid_cells, to_dict
 from xlsweep.data.benchmark import benchmark_languages, synthetic_benchmark
-from xlsweep.pairsearch.world import Pair, World, save_world
+from xlsweep.pairsearch.world import Pair, World, load_world, save_world
 from xlsweep.tracking import PARENT_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _sweep_for(config: Path, family_seed: int):  # type: ignore[no-untyped-def]
+def _sweep_for(config: Path, family_seed: int, seeds: Sequence[int] = ()):  # type: ignore[no-untyped-def]
     sweep = load_sweep(config)
     data = sweep.trial.data
     synthetic = dataclasses.replace(data.synthetic, family_seed=family_seed)
     trial = dataclasses.replace(sweep.trial, data=dataclasses.replace(data, synthetic=synthetic))
-    return dataclasses.replace(sweep, name=f"{sweep.name}-w{family_seed}", trial=trial)
+    name = f"{sweep.name}-w{family_seed}"
+    grid = sweep.grid
+    if seeds:
+        axes = tuple((k, v) for k, v in grid.axes if k != "seed") + (("seed", tuple(seeds)),)
+        grid = dataclasses.replace(grid, axes=axes)
+        name += "-s" + "-".join(str(s) for s in seeds)
+    return dataclasses.replace(sweep, name=name, trial=trial, grid=grid)
 
 
-def export(sweep, tracking_uri: str, parent_run_id: str, wall_s: float, out: Path) -> Path:  # type: ignore[no-untyped-def]
-    """Read the sweep's child runs from MLflow and write its world file."""
+def merge_worlds(old: World, new: World) -> World:
+    """``old`` with the seeds of ``new`` added: the same grid recorded again with other seeds.
+
+    Raises:
+        SystemExit: If the two are not the same grid (languages, pairs, steps, checkpoints), share a
+            seed, or started from different stage-1 models (baselines differ beyond the recorded 4 decimals).
+    """
+    for attr in ("languages", "pairs", "steps", "checkpoints"):
+        if getattr(old, attr) != getattr(new, attr):
+            raise SystemExit(f"cannot merge into {old.name}: its {attr} differ from the new recording's")
+    if set(old.seeds) & set(new.seeds):
+        raise SystemExit(f"cannot merge into {old.name}: seed(s) {sorted(set(old.seeds) & set(new.seeds))} "
+                         "are recorded already")
+    drift = max(abs(old.baseline[k] - new.baseline[k]) for k in old.languages)
+    if drift > 1e-4:
+        raise SystemExit(f"cannot merge into {old.name}: the new sweep's stage-1 baseline differs by {drift:.4f} "
+                         "(another stage-1 model: the new seeds would not be comparable)")
+    recordings = [*old.recording.get("merged", [old.recording]), new.recording]
+    return dataclasses.replace(
+        old, seeds=old.seeds + new.seeds, dev=np.concatenate([old.dev, new.dev], axis=1),
+        test_delta=np.concatenate([old.test_delta, new.test_delta], axis=1),
+        recording={**old.recording, "merged": recordings,
+                   "wall_s": round(sum(float(r["wall_s"]) for r in recordings), 1),
+                   "trials": sum(int(r["trials"]) for r in recordings)})
+
+
+def export(sweep, tracking_uri: str, parent_run_id: str, wall_s: float, out: Path,  # type: ignore[no-untyped-def]
+           merge: bool = False) -> Path:
+    """Read the sweep's child runs from MLflow and write its world file (``merge``: add its seeds to the file's)."""
     client = MlflowClient(tracking_uri)
     parent = client.get_run(parent_run_id)
     children = client.search_runs([parent.info.experiment_id], f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
@@ -83,7 +123,12 @@ def export(sweep, tracking_uri: str, parent_run_id: str, wall_s: float, out: Pat
                    "trials": len(children), "date": dt.date.today().isoformat(), "machine":
                    f"{platform.machine()}, 2 shared cores", "family": [dataclasses.asdict(x) for x in bench.family],
                    "config": {k: v for k, v in to_dict(cfg).items() if k in ("data", "stage1", "meta", "model")}})
-    return save_world(world, out / f"{world.name}.json")
+    path = out / f"{world.name}.json"
+    if merge:
+        if not path.exists():
+            raise SystemExit(f"--merge: {path} does not exist; record the world first")
+        world = merge_worlds(load_world(path), world)
+    return save_world(world, path)
 
 
 def main() -> None:
@@ -92,13 +137,15 @@ def main() -> None:
     parser.add_argument("--family-seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "record-grids")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[], help="the grid's seeds (default: the config's)")
+    parser.add_argument("--merge", action="store_true", help="add the new seeds to the existing world files")
     parser.add_argument("--export-only", action="store_true", help="export the latest sweep of each seed")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{(args.work / 'mlflow.db').resolve()}"
     for seed in args.family_seeds:
-        sweep = _sweep_for(args.config, seed)
+        sweep = _sweep_for(args.config, seed, args.seeds)
         start = time.monotonic()
         if args.export_only:
             client = MlflowClient(uri)
@@ -114,7 +161,7 @@ def main() -> None:
                 sys.exit(f"{sweep.name}: the sweep did not complete ({outcome.failures or 'interrupted'}); "
                          f"resume it with `xlsweep resume {outcome.out_dir}`, then --export-only")
             parent_id, wall = outcome.parent_run_id, time.monotonic() - start
-        path = export(sweep, uri, parent_id, wall, args.out)
+        path = export(sweep, uri, parent_id, wall, args.out, merge=args.merge)
         print(f"{sweep.name}: {wall / 60:.1f} min → {path} ({path.stat().st_size // 1024} KB)", flush=True)
 
 
