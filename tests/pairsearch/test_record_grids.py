@@ -1,0 +1,53 @@
+"""Tests for ``scripts/record_grids.py``'s merge: a recorded world grows by the seeds of a second recording."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .worlds import planted_world
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _script():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("record_grids", ROOT / "scripts" / "record_grids.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def _split(seed: int = 0):  # type: ignore[no-untyped-def]
+    """One planted world of 3 seeds as two recordings: seeds 0–1 and seed 2."""
+    world = planted_world(seed, seeds=3)
+    old = dataclasses.replace(world, seeds=(0, 1), dev=world.dev[:, :2], test_delta=world.test_delta[:, :2],
+                              recording={"wall_s": 100.0, "trials": 40, "date": "2026-11-30"})
+    new = dataclasses.replace(world, seeds=(2,), dev=world.dev[:, 2:], test_delta=world.test_delta[:, 2:],
+                              recording={"wall_s": 50.0, "trials": 20, "date": "2026-12-07"})
+    return world, old, new
+
+
+def test_merging_adds_the_new_seeds_and_keeps_both_recordings() -> None:
+    world, old, new = _split()
+    merged = _script().merge_worlds(old, new)
+    assert merged.seeds == (0, 1, 2)
+    np.testing.assert_array_equal(merged.dev, world.dev)
+    np.testing.assert_array_equal(merged.test_delta, world.test_delta)
+    assert merged.recording["wall_s"] == 150.0 and merged.recording["trials"] == 60
+    assert [r["date"] for r in merged.recording["merged"]] == ["2026-11-30", "2026-12-07"]
+
+
+def test_merging_refuses_another_grid_a_seed_twice_or_another_stage1_model() -> None:
+    merge = _script().merge_worlds
+    _, old, new = _split()
+    with pytest.raises(SystemExit, match=r"seed\(s\) \[0, 1\] are recorded already"):
+        merge(old, old)
+    with pytest.raises(SystemExit, match="its pairs differ"):
+        merge(old, dataclasses.replace(new, pairs=new.pairs[::-1]))
+    moved = {k: v + 0.01 for k, v in new.baseline.items()}
+    with pytest.raises(SystemExit, match=r"stage-1 baseline differs by 0\.0100"):
+        merge(old, dataclasses.replace(new, baseline=moved))
