@@ -19,12 +19,14 @@ seed screens — and the strategy's own random seed) the table gives:
 Then the completed heatmap: with a random 30 % of the pairs observed (all their seeds' test deltas),
 the pooled model predicts every other cell; ``spearman`` is the rank correlation of predicted vs
 actual (mean over seeds) over all unobserved cells, ``within`` its mean within each target,
-``coverage`` the share inside their 90 % intervals; the last row is the heatmap the default search itself
+``coverage`` the share inside their 90 % intervals; then the heatmap the default search itself
 leaves (its full-length pairs' test deltas and every dev score its runs reported), scored on the pairs it
-did not finish. ``--png`` draws regret vs compute. With
-``--json`` the last line is one JSON object for the default strategy (xlsweep, with the prior):
-``compute_fraction``, ``tied_rate``, ``top3_rate``, ``mean_regret_pts``, ``completion_spearman``,
-``interval_coverage``.
+did not finish; then two ceilings: the model fitted to every pair (hidden ones included) scored on the
+same hidden cells — what the additive-plus-interaction structure explains when nothing is hidden — and
+the agreement of one seed's deltas with the other seeds' mean (the grid's own seed noise). ``--png``
+draws regret vs compute. With ``--json`` the last line is one JSON object for the default strategy
+(xlsweep, with the prior): ``compute_fraction``, ``tied_rate``, ``top3_rate``, ``mean_regret_pts``,
+``completion_spearman``, ``interval_coverage``.
 """
 
 from __future__ import annotations
@@ -75,18 +77,32 @@ def evaluate(worlds: list[World], strategy: str, options: SearchOptions, reps: i
 
 
 def evaluate_completion(worlds: list[World], *, share: float, reps: int, seed: int,
-                        use_prior: bool = True) -> dict[str, float]:
+                        use_prior: bool = True, in_sample: bool = False) -> dict[str, float]:
     rows = []
     for w, world in enumerate(worlds):
         rng = np.random.default_rng([seed, w, 7])
         n = max(2, round(share * len(world.pairs)))
         prior = world_prior(world) if use_prior else None
         for _ in range(reps):
-            rows.append(complete(world, rng.choice(len(world.pairs), n, replace=False).tolist(), prior=prior))
+            rows.append(complete(world, rng.choice(len(world.pairs), n, replace=False).tolist(), prior=prior,
+                                 in_sample=in_sample))
     return {"spearman": float(np.mean([c.spearman for c in rows])),
             "within": float(np.mean([c.spearman_within for c in rows])),
             "coverage": float(np.mean([c.coverage for c in rows])),
             "width": float(np.mean([c.width_pts for c in rows]))}
+
+
+def seed_agreement(worlds: list[World]) -> float:
+    """Mean over worlds and seeds of the Spearman correlation, over every cell, of one seed's test deltas with the
+    mean of the other seeds': how well a perfect model of the seed-averaged grid could rank what one run shows."""
+    from scipy.stats import spearmanr
+
+    values = []
+    for world in worlds:
+        for s in range(len(world.seeds)):
+            rest = np.delete(world.test_delta, s, axis=1).mean(axis=1)
+            values.append(spearmanr(world.test_delta[:, s].ravel(), rest.ravel())[0])
+    return float(np.mean(values))
 
 
 def evaluate_search_completion(worlds: list[World], options: SearchOptions, reps: int, seed: int) -> dict[str, float]:
@@ -160,6 +176,11 @@ def main() -> None:
     c = evaluate_search_completion(worlds, options, args.reps, args.seed)
     print(f"| after the xlsweep search at {args.budget:g} (full + partial runs) | {c['spearman']:.3f} | "
           f"{c['within']:.3f} | {c['coverage']:.3f} | {c['width']:.1f} |")
+    c = evaluate_completion(worlds, share=args.completion_share, reps=args.reps, seed=args.seed, in_sample=True)
+    print(f"| ceiling: the same model fitted to every pair, hidden ones included | {c['spearman']:.3f} | "
+          f"{c['within']:.3f} | – | – |")
+    print(f"| ceiling: seed noise (one seed's deltas vs the others' mean, every cell) | {seed_agreement(worlds):.3f} "
+          "| – | – | – |")
     if args.png:
         print(f"\nwrote {_curve(worlds, options, args.reps, args.seed, args.png)}")
     print(f"\n({time.monotonic() - start:.1f} s)")

@@ -178,3 +178,11 @@ def test_calibration_needs_three_observed_pairs_and_never_narrows_the_normal_int
     many = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in range(0, 20, 2)},
                          prior=world_prior(world), level=0.5)
     assert many.z >= norm.ppf(0.75) - 1e-12
+
+
+def test_the_in_sample_ceiling_sees_the_hidden_cells_and_ranks_them_better() -> None:
+    world = _with_interactions(planted_world(10, noise=0.002), scale=0.01)
+    observed = list(range(0, len(world.pairs), 4))
+    held_out = complete(world, observed, prior=world_prior(world))
+    ceiling = complete(world, observed, prior=world_prior(world), in_sample=True)
+    assert ceiling.spearman > held_out.spearman and ceiling.spearman > 0.9

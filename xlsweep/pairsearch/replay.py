@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -86,8 +86,6 @@ def replay(world: World, strategy: str, *, order: Sequence[int], options: Search
 
 
 def _without_prior(options: SearchOptions) -> SearchOptions:
-    from dataclasses import replace
-
     return replace(options, use_prior=False)
 
 
@@ -97,8 +95,6 @@ def _pair_search(world: World, order: Sequence[int], options: SearchOptions, rng
 
 
 def _run_search(world: World, order: Sequence[int], options: SearchOptions, rng_seed: int) -> PairSearch:
-    from dataclasses import replace
-
     search = PairSearch(world.pairs, world.languages, seeds=[world.seeds[i] for i in order], steps=world.steps,
                         checkpoints=world.checkpoints, prior=world_prior(world),
                         options=replace(options, seed=rng_seed))
@@ -181,15 +177,26 @@ def complete_after_search(world: World, *, order: Sequence[int], options: Search
     return _completion_score(world, grid, [p for p in range(len(world.pairs)) if p not in set(full)])
 
 
-def complete(world: World, observed: Sequence[int], *, prior: Prior | None, level: float = 0.9) -> Completion:
+def complete(world: World, observed: Sequence[int], *, prior: Prior | None, level: float = 0.9,
+             in_sample: bool = False) -> Completion:
     """Complete the world's grid from the test deltas (every seed) of the ``observed`` pairs; score the rest.
 
-    The actual value of a cell is its mean over the grid's seeds (:func:`complete_grid`).
+    The actual value of a cell is its mean over the grid's seeds (:func:`complete_grid`). With
+    ``in_sample`` the model is fitted to *every* pair, the unobserved ones included, and its fitted
+    values are scored on the unobserved cells: not a completion but its ceiling — how much of the
+    grid the model's structure explains when nothing is hidden (intervals uncalibrated).
     """
     obs = sorted(set(observed))
-    grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in obs}, prior=prior,
-                         level=level, seeds=len(world.seeds))
-    return _completion_score(world, grid, [p for p in range(len(world.pairs)) if p not in set(obs)])
+    hidden = [p for p in range(len(world.pairs)) if p not in set(obs)]
+    if in_sample:
+        grid = complete_grid(world.pairs, world.languages, dict(enumerate(world.test_delta)), prior=prior,
+                             level=level, seeds=len(world.seeds), calibrate=False)
+        fitted = (grid.low + grid.high) / 2
+        grid = replace(grid, value=fitted)
+    else:
+        grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in obs}, prior=prior,
+                             level=level, seeds=len(world.seeds))
+    return _completion_score(world, grid, hidden)
 
 
 def _completion_score(world: World, grid: CompletedGrid, hidden_pairs: Sequence[int]) -> Completion:
