@@ -160,3 +160,27 @@ def test_levels_of_another_kind_get_their_own_interactions() -> None:
     y = u[cell] + rng.normal(0, 0.05, n)
     fit = fit_blr(np.ones((n, 1)), y, ["offset"], cell=cell, n_cells=m, cell_group=kind, fixed={"offset": 1e-6})
     assert fit.alphas["cell1"] < 0.2 * fit.alphas["cell"]  # precision = 1 / variance, per group
+
+
+def test_the_prior_kernel_lends_a_language_never_run_as_query_the_effects_of_its_relatives() -> None:
+    # two clusters of languages, {a, b, c} and {d, e, f}: the prior says so, and the effects follow it
+    cluster = {lang: int(lang in "def") for lang in TARGETS}
+    sim = {x: {y: 1.0 if x == y else (0.9 if cluster[x] == cluster[y] else 0.05) for y in TARGETS} for x in TARGETS}
+    prior = Prior("clusters", sim)
+    rng = np.random.default_rng(3)
+    effect = rng.normal(0, 0.05, (2, len(TARGETS)))  # per cluster and target
+    query = {lang: effect[cluster[lang]] + rng.normal(0, 0.005, len(TARGETS)) for lang in LANGS}
+    truth = np.array([query[p.query[0]] for p in PAIRS])  # (pairs, targets)
+    seen = [i for i, p in enumerate(PAIRS) if p.query != ("e",)]
+    hidden = [i for i, p in enumerate(PAIRS) if p.query == ("e",)]
+    p_idx = np.repeat(seen, len(TARGETS))
+    t_idx = np.tile(np.arange(len(TARGETS)), len(seen))
+    y = truth[seen].ravel() + rng.normal(0, 0.002, len(p_idx))
+    errors = {}
+    for kernel in (0.0, 0.8):
+        fit = PooledModel(PAIRS, TARGETS, prior=prior, kernel=kernel).fit(p_idx, t_idx, y)
+        mean, _ = fit.grid()
+        errors[kernel] = float(np.sqrt(np.mean((mean[hidden] - truth[hidden]) ** 2)))
+    assert errors[0.8] < 0.5 * errors[0.0]
+    with pytest.raises(ValueError, match=r"kernel: got 1.5; expected a weight in \[0, 1\]"):
+        PooledModel(PAIRS, TARGETS, prior=prior, kernel=1.5)
