@@ -64,20 +64,28 @@ def _orders(world: World, reps: int, rng: np.random.Generator) -> list[list[int]
     return [list(rng.permutation(len(world.seeds))) for _ in range(reps)]
 
 
-def evaluate(worlds: list[World], strategy: str, options: SearchOptions, reps: int, seed: int) -> dict[str, float]:
+def _targets(world: World, include_source: bool) -> tuple[str, ...]:
+    """The languages scored: the transfer targets (every one but the source), or all with --include-source."""
+    return world.languages if include_source else world.transfer_targets
+
+
+def evaluate(worlds: list[World], strategy: str, options: SearchOptions, reps: int, seed: int,
+             include_source: bool = False) -> dict[str, float]:
     """Mean score of ``strategy`` over the worlds and ``reps`` replications each."""
     rows = []
     for w, world in enumerate(worlds):
         rng = np.random.default_rng([seed, w])
         for r, order in enumerate(_orders(world, reps, rng)):
-            rows.append(score(world, replay(world, strategy, order=order, options=options, rng_seed=1000 * w + r)))
+            choice = replay(world, strategy, order=order, options=options, rng_seed=1000 * w + r)
+            rows.append(score(world, choice, targets=_targets(world, include_source)))
     return {"compute": float(np.mean([s.compute_fraction for s in rows])),
             "tied": float(np.mean([s.tied for s in rows])), "top3": float(np.mean([s.top3 for s in rows])),
             "regret": float(np.mean([s.regret_pts for s in rows]))}
 
 
 def evaluate_completion(worlds: list[World], *, share: float, reps: int, seed: int,
-                        use_prior: bool = True, in_sample: bool = False) -> dict[str, float]:
+                        use_prior: bool = True, in_sample: bool = False, include_source: bool = False,
+                        ) -> dict[str, float]:
     rows = []
     for w, world in enumerate(worlds):
         rng = np.random.default_rng([seed, w, 7])
@@ -85,38 +93,42 @@ def evaluate_completion(worlds: list[World], *, share: float, reps: int, seed: i
         prior = world_prior(world) if use_prior else None
         for _ in range(reps):
             rows.append(complete(world, rng.choice(len(world.pairs), n, replace=False).tolist(), prior=prior,
-                                 in_sample=in_sample))
+                                 in_sample=in_sample, targets=_targets(world, include_source)))
     return {"spearman": float(np.mean([c.spearman for c in rows])),
             "within": float(np.mean([c.spearman_within for c in rows])),
             "coverage": float(np.mean([c.coverage for c in rows])),
             "width": float(np.mean([c.width_pts for c in rows]))}
 
 
-def seed_agreement(worlds: list[World]) -> float:
+def seed_agreement(worlds: list[World], include_source: bool = False) -> float:
     """Mean over worlds and seeds of the Spearman correlation, over every cell, of one seed's test deltas with the
     mean of the other seeds': how well a perfect model of the seed-averaged grid could rank what one run shows."""
     from scipy.stats import spearmanr
 
     values = []
     for world in worlds:
+        delta = world.test_delta[:, :, [world.languages.index(t) for t in _targets(world, include_source)]]
         for s in range(len(world.seeds)):
-            rest = np.delete(world.test_delta, s, axis=1).mean(axis=1)
-            values.append(spearmanr(world.test_delta[:, s].ravel(), rest.ravel())[0])
+            rest = np.delete(delta, s, axis=1).mean(axis=1)
+            values.append(spearmanr(delta[:, s].ravel(), rest.ravel())[0])
     return float(np.mean(values))
 
 
-def evaluate_search_completion(worlds: list[World], options: SearchOptions, reps: int, seed: int) -> dict[str, float]:
+def evaluate_search_completion(worlds: list[World], options: SearchOptions, reps: int, seed: int,
+                               include_source: bool = False) -> dict[str, float]:
     """The heatmap the default search leaves (its full and partial runs), scored on the pairs it did not finish."""
     rows = []
     for w, world in enumerate(worlds):
         rng = np.random.default_rng([seed, w])
         for r, order in enumerate(_orders(world, reps, rng)):
-            rows.append(complete_after_search(world, order=order, options=options, rng_seed=1000 * w + r))
+            rows.append(complete_after_search(world, order=order, options=options, rng_seed=1000 * w + r,
+                                              targets=_targets(world, include_source)))
     return {key: float(np.mean([getattr(c, attr) for c in rows])) for key, attr in
             (("spearman", "spearman"), ("within", "spearman_within"), ("coverage", "coverage"), ("width", "width_pts"))}
 
 
-def _curve(worlds: list[World], options: SearchOptions, reps: int, seed: int, png: Path) -> Path:
+def _curve(worlds: list[World], options: SearchOptions, reps: int, seed: int, png: Path,
+           include_source: bool = False) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -124,10 +136,11 @@ def _curve(worlds: list[World], options: SearchOptions, reps: int, seed: int, pn
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for strategy, style in (("xlsweep", "o-"), ("xlsweep-noprior", "s--"), ("random", "^:")):
-        points = [evaluate(worlds, strategy, replace(options, budget=b), reps, seed) for b in CURVE_BUDGETS]
+        points = [evaluate(worlds, strategy, replace(options, budget=b), reps, seed, include_source)
+                  for b in CURVE_BUDGETS]
         ax.plot([p["compute"] for p in points], [p["regret"] for p in points], style, label=strategy)
     for strategy, marker in (("asha", "D"), ("prior", "x"), ("grid", "*")):
-        p = evaluate(worlds, strategy, options, reps, seed)
+        p = evaluate(worlds, strategy, options, reps, seed, include_source)
         ax.plot([p["compute"]], [p["regret"]], marker, markersize=9, label=strategy)
     ax.axvline(0.15, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("compute (share of the full grid's meta-steps)")
@@ -148,8 +161,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--completion-share", type=float, default=0.3)
     parser.add_argument("--png", type=Path, default=None, help="regret-vs-compute curve (default: none)")
+    parser.add_argument("--include-source", action="store_true",
+                        help="score the source language too (stage 1 trained it to its ceiling: its best is noise)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    src = args.include_source
     if not args.worlds:
         sys.exit("no worlds: expected benchmarks/world-*.json (record them with scripts/record_grids.py)")
     start = time.monotonic()
@@ -157,12 +173,13 @@ def main() -> None:
     options = SearchOptions(budget=args.budget)
     print(f"{len(worlds)} world(s): " + "; ".join(f"{w.name} ({len(w.pairs)} pairs × {len(w.seeds)} seeds × "
                                                   f"{len(w.languages)} targets, {w.steps} meta-steps)" for w in worlds))
-    print(f"budget {args.budget:g}, {args.reps} replications per world\n")
+    scored = "every language" if src else "the transfer targets (the source left out: --include-source)"
+    print(f"budget {args.budget:g}, {args.reps} replications per world; scored on {scored}\n")
     print("| strategy | compute | tied | top3 | regret (pts) |")
     print("|---|---:|---:|---:|---:|")
     results = {}
     for strategy in STRATEGIES:
-        results[strategy] = r = evaluate(worlds, strategy, options, args.reps, args.seed)
+        results[strategy] = r = evaluate(worlds, strategy, options, args.reps, args.seed, src)
         print(f"| {strategy} | {r['compute']:.3f} | {r['tied']:.3f} | {r['top3']:.3f} | {r['regret']:.2f} |",
               flush=True)
     print(f"\ncompleted heatmap, {args.completion_share:.0%} of the pairs observed:\n")
@@ -171,18 +188,19 @@ def main() -> None:
     completion = {}
     for name, use_prior in (("pooled, prior", True), ("pooled, no prior", False)):
         completion[name] = c = evaluate_completion(worlds, share=args.completion_share, reps=args.reps,
-                                                   seed=args.seed, use_prior=use_prior)
+                                                   seed=args.seed, use_prior=use_prior, include_source=src)
         print(f"| {name} | {c['spearman']:.3f} | {c['within']:.3f} | {c['coverage']:.3f} | {c['width']:.1f} |")
-    c = evaluate_search_completion(worlds, options, args.reps, args.seed)
+    c = evaluate_search_completion(worlds, options, args.reps, args.seed, src)
     print(f"| after the xlsweep search at {args.budget:g} (full + partial runs) | {c['spearman']:.3f} | "
           f"{c['within']:.3f} | {c['coverage']:.3f} | {c['width']:.1f} |")
-    c = evaluate_completion(worlds, share=args.completion_share, reps=args.reps, seed=args.seed, in_sample=True)
+    c = evaluate_completion(worlds, share=args.completion_share, reps=args.reps, seed=args.seed, in_sample=True,
+                            include_source=src)
     print(f"| ceiling: the same model fitted to every pair, hidden ones included | {c['spearman']:.3f} | "
           f"{c['within']:.3f} | – | – |")
-    print(f"| ceiling: seed noise (one seed's deltas vs the others' mean, every cell) | {seed_agreement(worlds):.3f} "
-          "| – | – | – |")
+    agreement = seed_agreement(worlds, src)
+    print(f"| ceiling: seed noise (one seed's deltas vs the others' mean, every cell) | {agreement:.3f} | – | – | – |")
     if args.png:
-        print(f"\nwrote {_curve(worlds, options, args.reps, args.seed, args.png)}")
+        print(f"\nwrote {_curve(worlds, options, args.reps, args.seed, args.png, src)}")
     print(f"\n({time.monotonic() - start:.1f} s)")
     if args.json:
         d, c = results["xlsweep"], completion["pooled, prior"]

@@ -186,3 +186,18 @@ def test_the_in_sample_ceiling_sees_the_hidden_cells_and_ranks_them_better() -> 
     held_out = complete(world, observed, prior=world_prior(world))
     ceiling = complete(world, observed, prior=world_prior(world), in_sample=True)
     assert ceiling.spearman > held_out.spearman and ceiling.spearman > 0.9
+
+
+def test_the_source_language_is_left_out_of_the_scores_unless_asked() -> None:
+    import dataclasses
+
+    world = planted_world(0, noise=0.0)
+    sourced = dataclasses.replace(world, recording={"config": {"data": {"source": "a"}}})
+    assert world.source is None and world.transfer_targets == world.languages
+    assert sourced.source == "a" and sourced.transfer_targets == world.languages[1:]
+    means = world.test_delta.mean(axis=1)
+    worst = {t: [int(np.argmin(means[:, k]))] for k, t in enumerate(world.languages)}
+    best = {t: [int(np.argmax(means[:, k]))] for k, t in enumerate(world.languages)}
+    choice = Choice({**best, "a": worst["a"]}, spent=0)  # right everywhere but on the source
+    assert score(sourced, choice).top3 == 1.0
+    assert score(sourced, choice, targets=world.languages).top3 == pytest.approx(1 - 1 / len(world.languages))

@@ -6,7 +6,8 @@ every candidate per target and the meta-steps spent. :func:`score` then compares
 with the grid's **test** deltas (which no strategy reads): whether the chosen pair is tied with
 the grid's best (paired over seeds, Holm-corrected: :func:`~xlsweep.report.stats.tied_with_best`),
 whether the grid's best (or one of the pairs exactly tied with it, as on a target every pair leaves at 100 %) is in
-the top 3, and the regret in points.
+the top 3, and the regret in points — per transfer target (every language but the recording's
+stage-1 source, which every pair leaves at its ceiling; ``targets=`` scores others).
 
 Strategies: ``grid`` (every cell, ranked by mean final dev score), ``random`` (random pairs with
 every seed to the full length, as many as the budget pays for), ``asha`` (synchronous successive
@@ -137,10 +138,12 @@ def _rank(value: np.ndarray, world: World) -> dict[str, tuple[int, ...]]:
     return {t: tuple(int(i) for i in np.argsort(-value[:, k], kind="stable")) for k, t in enumerate(world.languages)}
 
 
-def score(world: World, choice: Choice, *, alpha: float = 0.05) -> Score:
-    """Tied rate, top-3 rate and mean regret (points) over the world's targets, and the compute fraction."""
+def score(world: World, choice: Choice, *, alpha: float = 0.05, targets: Sequence[str] | None = None) -> Score:
+    """Tied rate, top-3 rate and mean regret (points) over ``targets`` (default: the world's transfer targets, its
+    source left out: :attr:`World.transfer_targets`), and the compute fraction."""
     tied, top3, regret = [], [], []
-    for k, target in enumerate(world.languages):
+    for target in targets or world.transfer_targets:
+        k = world.languages.index(target)
         values = world.test_delta[:, :, k]  # (pairs, seeds)
         means = values.mean(axis=1)
         best = int(np.argmax(means))
@@ -165,21 +168,23 @@ class Completion:
 
 
 def complete_after_search(world: World, *, order: Sequence[int], options: SearchOptions | None = None,
-                          rng_seed: int = 0, level: float = 0.9) -> Completion:
+                          rng_seed: int = 0, level: float = 0.9, targets: Sequence[str] | None = None) -> Completion:
     """The completed heatmap a search leaves: from its full-length pairs' test deltas and every dev score its
-    runs reported; scored on the cells of the pairs it did not run to full length."""
+    runs reported; scored on the cells of the pairs it did not run to full length (and of ``targets``: default,
+    the transfer targets)."""
     search = _run_search(world, order, options or SearchOptions(), rng_seed)
     full = search.result().full
     partial = [(p, search.checkpoints.index(step), v) for (p, _, step), v in search.obs.items()]
     grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in full},
                          prior=search.prior, level=level, seeds=len(world.seeds), partial=partial,
                          dev_levels=len(search.checkpoints))
-    return _completion_score(world, grid, [p for p in range(len(world.pairs)) if p not in set(full)])
+    return _completion_score(world, grid, [p for p in range(len(world.pairs)) if p not in set(full)], targets)
 
 
 def complete(world: World, observed: Sequence[int], *, prior: Prior | None, level: float = 0.9,
-             in_sample: bool = False) -> Completion:
-    """Complete the world's grid from the test deltas (every seed) of the ``observed`` pairs; score the rest.
+             in_sample: bool = False, targets: Sequence[str] | None = None) -> Completion:
+    """Complete the world's grid from the test deltas (every seed) of the ``observed`` pairs; score the rest
+    (the cells of ``targets``; default: the transfer targets).
 
     The actual value of a cell is its mean over the grid's seeds (:func:`complete_grid`). With
     ``in_sample`` the model is fitted to *every* pair, the unobserved ones included, and its fitted
@@ -196,14 +201,16 @@ def complete(world: World, observed: Sequence[int], *, prior: Prior | None, leve
     else:
         grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in obs}, prior=prior,
                              level=level, seeds=len(world.seeds))
-    return _completion_score(world, grid, hidden)
+    return _completion_score(world, grid, hidden, targets)
 
 
-def _completion_score(world: World, grid: CompletedGrid, hidden_pairs: Sequence[int]) -> Completion:
-    hidden = np.array(hidden_pairs)
-    actual = world.test_delta[hidden].mean(axis=1)
-    predicted = grid.value[hidden]
-    inside = (grid.low[hidden] <= actual) & (actual <= grid.high[hidden])
-    within = [spearmanr(predicted[:, t], actual[:, t])[0] for t in range(len(world.languages))]
+def _completion_score(world: World, grid: CompletedGrid, hidden_pairs: Sequence[int],
+                      targets: Sequence[str] | None) -> Completion:
+    cols = [world.languages.index(t) for t in targets or world.transfer_targets]
+    cells = np.ix_(np.array(hidden_pairs), cols)
+    actual = world.test_delta.mean(axis=1)[cells]
+    predicted, low, high = grid.value[cells], grid.low[cells], grid.high[cells]
+    inside = (low <= actual) & (actual <= high)
+    within = [spearmanr(predicted[:, t], actual[:, t])[0] for t in range(len(cols))]
     return Completion(float(spearmanr(predicted.ravel(), actual.ravel())[0]), float(np.nanmean(within)),
-                      float(inside.mean()), float(100 * (grid.high[hidden] - grid.low[hidden]).mean()))
+                      float(inside.mean()), float(100 * (high - low).mean()))

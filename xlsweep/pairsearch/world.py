@@ -88,6 +88,18 @@ class World:
         return tuple(p.label for p in self.pairs)
 
     @property
+    def source(self) -> str | None:
+        """The stage-1 source language of the recording (``recording.config.data.source``), if it says."""
+        source = self.recording.get("config", {}).get("data", {}).get("source")
+        return str(source) if source in self.languages else None
+
+    @property
+    def transfer_targets(self) -> tuple[str, ...]:
+        """The languages a replay scores by default: every one but the source, which stage 1 trained to its
+        ceiling (the recorded worlds' ``ana``: ~100 %, every pair within ±0.2 points, its best pair test noise)."""
+        return tuple(lang for lang in self.languages if lang != self.source)
+
+    @property
     def grid_steps(self) -> int:
         """Meta-steps of the full grid: every pair and seed to the full length."""
         return len(self.pairs) * len(self.seeds) * self.steps
