@@ -63,11 +63,13 @@ def default_tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd().resolve() / 'mlflow.db'}"
 
 
-def sqlite_path(tracking_uri: str) -> Path | None:
-    """The database file of an ``sqlite:///`` tracking URI (absolute), else None."""
+def sqlite_path(tracking_uri: str, *, resolve: bool = True) -> Path | None:
+    """The database file of an ``sqlite:///`` tracking URI, else None: absolute with symlinks resolved, or with
+    ``resolve=False`` as written (locks and store checks use the path the user gave, not its link target)."""
     if not tracking_uri.startswith("sqlite:///"):
         return None
-    return Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+    path = Path(tracking_uri.removeprefix("sqlite:///"))
+    return path.resolve() if resolve else path
 
 
 def _artifact_root(tracking_uri: str, experiment: str) -> str | None:
@@ -454,14 +456,10 @@ class TrackingError(RuntimeError):
     """The tracking store cannot be used as given; the message says what to change."""
 
 
-def _sqlite_path(tracking_uri: str) -> Path | None:
-    return Path(tracking_uri.removeprefix("sqlite:///")) if tracking_uri.startswith("sqlite:///") else None
-
-
 def absolute_tracking_uri(tracking_uri: str) -> str:
     """An sqlite URI with a relative path (``sqlite:///mlflow.db``) made absolute against the working directory,
     so trials (in Tune's trial directories, on other nodes) and a later ``xlsweep resume`` open the same file."""
-    path = _sqlite_path(tracking_uri)
+    path = sqlite_path(tracking_uri, resolve=False)
     if path is None or str(path) == ":memory:":
         return tracking_uri
     return f"sqlite:///{Path(os.path.abspath(os.path.expanduser(path)))}"
@@ -489,7 +487,7 @@ def check_store(tracking_uri: str, *, create: bool, write: bool, timeout: float 
         if not ok:
             raise TrackingError(f"the MLflow server at {tracking_uri!r} is not healthy (/health did not answer 200)")
         return
-    path = _sqlite_path(tracking_uri)
+    path = sqlite_path(tracking_uri, resolve=False)
     if path is None:
         return
     where = f"(tracking URI {tracking_uri!r})"
@@ -514,7 +512,7 @@ def check_store(tracking_uri: str, *, create: bool, write: bool, timeout: float 
 
 def _store_lock(tracking_uri: str) -> contextlib.AbstractContextManager[object]:
     """A file lock beside an sqlite database (where its directory is writable), else nothing."""
-    path = _sqlite_path(tracking_uri)
+    path = sqlite_path(tracking_uri, resolve=False)
     if path is None or not _writable(path.parent):
         return contextlib.nullcontext()
     return FileLock(str(path.with_name(f".{path.name}.lock")), timeout=600)
