@@ -141,11 +141,19 @@ def main() -> None:
     parser.add_argument("--merge", action="store_true", help="add the new seeds to the existing world files")
     parser.add_argument("--export-only", action="store_true", help="export the latest sweep of each seed")
     args = parser.parse_args()
+    uri = f"sqlite:///{(args.work / 'mlflow.db').resolve()}"
+    sweeps = {seed: _sweep_for(args.config, seed, args.seeds) for seed in args.family_seeds}
+    if args.merge:  # refused before any sweep runs: a missing world, or seeds it has already
+        for seed, sweep in sweeps.items():
+            path = args.out / f"world-{seed}.json"
+            if not path.exists():
+                sys.exit(f"--merge: {path} does not exist; record the world first (without --merge)")
+            new = {int(cell.get("seed", sweep.trial.seed)) for cell in grid_cells(sweep)}
+            if twice := sorted(new & set(load_world(path).seeds)):
+                sys.exit(f"--merge: {path} already has seed(s) {twice}; pick others with --seeds")
     args.work.mkdir(parents=True, exist_ok=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    uri = f"sqlite:///{(args.work / 'mlflow.db').resolve()}"
-    for seed in args.family_seeds:
-        sweep = _sweep_for(args.config, seed, args.seeds)
+    for sweep in sweeps.values():
         start = time.monotonic()
         if args.export_only:
             client = MlflowClient(uri)

@@ -51,3 +51,22 @@ def test_merging_refuses_another_grid_a_seed_twice_or_another_stage1_model() -> 
     moved = {k: v + 0.01 for k, v in new.baseline.items()}
     with pytest.raises(SystemExit, match=r"stage-1 baseline differs by 0\.0100"):
         merge(old, dataclasses.replace(new, baseline=moved))
+
+
+def test_merge_refuses_a_missing_world_or_a_recorded_seed_before_any_sweep_runs(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from xlsweep.pairsearch.world import save_world
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(ROOT / "scripts" / "record_grids.py"), "--out", str(tmp_path),
+                               "--work", str(tmp_path / "work"), "--merge", "--family-seeds", "1", *args],
+                              capture_output=True, text=True, timeout=120)
+
+    missing = run("--seeds", "2")
+    assert missing.returncode == 1 and "world-1.json does not exist; record the world first" in missing.stderr
+    save_world(dataclasses.replace(planted_world(0), name="world-1"), tmp_path / "world-1.json")  # seeds 0, 1
+    twice = run("--seeds", "1", "2")
+    assert twice.returncode == 1 and "already has seed(s) [1]; pick others with --seeds" in twice.stderr
+    assert not (tmp_path / "work").exists()  # nothing started: no MLflow store, no sweep directory
