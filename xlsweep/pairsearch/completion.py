@@ -40,6 +40,11 @@ class CompletedGrid:
     level: float
     z: float = 1.6448536269514722  # the intervals' half-width in predictive sds (normal: 1.645 at 90 %)
 
+    @property
+    def predicted(self) -> np.ndarray:
+        """The model's mean of every cell, observed ones included (the centre of the symmetric intervals)."""
+        return (self.low + self.high) / 2
+
 
 def complete_grid(pairs: Sequence[Pair], targets: Sequence[str], observed: Mapping[int, np.ndarray], *,
                   prior: Prior | None = None, level: float = 0.9, seeds: int | None = None,
@@ -73,8 +78,8 @@ def complete_grid(pairs: Sequence[Pair], targets: Sequence[str], observed: Mappi
     n_t = len(targets)
     full = {i: np.asarray(v, dtype=np.float64).reshape(-1, n_t) for i, v in observed.items()}
     n_seeds = seeds or max(v.shape[0] for v in full.values())
-    fit = functools.partial(_fit, pairs, targets, prior=prior, partial=partial, dev_levels=dev_levels,
-                            n_seeds=n_seeds)
+    model = PooledModel(pairs, targets, prior=prior, levels=dev_levels + 1, kinds=[0] * dev_levels + [1])
+    fit = functools.partial(_fit, model, partial=partial, dev_levels=dev_levels, n_seeds=n_seeds)
     mean, sd = fit(full)
     z = float(norm.ppf(0.5 + level / 2))
     if calibrate and len(full) >= 3:
@@ -93,13 +98,11 @@ def complete_grid(pairs: Sequence[Pair], targets: Sequence[str], observed: Mappi
     return CompletedGrid(tuple(pairs), tuple(targets), value, mean - z * sd, mean + z * sd, mask, level, z)
 
 
-def _fit(pairs: Sequence[Pair], targets: Sequence[str], full: Mapping[int, np.ndarray], *, prior: Prior | None,
-         partial: Sequence[tuple[int, int, np.ndarray]], dev_levels: int, n_seeds: int,
-         ) -> tuple[np.ndarray, np.ndarray]:
-    """The pooled model fitted to ``full`` (and ``partial``): every cell's predicted mean over ``n_seeds`` seeds
-    and its predictive sd (posterior variance plus the noise of that mean), as (pairs, targets) arrays."""
-    n_t = len(targets)
-    model = PooledModel(pairs, targets, prior=prior, levels=dev_levels + 1, kinds=[0] * dev_levels + [1])
+def _fit(model: PooledModel, full: Mapping[int, np.ndarray], *, partial: Sequence[tuple[int, int, np.ndarray]],
+         dev_levels: int, n_seeds: int) -> tuple[np.ndarray, np.ndarray]:
+    """``model`` fitted to ``full`` (and ``partial``): every cell's predicted mean over ``n_seeds`` seeds and its
+    predictive sd (posterior variance plus the noise of that mean), as (pairs, targets) arrays."""
+    n_t = len(model.targets)
     rows = [(i, v, dev_levels) for i, v in full.items()]
     rows += [(i, np.asarray(v, dtype=np.float64).reshape(1, n_t), lv) for i, lv, v in partial]
     p = np.concatenate([np.full(v.size, i) for i, v, _ in rows])

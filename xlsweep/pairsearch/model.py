@@ -104,13 +104,10 @@ class PooledModel:
             # language effects correlated as the prior says: effects ~ N(0, σ² K) with K = λ·sim + (1 − λ)·I,
             # i.e. iid effects u behind the columns x·C, C = K^½ — a language that never ran as a query
             # borrows from the related ones that did
-            for block, langs in ((slice(0, n_s), self.support_langs), (slice(n_s, n_s + n_q), self.query_langs)):
-                rows[..., block] = rows[..., block] @ self._root(langs)
-            base_t = n_s + n_q
-            for langs, offset in ((self.support_langs, base_t), (self.query_langs, base_t + n_s * n_t)):
+            base_t = n_s + n_q  # the per-target columns: language-major, target-minor
+            for langs, first, first_t in ((self.support_langs, 0, base_t), (self.query_langs, n_s, base_t + n_s * n_t)):
                 root, n = self._root(langs), len(langs)
-                for t in range(n_t):
-                    cols = offset + np.arange(n) * n_t + t
+                for cols in [first + np.arange(n)] + [first_t + np.arange(n) * n_t + t for t in range(n_t)]:
                     rows[..., cols] = rows[..., cols] @ root
         return rows.reshape(len(self.pairs) * n_t, len(groups))
 

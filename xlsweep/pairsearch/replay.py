@@ -196,8 +196,7 @@ def complete(world: World, observed: Sequence[int], *, prior: Prior | None, leve
     if in_sample:
         grid = complete_grid(world.pairs, world.languages, dict(enumerate(world.test_delta)), prior=prior,
                              level=level, seeds=len(world.seeds), calibrate=False)
-        fitted = (grid.low + grid.high) / 2
-        grid = replace(grid, value=fitted)
+        grid = replace(grid, value=grid.predicted)
     else:
         grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in obs}, prior=prior,
                              level=level, seeds=len(world.seeds))
