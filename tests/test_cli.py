@@ -313,8 +313,8 @@ def test_validate_says_what_it_checked_for_a_local_model(tmp_path: Path, no_work
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == f"{path}: valid; sweep 'smoke' has 2 trials"
-    assert lines[1] == (f"checked: 2 trial configs (keys, types, ranges, languages, no repeated values or trials), "
-                        f"synthetic data, output and cache directories, model config ({bert})")
+    assert lines[1] == ("checked: 2 trial configs (keys, types, ranges, languages, no repeated values or X-MAML "
+                        f"settings), synthetic data, output and cache directories, model config ({bert})")
 
 
 def test_validate_reads_local_data_files_and_says_so(tmp_path: Path, no_work: list[str]) -> None:

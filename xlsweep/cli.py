@@ -274,10 +274,11 @@ def _validate(config: Path) -> None:
         typer.echo(f"{config}: valid; sweep {cfg.name!r} has {len(cells)} trial{'' if len(cells) == 1 else 's'}")
     files = "data files exist" if any(c.data.benchmark != "synthetic" for _, c in cells) else "synthetic data"
     typer.echo(f"checked: {len(cells)} trial config{'' if len(cells) == 1 else 's'} (keys, types, ranges, languages, "
-               f"no repeated values or trials), {files}, {', '.join(checked)}")
+               f"no repeated values or X-MAML settings), {files}, {', '.join(checked)}")
     from xlsweep.config.encoder_settings import tiny_default_warnings
+    from xlsweep.config.load import repeated_trials
 
-    for line in tiny_default_warnings(trial for _, trial in cells):
+    for line in tiny_default_warnings(trial for _, trial in cells) + repeated_trials(cells):
         typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     if cfg.pair_search.enabled:  # the search runs some of these trials, some only part of the way
         from xlsweep.pairsearch.config import describe

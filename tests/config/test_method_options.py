@@ -54,6 +54,27 @@ def test_x_maml_cells_that_would_repeat_one_setting_are_refused() -> None:
     assert "'aux': 'bel→cor'" in message and "'aux': 'cor→bel'" in message
 
 
+def test_cells_that_differ_only_in_keys_their_method_does_not_read_are_counted_and_named() -> None:
+    from xlsweep.config.load import repeated_trials
+
+    raw = _metaxl(grid={"aux": [{"support": ["ana"], "query": ["zul"]}, {"support": ["bel"], "query": ["zul"]}],
+                        "meta.algorithm": ["target-only", "jt", "metaxl"], "metaxl.rtn_lr": [1e-3, 1e-4],
+                        "seed": [0, 1]})
+    cells = _cells(raw)
+    assert len(cells) == 24
+    # per seed: target-only trains once on zul (its 4 cells: 3 repeats), jt once per aux (2 repeats), metaxl never
+    [line] = repeated_trials(cells)
+    assert line.startswith("10 of 24 trials repeat an earlier trial's training (")
+    assert "metaxl.rtn_lr: not read by jt, target-only; aux's support languages: not read by target-only)" in line
+    assert repeated_trials(_cells(_metaxl(grid={"metaxl.rtn_lr": [1e-3, 1e-4], "seed": [0, 1]}))) == []
+    assert repeated_trials(_cells(_sweep(grid={"aux": {"pairs": ["ana", "bel", "cor"]}, "seed": [0, 1]}))) == []
+    # a search sample whose values its method ignores repeats too (the sample index itself is no setting)
+    sampled = _metaxl({"epochs": 1}, meta={"algorithm": "jt", "support": ["ana"], "query": ["zul"], "split": "train"},
+                      search={"space": {"metaxl.rtn_lr": {"loguniform": [1e-5, 1e-3]}}, "num_samples": 3,
+                              "metric": "dev_avg"})
+    assert repeated_trials(_cells(sampled))[0].startswith("2 of 3 trials repeat")
+
+
 def test_when_the_algorithm_is_swept_parallel_applies_to_the_cross_lingual_cells_only() -> None:
     cells = _cells(_sweep({"parallel": True}, grid={"aux": {"product": {"support": ["ana"], "query": ["bel"]}},
                                                     "meta.algorithm": ["x-maml", "xla-maml"]}))

@@ -34,7 +34,7 @@ from xlsweep.data.benchmark import benchmark_languages, benchmark_sources, load_
 from xlsweep.data.families import resolve_family
 from xlsweep.data.sources import PRESETS, parse_source, resolve_limit, resolve_source
 from xlsweep.data.synthetic import SPLITS
-from xlsweep.methods import Method, method, method_names
+from xlsweep.methods import Method, method, method_names, reads_key
 
 __all__ = [
     "MAX_SEED",
@@ -48,6 +48,7 @@ __all__ = [
     "objective_languages",
     "parse_sweep",
     "parse_trial",
+    "repeated_trials",
     "search_samples",
     "set_path",
     "synthetic_data",
@@ -897,6 +898,35 @@ def _distinct_x_maml_cells(cells: list[tuple[dict[str, Any], TrialConfig]]) -> N
 
 SAMPLE_KEY = "sample"
 """The cell key holding the index of a random-search sample (see :func:`search_samples`)."""
+
+
+def repeated_trials(cells: list[tuple[dict[str, Any], TrialConfig]]) -> list[str]:
+    """A warning (one line, or none) for grid cells that repeat an earlier cell's trial: they differ only in keys
+    their method does not read (``metaxl.rtn_lr`` for ``jt``: :func:`~xlsweep.methods.reads_key`) or, for a method
+    without source languages (``target-only``), in the aux choice's support. Such a cell runs the same training
+    again (the same seed: the same scores) and only costs compute; Tune's grid is a product of axes, so it
+    cannot be left out of one sweep: the line says how many there are and why."""
+    seen: set[str] = set()
+    why: dict[str, set[str]] = {}
+    repeats = 0
+    for cell, cfg in cells:
+        spec = _method(cfg.meta.algorithm)
+        unread = [k for k in cell if k not in ("aux", SAMPLE_KEY) and not reads_key(k, cfg)]
+        read = [(k, v) for k, v in cell.items() if k not in unread and k not in ("aux", SAMPLE_KEY)]
+        key = repr((read, cfg.meta.support if spec.needs_source else (), cfg.meta.query))
+        if key not in seen:
+            seen.add(key)
+            continue
+        repeats += 1
+        for k in unread:
+            why.setdefault(k, set()).add(spec.name)
+        if not spec.needs_source and "aux" in cell:
+            why.setdefault("aux's support languages", set()).add(spec.name)
+    if not repeats:
+        return []
+    reasons = "; ".join(f"{k}: not read by {', '.join(sorted(names))}" for k, names in why.items())
+    return [f"{repeats} of {len(cells)} trials repeat an earlier trial's training ({reasons}): they add compute, "
+            "not results; sweep those methods in a grid of their own to run each setting once"]
 
 
 def grid_cells(sweep: SweepConfig, *, samples: bool = True) -> list[dict[str, Any]]:

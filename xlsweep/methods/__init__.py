@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 from xlsweep.methods.base import Method, RowCount
 
 if TYPE_CHECKING:
+    from xlsweep.config.schema import TrialConfig
     from xlsweep.prepare import Prepared
 
-__all__ = ["Method", "RowCount", "all_methods", "method", "method_names", "prepared_rows"]
+__all__ = ["Method", "RowCount", "all_methods", "method", "method_names", "prepared_rows", "reads_key"]
 
 
 def _discover() -> dict[str, Method]:
@@ -76,3 +77,33 @@ def prepared_rows(prepared: Prepared) -> RowCount:
     from xlsweep.data.features import num_rows
 
     return lambda language, split: num_rows(prepared.features.get(language, split))
+
+
+_MAML_ONLY = {"steps", "meta_batch", "support_size", "query_size", "inner_lr", "inner_steps", "first_order",
+              "inner_backend", "adapt", "meta_lr", "weight_decay", "warmup_ratio", "sampling", "parallel"}
+_RTN_ONLY = {"rtn_layers", "rtn_lr", "bottleneck", "rtn"}  # read by metaxl and jt-rtn
+
+
+def reads_key(key: str, cfg: TrialConfig) -> bool:
+    """Whether the trial's method (and its model and data) reads the config key ``key`` (``metaxl.rtn_lr``):
+    a child run's params are the keys it reads, and two grid cells that differ only in keys neither reads
+    are one trial run twice."""
+    section, _, name = key.partition(".")
+    spec = method(cfg.meta.algorithm)
+    if section == "metaxl":
+        if spec.section != "metaxl":
+            return False
+        if name in _RTN_ONLY:
+            return spec.uses_rtn
+        if name == "step":  # MetaXL's bi-level step (paper / authors-code)
+            return spec.name == "metaxl"
+        return name != "jt_batches" or spec.name in ("jt", "jt-rtn")
+    if section == "meta":
+        return spec.section == "meta" or name not in _MAML_ONLY
+    if key.startswith("eval.few_shot.") and key != "eval.few_shot.enabled":
+        return cfg.eval.few_shot.enabled
+    if key.startswith("model.tiny."):
+        return cfg.model.name == "tiny"
+    if key.startswith("data.synthetic."):
+        return cfg.data.benchmark == "synthetic"
+    return True

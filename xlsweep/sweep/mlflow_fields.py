@@ -24,39 +24,13 @@ from typing import Any
 
 from xlsweep.config.load import SAMPLE_KEY, to_dict
 from xlsweep.config.schema import AuxChoice, SweepConfig, TrialConfig
-from xlsweep.methods import method
+from xlsweep.methods import reads_key
 from xlsweep.tracking import flatten_params, readable
 
 __all__ = ["aux_label", "aux_params", "grid_json", "log_final_metrics", "parent_params", "report_tables", "run_name",
            "scores_table", "shared_view", "sweep_description", "trial_params"]
 
-_MAML_ONLY = {"steps", "meta_batch", "support_size", "query_size", "inner_lr", "inner_steps", "first_order",
-              "inner_backend", "adapt", "meta_lr", "weight_decay", "warmup_ratio", "sampling", "parallel"}
-_RTN_ONLY = {"rtn_layers", "rtn_lr", "bottleneck", "rtn"}  # read by metaxl and jt-rtn
 _DELTAS = ("delta", "fs_delta")
-
-
-def _used(key: str, cfg: TrialConfig) -> bool:
-    """Whether the trial's method (and its model and data) reads the config key ``key``."""
-    section, _, name = key.partition(".")
-    spec = method(cfg.meta.algorithm)
-    if section == "metaxl":
-        if spec.section != "metaxl":
-            return False
-        if name in _RTN_ONLY:
-            return spec.uses_rtn
-        if name == "step":  # MetaXL's bi-level step (paper / authors-code)
-            return spec.name == "metaxl"
-        return name != "jt_batches" or spec.name in ("jt", "jt-rtn")
-    if section == "meta":
-        return spec.section == "meta" or name not in _MAML_ONLY
-    if key.startswith("eval.few_shot.") and key != "eval.few_shot.enabled":
-        return cfg.eval.few_shot.enabled
-    if key.startswith("model.tiny."):
-        return cfg.model.name == "tiny"
-    if key.startswith("data.synthetic."):
-        return cfg.data.benchmark == "synthetic"
-    return True
 
 
 def aux_label(cfg: TrialConfig) -> str:
@@ -73,7 +47,7 @@ def aux_params(cfg: TrialConfig) -> dict[str, str]:
 
 def trial_params(cfg: TrialConfig) -> dict[str, str]:
     """A child run's params: the resolved config keys its method reads, then the auxiliary choice."""
-    return {k: v for k, v in flatten_params(to_dict(cfg)).items() if _used(k, cfg)} | aux_params(cfg)
+    return {k: v for k, v in flatten_params(to_dict(cfg)).items() if reads_key(k, cfg)} | aux_params(cfg)
 
 
 def parent_params(cells: Sequence[tuple[Mapping[str, Any], TrialConfig]], sampled: Sequence[str] = ()

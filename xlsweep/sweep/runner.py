@@ -38,6 +38,7 @@ from xlsweep.config.load import (
     load_sweep,
     needed_splits,
     objective_languages,
+    repeated_trials,
 )
 from xlsweep.config.preflight import preflight
 from xlsweep.config.schema import SweepConfig, TrialConfig
@@ -346,7 +347,7 @@ def run_sweep(
     cells = expand_grid(sweep)  # validates every cell again; cheap
     check_data_files(cells, sweep)
     preflight(cells, sweep, output_dir=output_dir)  # directories, the model's config, local data contents
-    for line in tiny_default_warnings(cfg for _, cfg in cells):  # a real encoder with the tiny encoder's rates
+    for line in tiny_default_warnings(cfg for _, cfg in cells) + repeated_trials(cells):
         log(f"warning: {line}")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = Path(sweep.output_dir) / sweep.name / stamp
