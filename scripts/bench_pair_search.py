@@ -8,7 +8,9 @@ Each world is a full grid recorded by real sweeps (``scripts/record_grids.py``):
 scores at every checkpoint and its final test deltas, for every seed. Strategies are replayed on it
 (:mod:`xlsweep.pairsearch.replay`): they pay meta-steps for the dev scores they read, and never
 read a test score. Over every world and ``--reps`` replications (a resampled seed order — which
-seed screens — and the strategy's own random seed) the table gives:
+seed screens — and the strategy's own random seed) the table gives, for each strategy and for the grid run
+with fewer seeds than recorded (``grid, 1 seed``: which seed is the replication's; it shows how much of the
+full grid's top-3 comes from ranking on dev scores of the very trials the test deltas come from):
 
 * ``compute``: meta-steps spent / the full grid's;
 * ``tied``: share of targets whose chosen pair is tied with the grid's best (test deltas, paired over
@@ -23,7 +25,8 @@ actual (mean over seeds) over all unobserved cells, ``within`` its mean within e
 leaves (its full-length pairs' test deltas and every dev score its runs reported), scored on the pairs it
 did not finish; then two ceilings: the model fitted to every pair (hidden ones included) scored on the
 same hidden cells — what the additive-plus-interaction structure explains when nothing is hidden — and
-the agreement of one seed's deltas with the other seeds' mean (the grid's own seed noise). ``--png``
+the seed-noise ceiling: the correlation a model that knew every cell's noise-free value would reach against
+the seed-averaged grid (:func:`~xlsweep.pairsearch.replay.noise_ceiling`), per world and its mean. ``--png``
 draws regret vs compute. With ``--json`` the last line is one JSON object for the default strategy
 (xlsweep, with the prior): ``compute_fraction``, ``tied_rate``, ``top3_rate``, ``mean_regret_pts``,
 ``completion_spearman``, ``interval_coverage``.
@@ -48,6 +51,7 @@ import numpy as np  # noqa: E402
 from xlsweep.pairsearch.replay import (  # noqa: E402
     complete,
     complete_after_search,
+    noise_ceiling,
     replay,
     score,
     world_prior,
@@ -70,13 +74,14 @@ def _targets(world: World, include_source: bool) -> tuple[str, ...]:
 
 
 def evaluate(worlds: list[World], strategy: str, options: SearchOptions, reps: int, seed: int,
-             include_source: bool = False) -> dict[str, float]:
-    """Mean score of ``strategy`` over the worlds and ``reps`` replications each."""
+             include_source: bool = False, seeds: int | None = None) -> dict[str, float]:
+    """Mean score of ``strategy`` over the worlds and ``reps`` replications each; with ``seeds``, the strategy runs
+    only the first ``seeds`` of each replication's seed order (scored, as always, on every seed's test deltas)."""
     rows = []
     for w, world in enumerate(worlds):
         rng = np.random.default_rng([seed, w])
         for r, order in enumerate(_orders(world, reps, rng)):
-            choice = replay(world, strategy, order=order, options=options, rng_seed=1000 * w + r)
+            choice = replay(world, strategy, order=order[:seeds], options=options, rng_seed=1000 * w + r)
             rows.append(score(world, choice, targets=_targets(world, include_source)))
     return {"compute": float(np.mean([s.compute_fraction for s in rows])),
             "tied": float(np.mean([s.tied for s in rows])), "top3": float(np.mean([s.top3 for s in rows])),
@@ -98,20 +103,6 @@ def evaluate_completion(worlds: list[World], *, share: float, reps: int, seed: i
             "within": float(np.mean([c.spearman_within for c in rows])),
             "coverage": float(np.mean([c.coverage for c in rows])),
             "width": float(np.mean([c.width_pts for c in rows]))}
-
-
-def seed_agreement(worlds: list[World], include_source: bool = False) -> float:
-    """Mean over worlds and seeds of the Spearman correlation, over every cell, of one seed's test deltas with the
-    mean of the other seeds': how well a perfect model of the seed-averaged grid could rank what one run shows."""
-    from scipy.stats import spearmanr
-
-    values = []
-    for world in worlds:
-        delta = world.test_delta[:, :, [world.languages.index(t) for t in _targets(world, include_source)]]
-        for s in range(len(world.seeds)):
-            rest = np.delete(delta, s, axis=1).mean(axis=1)
-            values.append(spearmanr(delta[:, s].ravel(), rest.ravel())[0])
-    return float(np.mean(values))
 
 
 def evaluate_search_completion(worlds: list[World], options: SearchOptions, reps: int, seed: int,
@@ -178,10 +169,12 @@ def main() -> None:
     print("| strategy | compute | tied | top3 | regret (pts) |")
     print("|---|---:|---:|---:|---:|")
     results = {}
-    for strategy in STRATEGIES:
-        results[strategy] = r = evaluate(worlds, strategy, options, args.reps, args.seed, src)
-        print(f"| {strategy} | {r['compute']:.3f} | {r['tied']:.3f} | {r['top3']:.3f} | {r['regret']:.2f} |",
-              flush=True)
+    rows = [(s, s, None) for s in STRATEGIES]
+    fewer = range(1, min(len(w.seeds) for w in worlds))  # the grid with fewer seeds: its top-3 without shared noise
+    rows[1:1] = [(f"grid, {k} seed{'s' * (k > 1)}", "grid", k) for k in fewer]
+    for name, strategy, seeds in rows:
+        results[name] = r = evaluate(worlds, strategy, options, args.reps, args.seed, src, seeds)
+        print(f"| {name} | {r['compute']:.3f} | {r['tied']:.3f} | {r['top3']:.3f} | {r['regret']:.2f} |", flush=True)
     print(f"\ncompleted heatmap, {args.completion_share:.0%} of the pairs observed:\n")
     print("| model | spearman | within target | 90 % coverage | interval width (pts) |")
     print("|---|---:|---:|---:|---:|")
@@ -197,8 +190,11 @@ def main() -> None:
                             include_source=src)
     print(f"| ceiling: the same model fitted to every pair, hidden ones included | {c['spearman']:.3f} | "
           f"{c['within']:.3f} | – | – |")
-    agreement = seed_agreement(worlds, src)
-    print(f"| ceiling: seed noise (one seed's deltas vs the others' mean, every cell) | {agreement:.3f} | – | – | – |")
+    ceilings = [noise_ceiling(w, _targets(w, src)) for w in worlds]
+    print(f"| ceiling: seed noise (a perfect model vs the seed mean, Spearman–Brown) | "
+          f"{np.mean([c.ceiling for c in ceilings]):.3f} | – | – | – |")
+    print("\nseed noise per world (Spearman of two seeds' deltas over every cell → ceiling): " + "; ".join(
+        f"{w.name} {c.inter_seed:.3f} → {c.ceiling:.3f}" for w, c in zip(worlds, ceilings, strict=True)))
     if args.png:
         print(f"\nwrote {_curve(worlds, options, args.reps, args.seed, args.png, src)}")
     print(f"\n({time.monotonic() - start:.1f} s)")

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xlsweep.pairsearch.replay import Choice, complete, replay, score, world_prior
+from xlsweep.pairsearch.replay import Choice, complete, noise_ceiling, replay, score, world_prior
 from xlsweep.pairsearch.search import SearchOptions
-from xlsweep.pairsearch.world import load_world, save_world
+from xlsweep.pairsearch.world import Pair, World, load_world, save_world
 
 from .worlds import planted_world
 
@@ -58,6 +58,42 @@ def test_every_strategy_replays_on_a_tiny_recorded_table(tmp_path: Path) -> None
     assert 0 < results["asha"].compute_fraction < 1
     assert results["grid"].regret_pts <= results["random"].regret_pts
     assert results["xlsweep"].regret_pts <= results["random"].regret_pts
+
+
+def test_a_grid_with_fewer_seeds_is_charged_and_ranked_by_those_seeds_only() -> None:
+    world = planted_world(3, noise=0.02, seeds=3)
+    full = replay(world, "grid", order=[0, 1, 2])
+    one = replay(world, "grid", order=[2])
+    assert full.spent == world.grid_steps and one.spent * 3 == world.grid_steps
+    dev = world.dev[:, 2, -1]
+    for k, t in enumerate(world.languages):
+        assert list(one.ranking[t]) == list(np.argsort(-dev[:, k], kind="stable"))
+    assert score(world, one).compute_fraction == pytest.approx(1 / 3)
+    assert replay(world, "asha", order=[1]).spent < replay(world, "asha", order=[0, 1, 2]).spent
+
+
+def _noisy_world(truth: np.ndarray, noise: float, seeds: int, rng: np.random.Generator) -> World:
+    n_pairs, n_langs = truth.shape
+    langs = tuple(f"l{i}" for i in range(n_langs))
+    return World(name="noisy", languages=langs, pairs=tuple(Pair((f"s{i}",), ("q",)) for i in range(n_pairs)),
+                 seeds=tuple(range(seeds)), steps=1, checkpoints=(1,), dev=np.zeros((n_pairs, seeds, 1, n_langs)),
+                 test_delta=truth[:, None, :] + rng.normal(0, noise, (n_pairs, seeds, n_langs)))
+
+
+def test_the_noise_ceiling_is_what_the_true_values_score_against_the_seed_mean() -> None:
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(0, 1, (60, 50))  # 3000 cells, float64
+    world = _noisy_world(truth, 1.0, 3, rng)  # two seeds correlate at 0.5 (Pearson): a 3-seed mean at sqrt(0.75)
+    result = noise_ceiling(world, targets=world.languages)
+    assert result.inter_seed == pytest.approx(6 / np.pi * np.arcsin(0.25), abs=0.03)  # Spearman of ρ = 0.5
+    actual = spearmanr(truth.ravel(), world.test_delta.mean(axis=1).ravel())[0]
+    assert result.ceiling == pytest.approx(actual, abs=0.02) and 0.83 < result.ceiling < 0.88
+    assert noise_ceiling(_noisy_world(truth, 0.0, 2, rng), targets=world.languages).ceiling == pytest.approx(1.0)
+    assert noise_ceiling(_noisy_world(0 * truth, 1.0, 3, rng), targets=world.languages).ceiling < 0.2
+    with pytest.raises(ValueError, match="at least 2 seeds; the grid has 1"):
+        noise_ceiling(_noisy_world(truth, 1.0, 1, rng))
 
 
 def test_completion_predicts_unobserved_cells_with_calibrated_intervals() -> None:

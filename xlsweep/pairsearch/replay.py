@@ -18,6 +18,7 @@ and ``xlsweep`` / ``xlsweep-noprior`` (:class:`~xlsweep.pairsearch.search.PairSe
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections.abc import Mapping, Sequence
@@ -32,7 +33,8 @@ from xlsweep.pairsearch.search import PairSearch, SearchOptions, prior_scores
 from xlsweep.pairsearch.world import World
 from xlsweep.report.stats import tied_with_best
 
-__all__ = ["Choice", "Completion", "Score", "complete", "complete_after_search", "replay", "score", "world_prior"]
+__all__ = ["Choice", "Completion", "NoiseCeiling", "Score", "complete", "complete_after_search", "noise_ceiling",
+           "replay", "score", "world_prior"]
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,16 @@ def _final_dev(world: World, order: Sequence[int]) -> np.ndarray:
 
 def replay(world: World, strategy: str, *, order: Sequence[int], options: SearchOptions | None = None,
            rng_seed: int = 0) -> Choice:
-    """Run ``strategy`` on ``world`` with the grid's seeds taken in ``order`` (indices into ``world.seeds``)."""
+    """Run ``strategy`` on ``world`` with the grid's seeds taken in ``order`` (indices into ``world.seeds``).
+
+    ``order`` may hold fewer seeds than the grid: the strategy then runs only those (``grid`` with one
+    seed is a grid of one seed, charged a third of a 3-seed grid's meta-steps); it is still scored
+    (:func:`score`) on the test deltas of every seed.
+    """
     options = options or SearchOptions()
-    n_pairs, n_seeds, steps = len(world.pairs), len(world.seeds), world.steps
+    n_pairs, n_seeds, steps = len(world.pairs), len(order), world.steps
     if strategy == "grid":
-        return Choice(_rank(_final_dev(world, order).mean(axis=1), world), world.grid_steps)
+        return Choice(_rank(_final_dev(world, order).mean(axis=1), world), n_pairs * n_seeds * steps)
     if strategy == "prior":
         return Choice(_rank(prior_scores(world.pairs, world.languages, world_prior(world)), world), 0)
     if strategy == "random":
@@ -112,7 +119,7 @@ def _run_search(world: World, order: Sequence[int], options: SearchOptions, rng_
 
 def _asha(world: World, order: Sequence[int]) -> Choice:
     """Synchronous successive halving on every (pair, seed) by mean dev score over all targets, η = 2."""
-    n_pairs, n_seeds = len(world.pairs), len(world.seeds)
+    n_pairs, n_seeds = len(world.pairs), len(order)
     alive = [(p, s) for p in range(n_pairs) for s in range(n_seeds)]
     reached = {key: 0 for key in alive}
     spent, level = 0, 0
@@ -142,8 +149,8 @@ def score(world: World, choice: Choice, *, alpha: float = 0.05, targets: Sequenc
     """Tied rate, top-3 rate and mean regret (points) over ``targets`` (default: the world's transfer targets, its
     source left out: :attr:`World.transfer_targets`), and the compute fraction."""
     tied, top3, regret = [], [], []
-    for target in targets or world.transfer_targets:
-        k = world.languages.index(target)
+    targets = targets or world.transfer_targets
+    for target, k in zip(targets, world.columns(targets), strict=True):
         values = world.test_delta[:, :, k]  # (pairs, seeds)
         means = values.mean(axis=1)
         best = int(np.argmax(means))
@@ -205,7 +212,7 @@ def complete(world: World, observed: Sequence[int], *, prior: Prior | None, leve
 
 def _completion_score(world: World, grid: CompletedGrid, hidden_pairs: Sequence[int],
                       targets: Sequence[str] | None) -> Completion:
-    cols = [world.languages.index(t) for t in targets or world.transfer_targets]
+    cols = world.columns(targets)
     cells = np.ix_(np.array(hidden_pairs), cols)
     actual = world.test_delta.mean(axis=1)[cells]
     predicted, low, high = grid.value[cells], grid.low[cells], grid.high[cells]
@@ -213,3 +220,31 @@ def _completion_score(world: World, grid: CompletedGrid, hidden_pairs: Sequence[
     within = [spearmanr(predicted[:, t], actual[:, t])[0] for t in range(len(cols))]
     return Completion(float(spearmanr(predicted.ravel(), actual.ravel())[0]), float(np.nanmean(within)),
                       float(inside.mean()), float(100 * (high - low).mean()))
+
+
+@dataclass(frozen=True)
+class NoiseCeiling:
+    """How far seed noise alone keeps a completion's Spearman correlation from 1 (:func:`noise_ceiling`)."""
+
+    inter_seed: float  # mean over pairs of seeds of the Spearman correlation of their deltas, every scored cell
+    ceiling: float  # expected correlation of the noise-free values with the mean over the grid's seeds
+
+
+def noise_ceiling(world: World, targets: Sequence[str] | None = None) -> NoiseCeiling:
+    """The best Spearman correlation any model can expect against the grid's seed-averaged cells.
+
+    A completion is scored against the mean of the grid's ``k`` seeds, which is itself noisy. With ``r``
+    the correlation of two seeds' deltas over the cells (of ``targets``; default the transfer targets),
+    the Spearman–Brown formula gives the reliability of a ``k``-seed mean, ``k·r / (1 + (k − 1)·r)``; its
+    square root is the correlation of that mean with the noise-free values — what a model that knew them
+    exactly would score (seeds as parallel measurements with equal noise everywhere; applied to rank
+    correlations, an approximation that is close where the cells are roughly normal). ``r ≤ 0``: 0.
+    """
+    delta = world.test_delta[:, :, world.columns(targets)]  # (pairs, seeds, targets)
+    k = delta.shape[1]
+    if k < 2:
+        raise ValueError(f"{world.name}: a noise ceiling needs at least 2 seeds; the grid has {k}")
+    r = float(np.mean([spearmanr(delta[:, a].ravel(), delta[:, b].ravel())[0]
+                       for a, b in itertools.combinations(range(k), 2)]))
+    reliability = k * r / (1 + (k - 1) * r) if r > 0 else 0.0
+    return NoiseCeiling(r, math.sqrt(reliability))

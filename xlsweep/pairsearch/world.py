@@ -21,7 +21,7 @@ Pure: no Ray, no MLflow, no torch.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,10 @@ class World:
         """The languages a replay scores by default: every one but the source, which stage 1 trained to its
         ceiling (the recorded worlds' ``ana``: ~100 %, every pair within ±0.2 points, its best pair test noise)."""
         return tuple(lang for lang in self.languages if lang != self.source)
+
+    def columns(self, targets: Sequence[str] | None = None) -> list[int]:
+        """Indices into :attr:`languages` of ``targets`` (default: :attr:`transfer_targets`)."""
+        return [self.languages.index(t) for t in targets or self.transfer_targets]
 
     @property
     def grid_steps(self) -> int:
