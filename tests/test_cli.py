@@ -324,3 +324,13 @@ def test_validate_reads_local_data_files_and_says_so(tmp_path: Path, no_work: li
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 0, result.output
     assert "data files exist, output and cache directories, 9 local data files read" in result.output
+
+
+def test_validate_and_sweep_warn_of_cells_that_repeat_a_trial_before_any_work(no_work: list[str]) -> None:
+    twin = CONFIGS[0].parent / "twins" / "metaxl-table5.yaml"  # JT once per RTN layer: it reads none
+    warning = ("warning: 9 of 24 trials repeat an earlier trial's training (metaxl.rtn_layers: not read by jt): they "
+               "add compute, not results")
+    result = runner.invoke(app, ["validate", str(twin)])
+    assert result.exit_code == 0 and warning in result.output.replace("\n", " ")
+    result = runner.invoke(app, ["sweep", str(twin)])  # refused at MLflow (the fixture): the warning came first
+    assert warning in result.output.replace("\n", " ") and no_work == ["MLflow"]
