@@ -275,6 +275,17 @@ def test_metaxl_rows_pair_with_the_reference_of_the_same_settings() -> None:
     assert not large.significant
 
 
+def test_a_method_without_an_rtn_is_one_row_whatever_rtn_variant_the_grid_sweeps() -> None:
+    def rec(method: str, rtn: str, seed: int) -> RunRecord:
+        cell = {"aux": "en→qu", "seed": seed, "meta.algorithm": method, "metaxl.rtn": rtn}
+        return RunRecord(f"{method}{rtn}{seed}", f"{method}{rtn}{seed}", method, "en→qu", ("en",), ("qu",), seed, cell,
+                         {"f1": {"qu": 0.5 + seed / 100}}, {"f1": {"qu": 0.3}}, {})
+
+    records = [rec(m, rtn, s) for m in ("jt", "metaxl") for rtn in ("paper", "authors-code") for s in range(2)]
+    assert [r.label for r in method_paper_table(records, "f1").rows[1:]] == [
+        "jt", "metaxl rtn=paper", "metaxl rtn=authors-code"]
+
+
 # --- avg† keeps the source; X-MAML and XLA-MAML in one table, compared ---------------------------
 
 BASE4 = {"ana": 0.95, "bel": 0.90, "cor": 0.70, "dun": 0.60}

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from xlsweep.config.schema import TrialConfig
     from xlsweep.prepare import Prepared
 
-__all__ = ["Method", "RowCount", "all_methods", "method", "method_names", "prepared_rows", "reads_key"]
+__all__ = ["RTN_KEYS", "Method", "RowCount", "all_methods", "method", "method_names", "prepared_rows", "reads_key"]
 
 
 def _discover() -> dict[str, Method]:
@@ -82,6 +82,8 @@ def prepared_rows(prepared: Prepared) -> RowCount:
 _MAML_ONLY = {"steps", "meta_batch", "support_size", "query_size", "inner_lr", "inner_steps", "first_order",
               "inner_backend", "adapt", "meta_lr", "weight_decay", "warmup_ratio", "sampling", "parallel"}
 _RTN_ONLY = {"rtn_layers", "rtn_lr", "bottleneck", "rtn"}  # read by metaxl and jt-rtn
+RTN_KEYS = frozenset(f"metaxl.{name}" for name in _RTN_ONLY)
+"""The config keys of the RTN: read only by the methods that insert one (:attr:`Method.uses_rtn`)."""
 
 
 def reads_key(key: str, cfg: TrialConfig) -> bool:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from xlsweep.methods import RTN_KEYS as METHOD_RTN_KEYS
 from xlsweep.methods import all_methods
 from xlsweep.report.aux_table import BASELINE_TOLERANCE
 from xlsweep.report.method_table import method_label
@@ -35,8 +36,9 @@ TRANSFER = frozenset(m.name for m in all_methods() if m.family == "transfer")
 
 _RTN_METHODS = frozenset(m.name for m in all_methods() if m.uses_rtn)
 
-RTN_KEYS = frozenset(f"metaxl.{k}" for k in ("rtn_layers", "bottleneck", "residual", "gate", "rtn_lr"))
-"""Grid keys that change nothing for the methods without an RTN (target-only, jt)."""
+RTN_KEYS = METHOD_RTN_KEYS | {"metaxl.residual", "metaxl.gate"}
+"""Grid keys that change nothing for the methods without an RTN (target-only, jt): today's RTN keys, and the
+two that ``metaxl.rtn`` replaced, which runs recorded before carry."""
 
 _FIXED = ("aux", "seed", "meta.algorithm", "sample")  # shown otherwise, or a repeat (sample: its values are)
 
