@@ -911,8 +911,9 @@ def repeated_trials(cells: list[tuple[dict[str, Any], TrialConfig]]) -> list[str
     repeats = 0
     for cell, cfg in cells:
         spec = _method(cfg.meta.algorithm)
-        unread = [k for k in cell if k not in ("aux", SAMPLE_KEY) and not reads_key(k, cfg)]
-        read = [(k, v) for k, v in cell.items() if k not in unread and k not in ("aux", SAMPLE_KEY)]
+        settings = {k: v for k, v in cell.items() if k not in ("aux", SAMPLE_KEY)}  # the languages come from cfg
+        unread = [k for k in settings if not reads_key(k, cfg)]
+        read = [(k, v) for k, v in settings.items() if k not in unread]
         key = repr((read, cfg.meta.support if spec.needs_source else (), cfg.meta.query))
         if key not in seen:
             seen.add(key)
