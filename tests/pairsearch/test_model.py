@@ -133,6 +133,31 @@ def test_the_prior_feature_carries_relatedness_to_pairs_never_run() -> None:
     assert errors["prior"] < 0.5 * errors["none"]
 
 
+def test_the_source_feature_carries_what_a_language_does_whatever_the_target() -> None:
+    # the grids' main effects: a support like the source helps, a query like it does not (model.py's docstring)
+    rng = np.random.default_rng(7)
+    n_t = len(TARGETS)
+    sim = rng.uniform(0, 0.6, (n_t, n_t))
+    sim = (sim + sim.T) / 2
+    np.fill_diagonal(sim, 1.0)
+    prior = Prior("test", {a: {b: float(sim[i, j]) for j, b in enumerate(TARGETS)} for i, a in enumerate(TARGETS)})
+    source = "h"  # stage 1's language: not among the pairs' languages
+    offset = rng.normal(0.05, 0.02, n_t)
+    value = np.array([offset + 0.1 * prior.similarity(p.support[0], source) - 0.1 * prior.similarity(p.query[0], source)
+                      for p in PAIRS])
+    seen = [0, 7, 14, 21, 28]
+    p, t, y = _observe(value, seen, rng, noise=0.003)
+    hidden = [i for i in range(len(PAIRS)) if i not in seen]
+    errors = {}
+    for name, src in (("source", source), ("none", None)):
+        mean, _ = PooledModel(PAIRS, TARGETS, prior=prior, source=src).fit(p, t, y).grid()
+        errors[name] = np.sqrt(np.mean((mean[hidden] - value[hidden]) ** 2))
+    assert errors["source"] < 0.5 * errors["none"]
+    with pytest.raises(ValueError, match="the test prior has no language 'zz'"):
+        PooledModel(PAIRS, TARGETS, prior=prior, source="zz")
+    assert PooledModel(PAIRS, TARGETS, source="zz").source is None  # no prior: no similarity to anything
+
+
 def test_a_prior_without_a_language_is_refused() -> None:
     prior = Prior("test", {a: {b: 1.0 for b in LANGS} for a in LANGS})
     with pytest.raises(ValueError, match="the test prior has no language 'g'"):

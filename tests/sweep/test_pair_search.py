@@ -73,6 +73,16 @@ def test_the_search_objective_is_every_targets_dev_score() -> None:
     assert parse_sweep(_raw(**{"pair_search.enabled": False})).search.metric == ""
 
 
+def test_the_searchs_model_knows_the_stage1_source_language() -> None:
+    from xlsweep.pairsearch.config import build_prior, new_search
+
+    sweep = parse_sweep(_raw(grid={"aux": {"pairs": ["bel", "cor", "dun"]}, "seed": [0, 1]}))
+    search = new_search(sweep, build_prior(sweep))
+    assert search.source == search.model.source == "ana"
+    assert search.model.effect_groups.count("source") == 2
+    assert new_search(sweep, None).model.source is None  # no prior, no similarity to the source
+
+
 def test_a_prior_without_a_language_stops_the_sweep_before_ray_and_mlflow(tmp_path: Path) -> None:
     pytest.importorskip("urielplus")
     raw = _raw(**{"pair_search.prior": "uriel+"})

@@ -49,7 +49,7 @@ class CompletedGrid:
 def complete_grid(pairs: Sequence[Pair], targets: Sequence[str], observed: Mapping[int, np.ndarray], *,
                   prior: Prior | None = None, level: float = 0.9, seeds: int | None = None,
                   partial: Sequence[tuple[int, int, np.ndarray]] = (), dev_levels: int = 0,
-                  calibrate: bool = True) -> CompletedGrid:
+                  calibrate: bool = True, source: str | None = None) -> CompletedGrid:
     """Complete a grid from ``observed``: pair index -> (seeds, targets) test deltas of that pair.
 
     Observed cells keep their mean over seeds (their interval: the model's, for reference); unrun
@@ -67,6 +67,7 @@ def complete_grid(pairs: Sequence[Pair], targets: Sequence[str], observed: Mappi
     of the cells inside nominal 90 % intervals before calibration, ``scripts/bench_pair_search.py``).
     With fewer than 3 pairs a held-out pair's test level would rest on one pair: the interval is then
     the model's own, and too narrow (68 % inside nominal 90 % after a 15 % search in the replay).
+    ``source``: the stage-1 source language, a feature with the prior (:class:`~xlsweep.pairsearch.model.PooledModel`).
 
     Raises:
         ValueError: If nothing was observed.
@@ -78,7 +79,8 @@ def complete_grid(pairs: Sequence[Pair], targets: Sequence[str], observed: Mappi
     n_t = len(targets)
     full = {i: np.asarray(v, dtype=np.float64).reshape(-1, n_t) for i, v in observed.items()}
     n_seeds = seeds or max(v.shape[0] for v in full.values())
-    model = PooledModel(pairs, targets, prior=prior, levels=dev_levels + 1, kinds=[0] * dev_levels + [1])
+    model = PooledModel(pairs, targets, prior=prior, levels=dev_levels + 1, kinds=[0] * dev_levels + [1],
+                        source=source)
     fit = functools.partial(_fit, model, partial=partial, dev_levels=dev_levels, n_seeds=n_seeds)
     mean, sd = fit(full)
     z = float(norm.ppf(0.5 + level / 2))

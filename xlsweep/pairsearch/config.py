@@ -114,7 +114,7 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
         raise ValueError(f"pair_search.prior: planted relatedness exists only for the synthetic benchmark, not "
                          f"{cfg.data.benchmark!r}; use uriel+ or none")
     if kind == "uriel+":
-        for lang in dict.fromkeys([*setup.targets, *(x for p in setup.pairs for x in p.languages)]):
+        for lang in dict.fromkeys([*setup.targets, *(x for p in setup.pairs for x in p.languages), cfg.data.source]):
             uriel_code(lang)  # PriorError (a ValueError) names a code without an ISO 639-3 mapping
     steps = budget_steps(setup.options.budget, candidates=len(setup.pairs), seeds=len(setup.seeds),
                          steps=setup.steps)
@@ -131,7 +131,8 @@ def build_prior(sweep: SweepConfig) -> Prior | None:
         PriorError: If the prior lacks a language (URIEL+ does not know it) or urielplus is missing.
     """
     kind, setup = _prior_kind(sweep), search_setup(sweep)
-    languages = list(dict.fromkeys([*setup.targets, *(x for p in setup.pairs for x in p.languages)]))
+    source = sweep.trial.data.source  # its similarity to a pair's languages is a feature (PooledModel)
+    languages = list(dict.fromkeys([*setup.targets, *(x for p in setup.pairs for x in p.languages), source]))
     if kind == "none":
         return None
     if kind == "planted":
@@ -143,7 +144,8 @@ def build_prior(sweep: SweepConfig) -> Prior | None:
 def new_search(sweep: SweepConfig, prior: Prior | None) -> PairSearch:
     setup = search_setup(sweep)
     return PairSearch(setup.pairs, setup.targets, seeds=setup.seeds, steps=setup.steps,
-                      checkpoints=setup.checkpoints, prior=prior, options=setup.options)
+                      checkpoints=setup.checkpoints, prior=prior, source=sweep.trial.data.source,
+                      options=setup.options)
 
 
 def planned_trials(sweep: SweepConfig) -> int:

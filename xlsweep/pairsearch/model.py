@@ -6,20 +6,26 @@ For a pair ``p = (S → Q)``, a target language ``t`` and a resource level ``r``
     y(p, t, r) = μ[t, r] + κ[r] · ( a[S] + b[Q] + a[S, t] + b[Q, t]         additive language effects
                                     + c_self · ([t ∈ S], [t ∈ Q])            a language helps itself
                                     + c_prior · (sim(S, t), sim(Q, t))       the prior, as a feature
+                                    + c_src · (sim(S, src), sim(Q, src))     ... and the source language
                                     + e[p, t] )                              shrunk interaction
                  + noise
 
 ``a``/``b`` are effects of a support/query language on every target, ``a[S, t]``/``b[Q, t]`` their
 per-target deviations (a set's effect is its members' mean), ``sim`` the prior's similarity of the
-set's closest member to ``t``. With a prior, the language effects of each group are correlated as the
-prior's similarities say (covariance ``λ·sim + (1 − λ)·I``, :data:`KERNEL`).
-Every effect group has a Gaussian prior whose precision, and the
-noise, are set by evidence maximisation (:mod:`xlsweep.pairsearch.blr`): the data decide how much
-each group is shrunk, and where a pair was never run its value is the additive part, with an
-interval that includes the interaction's prior variance. The noise is estimated per target language.
-``κ[r]`` scales effects with the resource
-(a run at 5 meta-steps has moved less than one at 40); it is fitted by alternating least squares
-between levels, the highest observed level fixed at 1.
+set's closest member to ``t``, ``src`` the language the encoder was fine-tuned on before the meta-learning
+(stage 1: English for XNLI). The source features carry what a pair's languages do whatever the target: on the
+replay benchmark's recorded grids a support language's main effect follows its similarity to the source
+(correlation 0.96, 0.99, 0.83 in the three worlds: the inner step stays near what stage 1 learnt) and a query
+language's falls with it (−0.92, −0.93, −0.46: a meta step on a language unlike the source brings what stage 1
+lacked; XLA-MAML §4.3: with ``en`` as the auxiliary language "no cross-lingual adaption is performed"). Without
+them a language's main effects are learnt only from the pairs that ran it. With a prior, the language effects
+of each group are correlated as the prior's similarities say (covariance ``λ·sim + (1 − λ)·I``, :data:`KERNEL`).
+Every effect group has a Gaussian prior whose precision, and the noise, are set by evidence maximisation
+(:mod:`xlsweep.pairsearch.blr`): the data decide how much each group is shrunk, and where a pair was never run
+its value is the additive part, with an interval that includes the interaction's prior variance. The noise is
+estimated per target language. ``κ[r]`` scales effects with the resource (a run at 5 meta-steps has moved less
+than one at 40); it is fitted by alternating least squares between levels, the highest observed level fixed at
+1.
 """
 
 from __future__ import annotations
@@ -53,19 +59,23 @@ class PooledModel:
         interaction: Whether pair × target interactions are modelled.
         kernel: Weight λ of the prior's similarity in the language effects' prior covariance
             ``λ·sim + (1 − λ)·I`` (0: independent effects; no prior: independent).
+        source: The stage-1 source language: its prior similarity to a pair's support and query sets are two
+            more features (None, or no prior: not modelled). The prior must know it.
     """
 
     def __init__(self, pairs: Sequence[Pair], targets: Sequence[str], *, levels: int = 1,
                  prior: Prior | None = None, interaction: bool = True, kinds: Sequence[int] | None = None,
-                 kernel: float = KERNEL) -> None:
+                 kernel: float = KERNEL, source: str | None = None) -> None:
         if not 0 <= kernel <= 1:
             raise ValueError(f"kernel: got {kernel}; expected a weight in [0, 1] (0: independent language effects)")
         self.pairs, self.targets, self.levels, self.kernel = tuple(pairs), tuple(targets), levels, kernel
         # the kind of each level: levels of another kind (test deltas after dev scores) get interactions of their own
         self.kinds = np.zeros(levels, dtype=int) if kinds is None else np.asarray(kinds, dtype=int)
         self.prior, self.interaction = prior, interaction
+        self.source = source if prior is not None else None
         if prior is not None:
-            prior.check([lang for p in self.pairs for lang in p.languages] + list(self.targets))
+            prior.check([lang for p in self.pairs for lang in p.languages] + list(self.targets)
+                        + ([source] if source else []))
         self.support_langs = sorted({lang for p in self.pairs for lang in p.support})
         self.query_langs = sorted({lang for p in self.pairs for lang in (p.query or p.support)})
         self._cells = self._cell_features()  # (pairs * targets, d_effects)
@@ -80,7 +90,8 @@ class PooledModel:
     def _cell_features(self) -> np.ndarray:
         n_s, n_q, n_t = len(self.support_langs), len(self.query_langs), len(self.targets)
         groups = (["support"] * n_s + ["query"] * n_q + ["support_t"] * (n_s * n_t) + ["query_t"] * (n_q * n_t)
-                  + ["self"] * 2 + (["prior"] * 2 if self.prior is not None else []))
+                  + ["self"] * 2 + (["prior"] * 2 if self.prior is not None else [])
+                  + (["source"] * 2 if self.source is not None else []))
         self.effect_groups = groups
         rows = np.zeros((len(self.pairs), n_t, len(groups)))
         for i, pair in enumerate(self.pairs):
@@ -100,6 +111,9 @@ class PooledModel:
                 if self.prior is not None:
                     row[base + 2] = self.prior.set_similarity(pair.support, target)
                     row[base + 3] = self.prior.set_similarity(query, target)
+                if self.source is not None:
+                    row[base + 4] = self.prior.set_similarity(pair.support, self.source)
+                    row[base + 5] = self.prior.set_similarity(query, self.source)
         if self.prior is not None and self.kernel > 0:
             # language effects correlated as the prior says: effects ~ N(0, σ² K) with K = λ·sim + (1 − λ)·I,
             # i.e. iid effects u behind the columns x·C, C = K^½ — a language that never ran as a query

@@ -104,7 +104,7 @@ def _pair_search(world: World, order: Sequence[int], options: SearchOptions, rng
 
 def _run_search(world: World, order: Sequence[int], options: SearchOptions, rng_seed: int) -> PairSearch:
     search = PairSearch(world.pairs, world.languages, seeds=[world.seeds[i] for i in order], steps=world.steps,
-                        checkpoints=world.checkpoints, prior=world_prior(world),
+                        checkpoints=world.checkpoints, prior=world_prior(world), source=world.source,
                         options=replace(options, seed=rng_seed))
     seed_index = {world.seeds[i]: i for i in order}
     while not search.finished:
@@ -183,7 +183,7 @@ def complete_after_search(world: World, *, order: Sequence[int], options: Search
     full = search.result().full
     partial = [(p, search.checkpoints.index(step), v) for (p, _, step), v in search.obs.items()]
     grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in full},
-                         prior=search.prior, level=level, seeds=len(world.seeds), partial=partial,
+                         prior=search.prior, level=level, seeds=len(world.seeds), partial=partial, source=search.source,
                          dev_levels=len(search.checkpoints))
     return _completion_score(world, grid, [p for p in range(len(world.pairs)) if p not in set(full)], targets)
 
@@ -202,11 +202,11 @@ def complete(world: World, observed: Sequence[int], *, prior: Prior | None, leve
     hidden = [p for p in range(len(world.pairs)) if p not in set(obs)]
     if in_sample:
         grid = complete_grid(world.pairs, world.languages, dict(enumerate(world.test_delta)), prior=prior,
-                             level=level, seeds=len(world.seeds), calibrate=False)
+                             level=level, seeds=len(world.seeds), calibrate=False, source=world.source)
         grid = replace(grid, value=grid.predicted)
     else:
         grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in obs}, prior=prior,
-                             level=level, seeds=len(world.seeds))
+                             level=level, seeds=len(world.seeds), source=world.source)
     return _completion_score(world, grid, hidden, targets)
 
 

@@ -129,23 +129,25 @@ class PairSearch:
         steps: Meta-steps of a full trial.
         checkpoints: Meta-steps at which trials report dev scores (the last is ``steps``).
         prior: Language similarities (None: no prior).
+        source: The stage-1 source language, whose similarity to a pair's languages the model uses (with a prior).
         options: Budget and strategy.
     """
 
     def __init__(self, pairs: Sequence[Pair], targets: Sequence[str], *, seeds: Sequence[int], steps: int,
-                 checkpoints: Sequence[int], prior: Prior | None = None,
+                 checkpoints: Sequence[int], prior: Prior | None = None, source: str | None = None,
                  options: SearchOptions = SearchOptions()) -> None:
         self.pairs, self.targets, self.seeds = tuple(pairs), tuple(targets), tuple(seeds)
         self.steps, self.checkpoints = steps, tuple(sorted({*checkpoints, steps}))
         self.options = options
         self.prior = prior if options.use_prior else None
+        self.source = source if self.prior is not None else None
         budget = budget_steps(options.budget, candidates=len(pairs), seeds=len(seeds), steps=steps)
         screen = max(1, math.ceil(options.screen * len(pairs))) if options.screen <= 1 else int(options.screen)
         self.schedule: Schedule = plan(candidates=len(pairs), seeds=len(seeds), steps=steps,
                                        checkpoints=self.checkpoints, budget=budget, eta=options.eta,
                                        first=options.first, screen=screen)
         self.model = PooledModel(self.pairs, self.targets, levels=len(self.checkpoints), prior=self.prior,
-                                 interaction=options.interaction)
+                                 interaction=options.interaction, source=self.source)
         self.rng = np.random.default_rng(options.seed)
         if self.prior is not None:
             order = prior_order(self.pairs, self.targets, self.prior)

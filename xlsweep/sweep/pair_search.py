@@ -275,8 +275,8 @@ def report_pair_search(sweep: SweepConfig, *, tracking_uri: str, parent_run_id: 
     paths[0].write_text("\n".join(lines) + "\n")
     if full:
         partial = [(p, search.checkpoints.index(step), v) for (p, _, step), v in search.obs.items()]
-        grid = complete_grid(search.pairs, search.targets, full, prior=search.prior, partial=partial,
-                             dev_levels=len(search.checkpoints))
+        grid = complete_grid(search.pairs, search.targets, full, prior=search.prior, source=search.source,
+                             partial=partial, dev_levels=len(search.checkpoints))
         paths.append(write_completed_csv(grid, out_dir / "pair_search_heatmap.csv"))
         paths.append(write_completed_heatmap(grid, out_dir / "pair_search_heatmap.png", title=(
             f"{sweep.name}: Δ test {sweep.trial.data.task} vs stage 1; {len(full)} of {len(search.pairs)} pairs run "
