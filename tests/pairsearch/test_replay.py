@@ -38,7 +38,7 @@ def test_scores_by_hand() -> None:
     perfect = score(world, Choice({t: [best[t], worst[t]] for t in world.languages}, spent=world.grid_steps // 10))
     assert (perfect.tied, perfect.top3, perfect.regret_pts, perfect.compute_fraction) == (1.0, 1.0, 0.0, 0.1)
     bad = score(world, Choice({t: [worst[t]] for t in world.languages}, spent=0))
-    assert bad.top3 == 0.0
+    assert bad.top3 == 0.0 and bad.missed == world.languages and perfect.missed == ()
     expected = np.mean([100 * (means[best[t], k] - means[worst[t], k]) for k, t in enumerate(world.languages)])
     assert bad.regret_pts == pytest.approx(expected)
     # noise-free differences have zero variance: the exact sign test decides (p = 0.5^n per pair, Holm over the

@@ -53,6 +53,7 @@ class Score:
     tied: float
     top3: float
     regret_pts: float
+    missed: tuple[str, ...] = ()  # the targets whose grid-best pair is not in the top 3
 
 
 def world_prior(world: World) -> Prior:
@@ -161,7 +162,9 @@ def score(world: World, choice: Choice, *, alpha: float = 0.05, targets: Sequenc
         tied.append(str(chosen) in grid_tied)
         top3.append(bool(bests & {int(i) for i in choice.ranking[target][:3]}))
         regret.append(100 * (means[best] - means[chosen]))
-    return Score(choice.spent / world.grid_steps, float(np.mean(tied)), float(np.mean(top3)), float(np.mean(regret)))
+    missed = tuple(t for t, hit in zip(targets, top3, strict=True) if not hit)
+    return Score(choice.spent / world.grid_steps, float(np.mean(tied)), float(np.mean(top3)), float(np.mean(regret)),
+                 missed)
 
 
 @dataclass(frozen=True)
