@@ -24,7 +24,8 @@ replications, with the grid's best and next pair and the spread of the target's 
 Then the completed heatmap: with a random 30 % of the pairs observed (all their seeds' test deltas),
 the pooled model predicts every other cell; ``spearman`` is the rank correlation of predicted vs
 actual (mean over seeds) over all unobserved cells, ``within`` its mean within each target,
-``coverage`` the share inside their 90 % intervals; then the heatmap the default search itself
+``coverage`` the share inside their 90 % intervals — with the prior, with it but without the stage-1
+source's similarity features, and without a prior; then the heatmap the default search itself
 leaves (its full-length pairs' test deltas and every dev score its runs reported), scored on the pairs it
 did not finish; then two ceilings: the model fitted to every pair (hidden ones included) scored on the
 same hidden cells — what the additive-plus-interaction structure explains when nothing is hidden — and
@@ -106,7 +107,7 @@ def _target_spread(world: World, target: str) -> str:
 
 def evaluate_completion(worlds: list[World], *, share: float, reps: int, seed: int,
                         use_prior: bool = True, in_sample: bool = False, include_source: bool = False,
-                        ) -> dict[str, float]:
+                        use_source: bool = True) -> dict[str, float]:
     rows = []
     for w, world in enumerate(worlds):
         rng = np.random.default_rng([seed, w, 7])
@@ -114,7 +115,8 @@ def evaluate_completion(worlds: list[World], *, share: float, reps: int, seed: i
         prior = world_prior(world) if use_prior else None
         for _ in range(reps):
             rows.append(complete(world, rng.choice(len(world.pairs), n, replace=False).tolist(), prior=prior,
-                                 in_sample=in_sample, targets=_targets(world, include_source)))
+                                 in_sample=in_sample, targets=_targets(world, include_source),
+                                 use_source=use_source))
     return {"spearman": float(np.mean([c.spearman for c in rows])),
             "within": float(np.mean([c.spearman_within for c in rows])),
             "coverage": float(np.mean([c.coverage for c in rows])),
@@ -203,9 +205,12 @@ def main() -> None:
     print("| model | spearman | within target | 90 % coverage | interval width (pts) |")
     print("|---|---:|---:|---:|---:|")
     completion = {}
-    for name, use_prior in (("pooled, prior", True), ("pooled, no prior", False)):
+    for name, use_prior, use_source in (("pooled, prior", True, True),
+                                        ("pooled, prior without the source features", True, False),
+                                        ("pooled, no prior", False, False)):
         completion[name] = c = evaluate_completion(worlds, share=args.completion_share, reps=args.reps,
-                                                   seed=args.seed, use_prior=use_prior, include_source=src)
+                                                   seed=args.seed, use_prior=use_prior, include_source=src,
+                                                   use_source=use_source)
         print(f"| {name} | {c['spearman']:.3f} | {c['within']:.3f} | {c['coverage']:.3f} | {c['width']:.1f} |")
     c = evaluate_search_completion(worlds, options, args.reps, args.seed, src)
     print(f"| after the xlsweep search at {args.budget:g} (full + partial runs) | {c['spearman']:.3f} | "

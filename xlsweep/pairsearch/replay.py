@@ -192,24 +192,26 @@ def complete_after_search(world: World, *, order: Sequence[int], options: Search
 
 
 def complete(world: World, observed: Sequence[int], *, prior: Prior | None, level: float = 0.9,
-             in_sample: bool = False, targets: Sequence[str] | None = None) -> Completion:
+             in_sample: bool = False, targets: Sequence[str] | None = None, use_source: bool = True) -> Completion:
     """Complete the world's grid from the test deltas (every seed) of the ``observed`` pairs; score the rest
     (the cells of ``targets``; default: the transfer targets).
 
     The actual value of a cell is its mean over the grid's seeds (:func:`complete_grid`). With
     ``in_sample`` the model is fitted to *every* pair, the unobserved ones included, and its fitted
     values are scored on the unobserved cells: not a completion but its ceiling — how much of the
-    grid the model's structure explains when nothing is hidden (intervals uncalibrated).
+    grid the model's structure explains when nothing is hidden (intervals uncalibrated). Without
+    ``use_source`` the model lacks the stage-1 source's similarity features (an ablation).
     """
     obs = sorted(set(observed))
     hidden = [p for p in range(len(world.pairs)) if p not in set(obs)]
+    source = world.source if use_source else None
     if in_sample:
         grid = complete_grid(world.pairs, world.languages, dict(enumerate(world.test_delta)), prior=prior,
-                             level=level, seeds=len(world.seeds), calibrate=False, source=world.source)
+                             level=level, seeds=len(world.seeds), calibrate=False, source=source)
         grid = replace(grid, value=grid.predicted)
     else:
         grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in obs}, prior=prior,
-                             level=level, seeds=len(world.seeds), source=world.source)
+                             level=level, seeds=len(world.seeds), source=source)
     return _completion_score(world, grid, hidden, targets)
 
 
