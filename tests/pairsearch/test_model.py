@@ -114,15 +114,20 @@ def test_effects_scale_with_the_resource_level() -> None:
     np.testing.assert_allclose(mean - mean.mean(axis=0), centred, atol=0.01)
 
 
-def test_the_prior_feature_carries_relatedness_to_pairs_never_run() -> None:
-    rng = np.random.default_rng(4)
+def _random_prior(rng: np.random.Generator, high: float = 1.0) -> Prior:
+    """Symmetric similarities uniform in [0, ``high``] between the targets (1 with itself)."""
     n_t = len(TARGETS)
-    sim = rng.uniform(0, 1, (n_t, n_t))
+    sim = rng.uniform(0, high, (n_t, n_t))
     sim = (sim + sim.T) / 2
     np.fill_diagonal(sim, 1.0)
-    prior = Prior("test", {a: {b: float(sim[i, j]) for j, b in enumerate(TARGETS)} for i, a in enumerate(TARGETS)})
-    value = np.array([[0.1 * sim[TARGETS.index(p.query[0]), t] + 0.03 * sim[TARGETS.index(p.support[0]), t]
-                       for t in range(n_t)] for p in PAIRS])
+    return Prior("test", {a: {b: float(sim[i, j]) for j, b in enumerate(TARGETS)} for i, a in enumerate(TARGETS)})
+
+
+def test_the_prior_feature_carries_relatedness_to_pairs_never_run() -> None:
+    rng = np.random.default_rng(4)
+    prior = _random_prior(rng)
+    value = np.array([[0.1 * prior.similarity(p.query[0], t) + 0.03 * prior.similarity(p.support[0], t)
+                       for t in TARGETS] for p in PAIRS])
     seen = [0, 7, 14, 21, 28]  # five pairs: few observations per language effect
     p, t, y = _observe(value, seen, rng, noise=0.003)
     hidden = [i for i in range(len(PAIRS)) if i not in seen]
@@ -136,13 +141,9 @@ def test_the_prior_feature_carries_relatedness_to_pairs_never_run() -> None:
 def test_the_source_feature_carries_what_a_language_does_whatever_the_target() -> None:
     # the grids' main effects: a support like the source helps, a query like it does not (model.py's docstring)
     rng = np.random.default_rng(7)
-    n_t = len(TARGETS)
-    sim = rng.uniform(0, 0.6, (n_t, n_t))
-    sim = (sim + sim.T) / 2
-    np.fill_diagonal(sim, 1.0)
-    prior = Prior("test", {a: {b: float(sim[i, j]) for j, b in enumerate(TARGETS)} for i, a in enumerate(TARGETS)})
+    prior = _random_prior(rng, high=0.6)
     source = "h"  # stage 1's language: not among the pairs' languages
-    offset = rng.normal(0.05, 0.02, n_t)
+    offset = rng.normal(0.05, 0.02, len(TARGETS))
     value = np.array([offset + 0.1 * prior.similarity(p.support[0], source) - 0.1 * prior.similarity(p.query[0], source)
                       for p in PAIRS])
     seen = [0, 7, 14, 21, 28]
