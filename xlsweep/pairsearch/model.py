@@ -14,9 +14,10 @@ For a pair ``p = (S → Q)``, a target language ``t`` and a resource level ``r``
 per-target deviations (a set's effect is its members' mean), ``sim`` the prior's similarity of the
 set's closest member to ``t``, ``src`` the language the encoder was fine-tuned on before the meta-learning
 (stage 1: English for XNLI). The source features carry what a pair's languages do whatever the target: on the
-replay benchmark's recorded grids a support language's main effect follows its similarity to the source
-(correlation 0.96, 0.99, 0.83 in the three worlds: the inner step stays near what stage 1 learnt) and a query
-language's falls with it (−0.92, −0.93, −0.46: a meta step on a language unlike the source brings what stage 1
+replay benchmark's recorded grids (least squares on the 6-seed mean test deltas: target offsets, support and
+query effects, ``sim`` features) a support language's effect follows its similarity to the source
+(correlation 0.99, 0.97, 0.82 in the three worlds: the inner step stays near what stage 1 learnt) and a query
+language's falls with it (−0.94, −0.94, −0.74: a meta step on a language unlike the source brings what stage 1
 lacked; XLA-MAML §4.3: with ``en`` as the auxiliary language "no cross-lingual adaption is performed"). Without
 them a language's main effects are learnt only from the pairs that ran it. With a prior, the language effects
 of each group are correlated as the prior's similarities say (covariance ``λ·sim + (1 − λ)·I``, :data:`KERNEL`).
