@@ -114,7 +114,7 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
         raise ValueError(f"pair_search.prior: planted relatedness exists only for the synthetic benchmark, not "
                          f"{cfg.data.benchmark!r}; use uriel+ or none")
     if kind == "uriel+":
-        for lang in dict.fromkeys([*setup.targets, *(x for p in setup.pairs for x in p.languages), cfg.data.source]):
+        for lang in _prior_languages(sweep):
             uriel_code(lang)  # PriorError (a ValueError) names a code without an ISO 639-3 mapping
     steps = budget_steps(setup.options.budget, candidates=len(setup.pairs), seeds=len(setup.seeds),
                          steps=setup.steps)
@@ -124,15 +124,21 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
     return dataclasses.replace(sweep, search=search)
 
 
+def _prior_languages(sweep: SweepConfig) -> list[str]:
+    """Every language the prior must know: the targets, the pairs' languages and the stage-1 source (whose
+    similarity to a pair's languages is a feature of the pooled model)."""
+    setup = search_setup(sweep)
+    return list(dict.fromkeys([*setup.targets, *(x for p in setup.pairs for x in p.languages),
+                               sweep.trial.data.source]))
+
+
 def build_prior(sweep: SweepConfig) -> Prior | None:
     """The search's prior: the synthetic family's planted relatedness, URIEL+ distances, or none.
 
     Raises:
         PriorError: If the prior lacks a language (URIEL+ does not know it) or urielplus is missing.
     """
-    kind, setup = _prior_kind(sweep), search_setup(sweep)
-    source = sweep.trial.data.source  # its similarity to a pair's languages is a feature (PooledModel)
-    languages = list(dict.fromkeys([*setup.targets, *(x for p in setup.pairs for x in p.languages), source]))
+    kind, languages = _prior_kind(sweep), _prior_languages(sweep)
     if kind == "none":
         return None
     if kind == "planted":

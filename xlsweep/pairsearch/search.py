@@ -140,14 +140,13 @@ class PairSearch:
         self.steps, self.checkpoints = steps, tuple(sorted({*checkpoints, steps}))
         self.options = options
         self.prior = prior if options.use_prior else None
-        self.source = source if self.prior is not None else None
         budget = budget_steps(options.budget, candidates=len(pairs), seeds=len(seeds), steps=steps)
         screen = max(1, math.ceil(options.screen * len(pairs))) if options.screen <= 1 else int(options.screen)
         self.schedule: Schedule = plan(candidates=len(pairs), seeds=len(seeds), steps=steps,
                                        checkpoints=self.checkpoints, budget=budget, eta=options.eta,
                                        first=options.first, screen=screen)
         self.model = PooledModel(self.pairs, self.targets, levels=len(self.checkpoints), prior=self.prior,
-                                 interaction=options.interaction, source=self.source)
+                                 interaction=options.interaction, source=source)
         self.rng = np.random.default_rng(options.seed)
         if self.prior is not None:
             order = prior_order(self.pairs, self.targets, self.prior)
@@ -161,6 +160,11 @@ class PairSearch:
         self.spent = 0
         self.dropped: set[tuple[int, int]] = set()  # runs that ended before their rung's meta-step (failed)
         self._runs = self._rung_runs()
+
+    @property
+    def source(self) -> str | None:
+        """The stage-1 source language the model uses (None without a prior)."""
+        return self.model.source
 
     # ----------------------------------------------------------------- the loop
     def pending(self) -> list[Run]:
