@@ -70,9 +70,27 @@ def test_the_whole_budget_can_be_the_grid() -> None:
     assert sched.rungs[-1].candidates == 5 and sched.total == 400
 
 
+def test_fewer_final_seeds_buy_more_survivors_at_full_length_for_the_same_budget() -> None:
+    budget = budget_steps(0.15, candidates=30, seeds=6, steps=40)  # 1080 of 7200
+    every = plan(candidates=30, seeds=6, steps=40, checkpoints=CHECKPOINTS, budget=budget)
+    three = plan(candidates=30, seeds=6, steps=40, checkpoints=CHECKPOINTS, budget=budget, final_seeds=3)
+    assert (every.rungs[-1].seeds, three.rungs[-1].seeds) == (6, 3)
+    assert three.rungs[-1].candidates > every.rungs[-1].candidates
+    for sched in (every, three):
+        assert sched.total == sum(sched.rung_cost(k) for k in range(len(sched.rungs))) <= budget
+        assert all(r.seeds == 1 for r in sched.rungs[:-1])
+    # a survivor with 3 seeds costs (40 − 20) continuing + 2 × 40 fresh = 100 meta-steps at the last rung
+    assert three.rung_cost(len(three.rungs) - 1) == three.rungs[-1].candidates * 100
+    assert plan(candidates=30, seeds=6, steps=40, checkpoints=CHECKPOINTS, budget=budget,
+                final_seeds=6) == every  # all of them: the default
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"candidates": 2}, "at least 3 candidates, got 2"),
     ({"budget": 79}, "cannot run even one pair with its 2 seed"),
+    ({"budget": 39, "final_seeds": 1}, "cannot run even one pair with its 1 seed"),
+    ({"final_seeds": 3}, "final_seeds: got 3; expected the survivors' seeds, 1 to the grid's 2"),
+    ({"final_seeds": -1}, "final_seeds: got -1"),
     ({"eta": 1.0}, "reduction factor > 1"),
 ])
 def test_impossible_plans_are_refused(kwargs: dict[str, float], message: str) -> None:

@@ -48,6 +48,22 @@ def test_the_search_spends_exactly_its_schedule_within_the_budget(budget: float)
         assert {r.pair for r in later} <= {r.pair for r in earlier}
 
 
+def test_with_fewer_final_seeds_the_survivors_run_the_first_seeds_and_the_tied_set_pairs_over_them() -> None:
+    world = planted_world(0)
+    order = (1, 0)  # the seed order's first seed screens and is the one the survivors keep
+    every, _ = _drive(world, SearchOptions(budget=0.3), order)
+    search, log = _drive(world, SearchOptions(budget=0.3, final_seeds=1), order)
+    assert search.final_seeds == (world.seeds[1],)
+    assert {r.seed for runs in log for r in runs} == {world.seeds[1]}  # the second seed never ran
+    assert all(r.stop == world.steps for r in log[-1])
+    result = search.result()
+    assert len(result.full) > len(every.result().full)  # more pairs at full length for the same budget
+    assert set(result.full) == {r.pair for r in log[-1]}
+    assert search.spent == search.schedule.total <= 0.3 * world.grid_steps
+    for target in world.languages:
+        assert result.tied[target] and set(result.tied[target]) <= set(result.full)
+
+
 def test_every_candidate_is_ranked_and_tied_sets_come_from_full_runs() -> None:
     world = planted_world(1)
     search, _ = _drive(world, SearchOptions(budget=0.2, screen=0.5))

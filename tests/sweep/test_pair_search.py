@@ -59,6 +59,9 @@ def _raw(**changes: Any) -> dict[str, Any]:
     ({"search": {"metric": "test_avg"}}, "never a test score"),
     ({"pair_search.budget_steps": 10}, "cannot run even one pair with its 2 seed"),
     ({"pair_search.first": 3}, "pair_search.first: got 3; expected meta-steps of the first rung: a multiple of"),
+    ({"pair_search.final_seeds": 3}, "pair_search.final_seeds: got 3; expected the seeds the survivors run with, 1 "
+                                     "to the 2 of grid.seed (0: all of them)"),
+    ({"pair_search.final_seeds": -1}, "pair_search.final_seeds: got -1"),
 ])
 def test_what_cannot_be_searched_is_one_config_error(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as err:

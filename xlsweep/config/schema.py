@@ -327,7 +327,7 @@ class PairSearchConfig:
 
     Successive halving over the grid's pairs with meta-steps as the resource, deciding on the dev
     scores of every target, evidence pooled across pairs that share a language; survivors run to the
-    full length with every seed of ``grid.seed``.
+    full length with every seed of ``grid.seed`` (or its first ``final_seeds``).
     """
 
     enabled: bool = False
@@ -340,6 +340,7 @@ class PairSearchConfig:
     prior_distances: tuple[str, ...] = ("genetic", "syntactic", "geographic")  # URIEL+ kinds averaged
     alpha: float = 0.05  # family-wise level of the per-target tied set
     seed: int = 0
+    final_seeds: int = 0  # seeds the survivors run with at full length: the first of grid.seed (0: all of them)
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ def search_setup(sweep: SweepConfig) -> SearchSetup:
                  (cfg.seed,))
     every, steps = cfg.meta.checkpoint_every, cfg.meta.steps
     options = SearchOptions(budget=float(ps.budget_steps or ps.budget), eta=ps.eta, screen=ps.screen, first=ps.first,
-                            use_prior=ps.prior != "none", alpha=ps.alpha, seed=ps.seed)
+                            use_prior=ps.prior != "none", alpha=ps.alpha, seed=ps.seed, final_seeds=ps.final_seeds)
     return SearchSetup(pairs=tuple(Pair(c.support, c.query) for c in sweep.grid.aux),
                        targets=tuple(cfg.eval.targets or benchmark_languages(cfg.data)), seeds=seeds, steps=steps,
                        checkpoints=tuple(sorted({*range(every, steps + 1, every), steps})), options=options)
@@ -85,6 +85,10 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
         raise ValueError(f"pair_search.screen: got {ps.screen}; expected a share of the pairs in (0, 1]")
     if not 0 < ps.alpha < 1:
         raise ValueError(f"pair_search.alpha: got {ps.alpha}; expected a significance level in (0, 1)")
+    n_seeds = len(search_setup(sweep).seeds)
+    if not 0 <= ps.final_seeds <= n_seeds:
+        raise ValueError(f"pair_search.final_seeds: got {ps.final_seeds}; expected the seeds the survivors run with, "
+                         f"1 to the {n_seeds} of grid.seed (0: all of them)")
     if len(sweep.grid.aux) < 3:
         raise ValueError(f"pair_search: grid.aux has {len(sweep.grid.aux)} cell(s); a search needs at least 3 "
                          "(run a grid this small as it is: pair_search.enabled: false)")
@@ -119,7 +123,7 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
     steps = budget_steps(setup.options.budget, candidates=len(setup.pairs), seeds=len(setup.seeds),
                          steps=setup.steps)
     plan(candidates=len(setup.pairs), seeds=len(setup.seeds), steps=setup.steps, checkpoints=setup.checkpoints,
-         budget=steps, eta=ps.eta)
+         budget=steps, eta=ps.eta, final_seeds=ps.final_seeds)
     search = dataclasses.replace(s, metric="dev_avg", languages=s.languages or setup.targets)
     return dataclasses.replace(sweep, search=search)
 

@@ -185,7 +185,8 @@ def complete_after_search(world: World, *, order: Sequence[int], options: Search
     search = _run_search(world, order, options or SearchOptions(), rng_seed)
     full = search.result().full
     partial = [(p, search.checkpoints.index(step), v) for (p, _, step), v in search.obs.items()]
-    grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p] for p in full},
+    ran = list(order[: len(search.final_seeds)])  # the seeds its survivors ran with
+    grid = complete_grid(world.pairs, world.languages, {p: world.test_delta[p][ran] for p in full},
                          prior=search.prior, level=level, seeds=len(world.seeds), partial=partial, source=search.source,
                          dev_levels=len(search.checkpoints))
     return _completion_score(world, grid, [p for p in range(len(world.pairs)) if p not in set(full)], targets)

@@ -4,11 +4,13 @@ A schedule is a list of rungs. At rung ``k`` the ``n_k`` candidates still in the
 seed, the first of the seed order) to meta-step ``r_k``, continuing from where they stopped at
 rung ``k − 1``; the last rung runs its ``n_F`` survivors to the full length ``T`` **with every
 seed** (the extra seeds from scratch), so their cells are comparable with a full grid's and a
-paired test over seeds can tell which are tied with the best. Rung resources grow by the
+paired test over seeds can tell which are tied with the best — or with the first ``S_F < S`` of them
+(``final_seeds``): more survivors for the same budget, each cell a mean over fewer seeds. Rung resources grow by the
 reduction factor η from the first (``r_0``), snapped to meta-steps at which trials report (their
 checkpoints); the survivors shrink by η from rung to rung down to ``n_F``.
 
-The cost of a schedule, in meta-steps, is ``Σ_k n_k (r_k − r_{k−1}) + n_F (S − 1) T`` (``r_{−1} = 0``);
+The cost of a schedule, in meta-steps, is ``Σ_k n_k (r_k − r_{k−1}) + n_F (S_F − 1) T`` (``r_{−1} = 0``,
+``S_F = S`` by default);
 :func:`plan` screens as many candidates ``n_0`` as asked (all of them by default), keeps the largest
 ``n_F`` whose cost is within the budget and spends what is left on more candidates at the intermediate
 rungs, so the rungs' costs add up to the schedule's total,
@@ -39,7 +41,7 @@ class Schedule:
     """Rungs, in order, and what they cost.
 
     Attributes:
-        rungs: The rungs; the last runs to the full length with every seed.
+        rungs: The rungs; the last runs to the full length with every seed (or ``final_seeds`` of them).
         steps: Full length T of a trial, in meta-steps.
         seeds: Seeds per cell S of the full grid.
         grid_steps: The full grid's meta-steps, ``C · S · T``.
@@ -95,7 +97,7 @@ def _resources(checkpoints: Sequence[int], first: int, eta: float, steps: int) -
 
 
 def plan(*, candidates: int, seeds: int, steps: int, checkpoints: Sequence[int], budget: int,
-         eta: float = 2.0, first: int = 0, screen: int = 0) -> Schedule:
+         eta: float = 2.0, first: int = 0, screen: int = 0, final_seeds: int = 0) -> Schedule:
     """The schedule that screens the most candidates (up to ``screen``), then keeps the most survivors, in budget.
 
     Args:
@@ -107,26 +109,32 @@ def plan(*, candidates: int, seeds: int, steps: int, checkpoints: Sequence[int],
         eta: Reduction factor η > 1.
         first: Resource of the first rung (0: the first checkpoint).
         screen: At most this many candidates screened at the first rung (0: all C).
+        final_seeds: Seeds S_F the last rung runs its survivors with, 1 ≤ S_F ≤ S (0: every seed, S).
 
     Raises:
-        ValueError: For fewer than 3 candidates, η ≤ 1, or a budget below one full trial.
+        ValueError: For fewer than 3 candidates, η ≤ 1, ``final_seeds`` out of range, or a budget below one
+            pair at full length with its final seeds.
     """
     if candidates < 3:
         raise ValueError(f"a pair search needs at least 3 candidates, got {candidates}; run the grid itself")
     if eta <= 1:
         raise ValueError(f"eta: got {eta}; expected a reduction factor > 1")
+    if not 0 <= final_seeds <= seeds:
+        raise ValueError(f"final_seeds: got {final_seeds}; expected the survivors' seeds, 1 to the grid's {seeds} "
+                         "(0: every seed)")
+    final = final_seeds or seeds
     grid = candidates * seeds * steps
-    if budget < seeds * steps:
-        raise ValueError(f"budget: {budget} meta-steps cannot run even one pair with its {seeds} seed(s) to the full "
-                         f"{steps} meta-steps ({seeds * steps}); raise it (the full grid is {grid})")
+    if budget < final * steps:
+        raise ValueError(f"budget: {budget} meta-steps cannot run even one pair with its {final} seed(s) to the full "
+                         f"{steps} meta-steps ({final * steps}); raise it (the full grid is {grid})")
     resources = _resources(checkpoints, first or min(checkpoints or [steps]), eta, steps)
     cap = min(screen or candidates, candidates)
     for n0 in range(cap, 0, -1):  # screen as many candidates as asked, then keep as many survivors as fit
         fitting = [sched for n_final in range(n0, 0, -1)
-                   if (sched := _schedule(n0, n_final, resources, eta, seeds, steps, grid)).total <= budget]
+                   if (sched := _schedule(n0, n_final, resources, eta, seeds, final, steps, grid)).total <= budget]
         if fitting:
             return _fill(fitting[0], budget)
-    raise AssertionError("unreachable: one pair at full length with every seed fits")  # pragma: no cover
+    raise AssertionError("unreachable: one pair at full length with its final seeds fits")  # pragma: no cover
 
 
 def _fill(sched: Schedule, budget: int) -> Schedule:
@@ -148,13 +156,13 @@ def _fill(sched: Schedule, budget: int) -> Schedule:
     return Schedule(tuple(rungs), sched.steps, sched.seeds, sched.grid_steps)
 
 
-def _schedule(n0: int, n_final: int, resources: list[int], eta: float, seeds: int, steps: int,
+def _schedule(n0: int, n_final: int, resources: list[int], eta: float, seeds: int, final_seeds: int, steps: int,
               grid: int) -> Schedule:
     k_last = len(resources) - 1
     counts = [max(n_final, min(n0, math.ceil(n_final * eta ** (k_last - k)))) for k in range(len(resources))]
     counts[0] = n0
     for k in range(1, len(counts)):
         counts[k] = min(counts[k], counts[k - 1])
-    rungs = tuple(Rung(n, r, seeds if k == k_last else 1) for k, (n, r) in enumerate(zip(counts, resources,
+    rungs = tuple(Rung(n, r, final_seeds if k == k_last else 1) for k, (n, r) in enumerate(zip(counts, resources,
                                                                                           strict=True)))
     return Schedule(rungs, steps, seeds, grid)

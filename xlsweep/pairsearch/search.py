@@ -16,7 +16,8 @@ prior (each target's prior favourites in turn) — the prior orders, it never re
 pair is still ranked by the pooled model. At each later rung the pooled model
 (:mod:`xlsweep.pairsearch.model`), fitted to every checkpoint so far, gives each candidate its
 probability of being the best at full length for each target; the candidates with the highest sum
-over targets go on. The last rung runs its survivors to the full length with every seed.
+over targets go on. The last rung runs its survivors to the full length with every seed (or the first
+``final_seeds`` of them: more survivors, fewer seeds each).
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class SearchOptions:
         interaction: Model pair × target interactions (else: additive only).
         alpha: Family-wise level of the tied set.
         seed: Seeds the random screening order (without a prior) and the Monte Carlo draws.
+        final_seeds: Seeds the survivors run with at full length, the first of the seed order (0: every seed).
+            Fewer seeds buy more survivors for the same budget; their cells are means over fewer seeds and
+            the tied set is paired over those seeds.
     """
 
     budget: float = 0.15
@@ -60,6 +64,7 @@ class SearchOptions:
     interaction: bool = True
     alpha: float = 0.05
     seed: int = 0
+    final_seeds: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,10 +84,10 @@ class SearchResult:
 
     Attributes:
         ranking: Target -> candidate indices, best predicted final dev score first (every candidate).
-        tied: Target -> candidates run to full length with every seed and tied with the best of them
+        tied: Target -> candidates run to full length with the final seeds and tied with the best of them
             (paired over seeds, Holm-corrected), best first.
         mean, var: (pairs, targets) predicted final dev score and its variance.
-        full: Candidates run to the full length with every seed.
+        full: Candidates run to the full length with every final seed (:attr:`PairSearch.final_seeds`).
         spent: Meta-steps spent; ``grid_steps``: the full grid's.
         reached: Candidate -> the furthest meta-step any of its seeds reached (0: not run).
     """
@@ -144,7 +149,7 @@ class PairSearch:
         screen = max(1, math.ceil(options.screen * len(pairs))) if options.screen <= 1 else int(options.screen)
         self.schedule: Schedule = plan(candidates=len(pairs), seeds=len(seeds), steps=steps,
                                        checkpoints=self.checkpoints, budget=budget, eta=options.eta,
-                                       first=options.first, screen=screen)
+                                       first=options.first, screen=screen, final_seeds=options.final_seeds)
         self.model = PooledModel(self.pairs, self.targets, levels=len(self.checkpoints), prior=self.prior,
                                  interaction=options.interaction, source=source)
         self.rng = np.random.default_rng(options.seed)
@@ -160,6 +165,11 @@ class PairSearch:
         self.spent = 0
         self.dropped: set[tuple[int, int]] = set()  # runs that ended before their rung's meta-step (failed)
         self._runs = self._rung_runs()
+
+    @property
+    def final_seeds(self) -> tuple[int, ...]:
+        """The seeds the survivors run with at full length: the first of the seed order (all by default)."""
+        return self.seeds[: self.schedule.rungs[-1].seeds]
 
     @property
     def source(self) -> str | None:
@@ -220,8 +230,8 @@ class PairSearch:
 
     def _rung_runs(self) -> list[Run]:
         rung = self.schedule.rungs[self.rung]
-        seeds = self.seeds if rung.seeds > 1 else self.seeds[:1]
-        return [Run(p, s, self.reached.get((p, s), 0), rung.resource, self.rung) for p in self.alive for s in seeds]
+        return [Run(p, s, self.reached.get((p, s), 0), rung.resource, self.rung) for p in self.alive
+                for s in self.seeds[: rung.seeds]]
 
     # ----------------------------------------------------------------- the model
     def fit(self) -> PooledFit:
@@ -250,12 +260,13 @@ class PairSearch:
         fit = self.fit()
         mean, var = fit.grid()
         top = self.steps
-        full = tuple(p for p in range(len(self.pairs)) if all((p, s, top) in self.obs for s in self.seeds))
+        seeds = self.final_seeds
+        full = tuple(p for p in range(len(self.pairs)) if all((p, s, top) in self.obs for s in seeds))
         ranking, tied = {}, {}
         for t, target in enumerate(self.targets):
             ranking[target] = tuple(int(i) for i in np.argsort(-mean[:, t], kind="stable"))
             if full:
-                values = {str(p): {s: float(self.obs[(p, s, top)][t]) for s in self.seeds} for p in full}
+                values = {str(p): {s: float(self.obs[(p, s, top)][t]) for s in seeds} for p in full}
                 tied[target] = tuple(int(p) for p in tied_with_best(values, alpha=self.options.alpha).tied)
             else:
                 tied[target] = ()

@@ -229,7 +229,7 @@ def pair_search_components(sweep: SweepConfig, *, tracking_uri: str, experiment_
 # --------------------------------------------------------------------- the report
 def _from_mlflow(sweep: SweepConfig, tracking_uri: str, parent_run_id: str) -> tuple[PairSearch, dict[int, Any]]:
     """The search's observations read back from MLflow (dev history of every trial), and the test deltas of the
-    pairs that finished with every seed."""
+    pairs that finished with every final seed."""
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri)
@@ -253,7 +253,8 @@ def _from_mlflow(sweep: SweepConfig, tracking_uri: str, parent_run_id: str) -> t
                 search.observe(pair, seed, step, history[step])
         if run.info.status == "FINISHED" and all(f"delta/{t}" in run.data.metrics for t in search.targets):
             finished.setdefault(pair, {})[seed] = np.array([run.data.metrics[f"delta/{t}"] for t in search.targets])
-    full = {p: np.stack([v[s] for s in search.seeds]) for p, v in finished.items() if set(v) >= set(search.seeds)}
+    seeds = search.final_seeds
+    full = {p: np.stack([v[s] for s in seeds]) for p, v in finished.items() if set(v) >= set(seeds)}
     return search, full
 
 
@@ -301,12 +302,17 @@ def report_pair_search(sweep: SweepConfig, *, tracking_uri: str, parent_run_id: 
     return paths
 
 
+def _seeds_phrase(search: PairSearch) -> str:
+    n, of = len(search.final_seeds), len(search.seeds)
+    return f"all {of} seeds" if n == of else f"{n} of the grid's {of} seeds (pair_search.final_seeds)"
+
+
 def _summary(search: PairSearch, result: SearchResult) -> list[str]:
     labels = [p.label for p in search.pairs]
     sched = search.schedule
     lines = [f"pair search: {result.spent} of {result.grid_steps} meta-steps of the full grid "
              f"({result.fraction:.1%}; budget {sched.total}), {len(result.full)} of {len(labels)} pairs run to full "
-             f"length with all {len(search.seeds)} seeds", "",
+             f"length with {_seeds_phrase(search)}", "",
              "| target | best (predicted final dev) | tied with the best of the pairs run to full length | next |",
              "|---|---|---|---|"]
     for k, target in enumerate(search.targets):
