@@ -64,6 +64,16 @@ def test_with_fewer_final_seeds_the_survivors_run_the_first_seeds_and_the_tied_s
         assert result.tied[target] and set(result.tied[target]) <= set(result.full)
 
 
+@pytest.mark.parametrize(("final_seeds", "phrase"), [(0, "with all 2 seeds"),
+                                                      (1, "with 1 of the grid's 2 seeds (pair_search.final_seeds)")])
+def test_the_searchs_summary_says_which_seeds_the_survivors_ran(final_seeds: int, phrase: str) -> None:
+    from xlsweep.sweep.pair_search import _summary
+
+    search, _ = _drive(planted_world(0), SearchOptions(budget=0.3, final_seeds=final_seeds))
+    result = search.result()
+    assert f"{len(result.full)} of 20 pairs run to full length {phrase}" in _summary(search, result)[0]
+
+
 def test_every_candidate_is_ranked_and_tied_sets_come_from_full_runs() -> None:
     world = planted_world(1)
     search, _ = _drive(world, SearchOptions(budget=0.2, screen=0.5))

@@ -104,6 +104,15 @@ def test_a_prior_without_a_language_stops_the_sweep_before_ray_and_mlflow(tmp_pa
     assert not (tmp_path / "mlflow.db").exists() and not (tmp_path / "runs").exists()
 
 
+def test_validate_says_when_the_survivors_run_with_fewer_seeds_than_the_grid(tmp_path: Path) -> None:
+    config = tmp_path / "ps.yaml"
+    config.write_text(yaml.safe_dump(_raw(**{"pair_search.final_seeds": 1}), allow_unicode=True))
+    result = CliRunner().invoke(app, ["validate", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "budget 48 (50.0%), 6 trials" in result.output  # every pair at full length, one seed each
+    assert "6 pair(s) to meta-step 8 × 1 of the 2 seeds (pair_search.final_seeds)" in result.output
+
+
 def test_validate_prints_the_searchs_plan(tmp_path: Path) -> None:
     config = tmp_path / "ps.yaml"
     config.write_text(yaml.safe_dump(_raw(), allow_unicode=True))

@@ -171,8 +171,15 @@ def describe(sweep: SweepConfig) -> list[str]:
     """What ``xlsweep validate`` says about the search: budget, rungs, trials."""
     search = new_search(sweep, None)
     sched = search.schedule
-    rungs = ", ".join(f"{r.candidates} pair(s) to meta-step {r.resource}" + (f" × {r.seeds} seeds" if r.seeds > 1
-                                                                              else "") for r in sched.rungs)
+    n_seeds = len(search.seeds)
+
+    def seeds(k: int) -> str:  # the last rung's seeds: every seed of the grid, or final_seeds of them
+        n = sched.rungs[k].seeds
+        if k < len(sched.rungs) - 1 or (n == 1 and n_seeds == 1):
+            return ""
+        return f" × {n} seeds" if n == n_seeds else f" × {n} of the {n_seeds} seeds (pair_search.final_seeds)"
+
+    rungs = ", ".join(f"{r.candidates} pair(s) to meta-step {r.resource}{seeds(k)}" for k, r in enumerate(sched.rungs))
     return [f"pair search: {len(search.pairs)} pairs × {len(search.seeds)} seed(s) × {search.steps} meta-steps = "
             f"{sched.grid_steps} meta-steps for the full grid; budget {sched.total} ({sched.fraction:.1%}), "
             f"{planned_trials(sweep)} trials", f"rungs: {rungs}"]
