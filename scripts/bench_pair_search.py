@@ -10,7 +10,9 @@ scores at every checkpoint and its final test deltas, for every seed. Strategies
 read a test score. Over every world and ``--reps`` replications (a resampled seed order — which
 seed screens — and the strategy's own random seed) the table gives, for each strategy and for the grid run
 with fewer seeds than recorded (``grid, 1 seed``: which seed is the replication's; it shows how much of the
-full grid's top-3 comes from ranking on dev scores of the very trials the test deltas come from):
+full grid's top-3 comes from ranking on dev scores of the very trials the test deltas come from), and for the
+search whose survivors run with only 2 or 3 of the grid's seeds (``pair_search.final_seeds``: more survivors
+for the same compute; scored, as always, on every seed's test deltas):
 
 * ``compute``: meta-steps spent / the full grid's;
 * ``tied``: share of targets whose chosen pair is tied with the grid's best (test deltas, paired over
@@ -27,7 +29,8 @@ actual (mean over seeds) over all unobserved cells, ``within`` its mean within e
 ``coverage`` the share inside their 90 % intervals — with the prior, with it but without the stage-1
 source's similarity features, and without a prior; then the heatmap the default search itself
 leaves (its full-length pairs' test deltas and every dev score its runs reported), scored on the pairs it
-did not finish; then two ceilings: the model fitted to every pair (hidden ones included) scored on the
+did not finish (and the one whose survivors ran with 3 of the grid's seeds: more pairs at full length); then two
+ceilings: the model fitted to every pair (hidden ones included) scored on the
 same hidden cells — what the additive-plus-interaction structure explains when nothing is hidden — and
 the seed-noise ceiling: the correlation a model that knew every cell's noise-free value would reach against
 the seed-averaged grid (:func:`~xlsweep.pairsearch.replay.noise_ceiling`), per world and its mean. ``--png``
@@ -144,10 +147,15 @@ def _curve(worlds: list[World], options: SearchOptions, reps: int, seed: int, pn
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for strategy, style in (("xlsweep", "o-"), ("xlsweep-noprior", "s--"), ("random", "^:")):
-        points = [evaluate(worlds, strategy, replace(options, budget=b), reps, seed, include_source)
+    three = min(len(w.seeds) for w in worlds) > 3  # the worlds have seeds to spare: survivors with 3 of them
+    curves = [("xlsweep", "xlsweep", "o-", 0), ("xlsweep-noprior", "xlsweep-noprior", "s--", 0),
+              ("xlsweep, survivors with 3 seeds", "xlsweep", "v-.", 3), ("random", "random", "^:", 0)]
+    for label, strategy, style, final in curves:
+        if final and not three:
+            continue
+        points = [evaluate(worlds, strategy, replace(options, budget=b, final_seeds=final), reps, seed, include_source)
                   for b in CURVE_BUDGETS]
-        ax.plot([p["compute"] for p in points], [p["regret"] for p in points], style, label=strategy)
+        ax.plot([p["compute"] for p in points], [p["regret"] for p in points], style, label=label)
     for strategy, marker in (("asha", "D"), ("prior", "x"), ("grid", "*")):
         p = evaluate(worlds, strategy, options, reps, seed, include_source)
         ax.plot([p["compute"]], [p["regret"]], marker, markersize=9, label=strategy)
@@ -187,13 +195,16 @@ def main() -> None:
     print("| strategy | compute | tied | top3 | regret (pts) |")
     print("|---|---:|---:|---:|---:|")
     results = {}
-    rows = [(s, s, None) for s in STRATEGIES]
+    rows = [(s, s, None, options) for s in STRATEGIES]
     # the grid with fewer seeds (1, 2, 3 — fewer than recorded): its top-3 without the answer key's shared noise
     fewer = [k for k in (1, 2, 3) if k < min(len(w.seeds) for w in worlds)]
-    rows[1:1] = [(f"grid, {k} seed{'s' * (k > 1)}", "grid", k) for k in fewer]
+    rows[1:1] = [(f"grid, {k} seed{'s' * (k > 1)}", "grid", k, options) for k in fewer]
+    # the search whose survivors run with fewer seeds than the grid's (pair_search.final_seeds): more of them
+    rows += [(f"xlsweep, survivors with {k} seeds", "xlsweep", None, replace(options, final_seeds=k))
+             for k in fewer if k > 1]
     missed: Counter[tuple[str, str]] = Counter()
-    for name, strategy, seeds in rows:
-        results[name] = r = evaluate(worlds, strategy, options, args.reps, args.seed, src, seeds,
+    for name, strategy, seeds, opts in rows:
+        results[name] = r = evaluate(worlds, strategy, opts, args.reps, args.seed, src, seeds,
                                      missed if name == "xlsweep" else None)
         print(f"| {name} | {r['compute']:.3f} | {r['tied']:.3f} | {r['top3']:.3f} | {r['regret']:.2f} |", flush=True)
     print(f"\nwhere the default's top 3 lacks the grid's best pair ({sum(missed.values())} of "
@@ -212,9 +223,11 @@ def main() -> None:
                                                    seed=args.seed, use_prior=use_prior, include_source=src,
                                                    use_source=use_source)
         print(f"| {name} | {c['spearman']:.3f} | {c['within']:.3f} | {c['coverage']:.3f} | {c['width']:.1f} |")
-    c = evaluate_search_completion(worlds, options, args.reps, args.seed, src)
-    print(f"| after the xlsweep search at {args.budget:g} (full + partial runs) | {c['spearman']:.3f} | "
-          f"{c['within']:.3f} | {c['coverage']:.3f} | {c['width']:.1f} |")
+    for k in [0] + [k for k in fewer if k == 3]:  # the default search, and the one whose survivors run with 3 seeds
+        c = evaluate_search_completion(worlds, replace(options, final_seeds=k), args.reps, args.seed, src)
+        survivors = f", survivors with {k} seeds" if k else ""
+        print(f"| after the xlsweep search at {args.budget:g}{survivors} (full + partial runs) | {c['spearman']:.3f} | "
+              f"{c['within']:.3f} | {c['coverage']:.3f} | {c['width']:.1f} |")
     c = evaluate_completion(worlds, share=args.completion_share, reps=args.reps, seed=args.seed, in_sample=True,
                             include_source=src)
     print(f"| ceiling: the same model fitted to every pair, hidden ones included | {c['spearman']:.3f} | "

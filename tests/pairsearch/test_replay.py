@@ -104,12 +104,14 @@ def test_completion_predicts_unobserved_cells_with_calibrated_intervals() -> Non
 
 
 def test_the_benchmark_script_prints_its_table_and_json(tmp_path: Path) -> None:
-    for seed in (0, 1):
-        save_world(planted_world(seed, name=f"world-{seed}"), tmp_path / f"world-{seed}.json")
+    for seed in (0, 1):  # 4 seeds: the grid with fewer, and the search whose survivors run with 2 or 3 of them
+        save_world(planted_world(seed, seeds=4, name=f"world-{seed}"), tmp_path / f"world-{seed}.json")
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_pair_search.py"), "--worlds",
                           *map(str, sorted(tmp_path.glob("*.json"))), "--reps", "1", "--json"],
                          capture_output=True, text=True, timeout=600, check=True).stdout
-    assert "| xlsweep |" in out and "| asha |" in out
+    assert "| xlsweep |" in out and "| asha |" in out and "| grid, 3 seeds |" in out
+    assert "| xlsweep, survivors with 2 seeds | 0.1" in out and "| xlsweep, survivors with 3 seeds | 0.1" in out
+    assert "| after the xlsweep search at 0.15, survivors with 3 seeds (full + partial runs) |" in out
     last = json.loads(out.strip().splitlines()[-1])
     assert set(last) == {"compute_fraction", "tied_rate", "top3_rate", "mean_regret_pts", "completion_spearman",
                          "interval_coverage"}
