@@ -85,10 +85,6 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
         raise ValueError(f"pair_search.screen: got {ps.screen}; expected a share of the pairs in (0, 1]")
     if not 0 < ps.alpha < 1:
         raise ValueError(f"pair_search.alpha: got {ps.alpha}; expected a significance level in (0, 1)")
-    n_seeds = len(search_setup(sweep).seeds)
-    if not 0 <= ps.final_seeds <= n_seeds:
-        raise ValueError(f"pair_search.final_seeds: got {ps.final_seeds}; expected the seeds the survivors run with, "
-                         f"1 to the {n_seeds} of grid.seed (0: all of them)")
     if len(sweep.grid.aux) < 3:
         raise ValueError(f"pair_search: grid.aux has {len(sweep.grid.aux)} cell(s); a search needs at least 3 "
                          "(run a grid this small as it is: pair_search.enabled: false)")
@@ -114,6 +110,9 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
                          "'*.train' from XNLI-MT files, with data.limits '*.train': N)")
     kind = _prior_kind(sweep)
     setup = search_setup(sweep)
+    if not 0 <= ps.final_seeds <= len(setup.seeds):
+        raise ValueError(f"pair_search.final_seeds: got {ps.final_seeds}; expected the seeds the survivors run with, "
+                         f"1 to the {len(setup.seeds)} of grid.seed (0: all of them)")
     if kind == "planted" and cfg.data.benchmark != "synthetic":
         raise ValueError(f"pair_search.prior: planted relatedness exists only for the synthetic benchmark, not "
                          f"{cfg.data.benchmark!r}; use uriel+ or none")
@@ -171,15 +170,10 @@ def describe(sweep: SweepConfig) -> list[str]:
     """What ``xlsweep validate`` says about the search: budget, rungs, trials."""
     search = new_search(sweep, None)
     sched = search.schedule
-    n_seeds = len(search.seeds)
-
-    def seeds(k: int) -> str:  # the last rung's seeds: every seed of the grid, or final_seeds of them
-        n = sched.rungs[k].seeds
-        if k < len(sched.rungs) - 1 or (n == 1 and n_seeds == 1):
-            return ""
-        return f" × {n} seeds" if n == n_seeds else f" × {n} of the {n_seeds} seeds (pair_search.final_seeds)"
-
-    rungs = ", ".join(f"{r.candidates} pair(s) to meta-step {r.resource}{seeds(k)}" for k, r in enumerate(sched.rungs))
+    last, n_seeds = sched.rungs[-1].seeds, len(search.seeds)  # the survivors': every seed, or final_seeds of them
+    tail = "" if last == n_seeds == 1 else f" × {last} seeds" if last == n_seeds else \
+        f" × {last} of the {n_seeds} seeds (pair_search.final_seeds)"
+    rungs = ", ".join(f"{r.candidates} pair(s) to meta-step {r.resource}" for r in sched.rungs) + tail
     return [f"pair search: {len(search.pairs)} pairs × {len(search.seeds)} seed(s) × {search.steps} meta-steps = "
             f"{sched.grid_steps} meta-steps for the full grid; budget {sched.total} ({sched.fraction:.1%}), "
             f"{planned_trials(sweep)} trials", f"rungs: {rungs}"]
