@@ -181,6 +181,31 @@ def test_a_live_pair_search_records_its_rungs_and_compute(prepared_smoke, tmp_pa
     assert {row.split(",")[2] for row in csv[1:]} == {"observed", "predicted"}
 
 
+@pytest.mark.ray
+def test_a_live_search_with_one_final_seed_never_starts_the_second(prepared_smoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from xlsweep.pairsearch.config import new_search, planned_trials
+    from xlsweep.sweep.runner import run_sweep
+
+    sweep = dataclasses.replace(parse_sweep(_raw(**{"pair_search.final_seeds": 1})), cache_dir=str(prepared_smoke[2]))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    lines: list[str] = []
+    outcome = run_sweep(sweep, tracking_uri=uri, output_dir=str(tmp_path / "runs"), log=lines.append)
+    assert outcome.failures == [] and not outcome.interrupted
+    client = MlflowClient(uri)
+    children = client.search_runs([client.get_run(outcome.parent_run_id).info.experiment_id],
+                                  filter_string=f"tags.`mlflow.parentRunId` = '{outcome.parent_run_id}'")
+    assert len(children) == planned_trials(sweep) == 6 and {r.data.tags["xlsweep.seed"] for r in children} == {"0"}
+    schedule = new_search(sweep, None).schedule
+    finished = [r for r in children if r.info.status == "FINISHED"]
+    assert len(finished) == schedule.rungs[-1].candidates
+    assert sum(max(m.step for m in client.get_metric_history(r.info.run_id, "dev/zul")) for r in children) \
+        == schedule.total
+    summary = f"{len(finished)} of 6 pairs run to full length with 1 of the grid's 2 seeds (pair_search.final_seeds)"
+    assert any(summary in line for line in lines)
+    csv = (outcome.out_dir / "pair_search_heatmap.csv").read_text().splitlines()
+    assert sum(row.split(",")[2] == "observed" for row in csv[1:]) == len(finished) * 6  # 6 targets each
+
+
 @pytest.mark.slow
 @pytest.mark.ray
 def test_a_search_interrupted_mid_rung_resumes_and_spends_the_same(prepared_smoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
