@@ -117,7 +117,7 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
         raise ValueError(f"pair_search.prior: planted relatedness exists only for the synthetic benchmark, not "
                          f"{cfg.data.benchmark!r}; use uriel+ or none")
     if kind == "uriel+":
-        for lang in _prior_languages(sweep):
+        for lang in _prior_languages(setup, cfg.data.source):
             uriel_code(lang)  # PriorError (a ValueError) names a code without an ISO 639-3 mapping
     steps = budget_steps(setup.options.budget, candidates=len(setup.pairs), seeds=len(setup.seeds),
                          steps=setup.steps)
@@ -127,12 +127,10 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
     return dataclasses.replace(sweep, search=search)
 
 
-def _prior_languages(sweep: SweepConfig) -> list[str]:
-    """Every language the prior must know: the targets, the pairs' languages and the stage-1 source (whose
+def _prior_languages(setup: SearchSetup, source: str) -> list[str]:
+    """Every language the prior must know: the targets, the pairs' languages and the stage-1 ``source`` (whose
     similarity to a pair's languages is a feature of the pooled model)."""
-    setup = search_setup(sweep)
-    return list(dict.fromkeys([*setup.targets, *(x for p in setup.pairs for x in p.languages),
-                               sweep.trial.data.source]))
+    return list(dict.fromkeys([*setup.targets, *(x for p in setup.pairs for x in p.languages), source]))
 
 
 def build_prior(sweep: SweepConfig) -> Prior | None:
@@ -141,7 +139,7 @@ def build_prior(sweep: SweepConfig) -> Prior | None:
     Raises:
         PriorError: If the prior lacks a language (URIEL+ does not know it) or urielplus is missing.
     """
-    kind, languages = _prior_kind(sweep), _prior_languages(sweep)
+    kind, languages = _prior_kind(sweep), _prior_languages(search_setup(sweep), sweep.trial.data.source)
     if kind == "none":
         return None
     if kind == "planted":
