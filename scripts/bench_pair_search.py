@@ -18,6 +18,8 @@ for the same compute; scored, as always, on every seed's test deltas):
 * ``tied``: share of targets whose chosen pair is tied with the grid's best (test deltas, paired over
   seeds, Holm-corrected at α = 0.05);
 * ``top3``: share of targets whose grid-best pair (mean test delta) is in the strategy's top 3;
+* ``top3 ≤1pt``: share of targets whose top 3 holds a pair within 1 point of the grid's best (a reading aid:
+  ``top3`` counts a runner-up 0.1 point behind the best as a miss; the JSON line keeps ``top3``);
 * ``regret``: mean over targets of grid-best minus chosen mean test delta, in points;
 
 then, for the default strategy, each (world, target) whose grid-best pair its top 3 missed, in how many
@@ -95,9 +97,9 @@ def evaluate(worlds: list[World], strategy: str, options: SearchOptions, reps: i
             rows.append(score(world, choice, targets=_targets(world, include_source)))
             if missed is not None:
                 missed.update((world.name, t) for t in rows[-1].missed)
-    return {"compute": float(np.mean([s.compute_fraction for s in rows])),
-            "tied": float(np.mean([s.tied for s in rows])), "top3": float(np.mean([s.top3 for s in rows])),
-            "regret": float(np.mean([s.regret_pts for s in rows]))}
+    return {key: float(np.mean([getattr(s, attr) for s in rows])) for key, attr in
+            (("compute", "compute_fraction"), ("tied", "tied"), ("top3", "top3"), ("top3_near", "top3_near"),
+             ("regret", "regret_pts"))}
 
 
 def _target_spread(world: World, target: str) -> str:
@@ -192,8 +194,8 @@ def main() -> None:
                                                   f"{len(w.languages)} targets, {w.steps} meta-steps)" for w in worlds))
     scored = "every language" if src else "the transfer targets (the source left out: --include-source)"
     print(f"budget {args.budget:g}, {args.reps} replications per world; scored on {scored}\n")
-    print("| strategy | compute | tied | top3 | regret (pts) |")
-    print("|---|---:|---:|---:|---:|")
+    print("| strategy | compute | tied | top3 | top3 ≤1pt | regret (pts) |")
+    print("|---|---:|---:|---:|---:|---:|")
     results = {}
     rows = [(s, s, None, options) for s in STRATEGIES]
     # the grid with fewer seeds (1, 2, 3 — fewer than recorded): its top-3 without the answer key's shared noise
@@ -206,7 +208,8 @@ def main() -> None:
     for name, strategy, seeds, opts in rows:
         results[name] = r = evaluate(worlds, strategy, opts, args.reps, args.seed, src, seeds,
                                      missed if name == "xlsweep" else None)
-        print(f"| {name} | {r['compute']:.3f} | {r['tied']:.3f} | {r['top3']:.3f} | {r['regret']:.2f} |", flush=True)
+        print(f"| {name} | {r['compute']:.3f} | {r['tied']:.3f} | {r['top3']:.3f} | {r['top3_near']:.3f} | "
+              f"{r['regret']:.2f} |", flush=True)
     print(f"\nwhere the default's top 3 lacks the grid's best pair ({sum(missed.values())} of "
           f"{args.reps * sum(len(_targets(w, src)) for w in worlds)} target-replications):")
     by_name = {w.name: w for w in worlds}

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xlsweep.pairsearch.replay import Choice, complete, noise_ceiling, replay, score, world_prior
+from xlsweep.pairsearch.replay import Choice, Score, complete, noise_ceiling, replay, score, world_prior
 from xlsweep.pairsearch.search import SearchOptions
 from xlsweep.pairsearch.world import Pair, World, load_world, save_world
 
@@ -110,6 +110,7 @@ def test_the_benchmark_script_prints_its_table_and_json(tmp_path: Path) -> None:
                           *map(str, sorted(tmp_path.glob("*.json"))), "--reps", "1", "--json"],
                          capture_output=True, text=True, timeout=600, check=True).stdout
     assert "| xlsweep |" in out and "| asha |" in out and "| grid, 3 seeds |" in out
+    assert "| strategy | compute | tied | top3 | top3 ≤1pt | regret (pts) |" in out
     assert "| xlsweep, survivors with 2 seeds | 0.1" in out and "| xlsweep, survivors with 3 seeds | 0.1" in out
     assert "| after the xlsweep search at 0.15, survivors with 3 seeds (full + partial runs) |" in out
     last = json.loads(out.strip().splitlines()[-1])
@@ -159,6 +160,26 @@ def test_pairs_exactly_tied_with_the_best_count_as_the_best_for_top3() -> None:
     ranking = {t: [int(np.argmax(means[:, k]))] for k, t in enumerate(world.languages)}
     ranking[world.languages[0]] = [last, last - 1, last - 2]  # not argmax's pick (the first), but as good
     assert score(tied, Choice(ranking, spent=0)).top3 == 1.0
+
+
+def test_a_top_3_without_the_best_counts_as_near_only_within_a_point_of_it() -> None:
+    import dataclasses
+
+    world = planted_world(0, noise=0.0)
+    delta = np.zeros_like(world.test_delta)
+    k = world.columns(world.transfer_targets[:1])[0]
+    delta[:, :, k] = -0.05  # every pair 5 points below ...
+    delta[0, :, k], delta[1, :, k], delta[2, :, k] = 0.02, 0.015, 0.005  # ... but the best, 0.5 and 1.5 points behind
+    world = dataclasses.replace(world, test_delta=delta)
+    target = world.transfer_targets[0]
+
+    def top3(*pairs: int) -> Score:
+        return score(world, Choice({target: list(pairs)}, spent=0), targets=[target])
+
+    assert (top3(0, 3, 4).top3, top3(0, 3, 4).top3_near) == (1.0, 1.0)
+    assert (top3(1, 3, 4).top3, top3(1, 3, 4).top3_near) == (0.0, 1.0)  # the runner-up 0.5 point behind
+    assert (top3(3, 4, 2).top3, top3(3, 4, 2).top3_near) == (0.0, 0.0)  # 1.5 points behind
+    assert top3(3, 4, 5, 1).top3_near == 0.0  # only the top 3 count
 
 
 def test_partial_runs_inform_the_completion_of_pairs_never_run_to_full_length() -> None:
