@@ -52,9 +52,9 @@ class Score:
     compute_fraction: float
     tied: float
     top3: float
+    top3_near: float  # share of targets whose top 3 holds a pair within ``near_pts`` of the grid's best
     regret_pts: float
     missed: tuple[str, ...] = ()  # the targets whose grid-best pair is not in the top 3
-    top3_near: float = 0.0  # share of targets whose top 3 holds a pair within ``near_pts`` of the grid's best
 
 
 def world_prior(world: World) -> Prior:
@@ -171,8 +171,8 @@ def score(world: World, choice: Choice, *, alpha: float = 0.05, targets: Sequenc
         near.append(bool(100 * (means[best] - means[top].max()) <= near_pts + 1e-9))
         regret.append(100 * (means[best] - means[chosen]))
     missed = tuple(t for t, hit in zip(targets, top3, strict=True) if not hit)
-    return Score(choice.spent / world.grid_steps, float(np.mean(tied)), float(np.mean(top3)), float(np.mean(regret)),
-                 missed, float(np.mean(near)))
+    return Score(choice.spent / world.grid_steps, float(np.mean(tied)), float(np.mean(top3)), float(np.mean(near)),
+                 float(np.mean(regret)), missed)
 
 
 @dataclass(frozen=True)
