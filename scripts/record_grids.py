@@ -26,6 +26,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import platform
+import random
 import sys
 import time
 from collections.abc import Sequence
@@ -36,20 +37,67 @@ from mlflow.tracking import MlflowClient
 
 from xlsweep.config import load_sweep
 from xlsweep.config.load import grid_cells, to_dict
+from xlsweep.config.schema import AuxChoice
 from xlsweep.data.benchmark import benchmark_languages, synthetic_benchmark
+from xlsweep.data.families import resolve_family
+from xlsweep.data.synthetic import Language, expected_relatedness
 from xlsweep.pairsearch.world import Pair, World, load_world, save_world
 from xlsweep.tracking import PARENT_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _sweep_for(config: Path, family_seed: int, seeds: Sequence[int] = ()):  # type: ignore[no-untyped-def]
+def _branch(nodes: dict[str, Language], code: str) -> str:
+    """The top-level branch of ``code``: its ancestor just below the root (an isolate is a branch of its own)."""
+    while (parent := nodes[code].parent) is not None and nodes[parent].parent is not None:
+        code = parent
+    return code
+
+
+def aux_languages(family: Sequence[Language], source: str, *, near: int, far: int, with_source: bool = True,
+                  seed: int = 0) -> tuple[str, ...]:
+    """The auxiliary languages of a world's shape: the source (``with_source``), its ``near`` closest relatives
+    (planted relatedness) and ``far`` languages of *other* top-level branches than the source's, drawn in turn
+    from each such branch (seeded), so the far set spreads over the family. The spoken languages left out are
+    the world's targets that are never auxiliary.
+
+    Raises:
+        SystemExit: If the family has too few languages for the shape.
+    """
+    nodes = {lang.code: lang for lang in family}
+    spoken = [lang.code for lang in family if lang.spoken and lang.code != source]
+    by_closeness = sorted(spoken, key=lambda c: -expected_relatedness(source, c, tuple(family)))
+    chosen = [source] * with_source + by_closeness[:near]
+    home = _branch(nodes, source)
+    rng = random.Random(f"aux-{seed}")
+    branches: dict[str, list[str]] = {}
+    for code in spoken:
+        if code not in chosen and _branch(nodes, code) != home:
+            branches.setdefault(_branch(nodes, code), []).append(code)
+    pools = [rng.sample(members, len(members)) for _, members in sorted(branches.items())]
+    rng.shuffle(pools)
+    spread = [pool[i] for i in range(max(map(len, pools), default=0)) for pool in pools if i < len(pool)]
+    if len(spread) < far:
+        raise SystemExit(f"family seed {seed}: {len(spread)} language(s) outside {source}'s branch; the shape asks "
+                         f"for {far} distant auxiliary languages")
+    return tuple(chosen + spread[:far])
+
+
+def _sweep_for(config: Path, family_seed: int, seeds: Sequence[int] = (),  # type: ignore[no-untyped-def]
+               shape: tuple[int, int, bool] | None = None, languages: int = 0):
     sweep = load_sweep(config)
     data = sweep.trial.data
     synthetic = dataclasses.replace(data.synthetic, family_seed=family_seed)
+    if languages:
+        synthetic = dataclasses.replace(synthetic, languages=languages)
     trial = dataclasses.replace(sweep.trial, data=dataclasses.replace(data, synthetic=synthetic))
     name = f"{sweep.name}-w{family_seed}"
     grid = sweep.grid
+    if shape is not None:
+        near, far, with_source = shape
+        langs = aux_languages(resolve_family(synthetic), data.source, near=near, far=far, with_source=with_source,
+                              seed=family_seed)
+        grid = dataclasses.replace(grid, aux=tuple(AuxChoice((a,), (b,)) for a in langs for b in langs if a != b))
     if seeds:
         axes = tuple((k, v) for k, v in grid.axes if k != "seed") + (("seed", tuple(seeds)),)
         grid = dataclasses.replace(grid, axes=axes)
@@ -84,7 +132,7 @@ def merge_worlds(old: World, new: World) -> World:
 
 
 def export(sweep, tracking_uri: str, parent_run_id: str, wall_s: float, out: Path,  # type: ignore[no-untyped-def]
-           merge: bool = False) -> Path:
+           merge: bool = False, prefix: str = "world") -> Path:
     """Read the sweep's child runs from MLflow and write its world file (``merge``: add its seeds to the file's)."""
     client = MlflowClient(tracking_uri)
     parent = client.get_run(parent_run_id)
@@ -115,7 +163,7 @@ def export(sweep, tracking_uri: str, parent_run_id: str, wall_s: float, out: Pat
     bench = synthetic_benchmark(data.synthetic)
     primary = parent.data.tags.get("xlsweep.primary", "acc")
     world = World(
-        name=f"world-{data.synthetic.family_seed}", languages=tuple(languages), pairs=pairs, seeds=seeds,
+        name=f"{prefix}-{data.synthetic.family_seed}", languages=tuple(languages), pairs=pairs, seeds=seeds,
         steps=steps, checkpoints=checkpoints, dev=dev, test_delta=delta, metric=primary,
         relatedness={a: {b: bench.relatedness(a, b) for b in languages} for a in languages},
         baseline={lang: parent.data.metrics[f"baseline/{primary}/{lang}"] for lang in languages},
@@ -135,17 +183,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=ROOT / "tune_configs" / "record-grid.yaml")
     parser.add_argument("--family-seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "dev",
+                        help="where the world files go (development worlds: benchmarks/dev; scoring: benchmarks/scoring)")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "record-grids")
     parser.add_argument("--seeds", type=int, nargs="+", default=[], help="the grid's seeds (default: the config's)")
     parser.add_argument("--merge", action="store_true", help="add the new seeds to the existing world files")
     parser.add_argument("--export-only", action="store_true", help="export the latest sweep of each seed")
+    parser.add_argument("--languages", type=int, default=0, help="languages of the random family (default: the "
+                        "config's data.synthetic.languages)")
+    parser.add_argument("--near", type=int, default=None, help="the world's shape: auxiliary languages are the "
+                        "source, its NEAR closest relatives and --far languages of other branches (default: the "
+                        "config's grid.aux)")
+    parser.add_argument("--far", type=int, default=4, help="distant auxiliary languages, with --near")
+    parser.add_argument("--no-source", action="store_true", help="with --near: the source is not auxiliary")
+    parser.add_argument("--prefix", default="world", help="file and world name: <prefix>-<family seed>.json")
     args = parser.parse_args()
     uri = f"sqlite:///{(args.work / 'mlflow.db').resolve()}"
-    sweeps = {seed: _sweep_for(args.config, seed, args.seeds) for seed in args.family_seeds}
+    shape = None if args.near is None else (args.near, args.far, not args.no_source)
+    sweeps = {seed: _sweep_for(args.config, seed, args.seeds, shape, args.languages) for seed in args.family_seeds}
     if args.merge:  # refused before any sweep runs: a missing world, or seeds it has already
         for seed, sweep in sweeps.items():
-            path = args.out / f"world-{seed}.json"
+            path = args.out / f"{args.prefix}-{seed}.json"
             if not path.exists():
                 sys.exit(f"--merge: {path} does not exist; record the world first (without --merge)")
             new = {int(cell.get("seed", sweep.trial.seed)) for cell in grid_cells(sweep)}
@@ -169,7 +227,7 @@ def main() -> None:
                 sys.exit(f"{sweep.name}: the sweep did not complete ({outcome.failures or 'interrupted'}); "
                          f"resume it with `xlsweep resume {outcome.out_dir}`, then --export-only")
             parent_id, wall = outcome.parent_run_id, time.monotonic() - start
-        path = export(sweep, uri, parent_id, wall, args.out, merge=args.merge)
+        path = export(sweep, uri, parent_id, wall, args.out, merge=args.merge, prefix=args.prefix)
         print(f"{sweep.name}: {wall / 60:.1f} min → {path} ({path.stat().st_size // 1024} KB)", flush=True)
 
 

@@ -70,3 +70,36 @@ def test_merge_refuses_a_missing_world_or_a_recorded_seed_before_any_sweep_runs(
     twice = run("--seeds", "1", "2")
     assert twice.returncode == 1 and "already has seed(s) [1]; pick others with --seeds" in twice.stderr
     assert not (tmp_path / "work").exists()  # nothing started: no MLflow store, no sweep directory
+
+
+def test_a_shape_takes_the_source_its_closest_relatives_and_languages_of_other_branches() -> None:
+    from xlsweep.data.families import random_family
+    from xlsweep.data.synthetic import expected_relatedness
+
+    script = _script()
+    family = random_family(10, seed=101)
+    aux = script.aux_languages(family, "ana", near=1, far=4, seed=101)
+    spoken = [lang.code for lang in family if lang.spoken]
+    nodes = {lang.code: lang for lang in family}
+    closest = max((c for c in spoken if c != "ana"), key=lambda c: expected_relatedness("ana", c, family))
+    assert aux[:2] == ("ana", closest) and len(set(aux)) == 6
+    home = script._branch(nodes, "ana")
+    assert all(script._branch(nodes, c) != home for c in aux[2:])  # the far ones: other branches than the source's
+    assert len({script._branch(nodes, c) for c in aux[2:]}) > 1  # spread over the family, not one branch
+    assert aux == script.aux_languages(family, "ana", near=1, far=4, seed=101)  # deterministic
+    without = script.aux_languages(family, "ana", near=1, far=4, with_source=False, seed=101)
+    assert "ana" not in without and len(without) == 5
+
+
+def test_a_shape_the_family_cannot_hold_is_refused_naming_the_counts() -> None:
+    from xlsweep.data.families import random_family
+
+    with pytest.raises(SystemExit, match=r"5 language\(s\) outside ana's branch; the shape asks for 8"):
+        _script().aux_languages(random_family(13, seed=105), "ana", near=2, far=8, seed=105)
+
+
+def test_the_shape_sets_the_grid_to_every_ordered_pair_of_its_languages() -> None:
+    sweep = _script()._sweep_for(ROOT / "tune_configs" / "record-grid.yaml", 101, shape=(1, 4, True), languages=10)
+    labels = [c.label for c in sweep.grid.aux]
+    assert len(labels) == 30 and "ana→cor" in labels and "cor→ana" in labels
+    assert sweep.trial.data.synthetic.languages == 10 and sweep.trial.data.synthetic.family_seed == 101
