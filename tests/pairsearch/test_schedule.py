@@ -10,13 +10,16 @@ CHECKPOINTS = tuple(range(5, 41, 5))
 
 
 def test_a_budget_is_a_fraction_of_the_grid_or_a_number_of_meta_steps() -> None:
-    assert budget_steps(0.15, candidates=30, seeds=2, steps=40) == 360
-    assert budget_steps(1.0, candidates=30, seeds=2, steps=40) == 2400
-    assert budget_steps(500, candidates=30, seeds=2, steps=40) == 500
-    assert budget_steps(10**6, candidates=30, seeds=2, steps=40) == 2400  # never more than the grid
-    for bad in (0, -0.1):
+    assert budget_steps(fraction=0.15, grid=2400) == 360
+    assert budget_steps(fraction=1.0, grid=2400) == 2400
+    assert budget_steps(count=500, grid=2400) == 500
+    assert budget_steps(fraction=0.15, count=1, grid=2400) == 1  # a count is a count, even 1
+    assert budget_steps(count=10**6, grid=2400) == 2400  # never more than the grid
+    for bad in (0, -0.1, 1.5):
         with pytest.raises(ValueError, match="budget: got"):
-            budget_steps(bad, candidates=30, seeds=2, steps=40)
+            budget_steps(fraction=bad, grid=2400)
+    with pytest.raises(ValueError, match="budget_steps: got -5"):
+        budget_steps(count=-5, grid=2400)
 
 
 def test_rung_costs_by_hand() -> None:
@@ -32,7 +35,7 @@ def test_rung_costs_by_hand() -> None:
 @pytest.mark.parametrize("screen", [0, 12])
 def test_a_plan_spends_at_most_its_budget_and_ends_with_every_seed_at_full_length(
         fraction: float, eta: float, screen: int) -> None:
-    budget = budget_steps(fraction, candidates=30, seeds=2, steps=40)
+    budget = budget_steps(fraction=fraction, grid=30 * 2 * 40)
     sched = plan(candidates=30, seeds=2, steps=40, checkpoints=CHECKPOINTS, budget=budget, eta=eta, screen=screen)
     assert sched.total == sum(sched.rung_cost(k) for k in range(len(sched.rungs))) <= budget
     resources = [r.resource for r in sched.rungs]
@@ -71,7 +74,7 @@ def test_the_whole_budget_can_be_the_grid() -> None:
 
 
 def test_fewer_final_seeds_buy_more_survivors_at_full_length_for_the_same_budget() -> None:
-    budget = budget_steps(0.15, candidates=30, seeds=6, steps=40)  # 1080 of 7200
+    budget = budget_steps(fraction=0.15, grid=30 * 6 * 40)  # 1080 of 7200
     every = plan(candidates=30, seeds=6, steps=40, checkpoints=CHECKPOINTS, budget=budget)
     three = plan(candidates=30, seeds=6, steps=40, checkpoints=CHECKPOINTS, budget=budget, final_seeds=3)
     assert (every.rungs[-1].seeds, three.rungs[-1].seeds) == (6, 3)

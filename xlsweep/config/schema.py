@@ -333,14 +333,16 @@ class PairSearchConfig:
     enabled: bool = False
     budget: float = 0.15  # a fraction of the full grid's meta-steps, in (0, 1]
     budget_steps: int = 0  # or a number of meta-steps (overrides budget)
-    eta: float = 2.0  # reduction factor between rungs
+    eta: float = 3.0  # reduction factor between rungs
     first: int = 0  # meta-steps of the first rung (0: meta.checkpoint_every); a multiple of checkpoint_every
     screen: float = 1.0  # share of the pairs screened at the first rung (the prior's favourites first)
     prior: Literal["auto", "planted", "uriel+", "none"] = "auto"  # auto: planted (synthetic), uriel+ (real data)
     prior_distances: tuple[str, ...] = ("genetic", "syntactic", "geographic")  # URIEL+ kinds averaged
     alpha: float = 0.05  # family-wise level of the per-target tied set
     seed: int = 0
-    final_seeds: int = 0  # seeds the survivors run with at full length: the first of grid.seed (0: all of them)
+    # seeds the survivors run with at full length, the first of grid.seed: N, 0 (all of them) or auto (the most
+    # that still leave a survivor per target: pairsearch.search.auto_final_seeds)
+    final_seeds: int | Literal["auto"] = "auto"
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,9 @@ def search_setup(sweep: SweepConfig) -> SearchSetup:
     seeds = next((tuple(int(str(s)) for s in values) for name, values in sweep.grid.axes if name == "seed"),
                  (cfg.seed,))
     every, steps = cfg.meta.checkpoint_every, cfg.meta.steps
-    options = SearchOptions(budget=float(ps.budget_steps or ps.budget), eta=ps.eta, screen=ps.screen, first=ps.first,
-                            use_prior=ps.prior != "none", alpha=ps.alpha, seed=ps.seed, final_seeds=ps.final_seeds)
+    options = SearchOptions(budget=ps.budget, budget_steps=ps.budget_steps, eta=ps.eta, screen=ps.screen,
+                            first=ps.first, use_prior=ps.prior != "none", alpha=ps.alpha, seed=ps.seed,
+                            final_seeds=ps.final_seeds)
     return SearchSetup(pairs=tuple(Pair(c.support, c.query) for c in sweep.grid.aux),
                        targets=tuple(cfg.eval.targets or benchmark_languages(cfg.data)), seeds=seeds, steps=steps,
                        checkpoints=tuple(sorted({*range(every, steps + 1, every), steps})), options=options)
@@ -110,19 +111,19 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
                          "'*.train' from XNLI-MT files, with data.limits '*.train': N)")
     kind = _prior_kind(sweep)
     setup = search_setup(sweep)
-    if not 0 <= ps.final_seeds <= len(setup.seeds):
+    if ps.final_seeds != "auto" and not 0 <= ps.final_seeds <= len(setup.seeds):
         raise ValueError(f"pair_search.final_seeds: got {ps.final_seeds}; expected the seeds the survivors run with, "
-                         f"1 to the {len(setup.seeds)} of grid.seed (0: all of them)")
+                         f"1 to the {len(setup.seeds)} of grid.seed, 0 (all of them) or auto")
     if kind == "planted" and cfg.data.benchmark != "synthetic":
         raise ValueError(f"pair_search.prior: planted relatedness exists only for the synthetic benchmark, not "
                          f"{cfg.data.benchmark!r}; use uriel+ or none")
     if kind == "uriel+":
         for lang in _prior_languages(setup, cfg.data.source):
             uriel_code(lang)  # PriorError (a ValueError) names a code without an ISO 639-3 mapping
-    steps = budget_steps(setup.options.budget, candidates=len(setup.pairs), seeds=len(setup.seeds),
-                         steps=setup.steps)
+    grid = len(setup.pairs) * len(setup.seeds) * setup.steps
+    steps = budget_steps(fraction=ps.budget, count=ps.budget_steps, grid=grid)
     plan(candidates=len(setup.pairs), seeds=len(setup.seeds), steps=setup.steps, checkpoints=setup.checkpoints,
-         budget=steps, eta=ps.eta, final_seeds=ps.final_seeds)
+         budget=steps, eta=ps.eta, final_seeds=1 if ps.final_seeds == "auto" else ps.final_seeds)
     search = dataclasses.replace(s, metric="dev_avg", languages=s.languages or setup.targets)
     return dataclasses.replace(sweep, search=search)
 
@@ -165,14 +166,21 @@ def planned_trials(sweep: SweepConfig) -> int:
 
 
 def describe(sweep: SweepConfig) -> list[str]:
-    """What ``xlsweep validate`` says about the search: budget, rungs, trials."""
+    """What ``xlsweep validate`` says about the search: budget, rungs, trials, and targets left without a survivor."""
     search = new_search(sweep, None)
     sched = search.schedule
     last, n_seeds = sched.rungs[-1].seeds, len(search.seeds)  # the survivors': every seed, or final_seeds of them
+    how = "auto: the most that leave a survivor per target" if sweep.pair_search.final_seeds == "auto" else \
+        "pair_search.final_seeds"
     tail = "" if last == n_seeds == 1 else f" × {last} seeds" if last == n_seeds else \
-        f" × {last} of the {n_seeds} seeds (pair_search.final_seeds)"
+        f" × {last} of the {n_seeds} seeds ({how})"
     rungs = ", ".join(f"{r.candidates} pair(s) to meta-step {r.resource}" for r in sched.rungs) + tail
-    return [f"pair search: {len(search.pairs)} pairs × {len(search.seeds)} seed(s) × {search.steps} meta-steps = "
-            f"{sched.grid_steps} meta-steps for the full grid; budget {sched.total} ({sched.fraction:.1%}), "
-            f"{planned_trials(sweep)} trials", f"rungs: {rungs}"]
-
+    lines = [f"pair search: {len(search.pairs)} pairs × {len(search.seeds)} seed(s) × {search.steps} meta-steps = "
+             f"{sched.grid_steps} meta-steps for the full grid; budget {sched.total} ({sched.fraction:.1%}), "
+             f"{planned_trials(sweep)} trials", f"rungs: {rungs}"]
+    survivors, targets = sched.rungs[-1].candidates, len(search.deciding)
+    if survivors < targets:
+        lines.append(f"note: {survivors} pair(s) reach full length for {targets} target languages: a target without "
+                     "a survivor of its own is answered by the model's prediction; raise pair_search.budget for one "
+                     "each")
+    return lines

@@ -68,12 +68,13 @@ def _final_dev(world: World, order: Sequence[int]) -> np.ndarray:
 
 
 def replay(world: World, strategy: str, *, order: Sequence[int], options: SearchOptions | None = None,
-           rng_seed: int = 0) -> Choice:
+           rng_seed: int = 0, recalled: Sequence[int] = ()) -> Choice:
     """Run ``strategy`` on ``world`` with the grid's seeds taken in ``order`` (indices into ``world.seeds``).
 
     ``order`` may hold fewer seeds than the grid: the strategy then runs only those (``grid`` with one
     seed is a grid of one seed, charged a third of a 3-seed grid's meta-steps); it is still scored
-    (:func:`score`) on the test deltas of every seed.
+    (:func:`score`) on the test deltas of every seed. ``recalled`` (xlsweep only): pairs an earlier sweep ran
+    to full length with every seed of ``order``, whose dev scores the search starts from free of charge.
     """
     options = options or SearchOptions()
     n_pairs, n_seeds, steps = len(world.pairs), len(order), world.steps
@@ -82,7 +83,7 @@ def replay(world: World, strategy: str, *, order: Sequence[int], options: Search
     if strategy == "prior":
         return Choice(_rank(prior_scores(world.pairs, world.languages, world_prior(world)), world), 0)
     if strategy == "random":
-        n = max(1, int(options.budget * n_pairs) if options.budget <= 1 else int(options.budget) // (n_seeds * steps))
+        n = max(1, options.budget_steps // (n_seeds * steps) if options.budget_steps else int(options.budget * n_pairs))
         chosen = random.Random(rng_seed).sample(range(n_pairs), min(n, n_pairs))
         value = np.full((n_pairs, len(world.languages)), -np.inf)
         value[chosen] = _final_dev(world, order)[chosen].mean(axis=1)
@@ -91,7 +92,7 @@ def replay(world: World, strategy: str, *, order: Sequence[int], options: Search
         return _asha(world, order)
     if strategy in ("xlsweep", "xlsweep-noprior"):
         opts = options if strategy == "xlsweep" else _without_prior(options)
-        return _pair_search(world, order, opts, rng_seed)
+        return _pair_search(world, order, opts, rng_seed, recalled)
     raise ValueError(f"unknown strategy {strategy!r}; expected grid, random, asha, prior, xlsweep or xlsweep-noprior")
 
 
@@ -99,15 +100,19 @@ def _without_prior(options: SearchOptions) -> SearchOptions:
     return replace(options, use_prior=False)
 
 
-def _pair_search(world: World, order: Sequence[int], options: SearchOptions, rng_seed: int) -> Choice:
-    result = _run_search(world, order, options, rng_seed).result()
+def _pair_search(world: World, order: Sequence[int], options: SearchOptions, rng_seed: int,
+                 recalled: Sequence[int] = ()) -> Choice:
+    result = _run_search(world, order, options, rng_seed, recalled).result()
     return Choice(result.ranking, result.spent)
 
 
-def _run_search(world: World, order: Sequence[int], options: SearchOptions, rng_seed: int) -> PairSearch:
+def _run_search(world: World, order: Sequence[int], options: SearchOptions, rng_seed: int,
+                recalled: Sequence[int] = ()) -> PairSearch:
+    evidence = {(p, world.seeds[i]): {step: dict(zip(world.languages, world.dev[p, i, c], strict=True))
+                                      for c, step in enumerate(world.checkpoints)} for p in recalled for i in order}
     search = PairSearch(world.pairs, world.languages, seeds=[world.seeds[i] for i in order], steps=world.steps,
                         checkpoints=world.checkpoints, prior=world_prior(world), source=world.source,
-                        options=replace(options, seed=rng_seed))
+                        options=replace(options, seed=rng_seed), evidence=evidence)
     seed_index = {world.seeds[i]: i for i in order}
     while not search.finished:
         for run in search.pending():

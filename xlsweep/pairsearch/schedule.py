@@ -15,7 +15,7 @@ The cost of a schedule, in meta-steps, is ``Σ_k n_k (r_k − r_{k−1}) + n_F (
 ``n_F`` whose cost is within the budget and spends what is left on more candidates at the intermediate
 rungs, so the rungs' costs add up to the schedule's total,
 never more than the budget. The budget of a search is a fraction of the full grid's meta-steps
-(``C · S · T``) or a number of meta-steps (:func:`budget_steps`).
+(``C · S · T``) or a number of meta-steps, never one number meaning either (:func:`budget_steps`).
 """
 
 from __future__ import annotations
@@ -68,17 +68,20 @@ class Schedule:
         return self.total / self.grid_steps
 
 
-def budget_steps(budget: float, *, candidates: int, seeds: int, steps: int) -> int:
-    """Meta-steps of a budget given as a fraction of the full grid (0 < budget ≤ 1) or a number of meta-steps (> 1).
+def budget_steps(*, fraction: float = 0.0, count: int = 0, grid: int) -> int:
+    """Meta-steps of a budget: ``count`` meta-steps when given (at most the ``grid``'s), else ``fraction`` of
+    ``grid`` meta-steps (0 < fraction ≤ 1).
 
     Raises:
-        ValueError: If ``budget`` is not positive.
+        ValueError: If ``count`` is negative, or it is 0 and ``fraction`` is not in (0, 1].
     """
-    if budget <= 0:
-        raise ValueError(f"budget: got {budget}; expected a fraction of the grid's meta-steps in (0, 1] "
-                         "or a number of meta-steps > 1")
-    grid = candidates * seeds * steps
-    return int(math.floor(budget * grid + 1e-9)) if budget <= 1 else min(int(budget), grid)
+    if count < 0:
+        raise ValueError(f"budget_steps: got {count}; expected a number of meta-steps > 0 (0: use the fraction)")
+    if count:
+        return min(count, grid)
+    if not 0 < fraction <= 1:
+        raise ValueError(f"budget: got {fraction}; expected a fraction of the grid's meta-steps in (0, 1]")
+    return int(math.floor(fraction * grid + 1e-9))
 
 
 def _resources(checkpoints: Sequence[int], first: int, eta: float, steps: int) -> list[int]:
