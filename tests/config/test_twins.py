@@ -3,6 +3,7 @@ default (synthetic data, tiny local encoder) and has the shape of the table or f
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -19,8 +20,12 @@ def _trials(name: str) -> list[TrialConfig]:
     return [cfg for _, cfg in expand_grid(load_sweep(TWINS / name))]
 
 
-def test_the_twins_are_the_ones_the_readme_lists() -> None:
+def test_the_twins_are_the_ones_the_results_page_lists() -> None:
+    """docs/results/twins.md lists each twin in its overview table, and no other."""
     assert tuple(sorted(p.name for p in TWINS.glob("*.yaml"))) == EXPECTED
+    page = (TWINS.parents[1] / "docs" / "results" / "twins.md").read_text()
+    listed = re.findall(r"^\| `([\w-]+\.yaml)` \|", page, re.M)
+    assert tuple(sorted(listed)) == EXPECTED
 
 
 @pytest.mark.parametrize("name", EXPECTED)

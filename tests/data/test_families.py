@@ -24,7 +24,7 @@ DEMO = Path(__file__).resolve().parents[2] / "tune_configs" / "demo.yaml"
 # ----------------------------------------------------------------- the default tree, byte for byte
 def test_the_default_family_gives_the_data_and_cache_keys_it_always_gave() -> None:
     # pinned from the code before families were configurable: the demo's data, features and stage-1 model
-    # (cache keys) must not change, so its figures stay what the README shows
+    # (cache keys) must not change, so its figures stay what the README and docs/results/demo.md show
     from xlsweep.cache import fingerprint
 
     data = DataConfig(synthetic=SyntheticDataConfig(train_size=40, dev_size=10, test_size=10))
