@@ -60,15 +60,10 @@ from xlsweep.train.schedule import linear_schedule
 if TYPE_CHECKING:
     from xlsweep.tasks.base import Task
 
-__all__ = ["METHODS", "TransferLearner", "first_rows", "subset_rows"]
+__all__ = ["METHODS", "TransferLearner", "subset_rows"]
 
 Method = Literal["metaxl", "jt", "jt-rtn", "target-only"]
 METHODS: tuple[str, ...] = TRANSFER_KINDS
-
-
-def first_rows(features: Features, n: int) -> Features:
-    """The first ``n`` rows of ``features`` (all when ``n`` is 0 or at least their number)."""
-    return subset_rows(features, n)
 
 
 def subset_rows(features: Features, n: int, *, mode: Literal["first", "seeded"] = "first", seed: int = 0) -> Features:
