@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from xlsweep.cli import app
-from xlsweep.config import expand_grid, load_sweep
+from xlsweep.plan import expand_grid, load_sweep
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "tune_configs").glob("*.yaml"))
 runner = CliRunner()

@@ -31,7 +31,8 @@ def _fail(message: str) -> None:
 
 
 def _load(config: Path):  # type: ignore[no-untyped-def]
-    from xlsweep.config import ConfigError, load_sweep
+    from xlsweep.config import ConfigError
+    from xlsweep.plan import load_sweep
 
     try:
         return load_sweep(config)
@@ -90,7 +91,8 @@ def search_pairs(
     output_dir: Annotated[str | None, typer.Option(help="Where the sweep writes; default: the config's.")] = None,
 ) -> None:
     """Search the best auxiliary pair per target over the config's grid.aux within a budget (pair_search)."""
-    from xlsweep.config import ConfigError, parse_sweep
+    from xlsweep.config import ConfigError
+    from xlsweep.plan import parse_sweep
     from xlsweep.sweep.state import sweep_yaml
 
     raw = sweep_yaml(_load(config))
@@ -256,8 +258,9 @@ def validate(configs: Annotated[list[Path], typer.Argument(help="Sweep configs, 
 
 def _validate(config: Path) -> None:
     cfg = _load(config)
-    from xlsweep.config import ConfigError, expand_grid
-    from xlsweep.config.preflight import preflight
+    from xlsweep.config import ConfigError
+    from xlsweep.plan import expand_grid
+    from xlsweep.plan.preflight import preflight
     from xlsweep.sweep.runner import SweepError, check_data_files
 
     try:
@@ -275,13 +278,13 @@ def _validate(config: Path) -> None:
     files = "data files exist" if any(c.data.benchmark != "synthetic" for _, c in cells) else "synthetic data"
     typer.echo(f"checked: {len(cells)} trial config{'' if len(cells) == 1 else 's'} (keys, types, ranges, languages, "
                f"no repeated values or X-MAML settings), {files}, {', '.join(checked)}")
-    from xlsweep.config.encoder_settings import tiny_default_warnings
-    from xlsweep.config.load import repeated_trials
+    from xlsweep.plan import repeated_trials
+    from xlsweep.plan.encoder_settings import tiny_default_warnings
 
     for line in tiny_default_warnings(trial for _, trial in cells) + repeated_trials(cells):
         typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
     if cfg.pair_search.enabled:  # the search runs some of these trials, some only part of the way
-        from xlsweep.pairsearch.config import describe
+        from xlsweep.plan.pair_search import describe
 
         for line in describe(cfg):
             typer.echo(line)
@@ -296,8 +299,8 @@ def _synthetic(task: str, **options: object):  # type: ignore[no-untyped-def]
     import re
 
     from xlsweep.config import ConfigError
-    from xlsweep.config.load import synthetic_data
     from xlsweep.data.benchmark import load_benchmark
+    from xlsweep.plan import synthetic_data
 
     try:
         return load_benchmark(synthetic_data(task, {k: v for k, v in options.items() if v is not None}))

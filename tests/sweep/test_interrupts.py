@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import SMOKE
 from xlsweep.cli import app
-from xlsweep.config.load import parse_sweep
+from xlsweep.plan import parse_sweep
 from xlsweep.sweep import runner as runner_module
 from xlsweep.sweep.runner import SweepError, resume_sweep, run_sweep
 from xlsweep.sweep.signals import StopSignals, held_for_children

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from xlsweep.config import expand_grid, load_sweep
+from xlsweep.plan import expand_grid, load_sweep
 from xlsweep.report import TrialRecord
 from xlsweep.sweep.mlflow_fields import (
     grid_json,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from xlsweep.config.load import expand_grid, parse_sweep
+from xlsweep.plan import expand_grid, parse_sweep
 from xlsweep.sweep.runner import _absolute_sources
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import torch
 
-from xlsweep.config.load import validate_trial
 from xlsweep.config.schema import TrialConfig
+from xlsweep.plan import validate_trial
 from xlsweep.train.transfer import TransferLearner
 from xlsweep.trial import build_learner, run_trial
 
@@ -105,7 +105,7 @@ def test_a_trial_reports_scores_the_representation_distance_and_a_pca_plot(prepa
 
 
 def test_metaxl_config_errors_name_the_value(prepared_smoke) -> None:  # type: ignore[no-untyped-def]
-    from xlsweep.config.load import ConfigError
+    from xlsweep.config import ConfigError
 
     cfg, _, _ = prepared_smoke
     with pytest.raises(ConfigError, match=r"metaxl.rtn_layers: got 3; expected 0..2"):

@@ -22,9 +22,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from xlsweep.config.load import SAMPLE_KEY, to_dict
-from xlsweep.config.schema import AuxChoice, SweepConfig, TrialConfig
+from xlsweep.config import AuxChoice, SweepConfig, TrialConfig, to_dict
 from xlsweep.methods import reads_key
+from xlsweep.plan import SAMPLE_KEY
 from xlsweep.tracking import flatten_params, readable
 
 __all__ = ["aux_label", "aux_params", "grid_json", "log_final_metrics", "parent_params", "report_tables", "run_name",

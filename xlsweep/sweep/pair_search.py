@@ -28,11 +28,11 @@ import numpy as np
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from ray.tune.search import Searcher
 
-from xlsweep.config.schema import SweepConfig
+from xlsweep.config import SweepConfig
 from xlsweep.pairsearch.completion import complete_grid, write_completed_csv, write_completed_heatmap
-from xlsweep.pairsearch.config import build_prior, new_search
 from xlsweep.pairsearch.prior import PriorError
 from xlsweep.pairsearch.search import PairSearch, SearchResult
+from xlsweep.plan.pair_search import build_prior, new_search
 from xlsweep.sweep.errors import SweepError
 from xlsweep.tracking import PARENT_TAG, TRIAL_TAG, find_trial_run
 

@@ -31,21 +31,14 @@ from typing import Any
 
 import yaml
 
-from xlsweep.config.encoder_settings import tiny_default_warnings
-from xlsweep.config.load import (
-    ConfigError,
-    expand_grid,
-    load_sweep,
-    needed_splits,
-    objective_languages,
-    repeated_trials,
-)
-from xlsweep.config.preflight import preflight
-from xlsweep.config.schema import SweepConfig, TrialConfig
+from xlsweep.config import ConfigError, SweepConfig, TrialConfig
 from xlsweep.data.benchmark import benchmark_sources
 from xlsweep.data.schema import DataError
 from xlsweep.data.sources import missing_files
-from xlsweep.methods import RowCount, prepared_rows
+from xlsweep.methods import RowCount, needed_splits, prepared_rows
+from xlsweep.plan import expand_grid, load_sweep, objective_languages, repeated_trials
+from xlsweep.plan.encoder_settings import tiny_default_warnings
+from xlsweep.plan.preflight import preflight
 from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
 from xlsweep.report import TrialRecord
 from xlsweep.sweep.errors import SweepError

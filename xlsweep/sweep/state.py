@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xlsweep.config.load import to_dict
-from xlsweep.config.schema import SweepConfig
+from xlsweep.config import SweepConfig, to_dict
 from xlsweep.sweep.errors import SweepError
 
 __all__ = ["CONFIG_FILE", "DIR_MODE", "STATE_FILE", "SweepState", "find_sweep_dir", "make_sweep_dir", "sweep_yaml"]

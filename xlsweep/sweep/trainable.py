@@ -17,9 +17,9 @@ import torch
 import yaml
 from ray import tune
 
-from xlsweep.config.load import cell_config, objective_languages, to_dict
-from xlsweep.config.schema import AuxChoice, SweepConfig
+from xlsweep.config import AuxChoice, SweepConfig, to_dict
 from xlsweep.methods import method, prepared_rows
+from xlsweep.plan import cell_config, objective_languages
 from xlsweep.prepare import prepare
 from xlsweep.sweep.mlflow_fields import log_final_metrics, run_name, trial_params
 from xlsweep.tasks import get_task
@@ -156,7 +156,7 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
             raise
         metrics |= {f"baseline/{k}": v for k, v in prepared.baseline.items()}
         if warning := _degenerate(cfg.data.task, degenerate, losses,
-                                  training_loss=method(cfg.meta.algorithm).family == "transfer"):  # said loudly
+                                  training_loss=method(cfg.meta.algorithm).training_loss):  # said loudly
             run.set_tags({DEGENERATE_TAG: warning})
         log_final_metrics(run, metrics, total_steps)  # at its real last step (MetaXL: epochs × steps per epoch)
         (artifacts / "trial_config.yaml").write_text(

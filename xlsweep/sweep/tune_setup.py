@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xlsweep.config.load import SAMPLE_KEY, search_samples
-from xlsweep.config.schema import SweepConfig, TrialConfig
+from xlsweep.config import SweepConfig, TrialConfig
 from xlsweep.methods import RowCount, method
+from xlsweep.plan import SAMPLE_KEY, search_samples
 from xlsweep.sweep.state import SweepState
 from xlsweep.tracking import find_trial_run
 
@@ -65,7 +65,7 @@ class _SampleValue:
 
 def expected_trials(sweep: SweepConfig, cells: list[Any]) -> int:
     if sweep.pair_search.enabled:
-        from xlsweep.pairsearch.config import planned_trials
+        from xlsweep.plan.pair_search import planned_trials
 
         return planned_trials(sweep)
     return sweep.search.num_samples if sweep.search.searcher == "optuna" else len(cells)
