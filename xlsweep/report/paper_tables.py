@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from xlsweep.methods import all_methods
 from xlsweep.report.aux_table import BASELINE_TOLERANCE
 from xlsweep.report.cells import EMPTY, Cell, Row, holm_rows
 from xlsweep.report.comparisons import method_comparisons
@@ -47,7 +48,8 @@ STAGE1 = "stage1"
 CORRECTION = "Holm"
 """The multiple-comparison correction, named in footnotes and legends."""
 
-DEFAULT_REFERENCES = ("jt", "target-only")  # MetaXL tables: the first present is the default reference
+DEFAULT_REFERENCES = tuple(m.name for m in sorted(all_methods(), key=lambda m: m.reference) if m.reference)
+"""MetaXL tables: the first of these methods present is the default reference (``jt``, else ``target-only``)."""
 
 
 @dataclass(frozen=True)
