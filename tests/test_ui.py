@@ -21,15 +21,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from xlsweep.tracking import SweepRun, TrialRun, serve_ui
-from xlsweep.ui_links import (
-    artifact_url,
-    latest_sweep,
-    moved_store_warnings,
-    run_url,
-    runs_table_url,
-    ui_base,
-    view_url,
-)
+from xlsweep.tracking.links import latest_sweep, moved_store_warnings
+from xlsweep.tracking.urls import artifact_url, run_url, runs_table_url, ui_base, view_url
 
 BASE = "http://127.0.0.1:5000"
 

@@ -155,7 +155,8 @@ def _summary(outcome) -> None:  # type: ignore[no-untyped-def]
 def _links(tracking_uri: str, parent_run_id: str) -> None:
     """The sweep's report page and runs table in the MLflow UI (for a local store: once `xlsweep ui` serves it)."""
     from xlsweep.tracking import TrackingError, check_store
-    from xlsweep.ui_links import sweep_links, ui_base
+    from xlsweep.tracking.links import sweep_links
+    from xlsweep.tracking.urls import ui_base
 
     try:
         check_store(tracking_uri, create=False, write=False, timeout=5)  # a server gone by now: seconds, not minutes
@@ -192,7 +193,8 @@ def ui(
         open_client,
         serve_ui,
     )
-    from xlsweep.ui_links import latest_sweep, moved_store_warnings, ui_base
+    from xlsweep.tracking.links import latest_sweep, moved_store_warnings
+    from xlsweep.tracking.urls import ui_base
 
     if not 1 <= port <= 65535:
         _fail(f"--port: got {port}; expected a TCP port between 1 and 65535")

@@ -165,12 +165,12 @@ def test_a_newer_sweep_that_failed_before_any_trial_finished_does_not_hide_the_l
 
 @pytest.fixture
 def no_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    import xlsweep.tracking
+    import xlsweep.tracking.store
 
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("an MLflow client was opened")
 
-    monkeypatch.setattr(xlsweep.tracking, "MlflowClient", refuse)
+    monkeypatch.setattr(xlsweep.tracking.store, "MlflowClient", refuse)
 
 
 def test_a_closed_port_fails_at_once_without_opening_a_client(no_client: None) -> None:

@@ -19,8 +19,8 @@ from matplotlib.colors import to_hex
 
 from xlsweep.report.cells import EMPTY, Cell, Row
 from xlsweep.report.heatmap import AVG_COLUMN, SIGNIFICANT_MARK, UNTESTED_MARK, color_limit, format_points
-from xlsweep.report.links import compare_url
 from xlsweep.report.paper_tables import PaperTable, heatmap_labels
+from xlsweep.tracking.urls import compare_url
 
 __all__ = ["attr", "esc", "heatmap_svg", "verdict"]
 

@@ -19,7 +19,6 @@ said on stderr.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import os
 import sys
@@ -32,16 +31,15 @@ from typing import Any
 import yaml
 
 from xlsweep.config import ConfigError, SweepConfig, TrialConfig
-from xlsweep.data.benchmark import benchmark_sources
 from xlsweep.data.schema import DataError
-from xlsweep.data.sources import missing_files
-from xlsweep.methods import RowCount, needed_splits, prepared_rows
-from xlsweep.plan import expand_grid, load_sweep, objective_languages, repeated_trials
+from xlsweep.methods import RowCount, prepared_rows
+from xlsweep.plan import Cells, expand_grid, load_sweep, objective_languages, repeated_trials
 from xlsweep.plan.encoder_settings import tiny_default_warnings
 from xlsweep.plan.preflight import preflight
 from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
 from xlsweep.report import TrialRecord
 from xlsweep.sweep.errors import SweepError
+from xlsweep.sweep.inputs import absolute_cells, absolute_paths, check_data_files
 from xlsweep.sweep.mlflow_fields import grid_json, parent_params, report_tables, shared_view, sweep_description
 from xlsweep.sweep.signals import StopSignals, held_for_children, signals_ignored
 from xlsweep.sweep.state import CONFIG_FILE, DIR_MODE, SweepState, find_sweep_dir, make_sweep_dir, sweep_yaml
@@ -49,8 +47,6 @@ from xlsweep.sweep.tune_setup import checkpoint_pruner, expected_trials, param_s
 from xlsweep.sweep.tune_state import repair_tune_state, state_backup
 from xlsweep.tasks import get_task
 from xlsweep.tracking import (
-    DEGENERATE_TAG,
-    TRIAL_TAG,
     SweepRun,
     TrackingError,
     absolute_tracking_uri,
@@ -58,72 +54,24 @@ from xlsweep.tracking import (
     default_tracking_uri,
     view_key,
 )
-from xlsweep.ui_links import REPORT_FILE, artifact_url, view_url
+from xlsweep.tracking.tags import (
+    AUX_TAG,
+    CELL_TAG,
+    DEGENERATE_TAG,
+    FAILED_TRIALS_TAG,
+    GRID_TAG,
+    PRIMARY_TAG,
+    SEED_TAG,
+    STOPPED_TAG,
+    TASK_TAG,
+    TRIAL_TAG,
+)
+from xlsweep.tracking.urls import REPORT_FILE, artifact_url, view_url
 
 __all__ = ["SweepError", "SweepOutcome", "check_data_files", "find_sweep_dir", "resume_sweep", "run_sweep",
            "sweep_yaml"]
 
 Log = Callable[[str], None]
-
-
-def _absolute(sources: Any) -> Any:
-    """A ``data.sources`` mapping with its local paths made absolute (hub sources unchanged)."""
-    if not isinstance(sources, dict):
-        return sources
-    return {key: spec if not isinstance(spec, str) or spec.startswith("hub:")
-            else os.path.abspath(os.path.expanduser(spec)) for key, spec in sources.items()}
-
-
-def _absolute_sources(sweep: SweepConfig) -> SweepConfig:
-    """Local data paths made absolute against the launching directory (in the base config and in a grid axis
-    that sweeps ``data.sources``): trials read them from other working directories and nodes."""
-    data = sweep.trial.data
-    trial = dataclasses.replace(sweep.trial, data=dataclasses.replace(data, sources=_absolute(data.sources)))
-    axes = tuple((name, tuple(_absolute(v) for v in values) if name == "data.sources" else values)
-                 for name, values in sweep.grid.axes)
-    return dataclasses.replace(sweep, trial=trial, grid=dataclasses.replace(sweep.grid, axes=axes))
-
-
-def _local_model(name: Any) -> Any:
-    """``model.name`` made absolute when it is a local directory (relative to the launching directory); a hub
-    name, or ``tiny``, unchanged."""
-    if not isinstance(name, str) or name == "tiny" or not os.path.isdir(os.path.expanduser(name)):
-        return name
-    return os.path.abspath(os.path.expanduser(name))
-
-
-def _absolute_paths(sweep: SweepConfig, output_dir: str | None = None) -> SweepConfig:
-    """Every local path a trial or a resume reads, made absolute against the launching directory, once, before the
-    config is written to ``sweep.yaml`` and shipped to trials (which run in Tune's trial directories, on any
-    node): data sources, ``model.name`` when it is a local directory (base config and grid axis), ``cache_dir``,
-    ``output_dir`` (``output_dir`` given: it replaces the config's) and a relative sqlite ``tracking.uri``."""
-    sweep = _absolute_sources(sweep)
-    model = dataclasses.replace(sweep.trial.model, name=_local_model(sweep.trial.model.name))
-    axes = tuple((name, tuple(_local_model(v) for v in values) if name == "model.name" else values)
-                 for name, values in sweep.grid.axes)
-    uri = sweep.tracking.uri
-    return dataclasses.replace(
-        sweep, trial=dataclasses.replace(sweep.trial, model=model), grid=dataclasses.replace(sweep.grid, axes=axes),
-        cache_dir=os.path.abspath(os.path.expanduser(sweep.cache_dir)),
-        output_dir=os.path.abspath(os.path.expanduser(output_dir or sweep.output_dir)),
-        tracking=dataclasses.replace(sweep.tracking, uri=absolute_tracking_uri(uri) if uri else uri))
-
-
-def check_data_files(cells: list[tuple[dict[str, Any], TrialConfig]], sweep: SweepConfig) -> None:
-    """Every local file any trial reads exists (its search objective's dev splits included), checked before Ray
-    starts or anything is trained."""
-    problems: list[str] = []
-    for _, cfg in cells:
-        if cfg.data.benchmark != "synthetic":
-            problems += missing_files(benchmark_sources(cfg.data), needed_splits(cfg, objective_languages(sweep, cfg)))
-    if problems:
-        listed = "\n  ".join(dict.fromkeys(problems))
-        raise SweepError(f"data.sources: {len(set(problems))} data file(s) the sweep needs do not exist:\n  {listed}\n"
-                         "fix the paths in data.sources (relative paths are read from the directory you launch in)")
-    if sweep.pair_search.enabled:  # the search's prior (URIEL+ distances) knows every language, before Ray starts
-        from xlsweep.sweep.pair_search import check_prior
-
-        check_prior(sweep)
 
 
 @dataclass
@@ -216,14 +164,15 @@ EXPERIMENT_NOTE = (
     "sweep's description open its trials grouped by grid values with a Δ column (and chart) per target.")
 
 
-def _open_tracking(sweep: SweepConfig, uri: str, sweep_id: str) -> SweepRun:
+def _open_tracking(sweep: SweepConfig, uri: str, sweep_id: str, cells: Cells | None = None) -> SweepRun:
+    """The sweep's parent run (``cells``: the checked cells, else the sweep's, expanded)."""
+    cells = expand_grid(sweep) if cells is None else cells
     try:
         tracker = SweepRun(uri, sweep.tracking.experiment or sweep.name)
         tracker.describe_experiment(EXPERIMENT_NOTE)
-        tracker.start(sweep_id, name=sweep.name, params=parent_params(expand_grid(sweep), tuple(sweep.search.space)),
-                      tags={"xlsweep.grid": grid_json(sweep),
-                            "xlsweep.task": sweep.trial.data.task,
-                            "xlsweep.primary": get_task(sweep.trial.data.task).primary})
+        tracker.start(sweep_id, name=sweep.name, params=parent_params(cells, tuple(sweep.search.space)),
+                      tags={GRID_TAG: grid_json(sweep), TASK_TAG: sweep.trial.data.task,
+                            PRIMARY_TAG: get_task(sweep.trial.data.task).primary})
         tracker.share_view(view_key(sweep_id), shared_view(sweep, sweep_id))  # its trials, grouped, Δ per target
     except Exception as err:  # any store error: unreachable server, bad URI, locked file
         raise SweepError(f"tracking: cannot use the MLflow store at {uri!r} ({type(err).__name__}: {err}); "
@@ -308,8 +257,8 @@ def _account(tracker: SweepRun, results: Any, expected: int) -> tuple[int, list[
     stopped = []
     for run in tracker.children():
         tags, status = run.data.tags, run.info.status
-        if "xlsweep.stopped" in tags and status != "FINISHED":
-            stopped.append(f"{tags.get('xlsweep.cell', tags.get('xlsweep.aux'))}: {tags['xlsweep.stopped']}")
+        if STOPPED_TAG in tags and status != "FINISHED":
+            stopped.append(f"{tags.get(CELL_TAG, tags.get(AUX_TAG))}: {tags[STOPPED_TAG]}")
             ended.add(tags.get(TRIAL_TAG, run.info.run_id))
         elif status in ("FINISHED", "FAILED"):
             ended.add(tags.get(TRIAL_TAG, run.info.run_id))
@@ -318,7 +267,7 @@ def _account(tracker: SweepRun, results: Any, expected: int) -> tuple[int, list[
 
 def _degenerate_trials(tracker: SweepRun) -> list[str]:
     """The trials (of every session) whose model learnt nothing, from their runs' ``xlsweep.degenerate`` tag."""
-    return [f"trial {tags.get('xlsweep.aux', '?')} seed {tags.get('xlsweep.seed', '?')}: {tags[DEGENERATE_TAG]}"
+    return [f"trial {tags.get(AUX_TAG, '?')} seed {tags.get(SEED_TAG, '?')}: {tags[DEGENERATE_TAG]}"
             for tags in (run.data.tags for run in tracker.children()) if DEGENERATE_TAG in tags]
 
 
@@ -336,8 +285,8 @@ def run_sweep(
 
     The sweep directory is created with ``dir_mode`` (default 0700: private).
     """
-    sweep = _absolute_paths(sweep, output_dir)  # trials run in other working directories (and on other nodes)
-    cells = expand_grid(sweep)  # validates every cell again; cheap
+    cells = absolute_cells(expand_grid(sweep))  # checked when the sweep was loaded
+    sweep = absolute_paths(sweep, output_dir)  # trials run in other working directories (and on other nodes)
     check_data_files(cells, sweep)
     preflight(cells, sweep, output_dir=output_dir)  # directories, the model's config, local data contents
     for line in tiny_default_warnings(cfg for _, cfg in cells) + repeated_trials(cells):
@@ -434,7 +383,7 @@ def _prepare_all(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConf
     for reason in degenerate:
         log(f"WARNING: degenerate {reason}")
     if degenerate:
-        tracker.client.set_tag(tracker.run_id, DEGENERATE_TAG, "; ".join(degenerate)[:5000])
+        tracker.set_tags({DEGENERATE_TAG: "; ".join(degenerate)[:5000]})
     return degenerate, longest
 
 
@@ -476,7 +425,7 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
             *, address: str | None, restore: bool, log: Log) -> SweepOutcome:
     expected = expected_trials(sweep, cells)
     log(f"sweep {sweep.name!r}: {expected} trial{'' if expected == 1 else 's'} → {out_dir}")
-    tracker = _open_tracking(sweep, state.tracking_uri, state.sweep_id)
+    tracker = _open_tracking(sweep, state.tracking_uri, state.sweep_id, cells)
     state.parent_run_id = tracker.run_id
     outcome = SweepOutcome(out_dir=out_dir, parent_run_id=tracker.run_id, tracking_uri=state.tracking_uri)
     task = get_task(sweep.trial.data.task)
@@ -512,7 +461,7 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
             outcome.trials_csv = _write_rows(rows, out_dir / "trials.csv")
         # the sweep ran to its end: FINISHED if a trial finished (every one has a row, this session's or an earlier
         # one's, as Tune restores it), the failed ones counted in a tag (the CLI exits 1 on them)
-        tracker.client.set_tag(tracker.run_id, "xlsweep.failed_trials", str(len(outcome.failures)))
+        tracker.set_tags({FAILED_TRIALS_TAG: str(len(outcome.failures))})
         status = "FINISHED" if rows else "FAILED"
     except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, SIGHUP) outside Tune's run: in stage 1, starting Ray, ...
         status = "KILLED"
@@ -529,7 +478,7 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
         signals.restore()
     _report(outcome, tracker, task.primary, log)  # from MLflow only: Ray is down by now
     if sweep.pair_search.enabled:  # the chosen pairs, tied sets and completed heatmap, from MLflow
-        from xlsweep.sweep.pair_search import report_pair_search
+        from xlsweep.sweep.pair_report import report_pair_search
 
         paths = report_pair_search(sweep, tracking_uri=outcome.tracking_uri,
                                     parent_run_id=outcome.parent_run_id, out_dir=out_dir, log=log)

@@ -24,7 +24,22 @@ from xlsweep.prepare import prepare
 from xlsweep.sweep.mlflow_fields import log_final_metrics, run_name, trial_params
 from xlsweep.tasks import get_task
 from xlsweep.tasks.base import degenerate_loss
-from xlsweep.tracking import DEGENERATE_TAG, TrialRun
+from xlsweep.tracking import TrialRun
+from xlsweep.tracking.tags import (
+    ALGORITHM_TAG,
+    AUX_TAG,
+    BENCHMARK_TAG,
+    CELL_TAG,
+    DEGENERATE_TAG,
+    FAILURE_TAG,
+    PARENT_SWEEP_ID_TAG,
+    PRIMARY_TAG,
+    QUERY_TAG,
+    SEED_TAG,
+    SUPPORT_TAG,
+    SWEEP_TAG,
+    TASK_TAG,
+)
 from xlsweep.train.learner import Learner
 from xlsweep.train.meta import NonFiniteLoss
 from xlsweep.trial import run_trial
@@ -70,19 +85,19 @@ class TrialContext:
 
 def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, str]:
     return {
-        "xlsweep.sweep": ctx.sweep.name,
-        "xlsweep.algorithm": cfg.meta.algorithm,
-        "xlsweep.task": cfg.data.task,
-        "xlsweep.benchmark": cfg.data.benchmark,
-        # the resolved languages: an x-maml cell of an aux choice "en→hi" meta-learns on hi (config.load.cell_config)
-        "xlsweep.aux": AuxChoice(cfg.meta.support, cfg.meta.query).label if "aux" in overrides
+        SWEEP_TAG: ctx.sweep.name,
+        ALGORITHM_TAG: cfg.meta.algorithm,
+        TASK_TAG: cfg.data.task,
+        BENCHMARK_TAG: cfg.data.benchmark,
+        # the resolved languages: an x-maml cell of an aux choice "en→hi" meta-learns on hi (plan.grid.cell_config)
+        AUX_TAG: AuxChoice(cfg.meta.support, cfg.meta.query).label if "aux" in overrides
         else "+".join(cfg.meta.support),
-        "xlsweep.support": ",".join(cfg.meta.support),
-        "xlsweep.query": ",".join(cfg.meta.query or cfg.meta.support),
-        "xlsweep.seed": str(cfg.seed),
-        "xlsweep.primary": get_task(cfg.data.task).primary,
-        "xlsweep.cell": json.dumps(overrides, ensure_ascii=False, default=str)[:5000],
-        "xlsweep.parent_sweep_id": ctx.sweep_id,  # the parent's xlsweep.sweep_id: filters one sweep's trials
+        SUPPORT_TAG: ",".join(cfg.meta.support),
+        QUERY_TAG: ",".join(cfg.meta.query or cfg.meta.support),
+        SEED_TAG: str(cfg.seed),
+        PRIMARY_TAG: get_task(cfg.data.task).primary,
+        CELL_TAG: json.dumps(overrides, ensure_ascii=False, default=str)[:5000],
+        PARENT_SWEEP_ID_TAG: ctx.sweep_id,  # the parent's sweep id: filters one sweep's trials
     }
 
 
@@ -119,7 +134,7 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
             try:
                 restore = load_learner_state(Path(d) / LEARNER_FILE)
             except CheckpointError as err:  # the run ends FAILED with the reason, not RUNNING forever
-                run.set_tags({"xlsweep.failure": str(err)[:5000]})
+                run.set_tags({FAILURE_TAG: str(err)[:5000]})
                 run.finish("FAILED")
                 raise
 
@@ -141,7 +156,7 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
                                 artifacts_dir=artifacts, dev_languages=dev_languages, device=device,
                                 degenerate=degenerate)
         except NonFiniteLoss as err:  # a diverged trial ends with its reason; the sweep goes on
-            run.set_tags({"xlsweep.failure": str(err)})
+            run.set_tags({FAILURE_TAG: str(err)})
             run.finish("FAILED")
             tune.report({"meta_step": -1, "failure": str(err)})
             return
@@ -151,7 +166,7 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
             run.finish("KILLED")
             raise
         except BaseException as err:
-            run.set_tags({"xlsweep.failure": f"{type(err).__name__}: {err}"[:5000]})
+            run.set_tags({FAILURE_TAG: f"{type(err).__name__}: {err}"[:5000]})
             run.finish("FAILED")
             raise
         metrics |= {f"baseline/{k}": v for k, v in prepared.baseline.items()}
