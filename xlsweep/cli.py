@@ -93,7 +93,7 @@ def search_pairs(
     """Search the best auxiliary pair per target over the config's grid.aux within a budget (pair_search)."""
     from xlsweep.config import ConfigError
     from xlsweep.plan import parse_sweep
-    from xlsweep.sweep.state import sweep_yaml
+    from xlsweep.sweep.sweep_dir import sweep_yaml
 
     raw = sweep_yaml(_load(config))
     raw["pair_search"] = {**raw["pair_search"], "enabled": True, **({} if budget is None else {"budget": budget})}

@@ -139,7 +139,7 @@ def test_a_sweep_logs_the_tiny_default_warnings_before_any_work(tmp_path: Path,
     def stop(*args: object, **kwargs: object) -> None:
         raise Stop  # the next step opens the tracking store: the warnings must be out by then
 
-    monkeypatch.setattr(runner_module, "_check_tracking", stop)
+    monkeypatch.setattr(runner_module, "check_tracking", stop)
     lines: list[str] = []
     with pytest.raises(Stop):
         runner_module.run_sweep(load_sweep(_config(tmp_path, model=str(model))), log=lines.append)

@@ -23,8 +23,8 @@ REASON = "stage 1 on bel: predicts 'neutral' for all 64 test rows"
 def test_a_degenerate_stage1_is_warned_about_and_tagged_on_the_parent_run(
         prepared_smoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     _, prepared, cache = prepared_smoke
-    monkeypatch.setattr(runner_module, "_init_ray", lambda *args: None)
-    monkeypatch.setattr(runner_module, "_check_shared_storage", lambda *args: None)
+    monkeypatch.setattr(runner_module, "start_ray", lambda *args: None)
+    monkeypatch.setattr(runner_module, "check_shared_storage", lambda *args: None)
     monkeypatch.setattr(runner_module, "prepare",
                         lambda *args, **kwargs: dataclasses.replace(prepared, degenerate=(REASON,)))
 

@@ -59,8 +59,8 @@ def test_the_config_written_for_trials_and_resume_has_absolute_paths(tmp_path: P
     monkeypatch.chdir(tmp_path)
     (tmp_path / "enc").mkdir()
     shipped = []
-    monkeypatch.setattr(runner, "_init_ray", lambda *args: None)
-    monkeypatch.setattr(runner, "_check_shared_storage", lambda *args: None)
+    monkeypatch.setattr(runner, "start_ray", lambda *args: None)
+    monkeypatch.setattr(runner, "check_shared_storage", lambda *args: None)
     monkeypatch.setattr(runner, "preflight", lambda *args, **kwargs: [])  # `enc` is no real model directory
 
     def stage1(sweep, *args):  # type: ignore[no-untyped-def]

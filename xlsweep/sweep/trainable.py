@@ -1,6 +1,7 @@
 """The Tune trainable: a thin adapter from one grid cell to :func:`xlsweep.trial.run_trial`.
 
-It rebuilds the cell's config, opens (or re-opens) the trial's MLflow child run,
+It takes the cell's checked config from the driver (a config Optuna proposed is built and checked
+here), opens (or re-opens) the trial's MLflow child run,
 resumes from Tune's checkpoint if there is one, reports progress and checkpoints
 through ``tune.report`` and logs the same numbers to MLflow, idempotently.
 """
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,9 @@ import torch
 import yaml
 from ray import tune
 
-from xlsweep.config import AuxChoice, SweepConfig, to_dict
+from xlsweep.config import AuxChoice, SweepConfig, TrialConfig, to_dict
 from xlsweep.methods import method, prepared_rows
-from xlsweep.plan import cell_config, objective_languages
+from xlsweep.plan import cell_config, cell_key, objective_languages
 from xlsweep.prepare import prepare
 from xlsweep.sweep.mlflow_fields import log_final_metrics, run_name, trial_params
 from xlsweep.tasks import get_task
@@ -73,7 +75,10 @@ def load_learner_state(path: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TrialContext:
-    """What every trial of a sweep shares; handed to workers once through ``tune.with_parameters``."""
+    """What every trial of a sweep shares; handed to workers once through ``tune.with_parameters``.
+
+    ``cells`` are the grid's checked trial configs by :func:`~xlsweep.plan.cell_key`.
+    """
 
     sweep: SweepConfig
     cache_dir: str
@@ -81,6 +86,11 @@ class TrialContext:
     experiment_id: str
     parent_run_id: str
     sweep_id: str = ""
+    cells: Mapping[str, TrialConfig] = field(default_factory=dict)
+
+    def trial_config(self, overrides: Mapping[str, object]) -> TrialConfig:
+        """The checked config of the cell ``overrides``: the driver's, or (a searcher's proposal) built and checked."""
+        return self.cells.get(cell_key(overrides)) or cell_config(self.sweep, overrides)
 
 
 def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, str]:
@@ -103,9 +113,9 @@ def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, s
 
 def _degenerate(task: str, per_target: dict[str, str], losses: list[float], *, training_loss: bool) -> str:
     """Why the trial's model learnt nothing, or ``""``: its final training loss at chance level (when ``losses``
-    are losses of the model on what it fits: MetaXL's family; an episode method's loss is the query loss after
-    adapting on other languages, at chance level for a model that is fine — twins of Table 3 showed it), or
-    constant predictions on a target."""
+    are losses of the model on what it fits, :attr:`~xlsweep.methods.base.Method.training_loss`; an episode
+    method's loss is the query loss after adapting on other languages, which can sit at chance level for a model
+    that is fine), or constant predictions on a target."""
     at_chance = training_loss and losses and degenerate_loss(task, losses[-1])
     reasons = [at_chance] if at_chance else []
     reasons += [f"{lang}: {why}" for lang, why in per_target.items()]
@@ -114,7 +124,7 @@ def _degenerate(task: str, per_target: dict[str, str], losses: list[float], *, t
 
 def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
     overrides = dict(config)
-    cfg = cell_config(ctx.sweep, overrides)
+    cfg = ctx.trial_config(overrides)
     torch.set_num_threads(max(1, int(ctx.sweep.resources.cpu)))
     device = "cuda" if ctx.sweep.resources.gpu > 0 and torch.cuda.is_available() else "cpu"
     dev_languages = objective_languages(ctx.sweep, cfg)

@@ -15,7 +15,7 @@ from typing import Any
 from xlsweep.config import SweepConfig, TrialConfig
 from xlsweep.methods import RowCount, method
 from xlsweep.plan import SAMPLE_KEY, search_samples
-from xlsweep.sweep.state import SweepState
+from xlsweep.sweep.sweep_dir import SweepState
 from xlsweep.tracking.runs import tag_trial_run
 from xlsweep.tracking.tags import STOPPED_TAG
 
