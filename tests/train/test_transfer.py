@@ -12,7 +12,7 @@ import torch
 
 from xlsweep.config.schema import TrialConfig
 from xlsweep.plan import validate_trial
-from xlsweep.train.transfer import TransferLearner
+from xlsweep.train.transfer import TransferData, TransferLearner, TransferSettings
 from xlsweep.trial import build_learner, run_trial
 
 
@@ -211,11 +211,12 @@ def _features(rows: int, seed: int) -> dict[str, torch.Tensor]:
 def _tiny_learner(step: str, rtn: str) -> TransferLearner:
     from xlsweep.tasks import get_task
 
-    learner = TransferLearner(_tiny(), method="metaxl", source=_features(24, 1), target=_features(10, 2),
-                              dev=_features(4, 3), dev_references=None, task=get_task("ner"), language="zul",
-                              rtn=rtn, rtn_layers=(1,), bottleneck=4, epochs=1, source_batch=6, target_batch=6,
-                              lr=0.05, rtn_lr=0.01, weight_decay=0.01, warmup_ratio=0.0, max_grad_norm=0.5,
-                              step=step, seed=3)  # type: ignore[arg-type]
+    data = TransferData(source=_features(24, 1), target=_features(10, 2), dev=_features(4, 3), dev_references=None,
+                        language="zul")
+    settings = TransferSettings(objective="metaxl", rtn=rtn, rtn_layers=(1,), bottleneck=4, epochs=1, source_batch=6,
+                                target_batch=6, lr=0.05, rtn_lr=0.01, weight_decay=0.01, warmup_ratio=0.0,
+                                max_grad_norm=0.5, step=step)  # type: ignore[arg-type]
+    learner = TransferLearner(_tiny(), data, settings, task=get_task("ner"), seed=3)
     assert learner.insertion is not None
     learner.insertion.rtns.double()
     return learner

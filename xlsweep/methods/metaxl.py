@@ -3,16 +3,17 @@
 All four train :class:`xlsweep.train.transfer.TransferLearner` from the encoder (or the stage-1 model,
 ``metaxl.init``) with the ``metaxl`` section's settings: source = meta.support's train split, target =
 meta.query's ``meta.split``, model selection on the target's dev split. Their length is epochs ×
-steps per epoch (+ back-off epochs), known from the data's sizes (:func:`transfer_steps`).
+steps per epoch (+ back-off epochs), known from the data's sizes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from xlsweep.config.errors import ConfigError, fraction, non_negative, positive
-from xlsweep.methods.base import Method, PreparedData, RowCount, Rules, no_rules
-from xlsweep.train.phases import transfer_total_steps
+from xlsweep.methods.base import Build, Method, PreparedData, RowCount, Rules, no_rules
+from xlsweep.train.phases import Objective, transfer_total_steps
 
 if TYPE_CHECKING:
     import torch
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from xlsweep.config.schema import TrialConfig
     from xlsweep.train.learner import Learner
 
-__all__ = ["METHODS", "transfer_steps"]
+__all__ = ["METHODS", "transfer_method", "transfer_rules"]
 
 
 def _subset_size(rows: int, n: int) -> int:
@@ -28,13 +29,17 @@ def _subset_size(rows: int, n: int) -> int:
     return rows if n <= 0 or n >= rows else n
 
 
-def transfer_steps(cfg: TrialConfig, rows: RowCount) -> int:
-    """The learner's ``total_steps`` from the config and the data's sizes, without building a model."""
-    m, x = cfg.meta, cfg.metaxl
-    n_source = _subset_size(rows(m.support[0], "train"), x.source_size) if m.support else 0
-    n_target = _subset_size(rows(m.query[0], m.split), x.target_size)
-    return transfer_total_steps(m.algorithm, n_source, n_target, epochs=x.epochs, backoff_epochs=x.backoff_epochs,
-                                source_batch=x.source_batch, target_batch=x.target_batch, jt_batches=x.jt_batches)
+def _steps(objective: Objective, rtn: bool) -> Callable[[TrialConfig, RowCount], int]:
+    def total_steps(cfg: TrialConfig, rows: RowCount) -> int:
+        """The learner's ``total_steps`` from the config and the data's sizes, without building a model."""
+        m, x = cfg.meta, cfg.metaxl
+        n_source = _subset_size(rows(m.support[0], "train"), x.source_size) if m.support else 0
+        n_target = _subset_size(rows(m.query[0], m.split), x.target_size)
+        return transfer_total_steps(objective, n_source, n_target, rtn=rtn, epochs=x.epochs,
+                                    backoff_epochs=x.backoff_epochs, source_batch=x.source_batch,
+                                    target_batch=x.target_batch, joint_batches=x.jt_batches)
+
+    return total_steps
 
 
 def _reads(cfg: TrialConfig) -> list[tuple[str, str, str]]:
@@ -52,31 +57,34 @@ def _trains_on(cfg: TrialConfig) -> tuple[str, ...]:
     return cfg.meta.query
 
 
-def _build(cfg: TrialConfig, prepared: PreparedData, device: torch.device | str) -> Learner:
-    import torch
+def _builder(objective: Objective, rtn: bool) -> Build:
+    def build(cfg: TrialConfig, prepared: PreparedData, device: torch.device | str) -> Learner:
+        import torch
 
-    from xlsweep.data.features import Features
-    from xlsweep.tasks import get_task
-    from xlsweep.train.transfer import TransferLearner, subset_rows
+        from xlsweep.data.features import Features
+        from xlsweep.tasks import get_task
+        from xlsweep.train.transfer import TransferData, TransferLearner, TransferSettings, subset_rows
 
-    m, x, task = cfg.meta, cfg.metaxl, get_task(cfg.data.task)
-    torch.manual_seed(cfg.seed)
-    model = task.load_model(prepared.encoder_dir if x.init == "encoder" else prepared.stage1_dir)
-    (target,) = m.query
+        m, x, task = cfg.meta, cfg.metaxl, get_task(cfg.data.task)
+        torch.manual_seed(cfg.seed)
+        model = task.load_model(prepared.encoder_dir if x.init == "encoder" else prepared.stage1_dir)
+        (target,) = m.query
 
-    def subset(lang: str, split: str, n: int) -> Features:
-        return subset_rows(prepared.features.get(lang, split), n, mode=x.subset, seed=x.subset_seed)
+        def subset(lang: str, split: str, n: int) -> Features:
+            return subset_rows(prepared.features.get(lang, split), n, mode=x.subset, seed=x.subset_seed)
 
-    return TransferLearner(
-        model, method=m.algorithm,  # type: ignore[arg-type]  # a name of this module's METHODS
-        source=subset(m.support[0], "train", x.source_size) if m.support else None,
-        target=subset(target, m.split, x.target_size),
-        dev=prepared.features.get(target, "dev"), dev_references=prepared.features.references(target, "dev"),
-        task=task, language=target, rtn=x.rtn, rtn_layers=x.rtn_layers, bottleneck=x.bottleneck,
-        epochs=x.epochs, source_batch=x.source_batch, target_batch=x.target_batch, lr=x.lr,
-        rtn_lr=x.rtn_lr, weight_decay=x.weight_decay, warmup_ratio=x.warmup_ratio, max_grad_norm=x.max_grad_norm,
-        backoff_epochs=x.backoff_epochs, step=x.step, jt_batches=x.jt_batches, select=x.select, seed=cfg.seed,
-        eval_batch_size=cfg.eval.batch_size, device=device)
+        data = TransferData(source=subset(m.support[0], "train", x.source_size) if m.support else None,
+                            target=subset(target, m.split, x.target_size), dev=prepared.features.get(target, "dev"),
+                            dev_references=prepared.features.references(target, "dev"), language=target)
+        settings = TransferSettings(
+            objective=objective, rtn=x.rtn if rtn else None, rtn_layers=x.rtn_layers, bottleneck=x.bottleneck,
+            epochs=x.epochs, source_batch=x.source_batch, target_batch=x.target_batch, lr=x.lr, rtn_lr=x.rtn_lr,
+            weight_decay=x.weight_decay, warmup_ratio=x.warmup_ratio, max_grad_norm=x.max_grad_norm,
+            backoff_epochs=x.backoff_epochs, step=x.step, joint_batches=x.jt_batches, select=x.select,
+            eval_batch_size=cfg.eval.batch_size)
+        return TransferLearner(model, data, settings, task=task, seed=cfg.seed, device=device)
+
+    return build
 
 
 def _metaxl_check(cfg: TrialConfig) -> None:
@@ -134,18 +142,20 @@ def _rtn_rules(cfg: TrialConfig) -> None:
         raise ConfigError(f"metaxl.rtn_layers: got {list(x.rtn_layers)}; a layer may appear only once")
 
 
-def transfer_method(*, name: str, label: str, order: int, own: Rules = no_rules, needs_source: bool = True,
-                    **changes: Any) -> Method:
-    """MetaXL or one of its baselines: one source and one target, ``metaxl.epochs`` over the data."""
-    return Method(name=name, label=label, family="transfer", section="metaxl", order=order, build=_build,
-                  total_steps=transfer_steps, reads=_reads, trains_on_split=_trains_on,
-                  check=transfer_rules(own, needs_source=needs_source), training_loss=True,
-                  transfer_analysis=True, needs_source=needs_source, **changes)
+def transfer_method(*, name: str, label: str, order: int, objective: Objective, own: Rules = no_rules,
+                    needs_source: bool = True, uses_rtn: bool = False, **changes: Any) -> Method:
+    """MetaXL or one of its baselines: one source and one target, ``metaxl.epochs`` over the data, trained on
+    ``objective`` (:mod:`xlsweep.train.transfer`), source rows through an RTN if ``uses_rtn``."""
+    return Method(name=name, label=label, family="transfer", section="metaxl", order=order,
+                  build=_builder(objective, uses_rtn), total_steps=_steps(objective, uses_rtn), reads=_reads,
+                  trains_on_split=_trains_on, check=transfer_rules(own, needs_source=needs_source),
+                  training_loss=True, transfer_analysis=True, needs_source=needs_source, uses_rtn=uses_rtn, **changes)
 
 
 METHODS = (  # rows: baselines first, as in the MetaXL paper's tables; jt, else target-only, is the reference
-    transfer_method(name="target-only", label="target-only", order=100, needs_source=False, reference=2),
-    transfer_method(name="jt", label="JT", order=110, reference=1),
-    transfer_method(name="jt-rtn", label="JT w/ RTN", order=120, uses_rtn=True),
-    transfer_method(name="metaxl", label="MetaXL", order=130, own=_metaxl_check, uses_rtn=True),
+    transfer_method(name="target-only", label="target-only", order=100, objective="target", needs_source=False,
+                    reference=2),
+    transfer_method(name="jt", label="JT", order=110, objective="joint", reference=1),
+    transfer_method(name="jt-rtn", label="JT w/ RTN", order=120, objective="joint", uses_rtn=True),
+    transfer_method(name="metaxl", label="MetaXL", order=130, objective="metaxl", own=_metaxl_check, uses_rtn=True),
 )
