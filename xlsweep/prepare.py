@@ -192,7 +192,7 @@ TRAINING_FILE, DIAGNOSTICS_FILE = "training.json", "diagnostics.json"  # beside 
 
 
 def _loss_warning(cfg: TrialConfig, stage1_dir: Path) -> str | None:
-    """Stage 1's final training loss at chance level (stage-1 models cached before this was recorded: unknown)."""
+    """Stage 1's final training loss at chance level (a cached stage 1 without its training record: unknown)."""
     path = stage1_dir / TRAINING_FILE
     loss = json.loads(path.read_text()).get("final_loss") if path.is_file() else None
     return degenerate_loss(cfg.data.task, float(loss)) if loss is not None else None

@@ -10,8 +10,8 @@ seeds. Two tests go with it:
   when ``--target`` shows one target);
 * **tied with the best** — per target, :func:`xlsweep.report.stats.tied_with_best`: the best
   choice (highest mean) and every choice not significantly worse than it, paired over seeds,
-  Holm-corrected over that target's comparisons with the best (issue 14's answer to "which
-  auxiliary choice for target X": a set, not a rank). A choice with fewer than 2 seed pairs
+  Holm-corrected over that target's comparisons with the best (the answer to "which
+  auxiliary choice for target X" is a set, not a rank). A choice with fewer than 2 seed pairs
   with the best cannot be told apart from it and stays in the set.
 
 Meta-learning rows whose auxiliary languages include the target are kept and marked ``†``

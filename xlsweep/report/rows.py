@@ -37,8 +37,8 @@ TRANSFER = frozenset(m.name for m in all_methods() if m.family == "transfer")
 _RTN_METHODS = frozenset(m.name for m in all_methods() if m.uses_rtn)
 
 RTN_KEYS = METHOD_RTN_KEYS | {"metaxl.residual", "metaxl.gate"}
-"""Grid keys that change nothing for the methods without an RTN (target-only, jt): today's RTN keys, and the
-two that ``metaxl.rtn`` replaced, which runs recorded before carry."""
+"""Grid keys that change nothing for the methods without an RTN (target-only, jt): the RTN keys, and
+``metaxl.residual`` and ``metaxl.gate`` (``metaxl.rtn`` replaces both; runs in a store may carry them)."""
 
 _FIXED = ("aux", "seed", "meta.algorithm", "sample")  # shown otherwise, or a repeat (sample: its values are)
 
