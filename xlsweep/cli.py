@@ -407,9 +407,9 @@ def report(
              "else links relative to the server that serves the page.")] = None,
 ) -> None:
     """Tables in the papers' shapes, heatmap and best pairs of a sweep, read from MLflow (mean ± std over seeds)."""
-    from xlsweep.report.records import ReportError
     from xlsweep.report.render import parse_formats
     from xlsweep.report.sweep_report import report_from_mlflow
+    from xlsweep.report.sweep_results import ReportError
     from xlsweep.tracking import default_tracking_uri
 
     try:
@@ -439,8 +439,8 @@ def best_pairs(
     from xlsweep.report.best_pairs import best_pairs as rank_pairs
     from xlsweep.report.best_pairs import best_pairs_lines
     from xlsweep.report.from_mlflow import load_sweep_results
-    from xlsweep.report.records import ReportError
     from xlsweep.report.sweep_report import resolve_metric
+    from xlsweep.report.sweep_results import ReportError
     from xlsweep.tracking import default_tracking_uri
 
     try:

@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.report.conftest import DEMO_BASELINE, Store, make_child, make_parent
 from xlsweep.report.from_mlflow import load_sweep_results
-from xlsweep.report.records import ReportError
+from xlsweep.report.sweep_results import ReportError
 
 
 def test_the_experiments_latest_sweep_is_loaded_with_its_finished_trials(demo_store: Store) -> None:

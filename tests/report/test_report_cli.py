@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from tests.report.conftest import Store
 from xlsweep.cli import app
-from xlsweep.report.records import ReportError
 from xlsweep.report.sweep_report import report_from_mlflow
+from xlsweep.report.sweep_results import ReportError
 
 runner = CliRunner()
 

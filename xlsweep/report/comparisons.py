@@ -5,7 +5,7 @@ Table 3 of the XLA-MAML paper (§4.3) sets "X-MAML hi → X" next to "XLA-MAML h
 meta-learns on hi alone, XLA-MAML with the inner step on the source (en) and the meta step on
 hi — and claims XLA-MAML improves on X-MAML. A sweep with both methods (``meta.algorithm`` as
 a grid axis) gets one comparison row per XLA-MAML row and X-MAML row that share their
-auxiliary languages and settings (:func:`xlsweep.report.rows.pair_key`): per column, the
+auxiliary languages and settings (:func:`xlsweep.report.row_groups.pair_key`): per column, the
 per-seed difference XLA-MAML − X-MAML (mean ± std over seeds) and a one-sided paired t-test
 (H1: XLA-MAML is better), pairs matched by seed. These tests are their own family: Holm's
 adjustment runs over every tested comparison cell of one table.
@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from xlsweep.methods import all_methods
-from xlsweep.report.cells import Cell, Row, holm_rows
-from xlsweep.report.rows import RowGroup, SeedGrid, over, pair_key
+from xlsweep.report.row_groups import RowGroup, SeedGrid, over, pair_key
 from xlsweep.report.stats import paired_test
+from xlsweep.report.table_cells import Cell, Row, holm_rows
 
 __all__ = ["COMPARED", "method_comparisons"]
 

@@ -20,7 +20,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from xlsweep.report.records import Excluded, ReportError, RunRecord, SweepResults
+from xlsweep.report.sweep_results import Excluded, ReportError, RunRecord, SweepResults
 from xlsweep.tracking.reader import StoreReader, StoreReadError
 from xlsweep.tracking.store import TrackingError
 from xlsweep.tracking.tags import (

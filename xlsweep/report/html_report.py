@@ -22,12 +22,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from xlsweep.report.best_pairs import RankedPair
-from xlsweep.report.cells import Cell, Row
 from xlsweep.report.heatmap import SIGNIFICANT_MARK, UNTESTED_MARK, format_points
 from xlsweep.report.html_svg import attr, esc, heatmap_svg, verdict
 from xlsweep.report.paper_tables import AVG_EXCL_COLUMN, CORRECTION, PaperTable
-from xlsweep.report.records import SweepResults
 from xlsweep.report.render import cell_text
+from xlsweep.report.sweep_results import SweepResults
+from xlsweep.report.table_cells import Cell, Row
 from xlsweep.tracking.urls import compare_url, experiment_url, normalise_base, run_link
 
 __all__ = ["REPORT_HTML", "html_page", "write_html_report"]

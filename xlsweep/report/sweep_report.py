@@ -46,10 +46,10 @@ from xlsweep.report.paper_tables import (
     method_paper_table,
     untested_frame,
 )
-from xlsweep.report.records import ReportError, SweepResults
 from xlsweep.report.render import FORMATS, markdown, write_table
-from xlsweep.report.rows import TRANSFER
+from xlsweep.report.row_groups import TRANSFER
 from xlsweep.report.stats import DEFAULT_ALPHA
+from xlsweep.report.sweep_results import ReportError, SweepResults
 from xlsweep.tracking.urls import normalise_base
 
 __all__ = ["UI_URL_ENV", "SweepReport", "check_out_dir", "default_out_dir", "report_from_mlflow", "resolve_metric",

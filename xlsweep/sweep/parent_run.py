@@ -71,8 +71,8 @@ def open_tracking(sweep: SweepConfig, uri: str, sweep_id: str, cells: Cells | No
 
 def report_to_parent(outcome: SweepOutcome, tracker: SweepRun, primary: str, log: Log) -> None:
     """The sweep's tables, heatmap and best pairs, built from MLflow as `xlsweep report` builds them."""
-    from xlsweep.report.records import ReportError
     from xlsweep.report.sweep_report import report_from_mlflow
+    from xlsweep.report.sweep_results import ReportError
 
     try:
         report = report_from_mlflow(outcome.tracking_uri, parent_run_id=outcome.parent_run_id, out_dir=outcome.out_dir)

@@ -22,8 +22,8 @@ from xlsweep.methods import RTN_KEYS as METHOD_RTN_KEYS
 from xlsweep.methods import all_methods
 from xlsweep.report.aux_table import BASELINE_TOLERANCE
 from xlsweep.report.method_table import method_label
-from xlsweep.report.records import ReportError, RunRecord
 from xlsweep.report.stats import mean
+from xlsweep.report.sweep_results import ReportError, RunRecord
 
 __all__ = ["MAML_NAMES", "RTN_KEYS", "TRANSFER", "RowGroup", "SeedGrid", "languages", "over", "pair_key", "row_groups",
            "seed_grid", "stage1_grid"]
