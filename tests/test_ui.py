@@ -195,7 +195,7 @@ def test_ui_names_an_unknown_experiment_before_starting_a_server(tmp_path: Path)
 
 
 def test_the_end_of_a_sweep_prints_its_report_page_and_runs_table(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from xlsweep.cli import _summary
+    from xlsweep.cli.sweeps import _summary
     from xlsweep.report import TrialRecord
     from xlsweep.sweep.runner import SweepOutcome
 

@@ -44,7 +44,7 @@ def test_a_degenerate_stage1_is_warned_about_and_tagged_on_the_parent_run(
 def test_the_summary_repeats_the_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import typer
 
-    from xlsweep.cli import _summary
+    from xlsweep.cli.sweeps import _summary
 
     outcome = SweepOutcome(out_dir=tmp_path, parent_run_id="p", tracking_uri="http://x", degenerate=[REASON])
     with pytest.raises(typer.Exit):  # no records: exit 1
