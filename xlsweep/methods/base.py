@@ -86,6 +86,8 @@ class Method:
             means it learnt nothing (an episode method's is the query loss after adapting on other languages).
         transfer_analysis: Its trials measure how close source and target representations are
             (``metaxl.analysis_rows``) and report the best dev score of their model selection.
+        one_target: A trial trains for its one target language (``meta.query``) and is scored on it alone: its
+            report rows are per method (a method table), not per auxiliary choice.
         same_language: Support and query come from one language set (``meta.query`` left empty).
         needs_source: Trains on source languages (``meta.support``); false for target-only.
         uses_rtn: Inserts an RTN (the ``metaxl.rtn_*`` keys apply).
@@ -109,6 +111,7 @@ class Method:
     meta_steps: bool = False
     training_loss: bool = False
     transfer_analysis: bool = False
+    one_target: bool = False
     same_language: bool = False
     needs_source: bool = True
     uses_rtn: bool = False

@@ -149,7 +149,8 @@ def transfer_method(*, name: str, label: str, order: int, objective: Objective, 
     return Method(name=name, label=label, family="transfer", section="metaxl", order=order,
                   build=_builder(objective, uses_rtn), total_steps=_steps(objective, uses_rtn), reads=_reads,
                   trains_on_split=_trains_on, check=transfer_rules(own, needs_source=needs_source),
-                  training_loss=True, transfer_analysis=True, needs_source=needs_source, uses_rtn=uses_rtn, **changes)
+                  training_loss=True, transfer_analysis=True, one_target=True, needs_source=needs_source,
+                  uses_rtn=uses_rtn, **changes)
 
 
 METHODS = (  # rows: baselines first, as in the MetaXL paper's tables; jt, else target-only, is the reference

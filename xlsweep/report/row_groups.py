@@ -28,10 +28,10 @@ from xlsweep.report.sweep_results import ReportError, RunRecord
 __all__ = ["MAML_NAMES", "RTN_KEYS", "TRANSFER", "RowGroup", "SeedGrid", "languages", "over", "pair_key", "row_groups",
            "seed_grid", "stage1_grid"]
 
-MAML_NAMES = {m.name: m.label for m in all_methods() if m.family == "episodes"}
+MAML_NAMES = {m.name: m.label for m in all_methods() if not m.one_target}
 """Display names of the meta-learning algorithms, as in the XLA-MAML paper."""
 
-TRANSFER = frozenset(m.name for m in all_methods() if m.family == "transfer")
+TRANSFER = frozenset(m.name for m in all_methods() if m.one_target)
 """The MetaXL family: each trial trains for, and is scored on, its own target (the query)."""
 
 _RTN_METHODS = frozenset(m.name for m in all_methods() if m.uses_rtn)
