@@ -168,7 +168,7 @@ def instrument(record_path: str, spans: dict[str, list[tuple[float, float]]]) ->
 
     with contextlib.ExitStack() as stack:
         for target, name, key in [(ray, "init", "ray_init"), (ray, "shutdown", "ray_shutdown"),
-                                  (runner, "_open_tracking", "mlflow_parent"), (runner, "prepare", "driver_prepare"),
+                                  (runner, "open_tracking", "mlflow_parent"), (runner, "prepare", "driver_prepare"),
                                   (tune.Tuner, "fit", "fit")]:
             stack.enter_context(mock.patch.object(target, name, timed(getattr(target, name), key)))
         stack.enter_context(mock.patch.object(module, "trainable", _timed_trainable(record_path)))
