@@ -72,7 +72,7 @@ from xlsweep.data.features import Features, batch_of  # noqa: E402
 from xlsweep.models.encoder import enable_activation_checkpointing, quiet_transformers  # noqa: E402
 from xlsweep.tasks import get_task  # noqa: E402
 from xlsweep.train.meta import MetaLearner  # noqa: E402
-from xlsweep.train.transfer import TransferLearner  # noqa: E402
+from xlsweep.train.transfer import TransferData, TransferLearner, TransferSettings  # noqa: E402
 
 __all__ = ["main"]
 
@@ -171,12 +171,12 @@ def metaxl_step(sizes: Sizes, *, steps: int, seed: int, device: torch.device) ->
     x = MetaXLConfig()
     source = random_features(sizes.batch * (steps + 1), sizes, seed + 1)
     target, dev = random_features(100, sizes, seed + 2), random_features(sizes.batch, sizes, seed + 3)
-    learner = TransferLearner(
-        build_model(sizes, seed), method="metaxl", source=source, target=target, dev=dev, dev_references=None,
-        task=get_task("nli"), language="bel", rtn_layers=(RTN_LAYER,), bottleneck=x.bottleneck,
-        rtn=x.rtn, epochs=1, source_batch=sizes.batch, target_batch=sizes.batch, lr=x.lr,
-        rtn_lr=x.rtn_lr, weight_decay=x.weight_decay, warmup_ratio=x.warmup_ratio, max_grad_norm=x.max_grad_norm,
-        step=x.step, seed=seed, device=device)
+    data = TransferData(source=source, target=target, dev=dev, dev_references=None, language="bel")
+    settings = TransferSettings(objective="metaxl", rtn=x.rtn, rtn_layers=(RTN_LAYER,), bottleneck=x.bottleneck,
+                                epochs=1, source_batch=sizes.batch, target_batch=sizes.batch, lr=x.lr, rtn_lr=x.rtn_lr,
+                                weight_decay=x.weight_decay, warmup_ratio=x.warmup_ratio,
+                                max_grad_norm=x.max_grad_norm, step=x.step)
+    learner = TransferLearner(build_model(sizes, seed), data, settings, task=get_task("nli"), seed=seed, device=device)
 
     def step() -> float:
         loss = learner.step()

@@ -60,8 +60,8 @@ TARGET_FRACTION = 0.05  # at most 5 % of it may be overhead
 def bench_sweep_config(path: str | Path, *, trials: int, steps: int | None, checkpoint_every: int | None,
                        cpus: int) -> Any:
     """The config at ``path`` with a grid of ``trials`` seeds, run one trial at a time on ``cpus`` cores."""
-    from xlsweep.config import load_sweep
     from xlsweep.config.schema import Grid, ResourcesConfig
+    from xlsweep.plan import load_sweep
 
     if trials < 1:
         raise SystemExit(f"--trials: got {trials}; expected at least 1")
@@ -168,7 +168,7 @@ def instrument(record_path: str, spans: dict[str, list[tuple[float, float]]]) ->
 
     with contextlib.ExitStack() as stack:
         for target, name, key in [(ray, "init", "ray_init"), (ray, "shutdown", "ray_shutdown"),
-                                  (runner, "_open_tracking", "mlflow_parent"), (runner, "prepare", "driver_prepare"),
+                                  (runner, "open_tracking", "mlflow_parent"), (runner, "prepare", "driver_prepare"),
                                   (tune.Tuner, "fit", "fit")]:
             stack.enter_context(mock.patch.object(target, name, timed(getattr(target, name), key)))
         stack.enter_context(mock.patch.object(module, "trainable", _timed_trainable(record_path)))
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from xlsweep.config import expand_grid
+    from xlsweep.plan import expand_grid
     from xlsweep.prepare import prepare
     from xlsweep.sweep.runner import run_sweep
     from xlsweep.tasks import get_task

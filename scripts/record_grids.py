@@ -35,13 +35,13 @@ from pathlib import Path
 import numpy as np
 from mlflow.tracking import MlflowClient
 
-from xlsweep.config import load_sweep
-from xlsweep.config.load import grid_cells, to_dict
+from xlsweep.config import to_dict
 from xlsweep.config.schema import AuxChoice
 from xlsweep.data.benchmark import benchmark_languages, synthetic_benchmark
 from xlsweep.data.families import resolve_family
 from xlsweep.data.synthetic import Language, expected_relatedness
 from xlsweep.pairsearch.world import Pair, World, load_world, save_world
+from xlsweep.plan import grid_cells, load_sweep
 from xlsweep.tracking import PARENT_TAG
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ from typing import Any
 from PIL import Image
 
 from xlsweep.tracking import default_tracking_uri
-from xlsweep.ui_links import latest_sweep
+from xlsweep.tracking.links import latest_sweep
 
 ASSISTANT_CLOSE = 'button[data-component-id="mlflow.assistant.chat_panel.close"]'
 

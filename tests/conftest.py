@@ -16,7 +16,7 @@ SMOKE = Path(__file__).resolve().parents[1] / "tune_configs" / "smoke.yaml"
 
 @pytest.fixture(scope="session")
 def smoke_sweep():  # type: ignore[no-untyped-def]
-    from xlsweep.config import load_sweep
+    from xlsweep.plan import load_sweep
 
     return load_sweep(SMOKE)
 
@@ -24,7 +24,7 @@ def smoke_sweep():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def prepared_smoke(smoke_sweep, tmp_path_factory):  # type: ignore[no-untyped-def]
     """Encoder, features and stage 1 of the smoke config, in a session-wide cache."""
-    from xlsweep.config import expand_grid
+    from xlsweep.plan import expand_grid
     from xlsweep.prepare import prepare
 
     (_, cfg), *_ = expand_grid(smoke_sweep)

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from xlsweep.cli import app
-from xlsweep.config import expand_grid, load_sweep
+from xlsweep.plan import expand_grid, load_sweep
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "tune_configs").glob("*.yaml"))
 runner = CliRunner()
@@ -60,7 +60,7 @@ def _sweep_dir(tmp_path: Path, status: str, *, with_ray: bool = True) -> Path:
 
     import yaml
 
-    from xlsweep.sweep.state import sweep_yaml
+    from xlsweep.sweep.sweep_dir import sweep_yaml
 
     out = tmp_path / "runs" / "demo" / "20261123-120000"
     out.mkdir(parents=True)
@@ -246,8 +246,8 @@ def no_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
             raise AssertionError(f"{what} started for a config that should have been refused")
         return start
 
-    monkeypatch.setattr(runner_module, "_init_ray", refuse("Ray"))
-    monkeypatch.setattr(runner_module, "_open_tracking", refuse("MLflow"))
+    monkeypatch.setattr(runner_module, "start_ray", refuse("Ray"))
+    monkeypatch.setattr(runner_module, "open_tracking", refuse("MLflow"))
     (tmp_path / "afile").write_text("not a directory\n")
     return started
 

@@ -10,9 +10,9 @@ import yaml
 from typer.testing import CliRunner
 
 from xlsweep.cli import app
-from xlsweep.config import expand_grid, load_sweep, parse_sweep
 from xlsweep.data.export import export_synthetic
 from xlsweep.data.synthetic import SyntheticBenchmark
+from xlsweep.plan import expand_grid, load_sweep, parse_sweep
 from xlsweep.prepare import prepare
 
 CONFIGS = Path(__file__).resolve().parents[1] / "tune_configs"

@@ -11,9 +11,9 @@ import torch
 import yaml
 
 from tests.conftest import SMOKE
-from xlsweep.config import expand_grid, parse_sweep
 from xlsweep.data.export import export_synthetic
 from xlsweep.data.synthetic import SyntheticBenchmark
+from xlsweep.plan import expand_grid, parse_sweep
 from xlsweep.prepare import prepare
 
 ROTATE = {"entailment": "neutral", "neutral": "contradiction", "contradiction": "entailment"}

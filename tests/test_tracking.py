@@ -178,12 +178,12 @@ def test_sweeps_started_together_on_a_new_database_all_open_it(tmp_path: Path) -
 @pytest.fixture
 def no_client(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any MLflow client opened fails the test: the checks must answer without MLflow's minutes of retries."""
-    import xlsweep.tracking
+    import xlsweep.tracking.store
 
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("an MLflow client was opened")
 
-    monkeypatch.setattr(xlsweep.tracking, "MlflowClient", refuse)
+    monkeypatch.setattr(xlsweep.tracking.store, "MlflowClient", refuse)
 
 
 def _closed_port() -> int:

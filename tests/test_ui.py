@@ -21,15 +21,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from xlsweep.tracking import SweepRun, TrialRun, serve_ui
-from xlsweep.ui_links import (
-    artifact_url,
-    latest_sweep,
-    moved_store_warnings,
-    run_url,
-    runs_table_url,
-    ui_base,
-    view_url,
-)
+from xlsweep.tracking.links import latest_sweep, moved_store_warnings
+from xlsweep.tracking.urls import artifact_url, run_url, runs_table_url, ui_base, view_url
 
 BASE = "http://127.0.0.1:5000"
 
@@ -202,7 +195,7 @@ def test_ui_names_an_unknown_experiment_before_starting_a_server(tmp_path: Path)
 
 
 def test_the_end_of_a_sweep_prints_its_report_page_and_runs_table(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    from xlsweep.cli import _summary
+    from xlsweep.cli.sweeps import _summary
     from xlsweep.report import TrialRecord
     from xlsweep.sweep.runner import SweepOutcome
 

@@ -26,8 +26,7 @@ from typing import Any
 import torch
 
 from xlsweep.cache import cached, file_digest, fingerprint
-from xlsweep.config.load import needed_splits, to_dict
-from xlsweep.config.schema import DataConfig, TrialConfig
+from xlsweep.config import DataConfig, TrialConfig, to_dict
 from xlsweep.data.benchmark import (
     Benchmark,
     benchmark_languages,
@@ -38,6 +37,7 @@ from xlsweep.data.benchmark import (
 )
 from xlsweep.data.features import Features
 from xlsweep.data.sources import resolve_limit, take
+from xlsweep.methods import needed_splits
 from xlsweep.models.encoder import enable_activation_checkpointing, load_tokenizer, loading_report, quiet_transformers
 from xlsweep.models.tiny import build_tiny_encoder
 from xlsweep.tasks import get_task
@@ -192,7 +192,7 @@ TRAINING_FILE, DIAGNOSTICS_FILE = "training.json", "diagnostics.json"  # beside 
 
 
 def _loss_warning(cfg: TrialConfig, stage1_dir: Path) -> str | None:
-    """Stage 1's final training loss at chance level (stage-1 models cached before this was recorded: unknown)."""
+    """Stage 1's final training loss at chance level (a cached stage 1 without its training record: unknown)."""
     path = stage1_dir / TRAINING_FILE
     loss = json.loads(path.read_text()).get("final_loss") if path.is_file() else None
     return degenerate_loss(cfg.data.task, float(loss)) if loss is not None else None

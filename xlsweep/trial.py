@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 
 from xlsweep.analysis.representations import cosine_hausdorff, pca_2d, representations, write_pca_plot
-from xlsweep.config.schema import TrialConfig
+from xlsweep.config import TrialConfig
 from xlsweep.data.benchmark import benchmark_languages
 from xlsweep.methods import method
 from xlsweep.prepare import Prepared
@@ -188,8 +188,9 @@ def run_trial(
     model = learner.final_model()
     metrics = evaluate_dev(cfg, prepared, model, dev_languages, device=device)
     metrics |= evaluate_targets(cfg, prepared, model, device=device, degenerate=degenerate)
-    if isinstance(learner, TransferLearner):
+    if method(cfg.meta.algorithm).transfer_analysis:  # its learner is a TransferLearner
+        transfer = cast(TransferLearner, learner)
         plot = artifacts_dir / "representations_pca.png" if artifacts_dir is not None else None
-        metrics |= analyse_representations(cfg, prepared, learner, plot=plot, device=device)
-        metrics["dev_best"] = learner.best_score
+        metrics |= analyse_representations(cfg, prepared, transfer, plot=plot, device=device)
+        metrics["dev_best"] = transfer.best_score
     return metrics

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from xlsweep.config import ConfigError, expand_grid, parse_sweep
+from xlsweep.config import ConfigError
+from xlsweep.plan import expand_grid, parse_sweep
 
 XLA = {"support": ["ana"], "query": ["bel"]}
 

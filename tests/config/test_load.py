@@ -8,16 +8,8 @@ from typing import Any
 
 import pytest
 
-from xlsweep.config import (
-    AuxChoice,
-    ConfigError,
-    TrialConfig,
-    expand_grid,
-    load_sweep,
-    parse_sweep,
-    parse_trial,
-    to_dict,
-)
+from xlsweep.config import AuxChoice, ConfigError, TrialConfig, to_dict
+from xlsweep.plan import expand_grid, load_sweep, parse_sweep, parse_trial
 
 XLA = {"support": ["ana"], "query": ["bel"]}
 

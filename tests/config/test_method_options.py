@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from xlsweep.config import ConfigError, TrialConfig, expand_grid, parse_sweep
+from xlsweep.config import ConfigError, TrialConfig
+from xlsweep.plan import expand_grid, parse_sweep
 
 XLA = {"support": ["ana"], "query": ["bel"]}
 
@@ -55,7 +56,7 @@ def test_x_maml_cells_that_would_repeat_one_setting_are_refused() -> None:
 
 
 def test_cells_that_differ_only_in_keys_their_method_does_not_read_are_counted_and_named() -> None:
-    from xlsweep.config.load import repeated_trials
+    from xlsweep.plan import repeated_trials
 
     raw = _metaxl(grid={"aux": [{"support": ["ana"], "query": ["zul"]}, {"support": ["bel"], "query": ["zul"]}],
                         "meta.algorithm": ["target-only", "jt", "metaxl"], "metaxl.rtn_lr": [1e-3, 1e-4],

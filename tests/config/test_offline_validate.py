@@ -10,9 +10,10 @@ from huggingface_hub.errors import LocalEntryNotFoundError
 from typer.testing import CliRunner
 
 from xlsweep.cli import app
-from xlsweep.config import TrialConfig, parse_trial
-from xlsweep.config.encoder_settings import TINY_TUNED, tiny_default_warnings
-from xlsweep.config.preflight import hub_unreachable
+from xlsweep.config import TrialConfig
+from xlsweep.plan import parse_trial
+from xlsweep.plan.encoder_settings import TINY_TUNED, tiny_default_warnings
+from xlsweep.plan.preflight import hub_unreachable
 
 runner = CliRunner()
 HUB_MODEL = "xlm-roberta-base"  # never in the test machine's HF cache; tests run with HF_HUB_OFFLINE=1
@@ -125,7 +126,7 @@ def test_a_sweep_logs_the_tiny_default_warnings_before_any_work(tmp_path: Path,
     from transformers import BertConfig, BertModel
 
     import xlsweep.sweep.runner as runner_module
-    from xlsweep.config import load_sweep
+    from xlsweep.plan import load_sweep
 
     model = tmp_path / "bert"
     BertModel(BertConfig(vocab_size=40, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -138,7 +139,7 @@ def test_a_sweep_logs_the_tiny_default_warnings_before_any_work(tmp_path: Path,
     def stop(*args: object, **kwargs: object) -> None:
         raise Stop  # the next step opens the tracking store: the warnings must be out by then
 
-    monkeypatch.setattr(runner_module, "_check_tracking", stop)
+    monkeypatch.setattr(runner_module, "check_tracking", stop)
     lines: list[str] = []
     with pytest.raises(Stop):
         runner_module.run_sweep(load_sweep(_config(tmp_path, model=str(model))), log=lines.append)

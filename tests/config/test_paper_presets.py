@@ -13,7 +13,8 @@ import yaml
 from typer.testing import CliRunner
 
 from xlsweep.cli import app
-from xlsweep.config import TrialConfig, expand_grid, load_sweep
+from xlsweep.config import TrialConfig
+from xlsweep.plan import expand_grid, load_sweep
 
 PAPER = Path(__file__).resolve().parents[2] / "tune_configs" / "paper"
 PRESETS = sorted(PAPER.glob("*.yaml"))

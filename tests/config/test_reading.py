@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from xlsweep.config import ConfigError, load_sweep, parse_sweep
+from xlsweep.config import ConfigError
+from xlsweep.plan import load_sweep, parse_sweep
 
 MAX_NODES = 100_000  # xlsweep.config.yaml_reader.MAX_NODES, the documented limit
 

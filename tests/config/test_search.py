@@ -8,15 +8,9 @@ import pytest
 import yaml
 
 from tests.conftest import SMOKE
-from xlsweep.config.load import (
-    ConfigError,
-    expand_grid,
-    grid_cells,
-    objective_languages,
-    parse_sweep,
-    search_samples,
-)
-from xlsweep.sweep.state import sweep_yaml
+from xlsweep.config import ConfigError
+from xlsweep.plan import expand_grid, grid_cells, objective_languages, parse_sweep, search_samples
+from xlsweep.sweep.sweep_dir import sweep_yaml
 
 SPACE = {"meta.meta_lr": {"loguniform": [1e-5, 1e-3]}, "meta.inner_lr": {"choice": [1e-3, 1e-2]}}
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from xlsweep.config import TrialConfig, expand_grid, load_sweep
+from xlsweep.config import TrialConfig
+from xlsweep.plan import expand_grid, load_sweep
 
 TWINS = Path(__file__).resolve().parents[2] / "tune_configs" / "twins"
 EXPECTED = ("metaxl-table2-ner.yaml", "metaxl-table3-sentiment.yaml", "metaxl-table5.yaml",

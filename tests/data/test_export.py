@@ -68,8 +68,8 @@ def _export(tmp_path: Path, *options: str) -> tuple[str, RealBenchmark]:
                                           "--seed", "3")])
 def test_export_writes_the_benchmark_a_sweep_builds_from_the_same_settings(tmp_path: Path,
                                                                             options: tuple[str, ...]) -> None:
-    from xlsweep.config.load import synthetic_data
     from xlsweep.data.benchmark import load_benchmark
+    from xlsweep.plan import synthetic_data
 
     output, files = _export(tmp_path, *options)
     settings = {"train_size": 12, "dev_size": 4, "test_size": 4,
@@ -104,7 +104,7 @@ def test_the_printed_custom_section_is_a_valid_config(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from xlsweep.cli import app
-    from xlsweep.config import parse_sweep
+    from xlsweep.plan import parse_sweep
 
     result = CliRunner().invoke(app, ["export-synthetic", str(tmp_path), "--task", "qa", "--train-size", "4",
                                       "--dev-size", "2", "--test-size", "2"])

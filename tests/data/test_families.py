@@ -12,11 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 from xlsweep.cli import app
-from xlsweep.config import ConfigError, parse_sweep
+from xlsweep.config import ConfigError
 from xlsweep.config.schema import DataConfig, LanguageSpec, SyntheticDataConfig
 from xlsweep.data.benchmark import benchmark_languages, load_benchmark, split_key, synthetic_benchmark
 from xlsweep.data.families import explicit_family, random_family, resolve_family, spoken
 from xlsweep.data.synthetic import DEFAULT_FAMILY, expected_relatedness
+from xlsweep.plan import parse_sweep
 
 DEMO = Path(__file__).resolve().parents[2] / "tune_configs" / "demo.yaml"
 

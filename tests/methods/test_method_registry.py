@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from xlsweep.config.load import ConfigError, validate_trial
+from xlsweep.config import ConfigError
 from xlsweep.config.schema import MetaConfig, TrialConfig
 from xlsweep.methods import all_methods, method, method_names, prepared_rows
+from xlsweep.plan import validate_trial
 from xlsweep.trial import build_learner
 
 PAPERS = ("x-maml", "xla-maml", "reptile", "target-only", "jt", "jt-rtn", "metaxl")
@@ -27,7 +28,7 @@ def test_the_method_modules_import_without_torch() -> None:
     import subprocess
     import sys
 
-    code = "import sys, xlsweep.methods, xlsweep.config.load; print('torch' in sys.modules)"
+    code = "import sys, xlsweep.methods, xlsweep.plan; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
 

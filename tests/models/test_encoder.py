@@ -44,7 +44,7 @@ def test_a_fine_tuned_model_has_no_new_weights(tmp_path: Path) -> None:
 
 
 def test_building_stage_1_logs_the_report_once(tmp_path: Path) -> None:
-    from xlsweep.config import parse_trial
+    from xlsweep.plan import parse_trial
     from xlsweep.prepare import prepare
 
     cfg = parse_trial({"data": {"synthetic": {"train_size": 24, "dev_size": 8, "test_size": 8}},

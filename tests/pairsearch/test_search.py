@@ -69,7 +69,7 @@ def test_with_fewer_final_seeds_the_survivors_run_the_first_seeds_and_the_tied_s
 @pytest.mark.parametrize(("final_seeds", "phrase"), [(0, "with all 2 seeds"),
                                                       (1, "with 1 of the grid's 2 seeds (pair_search.final_seeds)")])
 def test_the_searchs_summary_says_which_seeds_the_survivors_ran(final_seeds: int, phrase: str) -> None:
-    from xlsweep.sweep.pair_search import _summary
+    from xlsweep.sweep.pair_report import _summary
 
     search, _ = _drive(planted_world(0), SearchOptions(budget=0.3, final_seeds=final_seeds))
     result = search.result()

@@ -12,7 +12,7 @@ from scipy import stats as scipy_stats
 from tests.report.conftest import Store
 from xlsweep.report.best_pairs import best_pairs, best_pairs_lines, write_best_pairs_csv
 from xlsweep.report.from_mlflow import load_sweep_results
-from xlsweep.report.records import ReportError
+from xlsweep.report.sweep_results import ReportError
 
 
 def test_choices_are_ranked_by_mean_improvement_per_target(demo_store: Store) -> None:

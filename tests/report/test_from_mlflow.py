@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.report.conftest import DEMO_BASELINE, Store, make_child, make_parent
 from xlsweep.report.from_mlflow import load_sweep_results
-from xlsweep.report.records import ReportError
+from xlsweep.report.sweep_results import ReportError
 
 
 def test_the_experiments_latest_sweep_is_loaded_with_its_finished_trials(demo_store: Store) -> None:
@@ -165,12 +165,12 @@ def test_a_newer_sweep_that_failed_before_any_trial_finished_does_not_hide_the_l
 
 @pytest.fixture
 def no_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    import xlsweep.tracking
+    import xlsweep.tracking.store
 
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("an MLflow client was opened")
 
-    monkeypatch.setattr(xlsweep.tracking, "MlflowClient", refuse)
+    monkeypatch.setattr(xlsweep.tracking.store, "MlflowClient", refuse)
 
 
 def test_a_closed_port_fails_at_once_without_opening_a_client(no_client: None) -> None:

@@ -15,9 +15,11 @@ from tests.report.conftest import Store
 from tests.report.htmltree import Node, parse
 from xlsweep.cli import app
 from xlsweep.report.from_mlflow import load_sweep_results
-from xlsweep.report.links import artifact_url, compare_url, experiment_url, normalise_base, run_url
-from xlsweep.report.records import Excluded, ReportError, RunRecord, SweepResults
 from xlsweep.report.sweep_report import report_from_mlflow, write_report
+from xlsweep.report.sweep_results import Excluded, ReportError, RunRecord, SweepResults
+from xlsweep.tracking.urls import compare_url, experiment_url, normalise_base
+from xlsweep.tracking.urls import run_link as run_url
+from xlsweep.tracking.urls import served_file_url as artifact_url
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ from xlsweep.report.from_mlflow import load_sweep_results
 from xlsweep.report.heatmap import _heatmap_figure, write_heatmap
 from xlsweep.report.method_table import BASELINE_ROW
 from xlsweep.report.paper_tables import aux_paper_table, delta_frames, method_paper_table, untested_frame
-from xlsweep.report.records import ReportError, RunRecord
 from xlsweep.report.stats import mean
+from xlsweep.report.sweep_results import ReportError, RunRecord
 
 
 def _demo(store: Store, metric: str = "acc") -> Any:

@@ -11,8 +11,8 @@ import pytest
 from tests.report.conftest import Store
 from xlsweep.report.from_mlflow import load_sweep_results
 from xlsweep.report.paper_tables import PaperTable, aux_paper_table
-from xlsweep.report.records import ReportError, RunRecord
 from xlsweep.report.render import cell_text, latex, markdown, parse_formats, write_table
+from xlsweep.report.sweep_results import ReportError, RunRecord
 
 
 @pytest.fixture(scope="module")

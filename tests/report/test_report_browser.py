@@ -27,8 +27,10 @@ from mlflow.tracking import MlflowClient
 
 from tests.report.conftest import Store, make_child, make_parent
 from tests.report.htmltree import Node, parse
-from xlsweep.report.links import artifact_url, compare_url, run_url
 from xlsweep.report.sweep_report import report_from_mlflow
+from xlsweep.tracking.urls import compare_url
+from xlsweep.tracking.urls import run_link as run_url
+from xlsweep.tracking.urls import served_file_url as artifact_url
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from tests.report.conftest import Store
 from xlsweep.cli import app
-from xlsweep.report.records import ReportError
 from xlsweep.report.sweep_report import report_from_mlflow
+from xlsweep.report.sweep_results import ReportError
 
 runner = CliRunner()
 
@@ -154,12 +154,12 @@ def test_safe_name(name: str, safe: str) -> None:
 def test_an_unreachable_server_fails_at_once_with_one_line(command: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 
-    import xlsweep.tracking
+    import xlsweep.tracking.store
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("an MLflow client was opened")
 
-    monkeypatch.setattr(xlsweep.tracking, "MlflowClient", refuse)  # MLflow's own client retried for 251 s
+    monkeypatch.setattr(xlsweep.tracking.store, "MlflowClient", refuse)  # MLflow's own client retried for 251 s
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

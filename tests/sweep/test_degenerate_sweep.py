@@ -12,7 +12,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import SMOKE
-from xlsweep.config.load import parse_sweep
+from xlsweep.plan import parse_sweep
 from xlsweep.sweep import runner as runner_module
 from xlsweep.sweep.runner import SweepOutcome, run_sweep
 from xlsweep.sweep.trainable import _degenerate
@@ -23,8 +23,8 @@ REASON = "stage 1 on bel: predicts 'neutral' for all 64 test rows"
 def test_a_degenerate_stage1_is_warned_about_and_tagged_on_the_parent_run(
         prepared_smoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     _, prepared, cache = prepared_smoke
-    monkeypatch.setattr(runner_module, "_init_ray", lambda *args: None)
-    monkeypatch.setattr(runner_module, "_check_shared_storage", lambda *args: None)
+    monkeypatch.setattr(runner_module, "start_ray", lambda *args: None)
+    monkeypatch.setattr(runner_module, "check_shared_storage", lambda *args: None)
     monkeypatch.setattr(runner_module, "prepare",
                         lambda *args, **kwargs: dataclasses.replace(prepared, degenerate=(REASON,)))
 
@@ -44,7 +44,7 @@ def test_a_degenerate_stage1_is_warned_about_and_tagged_on_the_parent_run(
 def test_the_summary_repeats_the_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import typer
 
-    from xlsweep.cli import _summary
+    from xlsweep.cli.sweeps import _summary
 
     outcome = SweepOutcome(out_dir=tmp_path, parent_run_id="p", tracking_uri="http://x", degenerate=[REASON])
     with pytest.raises(typer.Exit):  # no records: exit 1

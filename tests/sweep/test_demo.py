@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from xlsweep.config import load_sweep
+from xlsweep.plan import load_sweep
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray]
 DEMO = Path(__file__).resolve().parents[2] / "tune_configs" / "demo.yaml"

@@ -156,8 +156,8 @@ def test_a_trial_on_a_lost_worker_node_is_retried_from_its_checkpoint(  # type: 
     import ray
     from ray.cluster_utils import Cluster
 
-    from xlsweep.config import load_sweep
     from xlsweep.data.benchmark import benchmark_languages
+    from xlsweep.plan import load_sweep
     from xlsweep.sweep.runner import run_sweep
 
     # RAY_AUTH_MODE: left as the driver process has it (a Ray session earlier in this process fixed it)

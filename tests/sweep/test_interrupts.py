@@ -20,19 +20,19 @@ from typer.testing import CliRunner
 
 from tests.conftest import SMOKE
 from xlsweep.cli import app
-from xlsweep.config.load import parse_sweep
+from xlsweep.plan import parse_sweep
 from xlsweep.sweep import runner as runner_module
 from xlsweep.sweep.runner import SweepError, resume_sweep, run_sweep
 from xlsweep.sweep.signals import StopSignals, held_for_children
-from xlsweep.sweep.state import SweepState
+from xlsweep.sweep.sweep_dir import SweepState
 
 
 @pytest.fixture
 def no_ray(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The driver without Ray: starting it is a no-op; the tests replace stage 1 (``_prepare_all``)."""
     started: list[str] = []
-    monkeypatch.setattr(runner_module, "_init_ray", lambda address, sweep, log: started.append("ray"))
-    monkeypatch.setattr(runner_module, "_check_shared_storage", lambda paths, log: None)
+    monkeypatch.setattr(runner_module, "start_ray", lambda address, sweep, log: started.append("ray"))
+    monkeypatch.setattr(runner_module, "check_shared_storage", lambda paths, log: None)
     return started
 
 
@@ -147,9 +147,11 @@ def test_trials_that_never_started_are_skipped_when_an_interrupted_sweep_is_summ
     """Tune's result of a pending trial has no config: the driver crashed on it (TypeError) at Ctrl-C."""
     from types import SimpleNamespace
 
+    from xlsweep.sweep.outcome import failures_and_rows
+
     pending = SimpleNamespace(config=None, metrics={"trial_id": "t2"}, error=None)
     finished = SimpleNamespace(config={"aux": "ana→bel"}, metrics={"delta_avg": 0.1, "acc/bel": 0.5}, error=None)
-    failures, rows = runner_module._failures_and_rows([finished, pending])
+    failures, rows = failures_and_rows([finished, pending])
     assert failures == [] and rows == [{"aux": "ana→bel", "delta_avg": 0.1, "acc/bel": 0.5}]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from xlsweep.config import expand_grid, load_sweep
+from xlsweep.plan import expand_grid, load_sweep
 from xlsweep.report import TrialRecord
 from xlsweep.sweep.mlflow_fields import (
     grid_json,
@@ -18,7 +18,8 @@ from xlsweep.sweep.mlflow_fields import (
     scores_table,
     trial_params,
 )
-from xlsweep.sweep.runner import SweepOutcome, _report
+from xlsweep.sweep.outcome import SweepOutcome
+from xlsweep.sweep.parent_run import report_to_parent as _report
 from xlsweep.tracking import SweepRun, TrialRun, local_artifact_dir
 
 CONFIGS = Path(__file__).resolve().parents[2] / "tune_configs"
@@ -132,7 +133,7 @@ def test_the_parent_gets_its_tables_and_a_description_of_the_answer(tmp_path: Pa
 
 def test_a_sweeps_parent_run_starts_with_its_fixed_params_the_grid_and_an_experiment_description(
         tmp_path: Path) -> None:
-    from xlsweep.sweep.runner import _open_tracking
+    from xlsweep.sweep.parent_run import open_tracking as _open_tracking
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     tracker = _open_tracking(load_sweep(CONFIGS / "metaxl-ner-layers.yaml"), uri, "mx-1")

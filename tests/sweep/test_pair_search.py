@@ -21,7 +21,8 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from xlsweep.cli import app
-from xlsweep.config import ConfigError, parse_sweep
+from xlsweep.config import ConfigError
+from xlsweep.plan import parse_sweep
 
 SMOKE = Path(__file__).resolve().parents[2] / "tune_configs" / "smoke.yaml"
 XLSWEEP = Path(sys.executable).with_name("xlsweep")
@@ -77,7 +78,7 @@ def test_the_search_objective_is_every_targets_dev_score() -> None:
 
 
 def test_the_searchs_model_knows_the_stage1_source_language() -> None:
-    from xlsweep.pairsearch.config import build_prior, new_search
+    from xlsweep.plan.pair_search import build_prior, new_search
 
     sweep = parse_sweep(_raw(grid={"aux": {"pairs": ["bel", "cor", "dun"]}, "seed": [0, 1]}))
     search = new_search(sweep, build_prior(sweep))
@@ -125,7 +126,7 @@ def test_validate_prints_the_searchs_plan(tmp_path: Path) -> None:
 # --------------------------------------------------------------------- the live search
 def _check_search(uri: str, parent_run_id: str, sweep: Any) -> dict[tuple[str, int], Any]:
     """MLflow: one run per (pair, seed), each with its rung; stopped ones say why; compute adds up."""
-    from xlsweep.pairsearch.config import new_search, planned_trials
+    from xlsweep.plan.pair_search import new_search, planned_trials
 
     client = MlflowClient(uri)
     parent = client.get_run(parent_run_id)
@@ -183,7 +184,7 @@ def test_a_live_pair_search_records_its_rungs_and_compute(prepared_smoke, tmp_pa
 
 @pytest.mark.ray
 def test_a_live_search_with_one_final_seed_never_starts_the_second(prepared_smoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from xlsweep.pairsearch.config import new_search, planned_trials
+    from xlsweep.plan.pair_search import new_search, planned_trials
     from xlsweep.sweep.runner import run_sweep
 
     sweep = dataclasses.replace(parse_sweep(_raw(**{"pair_search.final_seeds": 1})), cache_dir=str(prepared_smoke[2]))
@@ -239,7 +240,7 @@ def test_a_search_interrupted_mid_rung_resumes_and_spends_the_same(prepared_smok
     children = client.search_runs([client.get_run(state["parent_run_id"]).info.experiment_id],
                                   filter_string=f"tags.`mlflow.parentRunId` = '{state['parent_run_id']}'")
     assert len(children) == len({(r.data.tags["xlsweep.aux"], r.data.tags["xlsweep.seed"]) for r in children})
-    from xlsweep.pairsearch.config import new_search
+    from xlsweep.plan.pair_search import new_search
 
     total = new_search(sweep, None).schedule.total
     spent = sum(max(m.step for m in client.get_metric_history(r.info.run_id, "dev/zul")) for r in children)

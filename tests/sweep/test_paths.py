@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from xlsweep.config.load import expand_grid, parse_sweep
-from xlsweep.sweep.runner import _absolute_sources
+from xlsweep.plan import expand_grid, parse_sweep
+from xlsweep.sweep.inputs import absolute_sources as _absolute_sources
 
 
 def test_relative_sources_become_absolute_in_the_base_config_and_in_a_swept_axis(
@@ -30,7 +30,7 @@ def test_every_local_path_is_made_absolute_once_before_it_is_shipped(tmp_path: P
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A relative model directory was loaded from Ray's trial directory by MetaXL trials (metaxl.init: encoder) and
     failed after stage 1 (issue 12, point 14); the cache, output and sqlite paths likewise."""
-    from xlsweep.sweep.runner import _absolute_paths
+    from xlsweep.sweep.inputs import absolute_paths as _absolute_paths
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "models" / "xlmr").mkdir(parents=True)
@@ -59,8 +59,8 @@ def test_the_config_written_for_trials_and_resume_has_absolute_paths(tmp_path: P
     monkeypatch.chdir(tmp_path)
     (tmp_path / "enc").mkdir()
     shipped = []
-    monkeypatch.setattr(runner, "_init_ray", lambda *args: None)
-    monkeypatch.setattr(runner, "_check_shared_storage", lambda *args: None)
+    monkeypatch.setattr(runner, "start_ray", lambda *args: None)
+    monkeypatch.setattr(runner, "check_shared_storage", lambda *args: None)
     monkeypatch.setattr(runner, "preflight", lambda *args, **kwargs: [])  # `enc` is no real model directory
 
     def stage1(sweep, *args):  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import SMOKE
-from xlsweep.config.load import parse_sweep
+from xlsweep.plan import parse_sweep
 
 pytestmark = pytest.mark.ray
 

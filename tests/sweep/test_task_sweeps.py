@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from xlsweep.config import load_sweep
 from xlsweep.data.benchmark import benchmark_languages
+from xlsweep.plan import load_sweep
 from xlsweep.tasks import get_task
 from xlsweep.tracking import artifact_paths
 

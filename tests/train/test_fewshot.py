@@ -81,7 +81,7 @@ def _target_inner(cfg, query: tuple[str, ...] = ("bel",)):  # type: ignore[no-un
 def test_target_inner_meta_learns_with_the_targets_dev_split_as_support_and_never_reads_its_test(  # type: ignore[no-untyped-def]
         prepared_smoke, monkeypatch) -> None:
     """XLA-MAML §4.3: "we use tgt. lang as the inner-step and aux. lang as the meta-step" (few-shot)."""
-    from xlsweep.config.load import validate_trial
+    from xlsweep.plan import validate_trial
     from xlsweep.trial import target_inner_learner
 
     cfg, prepared, _ = prepared_smoke

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import torch
 
-from xlsweep.config.load import validate_trial
 from xlsweep.config.schema import TrialConfig
-from xlsweep.train.transfer import TransferLearner
+from xlsweep.plan import validate_trial
+from xlsweep.train.transfer import TransferData, TransferLearner, TransferSettings
 from xlsweep.trial import build_learner, run_trial
 
 
@@ -105,7 +105,7 @@ def test_a_trial_reports_scores_the_representation_distance_and_a_pca_plot(prepa
 
 
 def test_metaxl_config_errors_name_the_value(prepared_smoke) -> None:  # type: ignore[no-untyped-def]
-    from xlsweep.config.load import ConfigError
+    from xlsweep.config import ConfigError
 
     cfg, _, _ = prepared_smoke
     with pytest.raises(ConfigError, match=r"metaxl.rtn_layers: got 3; expected 0..2"):
@@ -211,11 +211,12 @@ def _features(rows: int, seed: int) -> dict[str, torch.Tensor]:
 def _tiny_learner(step: str, rtn: str) -> TransferLearner:
     from xlsweep.tasks import get_task
 
-    learner = TransferLearner(_tiny(), method="metaxl", source=_features(24, 1), target=_features(10, 2),
-                              dev=_features(4, 3), dev_references=None, task=get_task("ner"), language="zul",
-                              rtn=rtn, rtn_layers=(1,), bottleneck=4, epochs=1, source_batch=6, target_batch=6,
-                              lr=0.05, rtn_lr=0.01, weight_decay=0.01, warmup_ratio=0.0, max_grad_norm=0.5,
-                              step=step, seed=3)  # type: ignore[arg-type]
+    data = TransferData(source=_features(24, 1), target=_features(10, 2), dev=_features(4, 3), dev_references=None,
+                        language="zul")
+    settings = TransferSettings(objective="metaxl", rtn=rtn, rtn_layers=(1,), bottleneck=4, epochs=1, source_batch=6,
+                                target_batch=6, lr=0.05, rtn_lr=0.01, weight_decay=0.01, warmup_ratio=0.0,
+                                max_grad_norm=0.5, step=step)  # type: ignore[arg-type]
+    learner = TransferLearner(_tiny(), data, settings, task=get_task("ner"), seed=3)
     assert learner.insertion is not None
     learner.insertion.rtns.double()
     return learner

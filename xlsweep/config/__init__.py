@@ -1,16 +1,38 @@
-"""Typed, frozen, strict configuration: schema, YAML loading, grid expansion."""
+"""Typed, frozen, strict configuration: the schema, and YAML read into it (types only).
 
-from xlsweep.config.load import ConfigError, expand_grid, load_sweep, parse_sweep, parse_trial, to_dict
-from xlsweep.config.schema import AuxChoice, SweepConfig, TrialConfig
+The ground floor: it imports nothing else of xlsweep, and neither torch, Ray, MLflow nor datasets.
+What the values mean together is checked above it, by :mod:`xlsweep.plan`.
+"""
+
+from xlsweep.config.convert import set_path, to_dict
+from xlsweep.config.errors import ConfigError
+from xlsweep.config.read import read_config_file, read_sweep, read_trial
+from xlsweep.config.schema import (
+    AuxChoice,
+    DataConfig,
+    Distribution,
+    Grid,
+    MetaConfig,
+    MetaXLConfig,
+    SweepConfig,
+    SyntheticDataConfig,
+    TrialConfig,
+)
 
 __all__ = [
     "AuxChoice",
     "ConfigError",
+    "DataConfig",
+    "Distribution",
+    "Grid",
+    "MetaConfig",
+    "MetaXLConfig",
     "SweepConfig",
+    "SyntheticDataConfig",
     "TrialConfig",
-    "expand_grid",
-    "load_sweep",
-    "parse_sweep",
-    "parse_trial",
+    "read_config_file",
+    "read_sweep",
+    "read_trial",
+    "set_path",
     "to_dict",
 ]

@@ -1,9 +1,11 @@
 """The typed, frozen configuration of a sweep and of one trial.
 
 Every section owns its defaults. A YAML file maps one to one onto these classes
-(see :mod:`xlsweep.config.load`); unknown keys and wrong types are errors. Nothing
-below :mod:`xlsweep.trial` sees these objects: the trial turns them into flat
-keyword arguments once.
+(see :mod:`xlsweep.config.read`); unknown keys and wrong types are errors. What the
+values mean together is checked by :mod:`xlsweep.plan` and each method's rules
+(:mod:`xlsweep.methods`). The methods and :mod:`xlsweep.prepare` read the sections they
+need; a method turns its section into its learner's settings, so the training loops
+below them see no config object.
 """
 
 from __future__ import annotations

@@ -9,15 +9,16 @@ task's canonical schema (:mod:`xlsweep.data.schema`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import datasets
 
+from xlsweep.cache import file_digest
+from xlsweep.config.convert import to_dict
+from xlsweep.config.schema import DataConfig, SyntheticDataConfig
 from xlsweep.data.families import resolve_family, spoken
+from xlsweep.data.sources import PRESETS, RealBenchmark, parse_source, resolve_limit, resolve_source
 from xlsweep.data.synthetic import SyntheticBenchmark
-
-if TYPE_CHECKING:
-    from xlsweep.config.schema import DataConfig, SyntheticDataConfig
 
 __all__ = ["Benchmark", "benchmark_languages", "benchmark_sources", "load_benchmark", "split_key",
            "synthetic_benchmark", "synthetic_key"]
@@ -31,8 +32,6 @@ class Benchmark(Protocol):
 
 def benchmark_sources(data: DataConfig) -> dict[str, str]:
     """Real data: the preset's sources overridden by the config's own (empty for synthetic data)."""
-    from xlsweep.data.sources import PRESETS
-
     if data.benchmark == "synthetic":
         return {}
     preset = dict(PRESETS[data.benchmark].sources) if data.benchmark in PRESETS else {}
@@ -41,8 +40,6 @@ def benchmark_sources(data: DataConfig) -> dict[str, str]:
 
 def benchmark_languages(data: DataConfig) -> tuple[str, ...]:
     """The languages a data config offers, known without loading any data."""
-    from xlsweep.data.sources import PRESETS
-
     if data.benchmark == "synthetic":
         return spoken(resolve_family(data.synthetic))
     if data.languages:
@@ -60,9 +57,6 @@ def split_key(data: DataConfig, language: str, split: str, memo_dir: Path | None
     source counts by its name, config and split only: a new revision of a hub dataset is not
     detected (nothing about it is known offline before loading it).
     """
-    from xlsweep.cache import file_digest
-    from xlsweep.data.sources import parse_source, resolve_limit, resolve_source
-
     key = {"task": data.task, "language": language, "split": split,
            "limit": resolve_limit(data.limits, language, split), "mode": data.limit_mode, "seed": data.limit_seed}
     if data.benchmark == "synthetic":
@@ -79,10 +73,7 @@ def split_key(data: DataConfig, language: str, split: str, memo_dir: Path | None
 
 
 def synthetic_key(synthetic: SyntheticDataConfig) -> dict[str, Any]:
-    """What determines the synthetic data (part of cache keys); the default family adds nothing, so the keys
-    (and caches) of configs written before families were configurable stay the same."""
-    from xlsweep.config.load import to_dict
-
+    """What determines the synthetic data (part of cache keys); the default family adds nothing to it."""
     key = to_dict(synthetic)
     if not synthetic.languages:
         key.pop("languages")
@@ -101,7 +92,5 @@ def synthetic_benchmark(synthetic: SyntheticDataConfig, task: str = "nli") -> Sy
 def load_benchmark(data: DataConfig) -> Benchmark:
     if data.benchmark == "synthetic":
         return synthetic_benchmark(data.synthetic, data.task)
-    from xlsweep.data.sources import RealBenchmark
-
     # limits are applied by the caller, the same way for every benchmark (xlsweep.prepare)
     return RealBenchmark(task=data.task, languages=benchmark_languages(data), sources=benchmark_sources(data))

@@ -20,10 +20,9 @@ from one seed:
    - *nli*: a premise (two clauses) and a hypothesis (one clause). Topics fall into
      three label families (topic ``t`` belongs to label ``t % 3``) and both segments
      are about topics of the label's family, so every content word of either
-     segment carries a little evidence for the label. (Measured, and rejected:
-     labels that need a *comparison* across segments -- same topic vs another
-     topic, same polarity vs opposite -- were not learned by a 2-4 layer encoder
-     trained from scratch on 16k examples; see the README.)
+     segment carries a little evidence for the label. (Labels that need a
+     *comparison* across segments -- same topic vs another topic, same polarity
+     vs opposite -- are beyond a small encoder trained from scratch.)
    - *sentiment*: one or two clauses on a topic of the label's polarity (``t % 2``).
    - *ner*: clauses whose subjects, objects and places may be names of persons,
      organisations and locations (per-type name pools), tagged in IOB.

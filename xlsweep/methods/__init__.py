@@ -12,7 +12,7 @@ method            module                                 learner
 
 A module of this package whose name does not start with ``_`` and that defines ``METHODS`` (a
 tuple of :class:`Method`) is found at import: adding a method is adding its module (and its
-tests). Modules here import no torch at import time (the config layer reads them); their
+tests). Modules here import no torch at import time (the planning layer reads them); their
 ``build`` functions import the training code.
 """
 
@@ -22,13 +22,14 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING
 
-from xlsweep.methods.base import Method, RowCount
+from xlsweep.data.benchmark import benchmark_languages
+from xlsweep.methods.base import Method, PreparedData, RowCount
 
 if TYPE_CHECKING:
     from xlsweep.config.schema import TrialConfig
-    from xlsweep.prepare import Prepared
 
-__all__ = ["RTN_KEYS", "Method", "RowCount", "all_methods", "method", "method_names", "prepared_rows", "reads_key"]
+__all__ = ["RTN_KEYS", "Method", "PreparedData", "RowCount", "all_methods", "method", "method_names",
+           "needed_splits", "prepared_rows", "reads_key"]
 
 
 def _discover() -> dict[str, Method]:
@@ -72,11 +73,23 @@ def method(name: str) -> Method:
         raise KeyError(f"unknown method {name!r}; expected one of {', '.join(_REGISTRY)}") from None
 
 
-def prepared_rows(prepared: Prepared) -> RowCount:
+def prepared_rows(prepared: PreparedData) -> RowCount:
     """Rows of (language, split) in ``prepared``'s features, for :attr:`Method.total_steps`."""
     from xlsweep.data.features import num_rows
 
     return lambda language, split: num_rows(prepared.features.get(language, split))
+
+
+def needed_splits(cfg: TrialConfig, dev_languages: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
+    """(language, split, why) of every split a trial reads; ``dev_languages``: the search objective's."""
+    needed = [(cfg.data.source, "train", "stage 1 (data.source)")]
+    needed += [(lang, "dev", "the search objective (search.metric)") for lang in dev_languages]
+    needed += method(cfg.meta.algorithm).reads(cfg)
+    targets = cfg.eval.targets or benchmark_languages(cfg.data)
+    needed += [(lang, "test", "evaluation (eval.targets)") for lang in targets]
+    if cfg.eval.few_shot.enabled:
+        needed += [(lang, "dev", "few-shot evaluation (eval.few_shot)") for lang in targets]
+    return needed
 
 
 _MAML_ONLY = {"steps", "meta_batch", "support_size", "query_size", "inner_lr", "inner_steps", "first_order",

@@ -1,4 +1,4 @@
-"""What the episode methods (X-MAML, XLA-MAML, Reptile) share: their data, length and learner's setting-up.
+"""What the episode methods (X-MAML, XLA-MAML, Reptile) share: their rules, data, length and learner's setting-up.
 
 Each method module makes its learner from the stage-1 model and an episode sampler with
 :func:`episode_builder`; the training code is imported when a learner is built, not before.
@@ -7,9 +7,11 @@ Each method module makes its learner from the stage-1 model and an episode sampl
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from xlsweep.methods.base import RowCount
+from xlsweep.config.errors import ConfigError
+from xlsweep.data.sources import resolve_limit
+from xlsweep.methods.base import Method, PreparedData, RowCount, Rules, no_rules
 
 if TYPE_CHECKING:
     import torch
@@ -19,10 +21,10 @@ if TYPE_CHECKING:
     from xlsweep.data.episodes import EpisodeSampler
     from xlsweep.data.features import Features
     from xlsweep.methods.base import Build, TargetInner
-    from xlsweep.prepare import Prepared
     from xlsweep.train.learner import Learner
 
-__all__ = ["MakeLearner", "episode_builder", "episode_reads", "episode_steps", "target_inner_builder"]
+__all__ = ["MakeLearner", "episode_builder", "episode_method", "episode_reads", "episode_rules", "episode_steps",
+           "target_inner_builder"]
 
 MakeLearner = Callable[["TrialConfig", "nn.Module", "Mapping[str, Features]", "EpisodeSampler", "torch.device | str"],
                        "Learner"]
@@ -39,7 +41,72 @@ def episode_reads(cfg: TrialConfig) -> list[tuple[str, str, str]]:
             for lang in dict.fromkeys(cfg.meta.support + cfg.meta.query)]
 
 
-def _learner(cfg: TrialConfig, prepared: Prepared, data: Mapping[str, Features], support: tuple[str, ...],
+def episode_trains_on(cfg: TrialConfig) -> tuple[str, ...]:
+    """Support and query: both are read from ``meta.split``."""
+    return tuple(dict.fromkeys(cfg.meta.support + cfg.meta.query))
+
+
+def _split_size(cfg: TrialConfig, languages: tuple[str, ...], split: str, *, pooled: bool) -> int:
+    """Synthetic data: rows of ``split`` for the smallest of ``languages`` (``pooled``: of them all together)."""
+    base = cfg.data.synthetic.dev_size if split == "dev" else cfg.data.synthetic.train_size
+    sizes = [min(base, resolve_limit(cfg.data.limits, lang, split) or base) for lang in languages]
+    return sum(sizes) if pooled else min(sizes, default=base)
+
+
+def episode_rules(own: Rules = no_rules, *, same_language: bool = False, target_inner: bool = False) -> Rules:
+    """The rules of an episode method: its language sets, episode options and few-shot protocol fit together;
+    ``own`` checks what only this method requires (after the language sets, before the episode sizes)."""
+
+    def check(cfg: TrialConfig) -> None:
+        meta, fs = cfg.meta, cfg.eval.few_shot
+        if not meta.support:
+            raise ConfigError("meta.support: empty; expected at least one auxiliary language "
+                              "(set it, or sweep it with grid.aux)")
+        if not same_language and not meta.query:
+            raise ConfigError(f"meta.query: empty; {meta.algorithm} needs the query language set Q "
+                              "(for support and query from the same language use algorithm: x-maml)")
+        own(cfg)
+        union = meta.episode_languages == "union"
+        shared = [lang for lang in meta.query if lang in meta.support]
+        if meta.parallel and union and shared:
+            raise ConfigError(f"meta.parallel: true with episode_languages: union needs disjoint support and query "
+                              f"sets; {', '.join(shared)} is in both (a row cannot be its own translation)")
+        needed = meta.support_size + (meta.query_size if same_language else 0)
+        if cfg.data.benchmark == "synthetic":
+            split_size = _split_size(cfg, meta.support, meta.split, pooled=union)
+            if needed > split_size:
+                raise ConfigError(f"meta.support_size: {needed} examples per episode do not fit in the "
+                                  f"{split_size} examples of the {meta.split!r} split")
+        if target_inner and fs.enabled and fs.protocol == "target-inner":
+            _target_inner_rules(cfg)
+
+    return check
+
+
+def _target_inner_rules(cfg: TrialConfig) -> None:
+    meta = cfg.meta
+    if meta.parallel and meta.split != "dev":
+        raise ConfigError(f"eval.few_shot.protocol: target-inner with meta.parallel: true needs meta.split: dev; "
+                          f"its support is the target's dev split, whose translations are the query languages' "
+                          f"dev rows (got meta.split: {meta.split})")
+    if cfg.data.benchmark == "synthetic" and meta.support_size > cfg.data.synthetic.dev_size:
+        raise ConfigError(f"meta.support_size: {meta.support_size} examples per episode do not fit in a target's "
+                          f"{cfg.data.synthetic.dev_size} dev examples (eval.few_shot.protocol: target-inner "
+                          "meta-learns with the target's dev split as support)")
+
+
+def episode_method(*, name: str, label: str, order: int, make: MakeLearner, own: Rules = no_rules,
+                   same_language: bool = False, target_inner: bool = False, **changes: Any) -> Method:
+    """An episode method: from the stage-1 model over support → query episodes, ``meta.steps`` long."""
+    return Method(name=name, label=label, family="episodes", section="meta", order=order,
+                  build=episode_builder(make, same_language=same_language), total_steps=episode_steps,
+                  reads=episode_reads, trains_on_split=episode_trains_on,
+                  check=episode_rules(own, same_language=same_language, target_inner=target_inner),
+                  meta_steps=True, same_language=same_language,
+                  target_inner=target_inner_builder(make) if target_inner else None, **changes)
+
+
+def _learner(cfg: TrialConfig, prepared: PreparedData, data: Mapping[str, Features], support: tuple[str, ...],
              query: tuple[str, ...], make: MakeLearner, *, same_language: bool,
              device: torch.device | str) -> Learner:
     import torch
@@ -59,7 +126,7 @@ def _learner(cfg: TrialConfig, prepared: Prepared, data: Mapping[str, Features],
 def episode_builder(make: MakeLearner, *, same_language: bool = False) -> Build:
     """The method's ``build``: from the stage-1 model, over episodes of meta.support → meta.query (``meta.split``)."""
 
-    def build(cfg: TrialConfig, prepared: Prepared, device: torch.device | str) -> Learner:
+    def build(cfg: TrialConfig, prepared: PreparedData, device: torch.device | str) -> Learner:
         m = cfg.meta
         data = {lang: prepared.features.get(lang, m.split) for lang in sorted(set(m.support) | set(m.query))}
         return _learner(cfg, prepared, data, m.support, m.query, make, same_language=same_language, device=device)
@@ -76,7 +143,8 @@ def target_inner_builder(make: MakeLearner) -> TargetInner:
     ``meta.split`` as the query data. Only dev rows of the target are read, never its test split.
     """
 
-    def target_inner(cfg: TrialConfig, prepared: Prepared, target: str, device: torch.device | str) -> Learner | None:
+    def target_inner(cfg: TrialConfig, prepared: PreparedData, target: str,
+                     device: torch.device | str) -> Learner | None:
         m = cfg.meta
         if target in m.query:
             return None

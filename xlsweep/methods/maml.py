@@ -10,8 +10,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from xlsweep.methods._episodes import episode_builder, episode_reads, episode_steps, target_inner_builder
-from xlsweep.methods.base import Method
+from xlsweep.config.errors import ConfigError
+from xlsweep.methods._episodes import episode_method
 
 if TYPE_CHECKING:
     import torch
@@ -36,24 +36,23 @@ def _meta_learner(cfg: TrialConfig, model: nn.Module, data: Mapping[str, Feature
                        warmup_ratio=m.warmup_ratio, device=device)
 
 
-def _xla_maml_check(cfg: TrialConfig) -> str | None:
+def _xla_maml_check(cfg: TrialConfig) -> None:
     meta = cfg.meta
     if set(meta.support) == set(meta.query):
-        return (f"meta.query: support and query are both {list(meta.support)}; xla-maml meta-learns from one "
-                "language set to another (for support and query from one language use algorithm: x-maml)")
-    return None
+        raise ConfigError(f"meta.query: support and query are both {list(meta.support)}; xla-maml meta-learns from "
+                          "one language set to another (for support and query from one language use algorithm: "
+                          "x-maml)")
 
 
-def _x_maml_check(cfg: TrialConfig) -> str | None:
+def _x_maml_check(cfg: TrialConfig) -> None:
     meta = cfg.meta
     if meta.query:
-        return (f"meta.query: got {list(meta.query)}; x-maml draws support and query from the same language, so "
-                "leave query empty (or use algorithm: xla-maml; in a grid, an x-maml cell of an aux choice with a "
-                "query meta-learns on the choice's languages but data.source)")
+        raise ConfigError(f"meta.query: got {list(meta.query)}; x-maml draws support and query from the same "
+                          "language, so leave query empty (or use algorithm: xla-maml; in a grid, an x-maml cell of "
+                          "an aux choice with a query meta-learns on the choice's languages but data.source)")
     if meta.parallel:
-        return ("meta.parallel: true needs support and query in different languages; x-maml uses one language "
-                "for both (use xla-maml, or parallel: false)")
-    return None
+        raise ConfigError("meta.parallel: true needs support and query in different languages; x-maml uses one "
+                          "language for both (use xla-maml, or parallel: false)")
 
 
 def _x_maml_cell(cfg: TrialConfig, overrides: Mapping[str, Any]) -> TrialConfig:
@@ -78,11 +77,10 @@ def _x_maml_cell(cfg: TrialConfig, overrides: Mapping[str, Any]) -> TrialConfig:
     return dataclasses.replace(cfg, meta=meta)
 
 
-_MAML = Method(name="xla-maml", label="XLA-MAML", family="episodes", section="meta", order=10,
-               build=episode_builder(_meta_learner), total_steps=episode_steps, reads=episode_reads)
-
 METHODS = (
-    _MAML.replace(name="x-maml", label="X-MAML", order=0, build=episode_builder(_meta_learner, same_language=True),
-                  check=_x_maml_check, resolve=_x_maml_cell, same_language=True),
-    _MAML.replace(check=_xla_maml_check, target_inner=target_inner_builder(_meta_learner)),
+    episode_method(name="x-maml", label="X-MAML", order=0, make=_meta_learner, own=_x_maml_check,
+                   same_language=True, resolve=_x_maml_cell),
+    # the XLA-MAML paper's claim is that XLA-MAML improves on X-MAML with the same auxiliary languages
+    episode_method(name="xla-maml", label="XLA-MAML", order=10, make=_meta_learner, own=_xla_maml_check,
+                   target_inner=True, compared_with="x-maml"),
 )

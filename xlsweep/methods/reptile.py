@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from xlsweep.methods._episodes import episode_builder, episode_reads, episode_steps, target_inner_builder
-from xlsweep.methods.base import Method
+from xlsweep.methods._episodes import episode_method
 
 if TYPE_CHECKING:
     import torch
@@ -34,8 +33,4 @@ def _reptile_learner(cfg: TrialConfig, model: nn.Module, data: Mapping[str, Feat
                           device=device)
 
 
-METHODS = (
-    Method(name="reptile", label="Reptile", family="episodes", section="meta", order=20,
-           build=episode_builder(_reptile_learner), total_steps=episode_steps, reads=episode_reads,
-           target_inner=target_inner_builder(_reptile_learner)),
-)
+METHODS = (episode_method(name="reptile", label="Reptile", order=20, make=_reptile_learner, target_inner=True),)

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import transformers
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-__all__ = ["enable_activation_checkpointing", "load_classifier", "load_pretrained", "load_tokenizer",
+__all__ = ["enable_activation_checkpointing", "load_pretrained", "load_tokenizer",
            "loading_report", "quiet_transformers"]
 
 
@@ -38,11 +38,6 @@ def load_tokenizer(name_or_dir: str | Path) -> PreTrainedTokenizerBase:
     except OSError as err:
         raise OSError(f"cannot load a tokenizer from {str(name_or_dir)!r}: expected a local model directory or "
                       f"a hub name reachable from this machine ({err})") from None
-
-
-def load_classifier(name_or_dir: str | Path, num_labels: int) -> PreTrainedModel:
-    """An encoder with a sequence-classification head of ``num_labels``."""
-    return load_pretrained(AutoModelForSequenceClassification, name_or_dir, num_labels=num_labels)
 
 
 def load_pretrained(auto_class: Any, name_or_dir: str | Path, **kwargs: Any) -> PreTrainedModel:

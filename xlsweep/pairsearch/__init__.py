@@ -1,4 +1,4 @@
-"""Budgeted auxiliary-pair search (issue 14): the pure parts, importable without Ray or MLflow.
+"""Budgeted auxiliary-pair search: the pure parts, importable without Ray or MLflow.
 
 * :mod:`~xlsweep.pairsearch.schedule` — successive halving over pairs, meta-steps as the resource;
 * :mod:`~xlsweep.pairsearch.model` (on :mod:`~xlsweep.pairsearch.blr`) — the pooled

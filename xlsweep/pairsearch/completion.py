@@ -63,10 +63,9 @@ def complete_grid(pairs: Sequence[Pair], targets: Sequence[str], observed: Mappi
     set by leave-one-pair-out: each observed pair is predicted from the others (its partial runs
     kept, as an unrun pair's are), and ``z`` is the conformal quantile of the held-out cells'
     ``|actual − predicted| / sd`` at ``level`` — never below the normal quantile. A model fitted by
-    evidence maximisation on a few pairs underestimates its own error (the issue-14 replay: 79 %
-    of the cells inside nominal 90 % intervals before calibration, ``scripts/bench_pair_search.py``).
+    evidence maximisation on a few pairs underestimates its own error.
     With fewer than 3 pairs a held-out pair's test level would rest on one pair: the interval is then
-    the model's own, and too narrow (68 % inside nominal 90 % after a 15 % search in the replay).
+    the model's own, and too narrow.
     ``source``: the stage-1 source language, a feature with the prior (:class:`~xlsweep.pairsearch.model.PooledModel`).
 
     Raises:

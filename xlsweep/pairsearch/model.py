@@ -13,12 +13,7 @@ For a pair ``p = (S → Q)``, a target language ``t`` and a resource level ``r``
 ``a``/``b`` are effects of a support/query language on every target, ``a[S, t]``/``b[Q, t]`` their
 per-target deviations (a set's effect is its members' mean), ``sim`` the prior's similarity of the
 set's closest member to ``t``, ``src`` the language the encoder was fine-tuned on before the meta-learning
-(stage 1: English for XNLI). The source features carry what a pair's languages do whatever the target: on the
-replay benchmark's recorded grids (least squares on the 6-seed mean test deltas: target offsets, support and
-query effects, ``sim`` features) a support language's effect follows its similarity to the source
-(correlation 0.99, 0.97, 0.82 in the three worlds: the inner step stays near what stage 1 learnt) and a query
-language's falls with it (−0.94, −0.94, −0.74: a meta step on a language unlike the source brings what stage 1
-lacked; XLA-MAML §4.3: with ``en`` as the auxiliary language "no cross-lingual adaption is performed"). Without
+(stage 1: English for XNLI). The source features carry what a pair's languages do whatever the target. Without
 them a language's main effects are learnt only from the pairs that ran it. With a prior, the language effects
 of each group are correlated as the prior's similarities say (covariance ``λ·sim + (1 − λ)·I``, :data:`KERNEL`).
 Every effect group has a Gaussian prior whose precision, and the noise, are set by evidence maximisation
@@ -44,9 +39,7 @@ from xlsweep.pairsearch.world import Pair
 __all__ = ["KERNEL", "PooledFit", "PooledModel"]
 
 KERNEL = 0.8
-"""Default weight of the prior's similarity in the language effects' covariance. On the replay benchmark's
-2-seed worlds (3 worlds × 6 draws of 30 % of the pairs) the completion's Spearman was 0.606 at 0, 0.622 at 0.5,
-0.629 at 0.8 and 0.634 at 0.95: a middle value, not the best on those worlds, so as not to tune to them."""
+"""Default weight of the prior's similarity in the language effects' covariance."""
 
 
 class PooledModel:

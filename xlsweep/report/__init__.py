@@ -27,9 +27,9 @@ from xlsweep.report.paper_tables import (
     method_paper_table,
     untested_frame,
 )
-from xlsweep.report.records import Excluded, ReportError, RunRecord, SweepResults
 from xlsweep.report.render import FORMATS, latex, markdown, parse_formats, write_table
 from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, PairedTest, mean, paired_test, std
+from xlsweep.report.sweep_results import Excluded, ReportError, RunRecord, SweepResults
 
 __all__ = [
     "AVG_COLUMN",

@@ -1,6 +1,6 @@
 """For each target language, the auxiliary choices ranked by their mean improvement over the stage-1 baseline.
 
-An auxiliary choice is a report row (:func:`xlsweep.report.rows.row_groups`): a method with
+An auxiliary choice is a report row (:func:`xlsweep.report.row_groups.row_groups`): a method with
 its auxiliary languages and varying settings. Its improvement on a target is, per seed,
 its score minus the stage-1 baseline of the same seed; the ranking uses the mean over
 seeds. Two tests go with it:
@@ -10,8 +10,8 @@ seeds. Two tests go with it:
   when ``--target`` shows one target);
 * **tied with the best** — per target, :func:`xlsweep.report.stats.tied_with_best`: the best
   choice (highest mean) and every choice not significantly worse than it, paired over seeds,
-  Holm-corrected over that target's comparisons with the best (issue 14's answer to "which
-  auxiliary choice for target X": a set, not a rank). A choice with fewer than 2 seed pairs
+  Holm-corrected over that target's comparisons with the best (the answer to "which
+  auxiliary choice for target X" is a set, not a rank). A choice with fewer than 2 seed pairs
   with the best cannot be told apart from it and stays in the set.
 
 Meta-learning rows whose auxiliary languages include the target are kept and marked ``†``
@@ -26,9 +26,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from xlsweep.report.records import ReportError, RunRecord
-from xlsweep.report.rows import TRANSFER, RowGroup, SeedGrid, languages, over, row_groups, seed_grid
+from xlsweep.report.row_groups import TRANSFER, RowGroup, SeedGrid, languages, over, row_groups, seed_grid
 from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, PairedTest, holm, paired_test, tied_with_best
+from xlsweep.report.sweep_results import ReportError, RunRecord
 
 __all__ = ["RankedPair", "best_pairs", "best_pairs_lines", "write_best_pairs_csv"]
 

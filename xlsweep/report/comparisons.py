@@ -1,10 +1,11 @@
-"""XLA-MAML against X-MAML with the same auxiliary languages, paired by seed (the XLA-MAML paper's claim).
+"""A method against the one it is compared with (:attr:`~xlsweep.methods.base.Method.compared_with`: XLA-MAML
+against X-MAML) with the same auxiliary languages, paired by seed (the XLA-MAML paper's claim).
 
 Table 3 of the XLA-MAML paper (§4.3) sets "X-MAML hi → X" next to "XLA-MAML hi → X" — X-MAML
 meta-learns on hi alone, XLA-MAML with the inner step on the source (en) and the meta step on
 hi — and claims XLA-MAML improves on X-MAML. A sweep with both methods (``meta.algorithm`` as
 a grid axis) gets one comparison row per XLA-MAML row and X-MAML row that share their
-auxiliary languages and settings (:func:`xlsweep.report.rows.pair_key`): per column, the
+auxiliary languages and settings (:func:`xlsweep.report.row_groups.pair_key`): per column, the
 per-seed difference XLA-MAML − X-MAML (mean ± std over seeds) and a one-sided paired t-test
 (H1: XLA-MAML is better), pairs matched by seed. These tests are their own family: Holm's
 adjustment runs over every tested comparison cell of one table.
@@ -14,18 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from xlsweep.report.cells import Cell, Row, holm_rows
-from xlsweep.report.rows import RowGroup, SeedGrid, over, pair_key
+from xlsweep.methods import all_methods
+from xlsweep.report.row_groups import RowGroup, SeedGrid, over, pair_key
 from xlsweep.report.stats import paired_test
+from xlsweep.report.table_cells import Cell, Row, holm_rows
 
-__all__ = ["BETTER", "OTHER", "method_comparisons"]
+__all__ = ["COMPARED", "method_comparisons"]
 
-BETTER, OTHER = "xla-maml", "x-maml"
+COMPARED = {m.name: m.compared_with for m in all_methods() if m.compared_with}
+"""Method -> the method its rows are set against (``xla-maml`` -> ``x-maml``)."""
 
 
 def method_comparisons(groups: Sequence[RowGroup], grids: Mapping[str, SeedGrid],
                        spans: Mapping[str, Mapping[str, list[str]]], *, alpha: float) -> tuple[list[Row], int]:
-    """One row per matching XLA-MAML and X-MAML row, Holm-adjusted as one family; and the family size.
+    """One row per matching pair of rows (XLA-MAML and X-MAML), Holm-adjusted as one family; and the family size.
 
     Args:
         groups: The table's meta-learning rows.
@@ -38,8 +41,9 @@ def method_comparisons(groups: Sequence[RowGroup], grids: Mapping[str, SeedGrid]
         hold the difference and its test, and the number of tested cells.
     """
     rows = []
-    for ours in (g for g in groups if g.algorithm == BETTER):
-        for theirs in (g for g in groups if g.algorithm == OTHER and pair_key(g) == pair_key(ours)):
+    for ours in (g for g in groups if g.algorithm in COMPARED):
+        other = COMPARED[ours.algorithm]
+        for theirs in (g for g in groups if g.algorithm == other and pair_key(g) == pair_key(ours)):
             cells = {}
             for column, langs in spans[ours.label].items():
                 test = paired_test(over(grids[ours.label], langs)[0], over(grids[theirs.label], langs)[0],
@@ -47,6 +51,6 @@ def method_comparisons(groups: Sequence[RowGroup], grids: Mapping[str, SeedGrid]
                 cells[column] = Cell(test.mean_diff, test.std_diff, test.n, test)
             seeds = sorted(set(grids[ours.label]) & set(grids[theirs.label]))
             runs = tuple(sorted((r.seed, r.run_id) for r in (*ours.records, *theirs.records) if r.seed in seeds))
-            rows.append(Row(f"{ours.label} − {theirs.label}", f"{BETTER} − {OTHER}", ours.aux_languages,
+            rows.append(Row(f"{ours.label} − {theirs.label}", f"{ours.algorithm} − {other}", ours.aux_languages,
                             len(seeds), cells, runs=runs))
     return holm_rows(rows)

@@ -7,9 +7,8 @@ made anywhere the store is reachable::
     results = load_sweep_results(tracking_uri, experiment="demo")    # the experiment's latest sweep
 
 The experiment's latest sweep is the latest parent run with a finished trial: a newer sweep that
-failed or was interrupted before any trial finished is skipped, and ``results.notes`` says so.
-The store is checked first (an HTTP server's ``/health``, an sqlite file's existence), so a wrong
-URI fails in seconds instead of after MLflow's minutes of retries.
+did not finish a trial (it failed, or was interrupted) is skipped, and ``results.notes`` says so.
+The store is read through :class:`~xlsweep.tracking.reader.StoreReader`, which checks it first.
 
 Only FINISHED child runs become :class:`RunRecord`\\ s; the others (FAILED, RUNNING,
 KILLED, or finished without test metrics) are listed as :class:`Excluded` with a reason.
@@ -21,27 +20,33 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
-
-from xlsweep.report.records import Excluded, ReportError, RunRecord, SweepResults
-from xlsweep.tracking import (
+from xlsweep.report.sweep_results import Excluded, ReportError, RunRecord, SweepResults
+from xlsweep.tracking.reader import StoreReader, StoreReadError
+from xlsweep.tracking.store import TrackingError
+from xlsweep.tracking.tags import (
+    ALGORITHM_TAG,
+    AUX_TAG,
+    CELL_TAG,
     DEGENERATE_TAG,
+    FAILURE_TAG,
     PARENT_TAG,
+    PRIMARY_TAG,
+    QUERY_TAG,
+    SEED_PARAM,
+    SEED_TAG,
+    SOURCE_PARAM,
+    STOPPED_TAG,
+    SUPPORT_TAG,
+    SWEEP_ID_TAG,
     SWEEP_TAG,
+    TASK_TAG,
     TRIAL_TAG,
-    TrackingError,
-    check_store,
-    open_client,
+    XLSWEEP,
 )
 
 __all__ = ["load_sweep_results"]
 
-SWEEP_ID_TAG = "xlsweep.sweep_id"
-SOURCE_PARAM = "data.source"  # the stage-1 source language: a child's param, else the parent's
-_TAG = "xlsweep."
 _NOT_SCORES = ("delta", "fs_delta", "dev")  # per-language metrics that are not test scores
-_PAGE = 1000
 _LISTED = 10  # how many existing experiments / parent runs an error message names
 
 
@@ -54,16 +59,15 @@ def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
             run is not a sweep's parent run or not in ``experiment``, or no child run finished.
     """
     try:
-        check_store(tracking_uri, create=False, write=False)
-        client = open_client(tracking_uri)
+        store = StoreReader(tracking_uri)
     except TrackingError as err:
         raise ReportError(str(err)) from None
     notes: list[str] = []
     try:
-        parent = _parent_run(client, tracking_uri, experiment, parent_run_id, notes)
-        experiment_name = client.get_experiment(parent.info.experiment_id).name
-        children = _search(client, parent.info.experiment_id, f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'")
-    except MlflowException as err:
+        parent = _parent_run(store, tracking_uri, experiment, parent_run_id, notes)
+        experiment_name = store.experiment_name(parent.info.experiment_id)
+        children = store.runs([parent.info.experiment_id], f"tags.`{PARENT_TAG}` = '{parent.info.run_id}'")
+    except StoreReadError as err:
         raise ReportError(f"cannot read the MLflow store at {tracking_uri!r}: {err}") from None
     # Tune numbers trials in grid order (``<experiment>_00000``, ...), also across a resume
     children.sort(key=lambda run: (run.data.tags.get(TRIAL_TAG, ""), run.info.start_time or 0))
@@ -77,12 +81,11 @@ def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
             f"has no FINISHED child run with test metrics: expected at least one, got {len(children)} child "
             f"run(s) ({statuses})")
     notes += _degenerate_notes(tags, children, {r.run_id for r in records})
-    primary = tags.get(f"{_TAG}primary") or next(
-        (r for r in (c.data.tags.get(f"{_TAG}primary") for c in children) if r), None)
+    primary = tags.get(PRIMARY_TAG) or next((r for r in (c.data.tags.get(PRIMARY_TAG) for c in children) if r), None)
     return SweepResults(
         tracking_uri=tracking_uri, experiment=experiment_name, parent_run_id=parent.info.run_id,
         sweep_id=tags.get(SWEEP_ID_TAG, ""), sweep=tags.get(SWEEP_TAG, experiment_name),
-        task=tags.get(f"{_TAG}task") or children[0].data.tags.get(f"{_TAG}task", ""), primary=primary,
+        task=tags.get(TASK_TAG) or children[0].data.tags.get(TASK_TAG, ""), primary=primary,
         status=parent.info.status, records=tuple(records), excluded=tuple(excluded), notes=tuple(notes),
         experiment_id=str(parent.info.experiment_id))
 
@@ -92,36 +95,36 @@ def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
 # ---------------------------------------------------------------------------
 
 
-def _parent_run(client: MlflowClient, uri: str, experiment: str | None, run_id: str | None,
+def _parent_run(store: StoreReader, uri: str, experiment: str | None, run_id: str | None,
                 notes: list[str]) -> Any:
     """The sweep's parent run, from a run id or an experiment's latest sweep (with a finished trial; the newer
     ones skipped are described in ``notes``)."""
     if experiment is None and run_id is None:
         raise ReportError(f"no sweep selected: expected an experiment name or a parent run id; the store at {uri!r} "
-                          f"has experiments {_experiment_names(client)}")
+                          f"has experiments {store.experiment_names(_LISTED)}")
     exp = None
     if experiment is not None:
-        exp = client.get_experiment_by_name(experiment)
+        exp = store.experiment_id(experiment)
         if exp is None:
-            raise ReportError(f"unknown experiment {experiment!r}: expected one of {_experiment_names(client)} "
+            raise ReportError(f"unknown experiment {experiment!r}: expected one of {store.experiment_names(_LISTED)} "
                               f"(the store at {uri!r})")
     if run_id is None:
         assert exp is not None
-        return _latest_with_results(client, exp.experiment_id, experiment or "", notes)
-    run = _get_run(client, uri, run_id)
-    if exp is not None and run.info.experiment_id != exp.experiment_id:
+        return _latest_with_results(store, exp, experiment or "", notes)
+    run = _get_run(store, uri, run_id)
+    if exp is not None and run.info.experiment_id != exp:
         raise ReportError(f"parent run {run_id!r} is not in experiment {experiment!r}: it is in experiment "
-                          f"{client.get_experiment(run.info.experiment_id).name!r}")
+                          f"{store.experiment_name(run.info.experiment_id)!r}")
     return run
 
 
-def _latest_with_results(client: MlflowClient, experiment_id: str, experiment: str, notes: list[str]) -> Any:
+def _latest_with_results(store: StoreReader, experiment_id: str, experiment: str, notes: list[str]) -> Any:
     """The latest parent run (by start time) with a FINISHED trial; newer ones without are noted as skipped (if no
     parent run has one, the latest)."""
     skipped: list[Any] = []
-    for parent in _search(client, experiment_id, f"tags.`{SWEEP_ID_TAG}` LIKE '%'",
-                          order_by=["attributes.start_time DESC"]):
-        finished = client.search_runs([experiment_id], max_results=1, filter_string=(
+    for parent in store.runs([experiment_id], f"tags.`{SWEEP_ID_TAG}` LIKE '%'",
+                             order_by=["attributes.start_time DESC"]):
+        finished = store.runs([experiment_id], limit=1, filter_string=(
             f"tags.`{PARENT_TAG}` = '{parent.info.run_id}' and attributes.status = 'FINISHED'"))
         if finished:
             notes += [f"note: skipped the newer sweep {run.data.tags.get(SWEEP_ID_TAG, '?')} (parent run "
@@ -134,44 +137,25 @@ def _latest_with_results(client: MlflowClient, experiment_id: str, experiment: s
     return skipped[0]  # none has a finished trial: the latest, whose children the caller's error lists
 
 
-def _get_run(client: MlflowClient, uri: str, run_id: str) -> Any:
+def _get_run(store: StoreReader, uri: str, run_id: str) -> Any:
     try:
-        run = client.get_run(run_id)
-    except MlflowException:
+        run = store.run(run_id)
+    except StoreReadError:
         raise ReportError(f"unknown run id {run_id!r} in the store at {uri!r}: expected a sweep's parent run, "
-                          f"e.g. {_parent_runs(client)}") from None
+                          f"e.g. {_parent_runs(store)}") from None
     tags = run.data.tags
     if SWEEP_ID_TAG not in tags:
         hint = f"; it is a trial of parent run {tags[PARENT_TAG]!r}" if PARENT_TAG in tags else ""
         raise ReportError(f"run {run_id!r} is not a sweep's parent run (no {SWEEP_ID_TAG} tag){hint}: expected one "
-                          f"of {_parent_runs(client)}")
+                          f"of {_parent_runs(store)}")
     return run
 
 
-def _experiment_names(client: MlflowClient) -> list[str]:
-    return [e.name for e in client.search_experiments(max_results=_LISTED)]
-
-
-def _parent_runs(client: MlflowClient) -> list[str]:
+def _parent_runs(store: StoreReader) -> list[str]:
     """A few parent runs of the store, newest first, as ``id (sweep name)``."""
-    ids = [e.experiment_id for e in client.search_experiments()]
-    runs = client.search_runs(ids, filter_string=f"tags.`{SWEEP_ID_TAG}` LIKE '%'",
-                              order_by=["attributes.start_time DESC"], max_results=_LISTED) if ids else []
+    runs = store.runs(store.experiment_ids(), f"tags.`{SWEEP_ID_TAG}` LIKE '%'",
+                      order_by=["attributes.start_time DESC"], limit=_LISTED)
     return [f"{r.info.run_id} ({r.data.tags.get(SWEEP_TAG, '?')})" for r in runs]
-
-
-def _search(client: MlflowClient, experiment_id: str, filter_string: str,
-            order_by: list[str] | None = None) -> list[Any]:
-    """Every run matching the filter, page by page."""
-    runs: list[Any] = []
-    token = None
-    while True:
-        page = client.search_runs([experiment_id], filter_string=filter_string, max_results=_PAGE, page_token=token,
-                                  order_by=order_by)
-        runs.extend(page)
-        token = page.token
-        if not token:
-            return runs
 
 
 # ---------------------------------------------------------------------------
@@ -186,10 +170,10 @@ def _read_children(children: list[Any], parent_baseline: dict[str, dict[str, flo
     excluded: list[Excluded] = []
     for run in children:
         tags, status = run.data.tags, run.info.status
-        aux, seed = tags.get(f"{_TAG}aux", "?"), tags.get(f"{_TAG}seed", run.data.params.get("seed", "?"))
+        aux, seed = tags.get(AUX_TAG, "?"), tags.get(SEED_TAG, run.data.params.get(SEED_PARAM, "?"))
         if status != "FINISHED":  # failed, interrupted, or stopped early by the scheduler (ASHA)
-            stopped = tags.get(f"{_TAG}stopped")
-            reason = tags.get(f"{_TAG}failure") or (f"stopped early: {stopped}" if stopped else "no failure recorded")
+            stopped = tags.get(STOPPED_TAG)
+            reason = tags.get(FAILURE_TAG) or (f"stopped early: {stopped}" if stopped else "no failure recorded")
             excluded.append(Excluded(run.info.run_id, aux, seed, status, reason))
             continue
         record = _record(run, parent_baseline, parent_source)
@@ -213,10 +197,10 @@ def _record(run: Any, parent_baseline: dict[str, dict[str, float]], parent_sourc
     for name in _NOT_SCORES:
         scores.pop(name, None)
     return RunRecord(
-        run_id=run_id, trial_id=tags.get(TRIAL_TAG, run_id), algorithm=_required(tags, "algorithm", run_id),
-        aux=_required(tags, "aux", run_id), support=_languages(tags.get(f"{_TAG}support", "")),
-        query=_languages(tags.get(f"{_TAG}query", "")), seed=_seed(tags, run.data.params, run_id),
-        cell=_cell(tags.get(f"{_TAG}cell", "{}"), run_id), scores=scores, baseline=baseline, metrics=metrics,
+        run_id=run_id, trial_id=tags.get(TRIAL_TAG, run_id), algorithm=_required(tags, ALGORITHM_TAG, run_id),
+        aux=_required(tags, AUX_TAG, run_id), support=_languages(tags.get(SUPPORT_TAG, "")),
+        query=_languages(tags.get(QUERY_TAG, "")), seed=_seed(tags, run.data.params, run_id),
+        cell=_cell(tags.get(CELL_TAG, "{}"), run_id), scores=scores, baseline=baseline, metrics=metrics,
         source=run.data.params.get(SOURCE_PARAM) or parent_source)
 
 
@@ -227,7 +211,7 @@ def _degenerate_notes(parent_tags: Mapping[str, str], children: list[Any], repor
     for run in children:
         tags = run.data.tags
         if run.info.run_id in reported and DEGENERATE_TAG in tags:
-            notes.append(f"WARNING: degenerate trial {tags.get(f'{_TAG}aux', '?')} seed {tags.get(f'{_TAG}seed', '?')} "
+            notes.append(f"WARNING: degenerate trial {tags.get(AUX_TAG, '?')} seed {tags.get(SEED_TAG, '?')} "
                          f"(run {run.info.run_id}): {tags[DEGENERATE_TAG]}")
     return notes
 
@@ -242,20 +226,20 @@ def _split(metrics: Mapping[str, float], prefix: str) -> dict[str, dict[str, flo
     return out
 
 
-def _required(tags: Mapping[str, str], name: str, run_id: str) -> str:
-    value = tags.get(f"{_TAG}{name}")
+def _required(tags: Mapping[str, str], tag: str, run_id: str) -> str:
+    value = tags.get(tag)
     if not value:
-        raise ReportError(f"child run {run_id!r} has no tag {_TAG}{name}: expected the tags xlsweep sweeps write "
-                          f"(got {sorted(k for k in tags if k.startswith(_TAG))})")
+        raise ReportError(f"child run {run_id!r} has no tag {tag}: expected the tags xlsweep sweeps write "
+                          f"(got {sorted(k for k in tags if k.startswith(XLSWEEP))})")
     return value
 
 
 def _seed(tags: Mapping[str, str], params: Mapping[str, str], run_id: str) -> int:
-    raw = tags.get(f"{_TAG}seed", params.get("seed"))
+    raw = tags.get(SEED_TAG, params.get(SEED_PARAM))
     try:
         return int(str(raw))
     except ValueError:
-        raise ReportError(f"child run {run_id!r}: expected an integer seed in tag {_TAG}seed or param seed, "
+        raise ReportError(f"child run {run_id!r}: expected an integer seed in tag {SEED_TAG} or param {SEED_PARAM}, "
                           f"got {raw!r}") from None
 
 
@@ -263,9 +247,9 @@ def _cell(raw: str, run_id: str) -> dict[str, Any]:
     try:
         cell = json.loads(raw)
     except json.JSONDecodeError as err:
-        raise ReportError(f"child run {run_id!r}: tag {_TAG}cell is not JSON ({err}): got {raw[:200]!r}") from None
+        raise ReportError(f"child run {run_id!r}: tag {CELL_TAG} is not JSON ({err}): got {raw[:200]!r}") from None
     if not isinstance(cell, dict):
-        raise ReportError(f"child run {run_id!r}: expected tag {_TAG}cell to be a JSON object, got {raw[:200]!r}")
+        raise ReportError(f"child run {run_id!r}: expected tag {CELL_TAG} to be a JSON object, got {raw[:200]!r}")
     return cell
 
 

@@ -6,8 +6,8 @@ of mark the caller passes:
 * ``*`` — significant (the reports: Holm-adjusted paired t-test over seeds);
 * ``○`` — not tested (fewer than 2 seed pairs, zero-variance differences), so a large
   cell without ``*`` is told apart from one whose test could not run;
-* hatched, value in italics — predicted, not observed (the pair search of issue 14 fills
-  unrun cells from the ones that ran).
+* hatched, value in italics — predicted, not observed (the pair search, :mod:`xlsweep.pairsearch`,
+  fills unrun cells from the ones that ran).
 
 :func:`write_csv` writes the table as it is (wide: aux × targets), or — given the predicted
 mask and/or an interval per cell — one line per cell with ``status`` (``observed`` /

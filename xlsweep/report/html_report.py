@@ -12,7 +12,7 @@ font or image to fetch. The page holds, for the sweep's metric:
 * the runs left out of the reports, and why.
 
 Every text from the store (run names, tags, labels, reasons) is HTML-escaped. Links follow
-:mod:`xlsweep.report.links` with a configurable ``base``.
+:mod:`xlsweep.tracking.urls` with a configurable ``base``.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from xlsweep.report.best_pairs import RankedPair
-from xlsweep.report.cells import Cell, Row
 from xlsweep.report.heatmap import SIGNIFICANT_MARK, UNTESTED_MARK, format_points
 from xlsweep.report.html_svg import attr, esc, heatmap_svg, verdict
-from xlsweep.report.links import compare_url, experiment_url, normalise_base, run_url
 from xlsweep.report.paper_tables import AVG_EXCL_COLUMN, CORRECTION, PaperTable
-from xlsweep.report.records import SweepResults
 from xlsweep.report.render import cell_text
+from xlsweep.report.sweep_results import SweepResults
+from xlsweep.report.table_cells import Cell, Row
+from xlsweep.tracking.urls import compare_url, experiment_url, normalise_base, run_link
 
 __all__ = ["REPORT_HTML", "html_page", "write_html_report"]
 
@@ -85,7 +85,7 @@ def write_html_report(path: str | Path, results: SweepResults, tables: Sequence[
 
 def html_page(results: SweepResults, tables: Sequence[PaperTable], ranked: Mapping[str, Sequence[RankedPair]], *,
               metric: str, ui_base: str | None = None) -> str:
-    """The whole page as a string (module docstring); ``ui_base``: see :func:`xlsweep.report.links.normalise_base`."""
+    """The whole page as a string (module docstring); ``ui_base``: see :func:`xlsweep.tracking.urls.normalise_base`."""
     base = normalise_base(ui_base)
     eid = results.experiment_id
     sections = [_header(results, metric, base)]
@@ -118,7 +118,7 @@ def _header(results: SweepResults, metric: str, base: str) -> str:
     experiment = f'<a href="{attr(experiment_url(base, eid))}"><b>{esc(results.experiment)}</b></a>'
     return (f"<header><h1>{esc(results.sweep)}</h1>"
             f'<p class="meta">experiment {experiment}'
-            f' · parent run <a href="{attr(run_url(base, eid, results.parent_run_id))}">'
+            f' · parent run <a href="{attr(run_link(base, eid, results.parent_run_id))}">'
             f"<code>{esc(results.parent_run_id)}</code></a>"
             f' · <span class="badge {attr(status)}">{esc(status)}</span></p>'
             f'<p class="meta">{len(results.records)} finished trial{"" if len(results.records) == 1 else "s"}'
@@ -157,7 +157,7 @@ def _row(row: Row, table: PaperTable, base: str, eid: str, *, family: int, signe
     ids = [run_id for _, run_id in row.runs]
     label = f'<a href="{attr(compare_url(base, eid, ids))}">{esc(row.label)}</a>' if ids else esc(row.label)
     cells = "".join(_td(row.cells[c], row, family, signed) for c in table.columns)
-    seeds = " ".join(f'<a href="{attr(run_url(base, eid, rid))}" title="run {attr(rid)}">s{seed}</a>'
+    seeds = " ".join(f'<a href="{attr(run_link(base, eid, rid))}" title="run {attr(rid)}">s{seed}</a>'
                      for seed, rid in row.runs)
     css = ' class="ref"' if row.reference else ""
     return (f'<tr{css} data-row="{attr(row.label)}"><th scope="row">{label}</th><td>{row.n}</td>{cells}'
@@ -212,7 +212,7 @@ def _choice(pair: RankedPair, base: str, eid: str) -> str:
 
 
 def _excluded(results: SweepResults, base: str) -> str:
-    items = "".join(f'<li><a href="{attr(run_url(base, results.experiment_id, e.run_id))}">{esc(e.aux)} seed '
+    items = "".join(f'<li><a href="{attr(run_link(base, results.experiment_id, e.run_id))}">{esc(e.aux)} seed '
                     f"{esc(str(e.seed))}</a> ({esc(e.status)}): {esc(e.reason)}</li>" for e in results.excluded)
     return (f'<section id="excluded"><h2>Excluded runs</h2><details><summary>{len(results.excluded)} run(s) left '
             f"out of the tables (failed, stopped early, running or superseded)</summary><ul>{items}</ul></details>"

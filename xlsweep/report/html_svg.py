@@ -17,10 +17,10 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from xlsweep.report.cells import EMPTY, Cell, Row
 from xlsweep.report.heatmap import AVG_COLUMN, SIGNIFICANT_MARK, UNTESTED_MARK, color_limit, format_points
-from xlsweep.report.links import compare_url
 from xlsweep.report.paper_tables import PaperTable, heatmap_labels
+from xlsweep.report.table_cells import EMPTY, Cell, Row
+from xlsweep.tracking.urls import compare_url
 
 __all__ = ["attr", "esc", "heatmap_svg", "verdict"]
 

@@ -15,7 +15,7 @@ __all__ = ["BASELINE_ROW", "METHOD_ORDER", "method_label"]
 
 BASELINE_ROW = "source only (stage 1)"
 
-METHOD_ORDER = tuple(m.name for m in all_methods() if m.family == "transfer")  # baselines first, as the paper
+METHOD_ORDER = tuple(m.name for m in all_methods() if m.one_target)  # baselines first, as the paper
 
 
 def method_label(algorithm: str, variant: Mapping[str, object]) -> str:

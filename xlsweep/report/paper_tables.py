@@ -12,7 +12,7 @@ A cell is the mean ± std over seeds with its n; it is marked significant only w
 paired test over seeds (:func:`xlsweep.report.stats.paired_test`) says the row improves on
 its reference — the stage-1 baseline in Table 3, a baseline method in MetaXL's tables —
 after **Holm's adjustment over every tested cell of the table** (one family per table,
-:func:`xlsweep.report.cells.holm_rows`). Table 3 with X-MAML and XLA-MAML rows also carries
+:func:`xlsweep.report.table_cells.holm_rows`). Table 3 with X-MAML and XLA-MAML rows also carries
 their paired comparison (:mod:`xlsweep.report.comparisons`), a family of its own.
 An average cell takes, per seed, the mean over its languages, counting only seeds that
 scored all of them. Values are fractions; renderers show them ×100.
@@ -26,14 +26,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from xlsweep.methods import all_methods
 from xlsweep.report.aux_table import BASELINE_TOLERANCE
-from xlsweep.report.cells import EMPTY, Cell, Row, holm_rows
 from xlsweep.report.comparisons import method_comparisons
 from xlsweep.report.heatmap import AVG_COLUMN, UNTESTED_MARK
 from xlsweep.report.method_table import BASELINE_ROW
-from xlsweep.report.records import ReportError, RunRecord
-from xlsweep.report.rows import RTN_KEYS, RowGroup, SeedGrid, languages, over, row_groups, seed_grid, stage1_grid
+from xlsweep.report.row_groups import RTN_KEYS, RowGroup, SeedGrid, languages, over, row_groups, seed_grid, stage1_grid
 from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, mean, paired_test, std
+from xlsweep.report.sweep_results import ReportError, RunRecord
+from xlsweep.report.table_cells import EMPTY, Cell, Row, holm_rows
 
 __all__ = ["AVG_EXCL_COLUMN", "CORRECTION", "STAGE1", "UNTESTED_MARK", "Cell", "PaperTable", "Row", "aux_paper_table",
            "delta_frames", "heatmap_labels", "method_paper_table", "untested_frame"]
@@ -47,7 +48,8 @@ STAGE1 = "stage1"
 CORRECTION = "Holm"
 """The multiple-comparison correction, named in footnotes and legends."""
 
-DEFAULT_REFERENCES = ("jt", "target-only")  # MetaXL tables: the first present is the default reference
+DEFAULT_REFERENCES = tuple(m.name for m in sorted(all_methods(), key=lambda m: m.reference) if m.reference)
+"""MetaXL tables: the first of these methods present is the default reference (``jt``, else ``target-only``)."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xlsweep.report.paper_tables import UNTESTED_MARK, Cell, PaperTable, Row
-from xlsweep.report.records import ReportError
+from xlsweep.report.sweep_results import ReportError
 
 __all__ = ["CSV_FIELDS", "FAMILIES", "FORMATS", "MISSING", "cell_text", "csv_rows", "latex", "markdown",
            "parse_formats", "write_table"]

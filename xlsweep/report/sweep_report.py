@@ -18,8 +18,8 @@ primary one, and ``_fewshot`` for the few-shot scores ``fs_<metric>`` when trial
 **Interface for the MLflow side** (the sweep runner logs every path of ``SweepReport.paths``
 to the parent run, at the artifact root): ``report.html`` is among the paths
 (:data:`~xlsweep.report.html_report.REPORT_HTML`), so the page of a sweep is served at
-``artifact_url(server, parent_run_id, "report.html")`` = ``<server>/get-artifact?path=report.html&run_uuid=<id>``
-(:mod:`xlsweep.report.links`, which also builds ``run_url``, ``compare_url`` and ``experiment_url``).
+``served_file_url(server, parent_run_id, "report.html")`` = ``<server>/get-artifact?path=report.html&run_uuid=<id>``
+and shown by the UI's artifact viewer at ``artifact_url(...)`` (:mod:`xlsweep.tracking.urls`).
 The page's links go to ``<ui_base>#/experiments/<experiment id>/runs/<run id>`` (one run) or the
 UI's compare view (a cell's or row's runs, one per seed); ``ui_base`` defaults to ``/`` — relative
 to the MLflow server that serves the page —, else ``$XLSWEEP_UI_URL`` or ``--ui-url``.
@@ -37,7 +37,6 @@ from xlsweep.report.best_pairs import best_pairs, write_best_pairs_csv
 from xlsweep.report.from_mlflow import load_sweep_results
 from xlsweep.report.heatmap import write_csv, write_heatmap
 from xlsweep.report.html_report import REPORT_HTML, write_html_report
-from xlsweep.report.links import normalise_base
 from xlsweep.report.paper_tables import (
     CORRECTION,
     STAGE1,
@@ -47,10 +46,11 @@ from xlsweep.report.paper_tables import (
     method_paper_table,
     untested_frame,
 )
-from xlsweep.report.records import ReportError, SweepResults
 from xlsweep.report.render import FORMATS, markdown, write_table
-from xlsweep.report.rows import TRANSFER
+from xlsweep.report.row_groups import TRANSFER
 from xlsweep.report.stats import DEFAULT_ALPHA
+from xlsweep.report.sweep_results import ReportError, SweepResults
+from xlsweep.tracking.urls import normalise_base
 
 __all__ = ["UI_URL_ENV", "SweepReport", "check_out_dir", "default_out_dir", "report_from_mlflow", "resolve_metric",
            "safe_name", "write_report"]
@@ -146,7 +146,7 @@ def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequenc
         baseline: MetaXL tables' reference method (see :func:`method_paper_table`);
             meta-learning tables always compare with the stage-1 baseline.
         alpha: Family-wise significance level (Holm) of the paired tests.
-        ui_base: Where ``report.html`` links to the MLflow UI (:mod:`xlsweep.report.links`); ``None``:
+        ui_base: Where ``report.html`` links to the MLflow UI (:mod:`xlsweep.tracking.urls`); ``None``:
             ``$XLSWEEP_UI_URL``, else ``/`` (relative to the server that serves the page).
 
     Raises:

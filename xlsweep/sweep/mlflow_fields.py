@@ -22,10 +22,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from xlsweep.config.load import SAMPLE_KEY, to_dict
-from xlsweep.config.schema import AuxChoice, SweepConfig, TrialConfig
+from xlsweep.config import AuxChoice, SweepConfig, TrialConfig, to_dict
 from xlsweep.methods import reads_key
+from xlsweep.plan import SAMPLE_KEY
 from xlsweep.tracking import flatten_params, readable
+from xlsweep.tracking.tags import PARENT_SWEEP_ID_TAG
 
 __all__ = ["aux_label", "aux_params", "grid_json", "log_final_metrics", "parent_params", "report_tables", "run_name",
            "scores_table", "shared_view", "sweep_description", "trial_params"]
@@ -117,7 +118,7 @@ def shared_view(sweep: SweepConfig, sweep_id: str) -> dict[str, Any]:
     keys = list(dict.fromkeys(["aux.ascii", *(n for n, _ in sweep.grid.axes if n != "seed"), *sweep.search.space]))
     targets = sweep.trial.eval.targets or benchmark_languages(sweep.trial.data)
     return {
-        "searchFilter": f"tags.`xlsweep.parent_sweep_id` = '{sweep_id}'",
+        "searchFilter": f"tags.`{PARENT_SWEEP_ID_TAG}` = '{sweep_id}'",
         "orderByKey": "metrics.`delta_avg`", "orderByAsc": False,
         "selectedColumns": [*(f"params.`{k}`" for k in keys), "metrics.`delta_avg`",
                             *(f"metrics.`delta/{t}`" for t in targets)],

@@ -18,54 +18,35 @@ said on stderr.
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 import datetime as dt
 import os
 import sys
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from xlsweep.config.encoder_settings import tiny_default_warnings
-from xlsweep.config.load import (
-    ConfigError,
-    expand_grid,
-    load_sweep,
-    needed_splits,
-    objective_languages,
-    repeated_trials,
-)
-from xlsweep.config.preflight import preflight
-from xlsweep.config.schema import SweepConfig, TrialConfig
-from xlsweep.data.benchmark import benchmark_sources
+from xlsweep.config import ConfigError, SweepConfig
 from xlsweep.data.schema import DataError
-from xlsweep.data.sources import missing_files
 from xlsweep.methods import RowCount, prepared_rows
+from xlsweep.plan import Cells, cell_key, expand_grid, load_sweep, objective_languages, repeated_trials
+from xlsweep.plan.encoder_settings import tiny_default_warnings
+from xlsweep.plan.preflight import preflight
 from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
-from xlsweep.report import TrialRecord
+from xlsweep.sweep.cluster import check_shared_storage, start_ray
 from xlsweep.sweep.errors import SweepError
-from xlsweep.sweep.mlflow_fields import grid_json, parent_params, report_tables, shared_view, sweep_description
+from xlsweep.sweep.inputs import absolute_cells, absolute_paths, check_data_files
+from xlsweep.sweep.outcome import SweepOutcome, failures_and_rows, os_error, write_rows
+from xlsweep.sweep.parent_run import account, check_tracking, degenerate_trials, open_tracking, report_to_parent
 from xlsweep.sweep.signals import StopSignals, held_for_children, signals_ignored
-from xlsweep.sweep.state import CONFIG_FILE, DIR_MODE, SweepState, find_sweep_dir, make_sweep_dir, sweep_yaml
+from xlsweep.sweep.sweep_dir import CONFIG_FILE, DIR_MODE, SweepState, find_sweep_dir, make_sweep_dir, sweep_yaml
+from xlsweep.sweep.tune_backup import repair_tune_state, state_backup
 from xlsweep.sweep.tune_setup import checkpoint_pruner, expected_trials, param_space, trial_lengths, tune_config
-from xlsweep.sweep.tune_state import repair_tune_state, state_backup
 from xlsweep.tasks import get_task
-from xlsweep.tracking import (
-    DEGENERATE_TAG,
-    TRIAL_TAG,
-    SweepRun,
-    TrackingError,
-    absolute_tracking_uri,
-    check_store,
-    default_tracking_uri,
-    view_key,
-)
-from xlsweep.ui_links import REPORT_FILE, artifact_url, view_url
+from xlsweep.tracking import SweepRun, absolute_tracking_uri, default_tracking_uri
+from xlsweep.tracking.tags import DEGENERATE_TAG, FAILED_TRIALS_TAG
 
 __all__ = ["SweepError", "SweepOutcome", "check_data_files", "find_sweep_dir", "resume_sweep", "run_sweep",
            "sweep_yaml"]
@@ -73,263 +54,6 @@ __all__ = ["SweepError", "SweepOutcome", "check_data_files", "find_sweep_dir", "
 Log = Callable[[str], None]
 
 
-def _absolute(sources: Any) -> Any:
-    """A ``data.sources`` mapping with its local paths made absolute (hub sources unchanged)."""
-    if not isinstance(sources, dict):
-        return sources
-    return {key: spec if not isinstance(spec, str) or spec.startswith("hub:")
-            else os.path.abspath(os.path.expanduser(spec)) for key, spec in sources.items()}
-
-
-def _absolute_sources(sweep: SweepConfig) -> SweepConfig:
-    """Local data paths made absolute against the launching directory (in the base config and in a grid axis
-    that sweeps ``data.sources``): trials read them from other working directories and nodes."""
-    data = sweep.trial.data
-    trial = dataclasses.replace(sweep.trial, data=dataclasses.replace(data, sources=_absolute(data.sources)))
-    axes = tuple((name, tuple(_absolute(v) for v in values) if name == "data.sources" else values)
-                 for name, values in sweep.grid.axes)
-    return dataclasses.replace(sweep, trial=trial, grid=dataclasses.replace(sweep.grid, axes=axes))
-
-
-def _local_model(name: Any) -> Any:
-    """``model.name`` made absolute when it is a local directory (relative to the launching directory); a hub
-    name, or ``tiny``, unchanged."""
-    if not isinstance(name, str) or name == "tiny" or not os.path.isdir(os.path.expanduser(name)):
-        return name
-    return os.path.abspath(os.path.expanduser(name))
-
-
-def _absolute_paths(sweep: SweepConfig, output_dir: str | None = None) -> SweepConfig:
-    """Every local path a trial or a resume reads, made absolute against the launching directory, once, before the
-    config is written to ``sweep.yaml`` and shipped to trials (which run in Tune's trial directories, on any
-    node): data sources, ``model.name`` when it is a local directory (base config and grid axis), ``cache_dir``,
-    ``output_dir`` (``output_dir`` given: it replaces the config's) and a relative sqlite ``tracking.uri``."""
-    sweep = _absolute_sources(sweep)
-    model = dataclasses.replace(sweep.trial.model, name=_local_model(sweep.trial.model.name))
-    axes = tuple((name, tuple(_local_model(v) for v in values) if name == "model.name" else values)
-                 for name, values in sweep.grid.axes)
-    uri = sweep.tracking.uri
-    return dataclasses.replace(
-        sweep, trial=dataclasses.replace(sweep.trial, model=model), grid=dataclasses.replace(sweep.grid, axes=axes),
-        cache_dir=os.path.abspath(os.path.expanduser(sweep.cache_dir)),
-        output_dir=os.path.abspath(os.path.expanduser(output_dir or sweep.output_dir)),
-        tracking=dataclasses.replace(sweep.tracking, uri=absolute_tracking_uri(uri) if uri else uri))
-
-
-def check_data_files(cells: list[tuple[dict[str, Any], TrialConfig]], sweep: SweepConfig) -> None:
-    """Every local file any trial reads exists (its search objective's dev splits included), checked before Ray
-    starts or anything is trained."""
-    problems: list[str] = []
-    for _, cfg in cells:
-        if cfg.data.benchmark != "synthetic":
-            problems += missing_files(benchmark_sources(cfg.data), needed_splits(cfg, objective_languages(sweep, cfg)))
-    if problems:
-        listed = "\n  ".join(dict.fromkeys(problems))
-        raise SweepError(f"data.sources: {len(set(problems))} data file(s) the sweep needs do not exist:\n  {listed}\n"
-                         "fix the paths in data.sources (relative paths are read from the directory you launch in)")
-    if sweep.pair_search.enabled:  # the search's prior (URIEL+ distances) knows every language, before Ray starts
-        from xlsweep.sweep.pair_search import check_prior
-
-        check_prior(sweep)
-
-
-@dataclass
-class SweepOutcome:
-    out_dir: Path
-    parent_run_id: str
-    tracking_uri: str
-    records: list[TrialRecord] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    stopped: list[str] = field(default_factory=list)  # trials the scheduler (ASHA) stopped early
-    interrupted: bool = False  # the sweep did not finish: `xlsweep resume <out_dir>` continues it
-    degenerate: list[str] = field(default_factory=list)  # stage 1 or trials whose model learnt nothing, and why
-    heatmap: Path | None = None
-    table_csv: Path | None = None
-    trials_csv: Path | None = None
-
-
-# --------------------------------------------------------------------- fail-fast checks
-def _init_ray(address: str | None, sweep: SweepConfig, log: Log) -> None:
-    import ray
-
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    # Tune warns on every frequent checkpoint of short trials; the snapshots are cheap here.
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    # A diverged trial's last report has its reason, not the objective; that must not fail the sweep.
-    os.environ.setdefault("TUNE_DISABLE_STRICT_METRIC_CHECKING", "1")
-    kwargs: dict[str, Any] = {"log_to_driver": False, "include_dashboard": False}
-    if address:
-        log(f"connecting to the Ray cluster at {address} ...")
-        try:
-            ray.init(address=address, **kwargs)
-        except (ConnectionError, RuntimeError, ValueError) as err:
-            raise SweepError(f"--address: cannot connect to a Ray cluster at {address!r} ({err}); start one with "
-                             "`ray start --head` or pass its HOST:PORT") from None
-    else:
-        cpus = os.cpu_count() or 1
-        log(f"starting a local Ray instance with {cpus} CPUs ...")
-        ray.init(address="local", num_cpus=cpus, **kwargs)
-    have = ray.cluster_resources()
-    cpu, gpu = sweep.resources.cpu, sweep.resources.gpu
-    biggest = max((n.get("Resources", {}).get("CPU", 0) for n in ray.nodes() if n.get("Alive")), default=0)
-    if cpu > biggest:
-        ray.shutdown()
-        raise SweepError(f"resources.cpu: each trial asks for {cpu} CPUs but the largest node has {biggest} "
-                         f"(the cluster: {have.get('CPU', 0)}); a trial runs on one node: lower resources.cpu "
-                         "or add bigger nodes")
-    if gpu > have.get("GPU", 0):
-        ray.shutdown()
-        raise SweepError(f"resources.gpu: each trial asks for {gpu} GPUs but the cluster has {have.get('GPU', 0)}; "
-                         "set resources.gpu: 0 to run on CPUs, or connect to a cluster with GPUs (--address)")
-
-
-def _check_shared_storage(paths: list[str], log: Log) -> None:
-    """On a multi-node cluster, every node sees the sweep's cache (stage 1, features) and output directories."""
-    import ray
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-    nodes = [n for n in ray.nodes() if n.get("Alive")]
-    if len(nodes) < 2:
-        return
-    log(f"checking that the {len(nodes)} nodes share {', '.join(paths)} ...")
-
-    @ray.remote(num_cpus=0)
-    def missing(paths: list[str]) -> list[str]:
-        return [p for p in paths if not os.path.isdir(p)]
-
-    checks = {n["NodeManagerAddress"]: missing.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
-        n["NodeID"], soft=False)).remote(paths) for n in nodes}
-    problems = {node: gone for node, ref in checks.items() if (gone := ray.get(ref, timeout=120))}
-    if problems:
-        ray.shutdown()
-        listed = "; ".join(f"node {node} lacks {', '.join(gone)}" for node, gone in problems.items())
-        raise SweepError(f"storage: {listed}. Trials run on every node and read the stage-1 model and write "
-                         "checkpoints there: put cache_dir and output_dir on storage all nodes share (e.g. NFS)")
-
-
-def _check_tracking(uri: str) -> None:
-    """The store answers within seconds and can be written (MLflow's own client would retry for minutes)."""
-    try:
-        check_store(uri, create=True, write=True)
-    except TrackingError as err:
-        raise SweepError(f"tracking: {err}") from None
-
-
-EXPERIMENT_NOTE = (
-    "Sweeps run by **xlsweep**: each top-level run is one sweep (its description names the best choice per "
-    "target; `report.html` in its artifacts is the heatmap and tables), its child runs are the sweep's trials "
-    "(named by their grid values; final scores as metrics and `scores.json`). `tags.xlsweep.parent_sweep_id = "
-    "'<sweep id>'` selects one sweep's trials, `params.aux.ascii = 'ana->cor'` one auxiliary choice; the links in a "
-    "sweep's description open its trials grouped by grid values with a Δ column (and chart) per target.")
-
-
-def _open_tracking(sweep: SweepConfig, uri: str, sweep_id: str) -> SweepRun:
-    try:
-        tracker = SweepRun(uri, sweep.tracking.experiment or sweep.name)
-        tracker.describe_experiment(EXPERIMENT_NOTE)
-        tracker.start(sweep_id, name=sweep.name, params=parent_params(expand_grid(sweep), tuple(sweep.search.space)),
-                      tags={"xlsweep.grid": grid_json(sweep),
-                            "xlsweep.task": sweep.trial.data.task,
-                            "xlsweep.primary": get_task(sweep.trial.data.task).primary})
-        tracker.share_view(view_key(sweep_id), shared_view(sweep, sweep_id))  # its trials, grouped, Δ per target
-    except Exception as err:  # any store error: unreachable server, bad URI, locked file
-        raise SweepError(f"tracking: cannot use the MLflow store at {uri!r} ({type(err).__name__}: {err}); "
-                         "pass a reachable --tracking-uri") from None
-    return tracker
-
-
-def _failures_and_rows(results: Any) -> tuple[list[str], list[dict[str, Any]]]:
-    """Failure reasons (errors after the last retry, diverged losses) and one trials.csv row per finished trial."""
-    failures, rows = [], []
-    for result in results:
-        if result.config is None:  # never started (pending when the sweep was interrupted): no result yet
-            continue
-        cell, metrics = dict(result.config), result.metrics or {}
-        if result.error is not None or "failure" in metrics:
-            reason = str(result.error or metrics["failure"]).strip()
-            failures.append(f"{cell}: {reason.splitlines()[-1] if reason else type(result.error).__name__}")
-        elif "delta_avg" in metrics:  # else: stopped early by the scheduler, or unfinished (interrupted)
-            rows.append({**cell, **{k: v for k, v in metrics.items()
-                                    if "/" in k or k.endswith("_avg") or k in ("hausdorff", "dev_best")}})
-    return failures, rows
-
-
-def _write_rows(rows: list[dict[str, Any]], path: Path) -> Path:
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def _report(outcome: SweepOutcome, tracker: SweepRun, primary: str, log: Log) -> None:
-    """The sweep's tables, heatmap and best pairs, built from MLflow as `xlsweep report` builds them."""
-    from xlsweep.report.records import ReportError
-    from xlsweep.report.sweep_report import report_from_mlflow
-
-    try:
-        report = report_from_mlflow(outcome.tracking_uri, parent_run_id=outcome.parent_run_id, out_dir=outcome.out_dir)
-    except ReportError as err:
-        log(f"\nno report: {err}")
-        _describe(tracker, outcome, None, problem=str(err))
-        return
-    log("")
-    for line in report.lines:
-        log(line)
-    outcome.records = [TrialRecord(aux=r.aux, seed=r.seed, scores=dict(r.scores.get(primary, {})),
-                                   baseline=dict(r.baseline.get(primary, {}))) for r in report.results.records]
-    out = outcome.out_dir
-    outcome.heatmap = out / "aux_target_delta.png" if (out / "aux_target_delta.png").exists() else None
-    outcome.table_csv = next((p for p in (out / "aux_target_delta.csv", out / "method_table.csv") if p.exists()),
-                             None)
-    try:
-        tracker.log_artifacts([*report.paths, *([outcome.trials_csv] if outcome.trials_csv else [])])
-    except OSError as err:  # e.g. the artifact store's disk is full: the reports are on disk all the same
-        log(f"\nthe reports were not copied to the MLflow parent run: {_os_error(err)}")
-        return
-    for name, columns, rows in report_tables(report):  # in MLflow's table viewer
-        tracker.log_table(columns, rows, name)
-    _describe(tracker, outcome, report)
-
-
-def _describe(tracker: SweepRun, outcome: SweepOutcome, report: Any, problem: str | None = None) -> None:
-    """The parent run's description: best choice per target, trial counts, links (UI routes) and outputs."""
-    names = {Path(p).name for p in (report.paths if report is not None else ())}
-    page = next((f for f in (REPORT_FILE, "aux_target_delta.png") if f in names), None)
-    eid, rid = tracker.experiment_id, tracker.run_id
-    tracker.describe(sweep_description(
-        sweep=tracker.name, sweep_id=tracker.sweep_id, report=report, finished=len(outcome.records),
-        failed=len(outcome.failures), stopped=len(outcome.stopped), out_dir=str(outcome.out_dir), problem=problem,
-        page=artifact_url("", eid, rid, page) if page else None, runs=view_url("", eid, view_key(tracker.sweep_id)),
-        charts=view_url("", eid, view_key(tracker.sweep_id), charts=True)))
-
-
-def _account(tracker: SweepRun, results: Any, expected: int) -> tuple[int, list[str]]:
-    """(trials that reached an end — finished, failed, or stopped by the scheduler —, reasons of stopped ones).
-
-    From MLflow, which also knows the trials of earlier sessions of a resumed sweep, and
-    from Tune's errors (a trial whose node died after its last retry never closed its run).
-    """
-    ended: set[str] = {Path(result.path).name.removeprefix("trial_") for result in results
-                       if result.error is not None}
-    stopped = []
-    for run in tracker.children():
-        tags, status = run.data.tags, run.info.status
-        if "xlsweep.stopped" in tags and status != "FINISHED":
-            stopped.append(f"{tags.get('xlsweep.cell', tags.get('xlsweep.aux'))}: {tags['xlsweep.stopped']}")
-            ended.add(tags.get(TRIAL_TAG, run.info.run_id))
-        elif status in ("FINISHED", "FAILED"):
-            ended.add(tags.get(TRIAL_TAG, run.info.run_id))
-    return min(len(ended), expected), stopped
-
-
-def _degenerate_trials(tracker: SweepRun) -> list[str]:
-    """The trials (of every session) whose model learnt nothing, from their runs' ``xlsweep.degenerate`` tag."""
-    return [f"trial {tags.get('xlsweep.aux', '?')} seed {tags.get('xlsweep.seed', '?')}: {tags[DEGENERATE_TAG]}"
-            for tags in (run.data.tags for run in tracker.children()) if DEGENERATE_TAG in tags]
-
-
-# --------------------------------------------------------------------- entry points
 def run_sweep(
     sweep: SweepConfig,
     *,
@@ -343,8 +67,8 @@ def run_sweep(
 
     The sweep directory is created with ``dir_mode`` (default 0700: private).
     """
-    sweep = _absolute_paths(sweep, output_dir)  # trials run in other working directories (and on other nodes)
-    cells = expand_grid(sweep)  # validates every cell again; cheap
+    cells = absolute_cells(expand_grid(sweep))  # checked when the sweep was loaded
+    sweep = absolute_paths(sweep, output_dir)  # trials run in other working directories (and on other nodes)
     check_data_files(cells, sweep)
     preflight(cells, sweep, output_dir=output_dir)  # directories, the model's config, local data contents
     for line in tiny_default_warnings(cfg for _, cfg in cells) + repeated_trials(cells):
@@ -352,7 +76,7 @@ def run_sweep(
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = Path(sweep.output_dir) / sweep.name / stamp
     uri = absolute_tracking_uri(tracking_uri or sweep.tracking.uri or default_tracking_uri())
-    _check_tracking(uri)  # before anything is written
+    check_tracking(uri)  # before anything is written
     make_sweep_dir(out_dir, dir_mode)  # a read-only output directory fails here, before a parent run exists
     state = SweepState(sweep_id=f"{sweep.name}-{stamp}-{uuid.uuid4().hex[:6]}", tracking_uri=uri, parent_run_id="",
                        cache_dir=sweep.cache_dir)
@@ -374,7 +98,7 @@ def resume_sweep(target: str | Path, *, address: str | None = None, output_dir: 
     cells = expand_grid(sweep)
     check_data_files(cells, sweep)
     preflight(cells, sweep)
-    _check_tracking(state.tracking_uri)
+    check_tracking(state.tracking_uri)
     experiment = out_dir / "ray" / sweep.name
     restore = experiment.is_dir() and _tune_started(experiment)
     log(f"resuming sweep {sweep.name!r} from {out_dir}" + ("" if restore else " (its trials had not started)"))
@@ -396,12 +120,6 @@ def _write_config(sweep: SweepConfig, out_dir: Path) -> None:
     os.replace(tmp, out_dir / CONFIG_FILE)
 
 
-def _os_error(err: OSError) -> str:
-    """One line for an OSError (a full disk, a read-only directory, a missing file)."""
-    where = f": {err.filename}" if err.filename else ""
-    return f"{err.strerror or type(err).__name__}{where}" + (f" ({err})" if not err.strerror else "")
-
-
 def _close(tracker: SweepRun, status: str, state: SweepState, out_dir: Path) -> None:
     """End the parent run as ``status`` and write the state file; what fails here is said on stderr (a second
     signal meanwhile is ignored: these two writes take milliseconds)."""
@@ -415,11 +133,11 @@ def _close(tracker: SweepRun, status: str, state: SweepState, out_dir: Path) -> 
         try:
             state.save(out_dir)
         except OSError as err:
-            print(f"error: could not write {out_dir / 'state.json'} (status {state.status!r}): {_os_error(err)}",
+            print(f"error: could not write {out_dir / 'state.json'} (status {state.status!r}): {os_error(err)}",
                   file=sys.stderr)
 
 
-def _prepare_all(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], state: SweepState,
+def _prepare_all(sweep: SweepConfig, cells: Cells, state: SweepState,
                  tracker: SweepRun, log: Log) -> tuple[list[str], int]:
     """Stage 1 once per distinct (model, data, stage1) — usually one for the sweep — and each cell's auxiliary
     data (cheap once cached); the baseline logged to the parent run when the sweep has one stage 1. A stage 1
@@ -441,11 +159,11 @@ def _prepare_all(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConf
     for reason in degenerate:
         log(f"WARNING: degenerate {reason}")
     if degenerate:
-        tracker.client.set_tag(tracker.run_id, DEGENERATE_TAG, "; ".join(degenerate)[:5000])
+        tracker.set_tags({DEGENERATE_TAG: "; ".join(degenerate)[:5000]})
     return degenerate, longest
 
 
-def _tuner(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], state: SweepState, tracker: SweepRun,
+def _tuner(sweep: SweepConfig, cells: Cells, state: SweepState, tracker: SweepRun,
            out_dir: Path, *, restore: bool, expected: int, total_steps: int, log: Log) -> Any:
     """Tune's tuner for the sweep: restored from ``out_dir`` (a resume), or new."""
     from ray import tune
@@ -454,7 +172,7 @@ def _tuner(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], 
     from xlsweep.sweep.trainable import TrialContext, trainable
 
     ctx = TrialContext(sweep, state.cache_dir, state.tracking_uri, tracker.experiment_id, tracker.run_id,
-                       state.sweep_id)
+                       state.sweep_id, cells={cell_key(cell): cfg for cell, cfg in cells})
     resources = {"cpu": sweep.resources.cpu, "gpu": sweep.resources.gpu}
     runnable = tune.with_resources(tune.with_parameters(trainable, ctx=ctx), resources)
     space = param_space(sweep, cells)
@@ -479,11 +197,11 @@ def _tuner(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], 
     return tuner
 
 
-def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]], state: SweepState, out_dir: Path,
+def _launch(sweep: SweepConfig, cells: Cells, state: SweepState, out_dir: Path,
             *, address: str | None, restore: bool, log: Log) -> SweepOutcome:
     expected = expected_trials(sweep, cells)
     log(f"sweep {sweep.name!r}: {expected} trial{'' if expected == 1 else 's'} → {out_dir}")
-    tracker = _open_tracking(sweep, state.tracking_uri, state.sweep_id)
+    tracker = open_tracking(sweep, state.tracking_uri, state.sweep_id, cells)
     state.parent_run_id = tracker.run_id
     outcome = SweepOutcome(out_dir=out_dir, parent_run_id=tracker.run_id, tracking_uri=state.tracking_uri)
     task = get_task(sweep.trial.data.task)
@@ -497,29 +215,29 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
         state.status = "running"
         state.save(out_dir)
         with held_for_children():  # Ray's local processes ignore SIGTERM/SIGHUP sent to the driver's process group
-            _init_ray(address, sweep, log)
+            start_ray(address, sweep, log)
             signals.install()  # again: ray.init sets its own SIGTERM handler (exit mid-write)
         Path(state.cache_dir).mkdir(parents=True, exist_ok=True)
-        _check_shared_storage([state.cache_dir, str(out_dir)], log)
+        check_shared_storage([state.cache_dir, str(out_dir)], log)
         outcome.degenerate, total_steps = _prepare_all(sweep, cells, state, tracker, log)
         tuner = _tuner(sweep, cells, state, tracker, out_dir, restore=restore, expected=expected,
                        total_steps=total_steps, log=log)
         results = tuner.fit()
-        ended, outcome.stopped = _account(tracker, results, expected)
-        outcome.degenerate += _degenerate_trials(tracker)
+        ended, outcome.stopped = account(tracker, results, expected)
+        outcome.degenerate += degenerate_trials(tracker)
         outcome.interrupted = ended < expected
 
-        outcome.failures, rows = _failures_and_rows(results)
+        outcome.failures, rows = failures_and_rows(results)
         if outcome.interrupted:
             log(f"\nthe sweep was interrupted ({ended}/{expected} trials ended); continue it with:\n"
                 f"  xlsweep resume {out_dir}")
             status = "KILLED"
             return outcome
         if rows:
-            outcome.trials_csv = _write_rows(rows, out_dir / "trials.csv")
+            outcome.trials_csv = write_rows(rows, out_dir / "trials.csv")
         # the sweep ran to its end: FINISHED if a trial finished (every one has a row, this session's or an earlier
         # one's, as Tune restores it), the failed ones counted in a tag (the CLI exits 1 on them)
-        tracker.client.set_tag(tracker.run_id, "xlsweep.failed_trials", str(len(outcome.failures)))
+        tracker.set_tags({FAILED_TRIALS_TAG: str(len(outcome.failures))})
         status = "FINISHED" if rows else "FAILED"
     except KeyboardInterrupt:  # Ctrl-C (or SIGTERM, SIGHUP) outside Tune's run: in stage 1, starting Ray, ...
         status = "KILLED"
@@ -527,16 +245,16 @@ def _launch(sweep: SweepConfig, cells: list[tuple[dict[str, Any], TrialConfig]],
         log(f"\nthe sweep was interrupted; continue it with:\n  xlsweep resume {out_dir}")
         return outcome
     except OSError as err:  # a full disk, a read-only directory: one line, the run closed FAILED
-        raise SweepError(f"the sweep failed: {_os_error(err)}") from None
+        raise SweepError(f"the sweep failed: {os_error(err)}") from None
     finally:
         _close(tracker, status, state, out_dir)  # before the reports, which show the parent run's status
         import ray
 
         ray.shutdown()
         signals.restore()
-    _report(outcome, tracker, task.primary, log)  # from MLflow only: Ray is down by now
+    report_to_parent(outcome, tracker, task.primary, log)  # from MLflow only: Ray is down by now
     if sweep.pair_search.enabled:  # the chosen pairs, tied sets and completed heatmap, from MLflow
-        from xlsweep.sweep.pair_search import report_pair_search
+        from xlsweep.sweep.pair_report import report_pair_search
 
         paths = report_pair_search(sweep, tracking_uri=outcome.tracking_uri,
                                     parent_run_id=outcome.parent_run_id, out_dir=out_dir, log=log)

@@ -1,6 +1,7 @@
 """The Tune trainable: a thin adapter from one grid cell to :func:`xlsweep.trial.run_trial`.
 
-It rebuilds the cell's config, opens (or re-opens) the trial's MLflow child run,
+It takes the cell's checked config from the driver (a config Optuna proposed is built and checked
+here), opens (or re-opens) the trial's MLflow child run,
 resumes from Tune's checkpoint if there is one, reports progress and checkpoints
 through ``tune.report`` and logs the same numbers to MLflow, idempotently.
 """
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +19,29 @@ import torch
 import yaml
 from ray import tune
 
-from xlsweep.config.load import cell_config, objective_languages, to_dict
-from xlsweep.config.schema import AuxChoice, SweepConfig
+from xlsweep.config import AuxChoice, SweepConfig, TrialConfig, to_dict
 from xlsweep.methods import method, prepared_rows
+from xlsweep.plan import cell_config, cell_key, objective_languages
 from xlsweep.prepare import prepare
 from xlsweep.sweep.mlflow_fields import log_final_metrics, run_name, trial_params
 from xlsweep.tasks import get_task
 from xlsweep.tasks.base import degenerate_loss
-from xlsweep.tracking import DEGENERATE_TAG, TrialRun
+from xlsweep.tracking import TrialRun
+from xlsweep.tracking.tags import (
+    ALGORITHM_TAG,
+    AUX_TAG,
+    BENCHMARK_TAG,
+    CELL_TAG,
+    DEGENERATE_TAG,
+    FAILURE_TAG,
+    PARENT_SWEEP_ID_TAG,
+    PRIMARY_TAG,
+    QUERY_TAG,
+    SEED_TAG,
+    SUPPORT_TAG,
+    SWEEP_TAG,
+    TASK_TAG,
+)
 from xlsweep.train.learner import Learner
 from xlsweep.train.meta import NonFiniteLoss
 from xlsweep.trial import run_trial
@@ -58,7 +75,10 @@ def load_learner_state(path: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TrialContext:
-    """What every trial of a sweep shares; handed to workers once through ``tune.with_parameters``."""
+    """What every trial of a sweep shares; handed to workers once through ``tune.with_parameters``.
+
+    ``cells`` are the grid's checked trial configs by :func:`~xlsweep.plan.cell_key`.
+    """
 
     sweep: SweepConfig
     cache_dir: str
@@ -66,31 +86,36 @@ class TrialContext:
     experiment_id: str
     parent_run_id: str
     sweep_id: str = ""
+    cells: Mapping[str, TrialConfig] = field(default_factory=dict)
+
+    def trial_config(self, overrides: Mapping[str, object]) -> TrialConfig:
+        """The checked config of the cell ``overrides``: the driver's, or (a searcher's proposal) built and checked."""
+        return self.cells.get(cell_key(overrides)) or cell_config(self.sweep, overrides)
 
 
 def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, str]:
     return {
-        "xlsweep.sweep": ctx.sweep.name,
-        "xlsweep.algorithm": cfg.meta.algorithm,
-        "xlsweep.task": cfg.data.task,
-        "xlsweep.benchmark": cfg.data.benchmark,
-        # the resolved languages: an x-maml cell of an aux choice "en→hi" meta-learns on hi (config.load.cell_config)
-        "xlsweep.aux": AuxChoice(cfg.meta.support, cfg.meta.query).label if "aux" in overrides
+        SWEEP_TAG: ctx.sweep.name,
+        ALGORITHM_TAG: cfg.meta.algorithm,
+        TASK_TAG: cfg.data.task,
+        BENCHMARK_TAG: cfg.data.benchmark,
+        # the resolved languages: an x-maml cell of an aux choice "en→hi" meta-learns on hi (plan.grid.cell_config)
+        AUX_TAG: AuxChoice(cfg.meta.support, cfg.meta.query).label if "aux" in overrides
         else "+".join(cfg.meta.support),
-        "xlsweep.support": ",".join(cfg.meta.support),
-        "xlsweep.query": ",".join(cfg.meta.query or cfg.meta.support),
-        "xlsweep.seed": str(cfg.seed),
-        "xlsweep.primary": get_task(cfg.data.task).primary,
-        "xlsweep.cell": json.dumps(overrides, ensure_ascii=False, default=str)[:5000],
-        "xlsweep.parent_sweep_id": ctx.sweep_id,  # the parent's xlsweep.sweep_id: filters one sweep's trials
+        SUPPORT_TAG: ",".join(cfg.meta.support),
+        QUERY_TAG: ",".join(cfg.meta.query or cfg.meta.support),
+        SEED_TAG: str(cfg.seed),
+        PRIMARY_TAG: get_task(cfg.data.task).primary,
+        CELL_TAG: json.dumps(overrides, ensure_ascii=False, default=str)[:5000],
+        PARENT_SWEEP_ID_TAG: ctx.sweep_id,  # the parent's sweep id: filters one sweep's trials
     }
 
 
 def _degenerate(task: str, per_target: dict[str, str], losses: list[float], *, training_loss: bool) -> str:
     """Why the trial's model learnt nothing, or ``""``: its final training loss at chance level (when ``losses``
-    are losses of the model on what it fits: MetaXL's family; an episode method's loss is the query loss after
-    adapting on other languages, at chance level for a model that is fine — twins of Table 3 showed it), or
-    constant predictions on a target."""
+    are losses of the model on what it fits, :attr:`~xlsweep.methods.base.Method.training_loss`; an episode
+    method's loss is the query loss after adapting on other languages, which can sit at chance level for a model
+    that is fine), or constant predictions on a target."""
     at_chance = training_loss and losses and degenerate_loss(task, losses[-1])
     reasons = [at_chance] if at_chance else []
     reasons += [f"{lang}: {why}" for lang, why in per_target.items()]
@@ -99,7 +124,7 @@ def _degenerate(task: str, per_target: dict[str, str], losses: list[float], *, t
 
 def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
     overrides = dict(config)
-    cfg = cell_config(ctx.sweep, overrides)
+    cfg = ctx.trial_config(overrides)
     torch.set_num_threads(max(1, int(ctx.sweep.resources.cpu)))
     device = "cuda" if ctx.sweep.resources.gpu > 0 and torch.cuda.is_available() else "cpu"
     dev_languages = objective_languages(ctx.sweep, cfg)
@@ -119,7 +144,7 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
             try:
                 restore = load_learner_state(Path(d) / LEARNER_FILE)
             except CheckpointError as err:  # the run ends FAILED with the reason, not RUNNING forever
-                run.set_tags({"xlsweep.failure": str(err)[:5000]})
+                run.set_tags({FAILURE_TAG: str(err)[:5000]})
                 run.finish("FAILED")
                 raise
 
@@ -141,7 +166,7 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
                                 artifacts_dir=artifacts, dev_languages=dev_languages, device=device,
                                 degenerate=degenerate)
         except NonFiniteLoss as err:  # a diverged trial ends with its reason; the sweep goes on
-            run.set_tags({"xlsweep.failure": str(err)})
+            run.set_tags({FAILURE_TAG: str(err)})
             run.finish("FAILED")
             tune.report({"meta_step": -1, "failure": str(err)})
             return
@@ -151,12 +176,12 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
             run.finish("KILLED")
             raise
         except BaseException as err:
-            run.set_tags({"xlsweep.failure": f"{type(err).__name__}: {err}"[:5000]})
+            run.set_tags({FAILURE_TAG: f"{type(err).__name__}: {err}"[:5000]})
             run.finish("FAILED")
             raise
         metrics |= {f"baseline/{k}": v for k, v in prepared.baseline.items()}
         if warning := _degenerate(cfg.data.task, degenerate, losses,
-                                  training_loss=method(cfg.meta.algorithm).family == "transfer"):  # said loudly
+                                  training_loss=method(cfg.meta.algorithm).training_loss):  # said loudly
             run.set_tags({DEGENERATE_TAG: warning})
         log_final_metrics(run, metrics, total_steps)  # at its real last step (MetaXL: epochs × steps per epoch)
         (artifacts / "trial_config.yaml").write_text(

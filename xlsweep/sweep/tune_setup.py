@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xlsweep.config.load import SAMPLE_KEY, search_samples
-from xlsweep.config.schema import SweepConfig, TrialConfig
+from xlsweep.config import SweepConfig, TrialConfig
 from xlsweep.methods import RowCount, method
-from xlsweep.sweep.state import SweepState
-from xlsweep.tracking import find_trial_run
+from xlsweep.plan import SAMPLE_KEY, search_samples
+from xlsweep.sweep.sweep_dir import SweepState
+from xlsweep.tracking.runs import tag_trial_run
+from xlsweep.tracking.tags import STOPPED_TAG
 
 __all__ = ["checkpoint_pruner", "expected_trials", "param_space", "trial_lengths", "tune_config"]
 
@@ -65,7 +66,7 @@ class _SampleValue:
 
 def expected_trials(sweep: SweepConfig, cells: list[Any]) -> int:
     if sweep.pair_search.enabled:
-        from xlsweep.pairsearch.config import planned_trials
+        from xlsweep.plan.pair_search import planned_trials
 
         return planned_trials(sweep)
     return sweep.search.num_samples if sweep.search.searcher == "optuna" else len(cells)
@@ -85,7 +86,7 @@ def tune_config(sweep: SweepConfig, state: SweepState, experiment_id: str, cells
         kwargs["scheduler"] = _asha(state, experiment_id, grace=grace, reduction_factor=search.asha.reduction_factor,
                                     max_t=total_steps)
     if sweep.pair_search.enabled:
-        from xlsweep.sweep.pair_search import pair_search_components
+        from xlsweep.sweep.pair_scheduler import pair_search_components
 
         kwargs["search_alg"], kwargs["scheduler"] = pair_search_components(
             sweep, tracking_uri=state.tracking_uri, experiment_id=experiment_id, parent_run_id=state.parent_run_id)
@@ -109,7 +110,7 @@ def trial_lengths(cells: list[tuple[dict[str, Any], TrialConfig]],
 
 
 def _asha(state: SweepState, experiment_id: str, *, grace: int, reduction_factor: float, max_t: int) -> Any:
-    """ASHA on meta-steps that also tags each trial it stops in MLflow (``xlsweep.stopped``), so reports and a
+    """ASHA on meta-steps that also tags each trial it stops in MLflow (its stopped tag), so reports and a
     resumed sweep tell a stopped trial from an unfinished one."""
     from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
@@ -119,14 +120,9 @@ def _asha(state: SweepState, experiment_id: str, *, grace: int, reduction_factor
             if "delta_avg" in result or result.get("meta_step", 0) >= result.get("meta_steps_total", math.inf):
                 return str(TrialScheduler.CONTINUE)  # training is over: let the trial evaluate and report
             if decision == TrialScheduler.STOP:
-                from mlflow.tracking import MlflowClient
-
-                client = MlflowClient(state.tracking_uri)
-                run = find_trial_run(client, experiment_id, state.parent_run_id, trial.trial_id)
-                if run is not None:
-                    client.set_tag(run.info.run_id, "xlsweep.stopped",
-                                   f"ASHA at meta-step {result.get('meta_step')}: {self.metric} "
-                                   f"{float(result.get(self.metric, math.nan)):.4f}")
+                tag_trial_run(state.tracking_uri, experiment_id, state.parent_run_id, trial.trial_id, {
+                    STOPPED_TAG: f"ASHA at meta-step {result.get('meta_step')}: {self.metric} "
+                                 f"{float(result.get(self.metric, math.nan)):.4f}"})
             return decision
 
     max_t = max(max_t, grace + 1)

@@ -29,18 +29,13 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from xlsweep.data.features import Features, batch_of, num_rows
 from xlsweep.data.schema import NER_TAGS, NLI_LABELS, SENTIMENT_LABELS, TASKS
 
-__all__ = ["CHANCE_MARGIN", "Diagnostics", "FeaturizeOptions", "Task", "degenerate_loss", "get_task", "predict"]
+__all__ = ["CHANCE_MARGIN", "Diagnostics", "Task", "degenerate_loss", "get_task", "predict"]
 
 Diagnostics = MutableMapping[str, str]  # filled by evaluate(): "degenerate" -> why the predictions carry nothing
 CHANCE_MARGIN = 0.98  # a final training loss above this share of ln(#labels) is no better than uniform guessing
 _LABELS = {"nli": len(NLI_LABELS), "sentiment": len(SENTIMENT_LABELS), "ner": len(NER_TAGS)}
 
 References = Any  # JSON-able: what a metric needs beyond the features (None for classification)
-
-
-class FeaturizeOptions(Protocol):
-    max_length: int
-    doc_stride: int
 
 
 class Task(Protocol):

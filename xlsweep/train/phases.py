@@ -1,5 +1,9 @@
-"""The step plan of MetaXL and its baselines, without torch: what :class:`~xlsweep.train.transfer.TransferLearner`
-runs and what the sweep driver knows of a trial's length (ASHA's ``max_t``) before any model is built.
+"""The step plan of a :class:`~xlsweep.train.transfer.TransferLearner`, without torch: what it runs and what the
+sweep driver knows of a trial's length (ASHA's ``max_t``) before any model is built.
+
+Its ``objective`` is what one step trains on: ``target`` (a batch of target rows), ``joint`` (source and
+target rows, ``joint_batches`` balanced or pooled) or ``metaxl`` (MetaXL's bi-level step,
+:func:`xlsweep.algorithms.metaxl.metaxl_loss`); ``rtn``: source rows pass through an RTN.
 """
 
 from __future__ import annotations
@@ -8,10 +12,10 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["TRANSFER_KINDS", "Phase", "transfer_phases", "transfer_total_steps"]
+__all__ = ["OBJECTIVES", "Objective", "Phase", "transfer_phases", "transfer_total_steps"]
 
-TRANSFER_KINDS = ("metaxl", "jt", "jt-rtn", "target-only")
-"""What :class:`~xlsweep.train.transfer.TransferLearner` can train."""
+Objective = Literal["target", "joint", "metaxl"]
+OBJECTIVES: tuple[Objective, ...] = ("target", "joint", "metaxl")
 
 
 @dataclass(frozen=True)
@@ -31,23 +35,25 @@ class Phase:
         return self.epochs * self.steps_per_epoch
 
 
-def transfer_phases(kind: str, n_source: int, n_target: int, *, epochs: int, backoff_epochs: int, source_batch: int,
-                    target_batch: int, jt_batches: Literal["balanced", "pooled"]) -> list[Phase]:
-    """The phases of ``kind`` over ``n_source`` source and ``n_target`` target rows (after any subsetting).
+def transfer_phases(objective: str, n_source: int, n_target: int, *, rtn: bool, epochs: int, backoff_epochs: int,
+                    source_batch: int, target_batch: int,
+                    joint_batches: Literal["balanced", "pooled"]) -> list[Phase]:
+    """The phases of ``objective`` over ``n_source`` source and ``n_target`` target rows (after any subsetting).
 
     Raises:
-        ValueError: For an unknown ``kind``, or back-off epochs without source rows.
+        ValueError: For an unknown ``objective``, MetaXL's step without an RTN, or back-off epochs without source rows.
     """
-    if kind not in TRANSFER_KINDS:
-        raise ValueError(f"unknown method {kind!r}; expected one of {', '.join(TRANSFER_KINDS)}")
-    joint: Literal["balanced", "pooled"] = "balanced" if jt_batches == "balanced" else "pooled"
+    if objective not in OBJECTIVES:
+        raise ValueError(f"unknown objective {objective!r}; expected one of {', '.join(OBJECTIVES)}")
+    if objective == "metaxl" and not rtn:
+        raise ValueError("objective metaxl: MetaXL's step meta-learns an RTN; expected rtn")
+    joint: Literal["balanced", "pooled"] = "balanced" if joint_batches == "balanced" else "pooled"
     joint_pool = n_source if joint == "balanced" else n_source + n_target
     main = {
-        "target-only": Phase("target", False, epochs, n_target, target_batch),
-        "jt": Phase(joint, False, epochs, joint_pool, source_batch),
-        "jt-rtn": Phase(joint, True, epochs, joint_pool, source_batch),
+        "target": Phase("target", False, epochs, n_target, target_batch),
+        "joint": Phase(joint, rtn, epochs, joint_pool, source_batch),
         "metaxl": Phase("metaxl", True, epochs, n_source, source_batch),
-    }[kind]
+    }[objective]
     phases = [main]
     if backoff_epochs:
         if not n_source:
@@ -56,9 +62,10 @@ def transfer_phases(kind: str, n_source: int, n_target: int, *, epochs: int, bac
     return phases
 
 
-def transfer_total_steps(kind: str, n_source: int, n_target: int, *, epochs: int, backoff_epochs: int,
-                         source_batch: int, target_batch: int, jt_batches: Literal["balanced", "pooled"]) -> int:
-    """Steps of a whole ``kind`` training: epochs × steps per epoch, summed over its phases."""
-    return sum(p.steps for p in transfer_phases(kind, n_source, n_target, epochs=epochs, backoff_epochs=backoff_epochs,
-                                                source_batch=source_batch, target_batch=target_batch,
-                                                jt_batches=jt_batches))
+def transfer_total_steps(objective: str, n_source: int, n_target: int, *, rtn: bool, epochs: int,
+                         backoff_epochs: int, source_batch: int, target_batch: int,
+                         joint_batches: Literal["balanced", "pooled"]) -> int:
+    """Steps of a whole training: epochs × steps per epoch, summed over its phases."""
+    return sum(p.steps for p in transfer_phases(objective, n_source, n_target, rtn=rtn, epochs=epochs,
+                                                backoff_epochs=backoff_epochs, source_batch=source_batch,
+                                                target_batch=target_batch, joint_batches=joint_batches))

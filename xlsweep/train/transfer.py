@@ -1,23 +1,24 @@
-"""MetaXL and its baselines as one resumable training loop, with model selection on the target's dev split.
+"""Transfer from a source to one target language as one resumable training loop, with model selection on the
+target's dev split: MetaXL and its baselines (target-only, JT, JT w/ RTN: :mod:`xlsweep.methods.metaxl`).
 
 =============  ===========================================================================
-method         one step
+objective      one step
 =============  ===========================================================================
-target-only    a batch of target rows
-jt             ``jt_batches="balanced"`` (default, the authors' ``joint_training``): a source
-               batch and the next batch of the target stream, ``L_src + L_tgt``;
-               ``"pooled"``: a batch of the source and target rows concatenated
-jt-rtn         the same, source rows through the RTN; θ and φ trained together by plain SGD
-metaxl         a source batch and the next batch of the target stream; the bi-level step of
+``target``     a batch of target rows
+``joint``      ``joint_batches="balanced"`` (default, the authors' ``joint_training``): a
+               source batch and the next batch of the target stream, ``L_src + L_tgt``;
+               ``"pooled"``: a batch of the source and target rows concatenated; with an RTN,
+               source rows pass through it and θ and φ are trained together by plain SGD
+``metaxl``     a source batch and the next batch of the target stream; the bi-level step of
                :func:`xlsweep.algorithms.metaxl.metaxl_loss`, as ``step`` says (below)
 =============  ===========================================================================
 
-**The target stream** (``metaxl``, balanced ``jt``/``jt-rtn``) is the authors' endless target
+**The target stream** (``metaxl``, balanced ``joint``) is the authors' endless target
 loader (``DataIterator`` over a shuffled ``DataLoader``): each pass over the few target rows is a
 new permutation cut into batches of ``target_batch``, the last one short. One batch per step, so
-for the same seed MetaXL and balanced JT draw the same source batches and the same target batches:
+for the same seed ``metaxl`` and balanced ``joint`` draw the same source batches and the same target batches:
 ``ceil(n_src / source_batch)`` target batches per epoch, every target row seen ~``n_src / n_tgt``
-times (50× for 5000 / 100), where pooled JT sees each target row once per epoch.
+times (50× for 5000 / 100), where pooled ``joint`` sees each target row once per epoch.
 
 **MetaXL's step** (``step``):
 
@@ -29,7 +30,7 @@ times (50× for 5000 / 100), where pooled JT sees each target row once per epoch
   with the updated φ* (a new forward, as the code does). A batch whose halves are not both
   non-empty (one row) is skipped, as the code's ``continue``: no update, the schedule does not move.
 
-An epoch is a pass over the method's pool of rows (the source rows for ``metaxl`` and balanced JT).
+An epoch is a pass over the objective's pool of rows (the source rows for ``metaxl`` and balanced ``joint``).
 After every epoch the model is scored on the target's dev split and the best one is kept
 (``select="best-dev"``). ``backoff_epochs`` then fine-tune on source and target concatenated,
 without the RTN (the paper's back-off option, §4.6). The main model is AdamW with a linear schedule
@@ -43,6 +44,7 @@ import math
 import random
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
@@ -54,21 +56,69 @@ from xlsweep.algorithms.metaxl import metaxl_loss
 from xlsweep.data.features import Features, batch_of, num_rows
 from xlsweep.models.rtn import insert_rtns, rtn_hidden_size, rtn_variant
 from xlsweep.train.meta import NonFiniteLoss
-from xlsweep.train.phases import TRANSFER_KINDS, Phase, transfer_phases
+from xlsweep.train.phases import OBJECTIVES, Objective, Phase, transfer_phases
 from xlsweep.train.schedule import linear_schedule
 
 if TYPE_CHECKING:
     from xlsweep.tasks.base import Task
 
-__all__ = ["METHODS", "TransferLearner", "first_rows", "subset_rows"]
-
-Method = Literal["metaxl", "jt", "jt-rtn", "target-only"]
-METHODS: tuple[str, ...] = TRANSFER_KINDS
+__all__ = ["TransferData", "TransferLearner", "TransferSettings", "subset_rows"]
 
 
-def first_rows(features: Features, n: int) -> Features:
-    """The first ``n`` rows of ``features`` (all when ``n`` is 0 or at least their number)."""
-    return subset_rows(features, n)
+@dataclass(frozen=True)
+class TransferData:
+    """What a :class:`TransferLearner` trains and selects on.
+
+    Attributes:
+        source: The source language's training features (None: the ``target`` objective reads none).
+        target: The target language's training features (e.g. 100 examples).
+        dev, dev_references: The target's dev split, for model selection.
+        language: The target language (some metrics normalise per language).
+    """
+
+    source: Features | None
+    target: Features
+    dev: Features
+    dev_references: Any
+    language: str
+
+
+@dataclass(frozen=True)
+class TransferSettings:
+    """How a :class:`TransferLearner` trains (see the module docstring).
+
+    Attributes:
+        objective: ``target``, ``joint`` or ``metaxl``: what one step trains on.
+        rtn: The RTN variant (:func:`xlsweep.models.rtn.rtn_variant`) source rows pass through; None: no RTN
+            (``metaxl`` needs one).
+        rtn_layers, bottleneck: Where the RTN(s) sit and their width ``r``.
+        lr: The main model's learning rate, also MetaXL's virtual step size at each step.
+        rtn_lr: The RTN's learning rate.
+        max_grad_norm: Clip the main model's gradient norm (0: no clipping).
+        step: MetaXL's step, ``"paper"`` or ``"authors-code"``.
+        joint_batches: ``"balanced"`` (a source batch and a target-stream batch per step, as MetaXL) or
+            ``"pooled"`` (batches of the concatenated rows) for the ``joint`` objective.
+        select: Keep the ``best-dev`` epoch's model, or the ``last``.
+        eval_batch_size: Rows per batch when the dev split is scored.
+    """
+
+    objective: Objective = "metaxl"
+    rtn: str | None = "identity-init"
+    rtn_layers: tuple[int, ...] = (0,)
+    bottleneck: int = 64
+    epochs: int = 3
+    source_batch: int = 16
+    target_batch: int = 16
+    lr: float = 5e-5
+    rtn_lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    backoff_epochs: int = 0
+    step: Literal["paper", "authors-code"] = "authors-code"
+    joint_batches: Literal["balanced", "pooled"] = "balanced"
+    select: Literal["best-dev", "last"] = "best-dev"
+    eval_batch_size: int = 64
 
 
 def subset_rows(features: Features, n: int, *, mode: Literal["first", "seeded"] = "first", seed: int = 0) -> Features:
@@ -91,84 +141,42 @@ def subset_rows(features: Features, n: int, *, mode: Literal["first", "seeded"] 
 
 
 class TransferLearner:
-    """Trains ``model`` by ``method`` for ``epochs`` (+ ``backoff_epochs``); ``step()`` until ``total_steps``.
-
-    Args:
-        model: A task model (its head included), trained in place.
-        source: The source languages' training features (unused by ``target-only``).
-        target: The target language's training features (e.g. 100 examples).
-        dev, dev_references: The target's dev split, for model selection.
-        task: Scores ``dev`` (its primary metric).
-        language: The target language (some metrics normalise per language).
-        rtn: The RTN variant (:func:`xlsweep.models.rtn.rtn_variant`) for ``metaxl`` and ``jt-rtn``.
-        rtn_layers, bottleneck: Where the RTN(s) sit and their width ``r``.
-        lr: The main model's learning rate, also MetaXL's virtual step size at each step.
-        rtn_lr: The RTN's learning rate.
-        max_grad_norm: Clip the main model's gradient norm (0: no clipping).
-        step: MetaXL's step, ``"paper"`` or ``"authors-code"`` (see the module docstring).
-        jt_batches: ``"balanced"`` (a source batch and a target-stream batch per step, as MetaXL)
-            or ``"pooled"`` (batches of the concatenated rows) for ``jt`` and ``jt-rtn``.
+    """Trains ``model`` on ``data`` as ``settings`` say for ``epochs`` (+ ``backoff_epochs``); ``step()`` until
+    ``total_steps``. ``model`` (a task model, its head included) is trained in place; ``task`` scores the dev split.
     """
 
-    def __init__(
-        self,
-        model: nn.Module,
-        *,
-        method: Method,
-        source: Features | None,
-        target: Features,
-        dev: Features,
-        dev_references: Any,
-        task: Task,
-        language: str,
-        rtn: str = "identity-init",
-        rtn_layers: tuple[int, ...] = (0,),
-        bottleneck: int = 64,
-        epochs: int = 3,
-        source_batch: int = 16,
-        target_batch: int = 16,
-        lr: float = 5e-5,
-        rtn_lr: float = 1e-3,
-        weight_decay: float = 0.01,
-        warmup_ratio: float = 0.1,
-        max_grad_norm: float = 1.0,
-        backoff_epochs: int = 0,
-        step: Literal["paper", "authors-code"] = "authors-code",
-        jt_batches: Literal["balanced", "pooled"] = "balanced",
-        select: Literal["best-dev", "last"] = "best-dev",
-        seed: int = 0,
-        eval_batch_size: int = 64,
-        device: torch.device | str = "cpu",
-    ) -> None:
-        if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-        if method != "target-only" and source is None:
-            raise ValueError(f"{method} needs source features")
-        if step not in ("paper", "authors-code"):
-            raise ValueError(f"MetaXL step {step!r}; expected 'paper' or 'authors-code'")
-        if jt_batches not in ("balanced", "pooled"):
-            raise ValueError(f"jt_batches {jt_batches!r}; expected 'balanced' or 'pooled'")
-        self.model, self.method, self.device = model.to(device), method, device
-        self.source, self.target, self.dev, self.dev_references = source, target, dev, dev_references
-        self.task, self.language, self.select, self.seed = task, language, select, seed
-        self.eval_batch_size, self.max_grad_norm = eval_batch_size, max_grad_norm
-        self.target_batch, self.metaxl_step, self.jt_batches = target_batch, step, jt_batches
-        self.phases = self._phases(epochs, backoff_epochs, source_batch, target_batch)
+    def __init__(self, model: nn.Module, data: TransferData, settings: TransferSettings, *, task: Task,
+                 seed: int = 0, device: torch.device | str = "cpu") -> None:
+        s = settings
+        if s.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {s.objective!r}; expected one of {', '.join(OBJECTIVES)}")
+        if s.objective != "target" and data.source is None:
+            raise ValueError(f"objective {s.objective} needs source features")
+        if s.step not in ("paper", "authors-code"):
+            raise ValueError(f"MetaXL step {s.step!r}; expected 'paper' or 'authors-code'")
+        if s.joint_batches not in ("balanced", "pooled"):
+            raise ValueError(f"joint_batches {s.joint_batches!r}; expected 'balanced' or 'pooled'")
+        self.model, self.objective, self.device = model.to(device), s.objective, device
+        self.source, self.target = data.source, data.target
+        self.dev, self.dev_references = data.dev, data.dev_references
+        self.task, self.language, self.select, self.seed = task, data.language, s.select, seed
+        self.eval_batch_size, self.max_grad_norm = s.eval_batch_size, s.max_grad_norm
+        self.target_batch, self.metaxl_step, self.joint_batches = s.target_batch, s.step, s.joint_batches
+        self.phases = self._phases(s)
         self.total_steps = sum(p.steps for p in self.phases)
 
-        uses_rtn = method in ("metaxl", "jt-rtn")
         hidden = rtn_hidden_size(model)
         torch.manual_seed(seed)
-        rtns = {i: rtn_variant(rtn, hidden, bottleneck) for i in rtn_layers} if uses_rtn else {}
-        self.insertion = insert_rtns(model, rtns) if uses_rtn else None
+        rtns = {i: rtn_variant(s.rtn, hidden, s.bottleneck) for i in s.rtn_layers} if s.rtn is not None else {}
+        self.insertion = insert_rtns(model, rtns) if s.rtn is not None else None
         if self.insertion is not None:
             self.insertion.rtns.to(device)
         rtn_params = {id(p) for p in self.insertion.parameters()} if self.insertion is not None else set()
         self.params: dict[str, Tensor] = {n: p for n, p in model.named_parameters()
                                           if p.requires_grad and id(p) not in rtn_params}
-        self.optimizer = torch.optim.AdamW(list(self.params.values()), lr=lr, weight_decay=weight_decay)
-        self.scheduler = linear_schedule(self.optimizer, total_steps=self.total_steps, warmup_ratio=warmup_ratio)
-        self.rtn_optimizer = (torch.optim.Adam(list(self.insertion.parameters()), lr=rtn_lr)
+        self.optimizer = torch.optim.AdamW(list(self.params.values()), lr=s.lr, weight_decay=s.weight_decay)
+        self.scheduler = linear_schedule(self.optimizer, total_steps=self.total_steps, warmup_ratio=s.warmup_ratio)
+        self.rtn_optimizer = (torch.optim.Adam(list(self.insertion.parameters()), lr=s.rtn_lr)
                               if self.insertion is not None else None)
         self.loss_fn = model_loss(model)
         self.embedding = input_embedding(model)  # MetaXL's virtual step moves it row-sparsely
@@ -179,12 +187,13 @@ class TransferLearner:
         self.best_state: dict[str, Tensor] | None = None
 
     # ------------------------------------------------------------------ plan
-    def _phases(self, epochs: int, backoff: int, source_batch: int, target_batch: int) -> list[Phase]:
-        if backoff and self.source is None:
+    def _phases(self, s: TransferSettings) -> list[Phase]:
+        if s.backoff_epochs and self.source is None:
             raise ValueError("backoff_epochs: fine-tuning on source + target needs source features")
         n_s = num_rows(self.source) if self.source is not None else 0
-        return transfer_phases(self.method, n_s, num_rows(self.target), epochs=epochs, backoff_epochs=backoff,
-                               source_batch=source_batch, target_batch=target_batch, jt_batches=self.jt_batches)
+        return transfer_phases(s.objective, n_s, num_rows(self.target), rtn=s.rtn is not None, epochs=s.epochs,
+                               backoff_epochs=s.backoff_epochs, source_batch=s.source_batch,
+                               target_batch=s.target_batch, joint_batches=s.joint_batches)
 
     def _where(self, step: int) -> tuple[int, Phase, int, int]:
         """(phase index, phase, epoch within it, step within the epoch) of global ``step``."""
@@ -237,13 +246,13 @@ class TransferLearner:
             loss.backward()
             loss, update = loss.detach(), True
         if not math.isfinite(float(loss)):
-            raise NonFiniteLoss(f"{self.method} loss is {float(loss)} at step {self.step_count + 1}")
+            raise NonFiniteLoss(f"{self.objective} loss is {float(loss)} at step {self.step_count + 1}")
         if update:
             if self.max_grad_norm > 0:
                 torch.nn.utils.clip_grad_norm_(list(self.params.values()), self.max_grad_norm)
             self.optimizer.step()
             if self.rtn_optimizer is not None and phase.rtn and phase.kind != "metaxl":
-                self.rtn_optimizer.step()  # jt-rtn; MetaXL's φ stepped inside its step
+                self.rtn_optimizer.step()  # joint with an RTN; MetaXL's φ stepped inside its step
             self.scheduler.step()
         else:
             self.skipped_steps += 1
@@ -258,7 +267,7 @@ class TransferLearner:
             return supervised_loss(self.model, batch_of(self.source, rows, self.device))
 
     def _balanced_loss(self, rows: Tensor, target_rows: Tensor, *, rtn: bool) -> Tensor:
-        """``L_src + L_tgt``: a source batch (through the RTN for jt-rtn) and a target-stream batch.
+        """``L_src + L_tgt``: a source batch (through the RTN, if there is one) and a target-stream batch.
 
         The authors' ``step_jt_metaxl`` sums the two losses, as MetaXL's step does; their plain
         ``step_gold_mix`` halves the sum, which only rescales the gradient (Adam is invariant to it

@@ -15,7 +15,7 @@ the data files were found to exist, and before Ray starts or an MLflow store is 
   task's reader once, so a wrong column, a label, a QA answer that is not in its context, ... is one error
   before any work. Hub sources are read when the sweep prepares its data (they need the network).
 
-Every problem is one :class:`~xlsweep.config.load.ConfigError`.
+Every problem is one :class:`~xlsweep.config.errors.ConfigError`.
 """
 
 from __future__ import annotations
@@ -26,14 +26,16 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from xlsweep.config.load import ConfigError, needed_splits, objective_languages
-from xlsweep.config.schema import SweepConfig, TrialConfig
+from xlsweep.config import ConfigError, SweepConfig, TrialConfig
 from xlsweep.config.yaml_reader import cut
-from xlsweep.methods import method
+from xlsweep.data.benchmark import benchmark_sources, load_benchmark
+from xlsweep.data.schema import DataError
+from xlsweep.data.sources import RealBenchmark, parse_source, resolve_source
+from xlsweep.methods import method, needed_splits
+from xlsweep.plan.grid import Cells
+from xlsweep.plan.objective import objective_languages
 
 __all__ = ["check_directories", "check_local_data", "check_model", "hub_unreachable", "preflight", "position_limit"]
-
-Cells = list[tuple[dict[str, Any], TrialConfig]]
 
 # RoBERTa-style encoders number positions from padding_idx + 1 (= 2), so two of their position embeddings are
 # never used by a token (transformers' create_position_ids_from_input_ids).
@@ -169,7 +171,7 @@ def check_model(cfgs: Iterable[TrialConfig], *, warn: Warn | None = None) -> lis
     configs: dict[str, Any] = {}
     for cfg in cfgs:
         name = cfg.model.name
-        if name == "tiny":  # built here; its checks are config checks (xlsweep.config.load)
+        if name == "tiny":  # built here; its checks are config checks (xlsweep.plan.trial_checks)
             continue
         if name not in configs:
             configs[name] = _model_config(name, warn=warn)
@@ -214,10 +216,6 @@ def check_local_data(cells: Cells, sweep: SweepConfig) -> list[str]:
     A :class:`~xlsweep.data.schema.DataError` (a column, a label, a QA answer not in its context, ...) becomes
     one :class:`ConfigError` naming the file and the record. Hub sources are left to the sweep.
     """
-    from xlsweep.data.benchmark import benchmark_sources, load_benchmark
-    from xlsweep.data.schema import DataError
-    from xlsweep.data.sources import RealBenchmark, parse_source, resolve_source
-
     read: set[tuple[str, str, str]] = set()
     for _, cfg in cells:
         if cfg.data.benchmark == "synthetic":

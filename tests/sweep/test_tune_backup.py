@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from xlsweep.sweep.errors import SweepError
-from xlsweep.sweep.tune_state import MANIFEST, back_up, repair_tune_state
+from xlsweep.sweep.tune_backup import MANIFEST, back_up, repair_tune_state
 
 STATE = "experiment_state-2026-11-30_10-00-00.json"
 SEARCHER = "basic-variant-state-2026-11-30_10-00-00.json"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from xlsweep.config.schema import SweepConfig
+from xlsweep.config import SweepConfig
 from xlsweep.data.benchmark import benchmark_languages, synthetic_benchmark
 from xlsweep.methods import all_methods
 from xlsweep.pairsearch.prior import Prior, planted_prior, uriel_code, uriel_prior
@@ -100,7 +100,7 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
     if s.metric not in ("", "dev_avg"):
         raise ValueError(f"search.metric: got {s.metric!r}; the pair search decides on the dev score of every target "
                          "language (dev_avg's languages): leave it empty or set dev_avg")
-    episodes = [m.name for m in all_methods() if m.family == "episodes"]
+    episodes = [m.name for m in all_methods() if m.meta_steps]  # meta-steps are the search's resource
     if cfg.meta.algorithm not in episodes:
         raise ValueError(f"pair_search: meta.algorithm {cfg.meta.algorithm!r}; the search is over auxiliary languages "
                          f"of {' and '.join(episodes)}")

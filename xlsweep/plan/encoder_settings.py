@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from xlsweep.config.schema import TrialConfig
+from xlsweep.config import TrialConfig
+from xlsweep.methods import reads_key
 
 __all__ = ["TINY_TUNED", "TinyTuned", "tiny_default_warnings"]
 
@@ -30,16 +31,8 @@ class TinyTuned:
     applies: Callable[[TrialConfig], bool]  # whether the trial uses the key
 
 
-def _maml(cfg: TrialConfig) -> bool:
-    from xlsweep.methods import method
-
-    return method(cfg.meta.algorithm).family == "episodes"
-
-
-def _rtn(cfg: TrialConfig) -> bool:
-    from xlsweep.methods import method
-
-    return method(cfg.meta.algorithm).uses_rtn
+def _reads(key: str) -> Callable[[TrialConfig], bool]:
+    return lambda cfg: reads_key(key, cfg)
 
 
 _MAX_LENGTH = {"nli": "128 (XLA-MAML §4.2, MNLI)", "qa": "384 with doc_stride 128 (XLA-MAML §4.2, SQuAD)",
@@ -48,13 +41,13 @@ _MAX_LENGTH = {"nli": "128 (XLA-MAML §4.2, MNLI)", "qa": "384 with doc_stride 1
 TINY_TUNED: tuple[TinyTuned, ...] = (
     TinyTuned("stage1.lr", 1e-3, "2e-5 for MNLI, 3e-5 for SQuAD (XLA-MAML §4.2, AdamW)",
               lambda c: c.stage1.lr, lambda c: True),
-    TinyTuned("meta.inner_lr", 1e-3, "1e-5, SGD (XLA-MAML §4.2)", lambda c: c.meta.inner_lr, _maml),
+    TinyTuned("meta.inner_lr", 1e-3, "1e-5, SGD (XLA-MAML §4.2)", lambda c: c.meta.inner_lr, _reads("meta.inner_lr")),
     TinyTuned("meta.meta_lr", 1e-4, "1e-5, Adam, weight decay 0.01, linear schedule (XLA-MAML §4.2)",
-              lambda c: c.meta.meta_lr, _maml),
+              lambda c: c.meta.meta_lr, _reads("meta.meta_lr")),
     TinyTuned("metaxl.rtn_lr", 1e-3, "tuned in {3e-5, 1e-6, 1e-7} (MetaXL Appendix A)",
-              lambda c: c.metaxl.rtn_lr, _rtn),
+              lambda c: c.metaxl.rtn_lr, _reads("metaxl.rtn_lr")),
     TinyTuned("metaxl.bottleneck", 64, "384 or 192 for a 768-wide encoder (MetaXL Appendix A)",
-              lambda c: c.metaxl.bottleneck, _rtn),
+              lambda c: c.metaxl.bottleneck, _reads("metaxl.bottleneck")),
     TinyTuned("eval.few_shot.lr", 1e-4, "not stated by the papers; the fine-tuning rate of stage 1 (2e-5 / 3e-5, "
               "XLA-MAML §4.2) is the usual choice", lambda c: c.eval.few_shot.lr, lambda c: c.eval.few_shot.enabled),
     TinyTuned("data.max_length", 64, "per task: " + "; ".join(f"{t} {v}" for t, v in _MAX_LENGTH.items()),

@@ -1,6 +1,6 @@
 """A sweep's directory: its resolved config and state, what ``xlsweep resume`` needs besides Tune's own files.
 
-``<output_dir>/<name>/<stamp>/sweep.yaml`` is the config as :func:`xlsweep.config.load.parse_sweep`
+``<output_dir>/<name>/<stamp>/sweep.yaml`` is the config as :func:`xlsweep.plan.parse_sweep`
 reads it back (relative paths already absolute), ``state.json`` the MLflow parent run and how far
 the sweep got. Sweep directories are created private (``0700``: Tune's state and checkpoints in
 them are read back on a resume), or with the mode ``xlsweep sweep --dir-mode`` gives.
@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xlsweep.config.load import to_dict
-from xlsweep.config.schema import SweepConfig
+from xlsweep.config import SweepConfig, to_dict
 from xlsweep.sweep.errors import SweepError
 
 __all__ = ["CONFIG_FILE", "DIR_MODE", "STATE_FILE", "SweepState", "find_sweep_dir", "make_sweep_dir", "sweep_yaml"]
@@ -27,7 +26,7 @@ _STATUSES = ("running", "finished", "failed", "interrupted")
 
 
 def sweep_yaml(sweep: SweepConfig) -> dict[str, Any]:
-    """``sweep`` as the YAML mapping :func:`xlsweep.config.load.parse_sweep` reads back to an equal config."""
+    """``sweep`` as the YAML mapping :func:`xlsweep.plan.parse_sweep` reads back to an equal config."""
     raw = {f.name: to_dict(getattr(sweep, f.name)) for f in dataclasses.fields(sweep)
            if f.name not in ("trial", "grid")}
     grid: dict[str, Any] = {"aux": [to_dict(c) for c in sweep.grid.aux]} if sweep.grid.aux else {}

@@ -1,4 +1,4 @@
-"""The pair search in Ray Tune and MLflow: a Tune ``Searcher`` and scheduler around :class:`PairSearch`.
+"""The pair search in Ray Tune: a Tune ``Searcher`` and scheduler around :class:`PairSearch`.
 
 * :class:`PairSearcher` (a Tune ``Searcher``) creates the trials the search asks for: the first
   rung's pairs with the first seed, later the survivors' extra seeds; it returns ``None`` while a
@@ -8,45 +8,29 @@
 * :class:`PairScheduler` (a Tune ``TrialScheduler``) feeds every checkpoint's dev scores to the
   search, **pauses** a trial that has reached its rung's meta-step (Tune resumes it later from its
   checkpoint), and when a rung is complete lets the search decide: promoted trials are resumed,
-  the others stopped. Each trial's MLflow run gets ``xlsweep.rung`` (the rung and meta-step it
-  reached) and, when stopped, ``xlsweep.stopped`` (why); the parent run gets the meta-steps spent
-  after every rung (``pair_search/spent_steps``, ``pair_search/compute_fraction``).
-* :func:`report_pair_search` reads the finished search back from MLflow — every trial's dev
-  history and test deltas — and writes the chosen pair and tied set per target, the compute spent
-  vs the full grid and the completed heatmap (CSV and PNG) to the sweep directory and the parent run.
+  the others stopped. Each trial's MLflow run gets a rung tag (the rung and meta-step it reached)
+  and, when stopped, a stopped tag (why); the parent run gets the meta-steps spent after every rung
+  (``pair_search/spent_steps``, ``pair_search/compute_fraction``), through :mod:`xlsweep.tracking`.
+
+:mod:`xlsweep.sweep.pair_report` reads the finished search back and reports it.
 """
 
 from __future__ import annotations
 
-import math
 import pickle
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from ray.tune.search import Searcher
 
-from xlsweep.config.schema import SweepConfig
-from xlsweep.pairsearch.completion import complete_grid, write_completed_csv, write_completed_heatmap
-from xlsweep.pairsearch.config import build_prior, new_search
-from xlsweep.pairsearch.prior import PriorError
-from xlsweep.pairsearch.search import PairSearch, SearchResult
-from xlsweep.sweep.errors import SweepError
-from xlsweep.tracking import PARENT_TAG, TRIAL_TAG, find_trial_run
+from xlsweep.config import SweepConfig
+from xlsweep.pairsearch.search import PairSearch
+from xlsweep.plan.pair_search import build_prior, new_search
+from xlsweep.tracking.runs import log_parent_metric, tag_trial_run
+from xlsweep.tracking.tags import RUNG_TAG, SEARCH_METRIC, STOPPED_TAG
 
-__all__ = ["PairScheduler", "PairSearcher", "check_prior", "pair_search_components", "report_pair_search"]
-
-Log = Callable[[str], None]
-
-
-def check_prior(sweep: SweepConfig) -> None:
-    """Build the search's prior now (before Ray and MLflow): a language it lacks is one clear error."""
-    try:
-        build_prior(sweep)
-    except PriorError as err:
-        raise SweepError(f"pair_search.prior: {err}") from None
+__all__ = ["PairScheduler", "PairSearcher", "pair_search_components"]
 
 
 class PairSearcher(Searcher):  # type: ignore[misc]
@@ -133,7 +117,7 @@ class PairScheduler(FIFOScheduler):  # type: ignore[misc]
         run = self.search.current_run(pair, seed)
         if run is None or step < run.stop:
             return str(TrialScheduler.CONTINUE)
-        self._tag(trial, {"xlsweep.rung": f"{run.rung} (meta-step {step})"})
+        self._tag(trial, {RUNG_TAG: f"{run.rung} (meta-step {step})"})
         decision = str(TrialScheduler.CONTINUE if run.stop >= self.search.steps else TrialScheduler.PAUSE)
         if not self.search.pending():
             decision = self._close_rung(tune_controller, trial, decision)
@@ -155,7 +139,7 @@ class PairScheduler(FIFOScheduler):  # type: ignore[misc]
                 continue  # a finished survivor: it is completing its evaluation
             why = (f"pair search: rung {rung} ended at meta-step {resource}; {self.searcher.labels[pair]} is not among "
                    f"the {len({r.pair for r in runs})} pairs most likely the best of some target")
-            self._tag(trial, {"xlsweep.stopped": why})
+            self._tag(trial, {STOPPED_TAG: why})
             if trial is current:
                 decision = str(TrialScheduler.STOP)
             elif trial.status == "PAUSED":
@@ -197,24 +181,14 @@ class PairScheduler(FIFOScheduler):  # type: ignore[misc]
         return f"pair search: rung {self.search.rung}, {self.search.spent} meta-steps spent"
 
     # ----------------------------------------------------------------- MLflow
-    def _client(self) -> Any:
-        from mlflow.tracking import MlflowClient
-
-        return MlflowClient(self.tracking_uri)
-
     def _tag(self, trial: Any, tags: dict[str, str]) -> None:
-        client = self._client()
-        run = find_trial_run(client, self.experiment_id, self.parent_run_id, trial.trial_id)
-        if run is not None:
-            for key, value in tags.items():
-                client.set_tag(run.info.run_id, key, value)
+        tag_trial_run(self.tracking_uri, self.experiment_id, self.parent_run_id, trial.trial_id, tags)
 
     def _log_parent(self, rung: int) -> None:
-        client = self._client()
         sched = self.search.schedule
-        client.log_metric(self.parent_run_id, "pair_search/spent_steps", float(self.search.spent), step=rung)
-        client.log_metric(self.parent_run_id, "pair_search/compute_fraction", self.search.spent / sched.grid_steps,
-                          step=rung)
+        for key, value in (("spent_steps", self.search.spent), ("compute_fraction",
+                                                                 self.search.spent / sched.grid_steps)):
+            log_parent_metric(self.tracking_uri, self.parent_run_id, f"{SEARCH_METRIC}{key}", value, step=rung)
 
 
 def pair_search_components(sweep: SweepConfig, *, tracking_uri: str, experiment_id: str,
@@ -224,104 +198,3 @@ def pair_search_components(sweep: SweepConfig, *, tracking_uri: str, experiment_
     searcher = PairSearcher(search, [p.label for p in search.pairs], max_concurrent=sweep.max_concurrent)
     return searcher, PairScheduler(searcher, tracking_uri=tracking_uri, experiment_id=experiment_id,
                                    parent_run_id=parent_run_id)
-
-
-# --------------------------------------------------------------------- the report
-def _from_mlflow(sweep: SweepConfig, tracking_uri: str, parent_run_id: str) -> tuple[PairSearch, dict[int, Any]]:
-    """The search's observations read back from MLflow (dev history of every trial), and the test deltas of the
-    pairs that finished with every final seed."""
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri)
-    parent = client.get_run(parent_run_id)
-    runs = client.search_runs([parent.info.experiment_id], f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
-                              max_results=10000)
-    search = new_search(sweep, build_prior(sweep))
-    labels = [p.label for p in search.pairs]
-    finished: dict[int, dict[int, np.ndarray]] = {}
-    for run in runs:
-        tags = run.data.tags
-        if TRIAL_TAG not in tags or tags.get("xlsweep.aux") not in labels:
-            continue
-        pair, seed = labels.index(tags["xlsweep.aux"]), int(tags["xlsweep.seed"])
-        history: dict[int, dict[str, float]] = {}
-        for t in search.targets:
-            for m in client.get_metric_history(run.info.run_id, f"dev/{t}"):
-                history.setdefault(m.step, {})[t] = m.value
-        for step in sorted(history):
-            if len(history[step]) == len(search.targets):
-                search.observe(pair, seed, step, history[step])
-        if run.info.status == "FINISHED" and all(f"delta/{t}" in run.data.metrics for t in search.targets):
-            finished.setdefault(pair, {})[seed] = np.array([run.data.metrics[f"delta/{t}"] for t in search.targets])
-    seeds = search.final_seeds
-    full = {p: np.stack([v[s] for s in seeds]) for p, v in finished.items() if set(v) >= set(seeds)}
-    return search, full
-
-
-def report_pair_search(sweep: SweepConfig, *, tracking_uri: str, parent_run_id: str, out_dir: Path,
-                       log: Log = print) -> list[Path]:
-    """Compute spent vs the grid, the chosen pair and tied set per target, and the completed heatmap.
-
-    Written to ``out_dir`` (``pair_search.md``, ``pair_search_heatmap.{png,csv}``) and to the parent run
-    (metrics ``pair_search/*``, tags ``xlsweep.pair_search.best.<target>`` and ``.tied.<target>``, artifacts).
-    """
-    from mlflow.tracking import MlflowClient
-
-    from xlsweep.tracking import log_artifact
-
-    search, full = _from_mlflow(sweep, tracking_uri, parent_run_id)
-    result = search.result()
-    lines = _summary(search, result)
-    paths = [out_dir / "pair_search.md"]
-    paths[0].write_text("\n".join(lines) + "\n")
-    if full:
-        partial = [(p, search.checkpoints.index(step), v) for (p, _, step), v in search.obs.items()]
-        grid = complete_grid(search.pairs, search.targets, full, prior=search.prior, source=search.source,
-                             partial=partial, dev_levels=len(search.checkpoints))
-        paths.append(write_completed_csv(grid, out_dir / "pair_search_heatmap.csv"))
-        paths.append(write_completed_heatmap(grid, out_dir / "pair_search_heatmap.png", title=(
-            f"{sweep.name}: Δ test {sweep.trial.data.task} vs stage 1; {len(full)} of {len(search.pairs)} pairs run "
-            f"to full length, {result.fraction:.0%} of the grid's compute")))
-    client = MlflowClient(tracking_uri)
-    last = len(search.schedule.rungs) - 1  # the scheduler logged spent_steps and compute_fraction after each rung
-    logged = {m.step for m in client.get_metric_history(parent_run_id, "pair_search/spent_steps")}
-    values = {"grid_steps": result.grid_steps} | ({} if last in logged else {
-        "spent_steps": result.spent, "compute_fraction": result.fraction})
-    for key, value in values.items():
-        client.log_metric(parent_run_id, f"pair_search/{key}", float(value), step=last)
-    labels = [p.label for p in search.pairs]
-    for target in search.targets:
-        client.set_tag(parent_run_id, f"xlsweep.pair_search.best.{target}", labels[result.ranking[target][0]])
-        client.set_tag(parent_run_id, f"xlsweep.pair_search.tied.{target}",
-                       ", ".join(labels[p] for p in result.tied[target]) or "-")
-    for path in paths:
-        log_artifact(client, tracking_uri, parent_run_id, path)
-    log("")
-    for line in lines:
-        log(line)
-    return paths
-
-
-def _seeds_phrase(search: PairSearch) -> str:
-    n, of = len(search.final_seeds), len(search.seeds)
-    return f"all {of} seeds" if n == of else f"{n} of the grid's {of} seeds (pair_search.final_seeds)"
-
-
-def _summary(search: PairSearch, result: SearchResult) -> list[str]:
-    labels = [p.label for p in search.pairs]
-    sched = search.schedule
-    lines = [f"pair search: {result.spent} of {result.grid_steps} meta-steps of the full grid "
-             f"({result.fraction:.1%}; budget {sched.total}), {len(result.full)} of {len(labels)} pairs run to full "
-             f"length with {_seeds_phrase(search)}", "",
-             "| target | best (predicted final dev) | tied with the best of the pairs run to full length | next |",
-             "|---|---|---|---|"]
-    for k, target in enumerate(search.targets):
-        ranking = result.ranking[target]
-        best = ranking[0]
-        sd = math.sqrt(result.var[best, k])
-        nxt = ", ".join(labels[p] for p in ranking[1:3])
-        tied = ", ".join(labels[p] for p in result.tied[target]) or "-"
-        lines.append(f"| {target} | {labels[best]} ({100 * result.mean[best, k]:.1f} ± {100 * sd:.1f}) | {tied} | "
-                     f"{nxt} |")
-    return lines
-

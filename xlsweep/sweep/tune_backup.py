@@ -141,7 +141,7 @@ def repair_tune_state(experiment: Path, log: Log) -> None:
     (any that differ — truncated by a kill, or planted — are replaced, any extra one is removed)."""
     backup = _state_backup_dir(experiment)
     copies = _verified(backup)
-    if copies is None:  # killed before Tune's first step ended, a sweep of an older xlsweep, or a damaged backup
+    if copies is None:  # killed before Tune's first step ended, a sweep without a backup, or a damaged backup
         raise SweepError(f"resume: no verified backup of Tune's saved state in {backup} (its {MANIFEST} is missing "
                          "or a copy does not match its checksum): Tune's own files cannot be checked without running "
                          "the pickles they hold. Run the sweep anew with `xlsweep sweep`")

@@ -57,7 +57,7 @@ class Row:
     Attributes:
         label: Row label, e.g. ``XLA-MAML (ana→bel)``.
         algorithm: The method (``""`` for the stage-1 row).
-        aux_languages: The row's auxiliary languages (:class:`xlsweep.report.rows.RowGroup`).
+        aux_languages: The row's auxiliary languages (:class:`xlsweep.report.row_groups.RowGroup`).
         n: Number of seeds.
         cells: Column -> cell.
         reference: Whether the other rows are tested against this one.

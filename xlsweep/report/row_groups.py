@@ -22,23 +22,23 @@ from xlsweep.methods import RTN_KEYS as METHOD_RTN_KEYS
 from xlsweep.methods import all_methods
 from xlsweep.report.aux_table import BASELINE_TOLERANCE
 from xlsweep.report.method_table import method_label
-from xlsweep.report.records import ReportError, RunRecord
 from xlsweep.report.stats import mean
+from xlsweep.report.sweep_results import ReportError, RunRecord
 
 __all__ = ["MAML_NAMES", "RTN_KEYS", "TRANSFER", "RowGroup", "SeedGrid", "languages", "over", "pair_key", "row_groups",
            "seed_grid", "stage1_grid"]
 
-MAML_NAMES = {m.name: m.label for m in all_methods() if m.family == "episodes"}
+MAML_NAMES = {m.name: m.label for m in all_methods() if not m.one_target}
 """Display names of the meta-learning algorithms, as in the XLA-MAML paper."""
 
-TRANSFER = frozenset(m.name for m in all_methods() if m.family == "transfer")
+TRANSFER = frozenset(m.name for m in all_methods() if m.one_target)
 """The MetaXL family: each trial trains for, and is scored on, its own target (the query)."""
 
 _RTN_METHODS = frozenset(m.name for m in all_methods() if m.uses_rtn)
 
 RTN_KEYS = METHOD_RTN_KEYS | {"metaxl.residual", "metaxl.gate"}
-"""Grid keys that change nothing for the methods without an RTN (target-only, jt): today's RTN keys, and the
-two that ``metaxl.rtn`` replaced, which runs recorded before carry."""
+"""Grid keys that change nothing for the methods without an RTN (target-only, jt): the RTN keys, and
+``metaxl.residual`` and ``metaxl.gate`` (``metaxl.rtn`` replaces both; runs in a store may carry them)."""
 
 _FIXED = ("aux", "seed", "meta.algorithm", "sample")  # shown otherwise, or a repeat (sample: its values are)
 

@@ -1,0 +1,7 @@
+"""``python -m xlsweep.cli``: the command line."""
+
+import sys
+
+from xlsweep.cli import app
+
+sys.exit(app())

@@ -1,0 +1,114 @@
+"""A finished pair search read back from MLflow and reported: the chosen pair and tied set per target, the compute
+spent vs the full grid, and the completed heatmap (CSV and PNG), to the sweep directory and the parent run.
+
+Every trial's dev history and test deltas are read through :class:`~xlsweep.tracking.runs.SweepRun`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xlsweep.config import SweepConfig
+from xlsweep.pairsearch.completion import complete_grid, write_completed_csv, write_completed_heatmap
+from xlsweep.pairsearch.search import PairSearch, SearchResult
+from xlsweep.plan.pair_search import build_prior, new_search
+from xlsweep.tracking import SweepRun
+from xlsweep.tracking.tags import AUX_TAG, BEST_PAIR_TAG, SEARCH_METRIC, SEED_TAG, TIED_PAIRS_TAG, TRIAL_TAG
+
+__all__ = ["report_pair_search"]
+
+Log = Callable[[str], None]
+
+
+def _from_mlflow(sweep: SweepConfig, tracking_uri: str, parent_run_id: str) -> tuple[PairSearch, dict[int, Any]]:
+    """The search's observations read back from MLflow (dev history of every trial), and the test deltas of the
+    pairs that finished with every final seed."""
+    parent = SweepRun.attach(tracking_uri, parent_run_id)
+    search = new_search(sweep, build_prior(sweep))
+    labels = [p.label for p in search.pairs]
+    finished: dict[int, dict[int, np.ndarray]] = {}
+    for run in parent.children():
+        tags = run.data.tags
+        if TRIAL_TAG not in tags or tags.get(AUX_TAG) not in labels:
+            continue
+        pair, seed = labels.index(tags[AUX_TAG]), int(tags[SEED_TAG])
+        history: dict[int, dict[str, float]] = {}
+        for t in search.targets:
+            for step, value in parent.history(f"dev/{t}", run.info.run_id):
+                history.setdefault(step, {})[t] = value
+        for step in sorted(history):
+            if len(history[step]) == len(search.targets):
+                search.observe(pair, seed, step, history[step])
+        if run.info.status == "FINISHED" and all(f"delta/{t}" in run.data.metrics for t in search.targets):
+            finished.setdefault(pair, {})[seed] = np.array([run.data.metrics[f"delta/{t}"] for t in search.targets])
+    seeds = search.final_seeds
+    full = {p: np.stack([v[s] for s in seeds]) for p, v in finished.items() if set(v) >= set(seeds)}
+    return search, full
+
+
+def report_pair_search(sweep: SweepConfig, *, tracking_uri: str, parent_run_id: str, out_dir: Path,
+                       log: Log = print) -> list[Path]:
+    """Compute spent vs the grid, the chosen pair and tied set per target, and the completed heatmap.
+
+    Written to ``out_dir`` (``pair_search.md``, ``pair_search_heatmap.{png,csv}``) and to the parent run
+    (metrics ``pair_search/*``, tags ``xlsweep.pair_search.best.<target>`` and ``.tied.<target>``, artifacts).
+    """
+    search, full = _from_mlflow(sweep, tracking_uri, parent_run_id)
+    result = search.result()
+    lines = _summary(search, result)
+    paths = [out_dir / "pair_search.md"]
+    paths[0].write_text("\n".join(lines) + "\n")
+    if full:
+        partial = [(p, search.checkpoints.index(step), v) for (p, _, step), v in search.obs.items()]
+        grid = complete_grid(search.pairs, search.targets, full, prior=search.prior, source=search.source,
+                             partial=partial, dev_levels=len(search.checkpoints))
+        paths.append(write_completed_csv(grid, out_dir / "pair_search_heatmap.csv"))
+        paths.append(write_completed_heatmap(grid, out_dir / "pair_search_heatmap.png", title=(
+            f"{sweep.name}: Δ test {sweep.trial.data.task} vs stage 1; {len(full)} of {len(search.pairs)} pairs run "
+            f"to full length, {result.fraction:.0%} of the grid's compute")))
+    parent = SweepRun.attach(tracking_uri, parent_run_id)
+    last = len(search.schedule.rungs) - 1  # the scheduler logged spent_steps and compute_fraction after each rung
+    logged = {step for step, _ in parent.history(f"{SEARCH_METRIC}spent_steps")}
+    values = {"grid_steps": result.grid_steps} | ({} if last in logged else {
+        "spent_steps": result.spent, "compute_fraction": result.fraction})
+    for key, value in values.items():
+        parent.log_metric(f"{SEARCH_METRIC}{key}", value, step=last)
+    labels = [p.label for p in search.pairs]
+    for target in search.targets:
+        parent.set_tags({f"{BEST_PAIR_TAG}{target}": labels[result.ranking[target][0]],
+                         f"{TIED_PAIRS_TAG}{target}": ", ".join(labels[p] for p in result.tied[target]) or "-"})
+    parent.log_artifacts(paths)
+    log("")
+    for line in lines:
+        log(line)
+    return paths
+
+
+def _seeds_phrase(search: PairSearch) -> str:
+    n, of = len(search.final_seeds), len(search.seeds)
+    return f"all {of} seeds" if n == of else f"{n} of the grid's {of} seeds (pair_search.final_seeds)"
+
+
+def _summary(search: PairSearch, result: SearchResult) -> list[str]:
+    labels = [p.label for p in search.pairs]
+    sched = search.schedule
+    lines = [f"pair search: {result.spent} of {result.grid_steps} meta-steps of the full grid "
+             f"({result.fraction:.1%}; budget {sched.total}), {len(result.full)} of {len(labels)} pairs run to full "
+             f"length with {_seeds_phrase(search)}", "",
+             "| target | best (predicted final dev) | tied with the best of the pairs run to full length | next |",
+             "|---|---|---|---|"]
+    for k, target in enumerate(search.targets):
+        ranking = result.ranking[target]
+        best = ranking[0]
+        sd = math.sqrt(result.var[best, k])
+        nxt = ", ".join(labels[p] for p in ranking[1:3])
+        tied = ", ".join(labels[p] for p in result.tied[target]) or "-"
+        lines.append(f"| {target} | {labels[best]} ({100 * result.mean[best, k]:.1f} ± {100 * sd:.1f}) | {tied} | "
+                     f"{nxt} |")
+    return lines
+

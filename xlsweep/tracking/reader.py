@@ -1,0 +1,82 @@
+"""A tracking store read back, for reports: experiments and runs (MLflow's run objects: ``run.info``,
+``run.data.tags``, ``run.data.metrics``, ``run.data.params``), with MLflow's errors as :class:`StoreReadError`.
+
+The store is checked first (an HTTP server's ``/health``, an sqlite file's existence), so a wrong
+URI fails in seconds instead of after MLflow's minutes of retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from mlflow.exceptions import MlflowException
+
+from xlsweep.tracking.store import TrackingError, check_store, open_client
+
+__all__ = ["StoreReadError", "StoreReader"]
+
+_PAGE = 1000
+T = TypeVar("T")
+
+
+class StoreReadError(TrackingError):
+    """The store answered, but not with what was asked (an unknown run id, a malformed query, ...)."""
+
+
+def _read(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except MlflowException as err:
+        raise StoreReadError(str(err)) from None
+
+
+class StoreReader:
+    """Read access to the store at ``tracking_uri``, checked and opened here (else :class:`TrackingError`)."""
+
+    def __init__(self, tracking_uri: str) -> None:
+        check_store(tracking_uri, create=False, write=False)
+        self.tracking_uri = tracking_uri
+        self._client = open_client(tracking_uri)
+
+    def experiment_id(self, name: str) -> str | None:
+        """The id of the experiment called ``name``, or None if there is none."""
+        found = _read(lambda: self._client.get_experiment_by_name(name))
+        return None if found is None else str(found.experiment_id)
+
+    def experiment_name(self, experiment_id: str) -> str:
+        return str(_read(lambda: self._client.get_experiment(experiment_id)).name)
+
+    def experiment_names(self, limit: int | None = None) -> list[str]:
+        found = _read(lambda: self._client.search_experiments(max_results=limit) if limit else
+                      self._client.search_experiments())
+        return [e.name for e in found]
+
+    def experiment_ids(self) -> list[str]:
+        return [e.experiment_id for e in _read(self._client.search_experiments)]
+
+    def run(self, run_id: str) -> Any:
+        """The run ``run_id``; :class:`StoreReadError` if the store has none."""
+        return _read(lambda: self._client.get_run(run_id))
+
+    def runs(self, experiment_ids: list[str], filter_string: str, *, order_by: list[str] | None = None,
+             limit: int | None = None) -> list[Any]:
+        """The runs matching ``filter_string``, every one (page by page) or the first ``limit``."""
+        if not experiment_ids:
+            return []
+        if limit is not None:
+            return list(_read(lambda: self._client.search_runs(experiment_ids, filter_string=filter_string,
+                                                               max_results=limit, order_by=order_by)))
+        runs: list[Any] = []
+        token = None
+        while True:
+            page = self._page(experiment_ids, filter_string, order_by, token)
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return runs
+
+    def _page(self, experiment_ids: list[str], filter_string: str, order_by: list[str] | None,
+              token: str | None) -> Any:
+        return _read(lambda: self._client.search_runs(experiment_ids, filter_string=filter_string, max_results=_PAGE,
+                                                      page_token=token, order_by=order_by))

@@ -1,0 +1,260 @@
+"""MLflow at the edge: one parent run per sweep, one child run per trial, all idempotent.
+
+A retried or resumed trial finds its child run by its trial-id tag and continues it; metric
+steps it already logged are not logged again. The sweep's experiment (and an sqlite database)
+is created by the driver before any trial starts, since several processes creating a fresh
+sqlite store at once fail. Metrics are logged at their wall-clock time, rounded to float32
+precision (scores are computed in float32: ``0.9959999918937683`` is logged as ``0.996``).
+The Tune schedulers tag the runs of the trials they stop through :func:`tag_trial_run`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from xlsweep.tracking.store import artifact_root, log_artifact, log_table, mlflow_client, open_client, store_lock
+from xlsweep.tracking.tags import NOTE_TAG, PARENT_TAG, SWEEP_ID_TAG, SWEEP_TAG, TRIAL_TAG, VIEW_TAG
+
+__all__ = ["SweepRun", "TrialRun", "find_trial_run", "flatten_params", "log_parent_metric", "readable",
+           "tag_trial_run"]
+
+_PAGE = 1000  # runs per search request
+
+
+def readable(value: float) -> float:
+    """``value`` at float32 precision, as the float32's shortest decimal: ``0.9959999918937683`` -> ``0.996``.
+
+    Scores and losses are computed in float32 from values of order 1, whose resolution is
+    ~6e-8: a score, or a difference of scores (``0.97599995 - 0.96 = 0.015999973``), carries
+    that much absolute noise. So: 7 decimals, then the float32's shortest decimal (``0.016``).
+    Values beyond float32's range are kept as they are.
+    """
+    value = float(value)
+    if not math.isfinite(value) or abs(value) > float(np.finfo(np.float32).max):
+        return value
+    return float(str(np.float32(round(value, 7))))
+
+
+def _metrics(values: Mapping[str, float], step: int) -> list[Metric]:
+    now = int(time.time() * 1000)
+    return [Metric(k, readable(v), now, step) for k, v in values.items()]
+
+
+_PARAM_KEY = re.compile(r"[\w\-. :/]+")  # what MLflow allows in a param name
+
+
+def flatten_params(config: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config → ``{"meta.inner_lr": "0.001", "meta.support": "ana,bel"}``, readable in the MLflow UI."""
+    flat: dict[str, str] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and not all(_PARAM_KEY.fullmatch(str(k)) for k in value):
+            # keys MLflow cannot name a param by (data.limits' "*.train"): one param for the mapping
+            flat[name] = ", ".join(f"{k}: {v}" for k, v in value.items())
+        elif isinstance(value, Mapping):
+            flat |= flatten_params(value, f"{name}.")
+        elif isinstance(value, (list, tuple)):
+            flat[name] = ",".join(str(v) for v in value)
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def _log_params(store: MlflowClient, run_id: str, params: Mapping[str, str]) -> None:
+    items = [Param(k, v[:6000]) for k, v in params.items()]
+    for i in range(0, len(items), 100):
+        store.log_batch(run_id, params=items[i : i + 100])
+
+
+class SweepRun:
+    """The parent run of a sweep (driver side)."""
+
+    def __init__(self, tracking_uri: str, experiment: str) -> None:
+        self.client = open_client(tracking_uri)
+        self.tracking_uri = tracking_uri
+        with store_lock(tracking_uri):  # two sweeps creating one experiment at once: one creates, one finds it
+            exp = self.client.get_experiment_by_name(experiment)
+            if exp is not None:
+                self.experiment_id = exp.experiment_id
+            else:
+                try:
+                    self.experiment_id = self.client.create_experiment(experiment, artifact_location=artifact_root(
+                        tracking_uri, experiment))
+                except MlflowException as err:  # created meanwhile by another sweep on a tracking server
+                    exp = self.client.get_experiment_by_name(experiment)
+                    if exp is None:
+                        raise err from None
+                    self.experiment_id = exp.experiment_id
+        self.run_id = self.sweep_id = self.name = ""
+
+    def start(self, sweep_id: str, *, name: str, params: Mapping[str, str], tags: Mapping[str, str]) -> str:
+        """Create the parent run, or continue the one of ``sweep_id`` (a resumed sweep)."""
+        self.sweep_id, self.name = sweep_id, name
+        found = self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.`{SWEEP_ID_TAG}` = '{sweep_id}'", max_results=1
+        )
+        if found:
+            self.run_id = found[0].info.run_id
+            self.client.update_run(self.run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+            return self.run_id
+        run = self.client.create_run(self.experiment_id, run_name=name,
+                                     tags={SWEEP_ID_TAG: sweep_id, SWEEP_TAG: name, **tags})
+        self.run_id = run.info.run_id
+        _log_params(self.client, self.run_id, params)
+        return self.run_id
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        self.client.log_batch(self.run_id, metrics=_metrics(metrics, 0))
+
+    def log_artifacts(self, paths: Iterable[Path]) -> None:
+        for path in paths:
+            log_artifact(self.client, self.tracking_uri, self.run_id, Path(path))
+
+    def log_table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], artifact_file: str) -> None:
+        """A table the UI shows in its table viewer (``artifact_file`` ends in ``.json``)."""
+        log_table(self.client, self.tracking_uri, self.run_id, columns, rows, artifact_file)
+
+    def describe(self, markdown: str) -> None:
+        """The run's description (the UI's Overview shows it rendered)."""
+        self.client.set_tag(self.run_id, NOTE_TAG, markdown[:7500])
+
+    def describe_experiment(self, markdown: str) -> None:
+        """The experiment's description (shown on its page)."""
+        self.client.set_experiment_tag(self.experiment_id, NOTE_TAG, markdown[:19000])
+
+    def share_view(self, key: str, state: Mapping[str, Any]) -> None:
+        """A view of the experiment page (UI state as JSON), opened by ``?viewStateShareKey=<key>``."""
+        self.client.set_experiment_tag(self.experiment_id, VIEW_TAG + key, json.dumps(state, ensure_ascii=False))
+
+    def finish(self, status: str) -> None:
+        """End the run as ``FINISHED``, ``FAILED`` or ``KILLED`` (interrupted; a resume continues it)."""
+        self.client.set_terminated(self.run_id, status)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        self.client.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+    def log_metric(self, key: str, value: float, step: int) -> None:
+        """One metric at ``step`` (e.g. after each rung of a pair search)."""
+        self.client.log_metric(self.run_id, key, float(value), step=step)
+
+    def history(self, key: str, run_id: str | None = None) -> list[tuple[int, float]]:
+        """(step, value) of every logged value of metric ``key`` of this run (or of its child ``run_id``)."""
+        return [(m.step, m.value) for m in self.client.get_metric_history(run_id or self.run_id, key)]
+
+    def children(self) -> list[Any]:
+        """Every child (trial) run of this sweep, of every session of it."""
+        runs: list[Any] = []
+        token = None
+        while True:
+            page = self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{self.run_id}'",
+                                           max_results=_PAGE, page_token=token)
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return runs
+
+    @classmethod
+    def attach(cls, tracking_uri: str, run_id: str) -> SweepRun:
+        """The existing parent run ``run_id`` (after its sweep: to report on it)."""
+        run = cls.__new__(cls)
+        run.client, run.tracking_uri = open_client(tracking_uri), tracking_uri
+        found = run.client.get_run(run_id)
+        run.experiment_id, run.run_id = found.info.experiment_id, run_id
+        run.sweep_id, run.name = found.data.tags.get(SWEEP_ID_TAG, ""), found.data.tags.get(SWEEP_TAG, "")
+        return run
+
+
+def find_trial_run(store: MlflowClient, experiment_id: str, parent_run_id: str, trial_id: str) -> Any | None:
+    """The child run of Tune trial ``trial_id`` under ``parent_run_id``, or None if it has none yet."""
+    query = f"tags.`{PARENT_TAG}` = '{parent_run_id}' and tags.`{TRIAL_TAG}` = '{trial_id}'"
+    found = store.search_runs([experiment_id], filter_string=query, max_results=1)
+    return found[0] if found else None
+
+
+def tag_trial_run(tracking_uri: str, experiment_id: str, parent_run_id: str, trial_id: str,
+                  tags: Mapping[str, str]) -> None:
+    """Tag the child run of Tune trial ``trial_id`` (a scheduler's decision about it); nothing if it has none yet."""
+    store = mlflow_client(tracking_uri)
+    run = find_trial_run(store, experiment_id, parent_run_id, trial_id)
+    if run is not None:
+        for key, value in tags.items():
+            store.set_tag(run.info.run_id, key, value)
+
+
+def log_parent_metric(tracking_uri: str, run_id: str, key: str, value: float, step: int) -> None:
+    """One metric of a sweep's parent run, from a process that holds no :class:`SweepRun` (a Tune scheduler)."""
+    mlflow_client(tracking_uri).log_metric(run_id, key, float(value), step=step)
+
+
+class TrialRun:
+    """A trial's child run (worker side): found by trial id, or created under the parent."""
+
+    def __init__(self, store: MlflowClient, run_id: str) -> None:
+        self.client, self.run_id = store, run_id
+        self.tracking_uri = store.tracking_uri
+        self._logged: dict[str, set[int]] = {}
+        self.finished: dict[str, float] | None = None  # a run that had FINISHED already: its last metrics
+
+    @classmethod
+    def open(
+        cls,
+        tracking_uri: str,
+        experiment_id: str,
+        parent_run_id: str,
+        trial_id: str,
+        *,
+        name: str,
+        params: Mapping[str, str],
+        tags: Mapping[str, str],
+    ) -> TrialRun:
+        store = mlflow_client(tracking_uri)
+        found = find_trial_run(store, experiment_id, parent_run_id, trial_id)
+        if found is not None:
+            run = cls(store, found.info.run_id)
+            if found.info.status == "FINISHED":  # Tune's saved state predates the trial's end (driver killed)
+                run.finished = dict(found.data.metrics)
+                return run
+            store.update_run(run.run_id, status=RunStatus.to_string(RunStatus.RUNNING))
+            for key in found.data.metrics:
+                run._logged[key] = {m.step for m in store.get_metric_history(run.run_id, key)}
+            return run
+        created = store.create_run(
+            experiment_id, run_name=name, tags={PARENT_TAG: parent_run_id, TRIAL_TAG: trial_id, **tags}
+        )
+        run = cls(store, created.info.run_id)
+        _log_params(store, run.run_id, params)
+        return run
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
+        """Log ``metrics`` at ``step``, skipping any (key, step) this run already has."""
+        fresh = _metrics({k: v for k, v in metrics.items() if step not in self._logged.get(k, set())}, step)
+        if fresh:
+            self.client.log_batch(self.run_id, metrics=fresh)
+            for m in fresh:
+                self._logged.setdefault(m.key, set()).add(step)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        self.client.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+    def log_artifact(self, path: Path) -> None:
+        log_artifact(self.client, self.tracking_uri, self.run_id, Path(path))
+
+    def log_table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], artifact_file: str) -> None:
+        """A table the UI shows in its table viewer (``artifact_file`` ends in ``.json``)."""
+        log_table(self.client, self.tracking_uri, self.run_id, columns, rows, artifact_file)
+
+    def finish(self, status: str) -> None:
+        """End the run as ``FINISHED``, ``FAILED`` or ``KILLED`` (stopped by Tune: the scheduler, or an interrupted
+        sweep; a resume continues it)."""
+        self.client.set_terminated(self.run_id, status)
