@@ -33,8 +33,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from xlsweep.pairsearch.blr import BLRFit, fit_blr
+from xlsweep.pairsearch.pair import Pair
 from xlsweep.pairsearch.prior import Prior
-from xlsweep.pairsearch.world import Pair
 
 __all__ = ["KERNEL", "PooledFit", "PooledModel"]
 
@@ -105,9 +105,9 @@ class PooledModel:
                 if self.prior is not None:
                     row[base + 2] = self.prior.set_similarity(pair.support, target)
                     row[base + 3] = self.prior.set_similarity(query, target)
-                if self.source is not None:
-                    row[base + 4] = self.prior.set_similarity(pair.support, self.source)
-                    row[base + 5] = self.prior.set_similarity(query, self.source)
+                    if self.source is not None:
+                        row[base + 4] = self.prior.set_similarity(pair.support, self.source)
+                        row[base + 5] = self.prior.set_similarity(query, self.source)
         if self.prior is not None and self.kernel > 0:
             # language effects correlated as the prior says: effects ~ N(0, σ² K) with K = λ·sim + (1 − λ)·I,
             # i.e. iid effects u behind the columns x·C, C = K^½ — a language that never ran as a query
