@@ -1,64 +1,68 @@
-"""Benchmark: budgeted auxiliary-pair search strategies replayed on recorded pair grids (issue 14 §4).
+"""Benchmark: budgeted auxiliary-pair search strategies replayed on recorded pair grids.
 
-    .venv/bin/python scripts/bench_pair_search.py                     # benchmarks/world-*.json, 15 % budget
-    .venv/bin/python scripts/bench_pair_search.py --json              # ... last line: the default's numbers
-    .venv/bin/python scripts/bench_pair_search.py --worlds benchmarks/world-3.json --reps 4
+    .venv/bin/python scripts/bench_pair_search.py                 # the scoring worlds (benchmarks/scoring/)
+    .venv/bin/python scripts/bench_pair_search.py --set dev       # the development worlds (benchmarks/dev/)
+    .venv/bin/python scripts/bench_pair_search.py --json --png docs/results/pair_search_regret.png
+    .venv/bin/python scripts/bench_pair_search.py --worlds my-world.json --reps 6
 
 Each world is a full grid recorded by real sweeps (``scripts/record_grids.py``): every pair's dev
 scores at every checkpoint and its final test deltas, for every seed. Strategies are replayed on it
-(:mod:`xlsweep.pairsearch.replay`): they pay meta-steps for the dev scores they read, and never
-read a test score. Over every world and ``--reps`` replications (a resampled seed order — which
-seed screens — and the strategy's own random seed) the table gives, for each strategy and for the grid run
-with fewer seeds than recorded (``grid, 1 seed``: which seed is the replication's; it shows how much of the
-full grid's top-3 comes from ranking on dev scores of the very trials the test deltas come from), and for the
-search whose survivors run with only 2 or 3 of the grid's seeds (``pair_search.final_seeds``: more survivors
-for the same compute; scored, as always, on every seed's test deltas):
+(``benchmarks/replay.py``): they pay meta-steps for the dev scores they read, and never
+read a test score. The worlds come in two sets (``benchmarks/README.md``): **development** worlds,
+on which every rule, feature and default of the search was chosen, and **scoring** worlds of the
+same variety, recorded separately and used only to report. The output says which set it read.
+
+Over every world and ``--reps`` replications (seed orders — which seed screens, which follow — all of
+them when ``--reps`` covers every permutation of a world's seeds, else random ones) the tables give:
 
 * ``compute``: meta-steps spent / the full grid's;
 * ``tied``: share of targets whose chosen pair is tied with the grid's best (test deltas, paired over
   seeds, Holm-corrected at α = 0.05);
 * ``top3``: share of targets whose grid-best pair (mean test delta) is in the strategy's top 3;
-* ``top3 ≤1pt``: share of targets whose top 3 holds a pair within 1 point of the grid's best (a reading aid:
-  ``top3`` counts a runner-up 0.1 point behind the best as a miss; the JSON line keeps ``top3``);
-* ``regret``: mean over targets of grid-best minus chosen mean test delta, in points;
+* ``top3 ≤1pt``: share of targets whose top 3 holds a pair within 1 point of the grid's best;
+* ``regret``: mean over targets of grid-best minus chosen mean test delta, in points —
 
-then, for the default strategy, each (world, target) whose grid-best pair its top 3 missed, in how many
-replications, with the grid's best and next pair and the spread of the target's cells.
+first as means over the worlds, then per world for the default search and the grid run with one seed
+(the cheap baseline: a third of a 3-seed grid's compute), with the check "regret ≤ the 1-seed grid's and
+tied ≥ 0.90"; for a world of at least 100 pairs, the default search at ``--scale-budget`` (10 %) too, with
+"regret ≤ 0.5 points". Then the **warm start**: the default search when an earlier sweep already ran a
+random half of the pairs to full length with every seed (their dev scores recalled free of charge; the
+budget is the same share of the meta-steps that evidence does not cover), against the cold search. Then
+each (world, target) whose grid-best pair the default's top 3 missed, and the completed heatmap (as
+before: 30 % of the pairs observed; and the heatmap the default search leaves), with its noise ceilings.
 
-Then the completed heatmap: with a random 30 % of the pairs observed (all their seeds' test deltas),
-the pooled model predicts every other cell; ``spearman`` is the rank correlation of predicted vs
-actual (mean over seeds) over all unobserved cells, ``within`` its mean within each target,
-``coverage`` the share inside their 90 % intervals — with the prior, with it but without the stage-1
-source's similarity features, and without a prior; then the heatmap the default search itself
-leaves (its full-length pairs' test deltas and every dev score its runs reported), scored on the pairs it
-did not finish (and the one whose survivors ran with 3 of the grid's seeds: more pairs at full length); then two
-ceilings: the model fitted to every pair (hidden ones included) scored on the
-same hidden cells — what the additive-plus-interaction structure explains when nothing is hidden — and
-the seed-noise ceiling: the correlation a model that knew every cell's noise-free value would reach against
-the seed-averaged grid (:func:`~xlsweep.pairsearch.replay.noise_ceiling`), per world and its mean. ``--png``
-draws regret vs compute. With ``--json`` the last line is one JSON object for the default strategy
-(xlsweep, with the prior): ``compute_fraction``, ``tied_rate``, ``top3_rate``, ``mean_regret_pts``,
-``completion_spearman``, ``interval_coverage``.
+``--png`` draws regret vs compute. With ``--json`` the last line is one JSON object: the default search's
+``compute_fraction``, ``tied_rate``, ``top3_rate``, ``regret_pts`` (and ``mean_regret_pts``, the same), the
+1-seed grid's ``grid_1seed_compute``, ``grid_1seed_tied``, ``grid_1seed_top3``, ``grid_1seed_regret_pts`` from
+the same replications, ``completion_spearman``, ``interval_coverage``, ``warm_start_compute`` (the warm search's
+spent share of the full grid), the set and each world's sizes (``worlds``) and per-world figures (``per_world``).
 """
 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # small matrices: threads only contend on shared cores
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the replay harness: benchmarks/
 
 import argparse  # noqa: E402
+import itertools  # noqa: E402
 import json  # noqa: E402
-import sys  # noqa: E402
+import math  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from xlsweep.pairsearch.replay import (  # noqa: E402
+from benchmarks.replay import (  # noqa: E402
+    Score,
     complete,
     complete_after_search,
     noise_ceiling,
@@ -66,16 +70,33 @@ from xlsweep.pairsearch.replay import (  # noqa: E402
     score,
     world_prior,
 )
+from benchmarks.worlds import World, load_world  # noqa: E402
 from xlsweep.pairsearch.search import SearchOptions  # noqa: E402
-from xlsweep.pairsearch.world import World, load_world  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-STRATEGIES = ("grid", "random", "asha", "prior", "xlsweep-noprior", "xlsweep")
-CURVE_BUDGETS = (0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5)
+SETS = {"scoring": ROOT / "benchmarks" / "scoring", "dev": ROOT / "benchmarks" / "dev"}
+SET_ROLE = {"scoring": "scoring worlds: reported only; every default was chosen on the development worlds",
+            "dev": "development worlds: where every rule, feature and default of the search was chosen",
+            "files": "worlds named on the command line"}
+CURVE_BUDGETS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.35, 0.5)
+SCALE_PAIRS = 100  # a world this large is also searched at --scale-budget
+
+
+@dataclass(frozen=True)
+class Row:
+    """One strategy of the table: a replay strategy, its options and how many of each order's seeds it runs."""
+
+    name: str
+    strategy: str
+    options: SearchOptions
+    seeds: int | None = None  # run only the first N seeds of each order (None: all)
 
 
 def _orders(world: World, reps: int, rng: np.random.Generator) -> list[list[int]]:
-    return [list(rng.permutation(len(world.seeds))) for _ in range(reps)]
+    """Every permutation of the world's seeds when ``reps`` covers them all (3 seeds: 6), else ``reps`` random ones."""
+    n = len(world.seeds)
+    if reps >= math.factorial(n):
+        return [list(p) for p in itertools.permutations(range(n))][:reps]
+    return [list(rng.permutation(n)) for _ in range(reps)]
 
 
 def _targets(world: World, include_source: bool) -> tuple[str, ...]:
@@ -83,23 +104,41 @@ def _targets(world: World, include_source: bool) -> tuple[str, ...]:
     return world.languages if include_source else world.transfer_targets
 
 
-def evaluate(worlds: list[World], strategy: str, options: SearchOptions, reps: int, seed: int,
-             include_source: bool = False, seeds: int | None = None,
-             missed: Counter[tuple[str, str]] | None = None) -> dict[str, float]:
-    """Mean score of ``strategy`` over the worlds and ``reps`` replications each; with ``seeds``, the strategy runs
-    only the first ``seeds`` of each replication's seed order (scored, as always, on every seed's test deltas).
-    ``missed`` counts, per (world, target), the replications whose top 3 lacked the grid's best pair."""
-    rows = []
+def _mean(scores: Sequence[Score]) -> dict[str, float]:
+    return {key: float(np.mean([getattr(s, attr) for s in scores])) for key, attr in
+            (("compute", "compute_fraction"), ("tied", "tied"), ("top3", "top3"), ("top3_near", "top3_near"),
+             ("regret", "regret_pts"))}
+
+
+def evaluate(worlds: list[World], row: Row, reps: int, seed: int, include_source: bool = False,
+             missed: Counter[tuple[str, str]] | None = None,
+             play: Callable[[World, list[int], int], Any] | None = None) -> dict[str, dict[str, float]]:
+    """Mean scores of ``row`` per world (by name) and over all worlds (key ``"all"``: the mean of the worlds' means).
+
+    ``missed`` counts, per (world, target), the replications whose top 3 lacked the grid's best pair; ``play``
+    replaces the replay (world, order, replication seed) -> Choice.
+    """
+    out: dict[str, dict[str, float]] = {}
     for w, world in enumerate(worlds):
-        rng = np.random.default_rng([seed, w])
-        for r, order in enumerate(_orders(world, reps, rng)):
-            choice = replay(world, strategy, order=order[:seeds], options=options, rng_seed=1000 * w + r)
+        rows = []
+        for r, order in enumerate(_orders(world, reps, np.random.default_rng([seed, w]))):
+            if play is not None:
+                choice = play(world, order, 1000 * w + r)
+            else:
+                choice = replay(world, row.strategy, order=order[: row.seeds], options=row.options,
+                                rng_seed=1000 * w + r)
             rows.append(score(world, choice, targets=_targets(world, include_source)))
             if missed is not None:
                 missed.update((world.name, t) for t in rows[-1].missed)
-    return {key: float(np.mean([getattr(s, attr) for s in rows])) for key, attr in
-            (("compute", "compute_fraction"), ("tied", "tied"), ("top3", "top3"), ("top3_near", "top3_near"),
-             ("regret", "regret_pts"))}
+        out[world.name] = _mean(rows)
+    out["all"] = {k: float(np.mean([out[w.name][k] for w in worlds])) for k in out[worlds[0].name]}
+    return out
+
+
+def _half(world: World, replication: int) -> list[int]:
+    """A random half of the world's pairs: what an earlier sweep ran (seeded by the replication)."""
+    rng = np.random.default_rng([len(world.pairs), replication])
+    return sorted(rng.choice(len(world.pairs), len(world.pairs) // 2, replace=False).tolist())
 
 
 def _target_spread(world: World, target: str) -> str:
@@ -133,15 +172,14 @@ def evaluate_search_completion(worlds: list[World], options: SearchOptions, reps
     """The heatmap the default search leaves (its full and partial runs), scored on the pairs it did not finish."""
     rows = []
     for w, world in enumerate(worlds):
-        rng = np.random.default_rng([seed, w])
-        for r, order in enumerate(_orders(world, reps, rng)):
+        for r, order in enumerate(_orders(world, reps, np.random.default_rng([seed, w]))):
             rows.append(complete_after_search(world, order=order, options=options, rng_seed=1000 * w + r,
                                               targets=_targets(world, include_source)))
     return {key: float(np.mean([getattr(c, attr) for c in rows])) for key, attr in
             (("spearman", "spearman"), ("within", "spearman_within"), ("coverage", "coverage"), ("width", "width_pts"))}
 
 
-def _curve(worlds: list[World], options: SearchOptions, reps: int, seed: int, png: Path,
+def _curve(worlds: list[World], options: SearchOptions, reps: int, seed: int, png: Path, label: str,
            include_source: bool = False) -> Path:
     import matplotlib
 
@@ -149,22 +187,18 @@ def _curve(worlds: list[World], options: SearchOptions, reps: int, seed: int, pn
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    three = min(len(w.seeds) for w in worlds) > 3  # the worlds have seeds to spare: survivors with 3 of them
-    curves = [("xlsweep", "xlsweep", "o-", 0), ("xlsweep-noprior", "xlsweep-noprior", "s--", 0),
-              ("xlsweep, survivors with 3 seeds", "xlsweep", "v-.", 3), ("random", "random", "^:", 0)]
-    for label, strategy, style, final in curves:
-        if final and not three:
-            continue
-        points = [evaluate(worlds, strategy, replace(options, budget=b, final_seeds=final), reps, seed, include_source)
+    for name, strategy, style in (("xlsweep", "xlsweep", "o-"), ("random", "random", "^:")):
+        points = [evaluate(worlds, Row(name, strategy, replace(options, budget=b)), reps, seed, include_source)["all"]
                   for b in CURVE_BUDGETS]
-        ax.plot([p["compute"] for p in points], [p["regret"] for p in points], style, label=label)
-    for strategy, marker in (("asha", "D"), ("prior", "x"), ("grid", "*")):
-        p = evaluate(worlds, strategy, options, reps, seed, include_source)
-        ax.plot([p["compute"]], [p["regret"]], marker, markersize=9, label=strategy)
-    ax.axvline(0.15, color="grey", lw=0.8, ls=":")
+        ax.plot([p["compute"] for p in points], [p["regret"] for p in points], style, label=name)
+    for name, strategy, marker, seeds in (("grid, 1 seed", "grid", "P", 1), ("asha", "asha", "D", None),
+                                          ("grid", "grid", "*", None)):
+        p = evaluate(worlds, Row(name, strategy, options, seeds), reps, seed, include_source)["all"]
+        ax.plot([p["compute"]], [p["regret"]], marker, markersize=9, label=name)
+    ax.axvline(options.budget, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("compute (share of the full grid's meta-steps)")
     ax.set_ylabel("mean regret (points of test accuracy)")
-    ax.set_title(f"Pair search on {len(worlds)} recorded grids")
+    ax.set_title(f"Pair search on {len(worlds)} {label}")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(png, dpi=120)
@@ -172,11 +206,32 @@ def _curve(worlds: list[World], options: SearchOptions, reps: int, seed: int, pn
     return png
 
 
+def _line(name: str, r: dict[str, float]) -> str:
+    return (f"| {name} | {r['compute']:.3f} | {r['tied']:.3f} | {r['top3']:.3f} | {r['top3_near']:.3f} | "
+            f"{r['regret']:.2f} |")
+
+
+def _worlds(args: argparse.Namespace) -> tuple[str, list[World]]:
+    if args.worlds:
+        return "files", [load_world(p) for p in args.worlds]
+    paths = sorted(SETS[args.set].glob("*.json"))
+    if not paths:
+        sys.exit(f"no worlds in {SETS[args.set]}: expected <name>.json files of scripts/record_grids.py "
+                 "(see benchmarks/README.md)")
+    return args.set, [load_world(p) for p in paths]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--worlds", type=Path, nargs="+", default=sorted((ROOT / "benchmarks").glob("world-*.json")))
-    parser.add_argument("--budget", type=float, default=0.15)
-    parser.add_argument("--reps", type=int, default=6, help="replications per world (seed orders, strategy seeds)")
+    parser.add_argument("--set", choices=("scoring", "dev"), default="scoring",
+                        help="which committed worlds to replay (default: the scoring worlds)")
+    parser.add_argument("--worlds", type=Path, nargs="+", default=[], help="world files instead of a set")
+    parser.add_argument("--budget", type=float, default=SearchOptions.budget)
+    parser.add_argument("--scale-budget", type=float, default=0.10,
+                        help="the budget of the extra row for worlds of at least --scale-pairs pairs")
+    parser.add_argument("--scale-pairs", type=int, default=SCALE_PAIRS,
+                        help=f"a world this large is also searched at --scale-budget (default {SCALE_PAIRS})")
+    parser.add_argument("--reps", type=int, default=6, help="replications per world (seed orders)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--completion-share", type=float, default=0.3)
     parser.add_argument("--png", type=Path, default=None, help="regret-vs-compute curve (default: none)")
@@ -185,36 +240,84 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     src = args.include_source
-    if not args.worlds:
-        sys.exit("no worlds: expected benchmarks/world-*.json (record them with scripts/record_grids.py)")
     start = time.monotonic()
-    worlds = [load_world(p) for p in args.worlds]
+    kind, worlds = _worlds(args)
     options = SearchOptions(budget=args.budget)
-    print(f"{len(worlds)} world(s): " + "; ".join(f"{w.name} ({len(w.pairs)} pairs × {len(w.seeds)} seeds × "
-                                                  f"{len(w.languages)} targets, {w.steps} meta-steps)" for w in worlds))
+    print(f"{len(worlds)} {SET_ROLE[kind]}:")
+    for w in worlds:
+        print(f"  {w.name}: {len(w.pairs)} pairs × {len(w.seeds)} seeds × {len(_targets(w, src))} targets "
+              f"({len(w.languages)} languages), {w.steps} meta-steps")
     scored = "every language" if src else "the transfer targets (the source left out: --include-source)"
     print(f"budget {args.budget:g}, {args.reps} replications per world; scored on {scored}\n")
     print("| strategy | compute | tied | top3 | top3 ≤1pt | regret (pts) |")
     print("|---|---:|---:|---:|---:|---:|")
-    results = {}
-    rows = [(s, s, None, options) for s in STRATEGIES]
-    # the grid with fewer seeds (1, 2, 3 — fewer than recorded): its top-3 without the answer key's shared noise
-    fewer = [k for k in (1, 2, 3) if k < min(len(w.seeds) for w in worlds)]
-    rows[1:1] = [(f"grid, {k} seed{'s' * (k > 1)}", "grid", k, options) for k in fewer]
-    # the search whose survivors run with fewer seeds than the grid's (pair_search.final_seeds): more of them
-    rows += [(f"xlsweep, survivors with {k} seeds", "xlsweep", None, replace(options, final_seeds=k))
-             for k in fewer if k > 1]
+    fewest = min(len(w.seeds) for w in worlds)
+    rows = [Row("full grid", "grid", options)]
+    rows += [Row(f"grid, {k} seed{'s' * (k > 1)}", "grid", options, k) for k in (1, 2) if k < fewest]
+    rows += [Row("xlsweep (default)", "xlsweep", options),
+             Row("xlsweep, survivors with every seed", "xlsweep", replace(options, final_seeds=0)),
+             Row("xlsweep, survivors with 1 seed", "xlsweep", replace(options, final_seeds=1)),
+             Row("plain ASHA", "asha", options), Row("random", "random", options),
+             Row("prior (no training)", "prior", options)]
+    results: dict[str, dict[str, dict[str, float]]] = {}
     missed: Counter[tuple[str, str]] = Counter()
-    for name, strategy, seeds, opts in rows:
-        results[name] = r = evaluate(worlds, strategy, opts, args.reps, args.seed, src, seeds,
-                                     missed if name == "xlsweep" else None)
-        print(f"| {name} | {r['compute']:.3f} | {r['tied']:.3f} | {r['top3']:.3f} | {r['top3_near']:.3f} | "
-              f"{r['regret']:.2f} |", flush=True)
+    for row in rows:
+        results[row.name] = evaluate(worlds, row, args.reps, args.seed, src,
+                                     missed if row.name == "xlsweep (default)" else None)
+        print(_line(row.name, results[row.name]["all"]), flush=True)
+
+    default, cheap = results["xlsweep (default)"], results["grid, 1 seed"] if fewest > 1 else None
+    big = [w for w in worlds if len(w.pairs) >= args.scale_pairs]
+    scale = evaluate(big, Row("scale", "xlsweep", replace(options, budget=args.scale_budget)), args.reps,
+                     args.seed, src) if big else {}
+    print("\nper world: the default search against the grid run with 1 seed (same replications)\n")
+    print("| world | pairs × seeds × targets | grid, 1 seed: compute, tied, regret | xlsweep: compute, tied, "
+          "regret | regret ≤ 1-seed grid's, tied ≥ 0.90 |")
+    print("|---|---|---|---|---|")
+    per_world = []
+    for w in worlds:
+        d = default[w.name]
+        c = cheap[w.name] if cheap else None
+        ok = c is not None and d["regret"] <= c["regret"] + 1e-9 and d["tied"] >= 0.9
+        size = f"{len(w.pairs)} × {len(w.seeds)} × {len(_targets(w, src))}"
+        base = f"{c['compute']:.3f}, {c['tied']:.3f}, {c['regret']:.2f}" if c else "–"
+        print(f"| {w.name} | {size} | {base} | {d['compute']:.3f}, {d['tied']:.3f}, {d['regret']:.2f} | "
+              f"{'yes' if ok else 'no'} |")
+        entry = {"world": w.name, "regret_pts": round(d["regret"], 3), "tied_rate": round(d["tied"], 4),
+                 "top3_rate": round(d["top3"], 4)}
+        if c:
+            entry |= {"grid_1seed_regret_pts": round(c["regret"], 3), "grid_1seed_tied": round(c["tied"], 4)}
+        if w.name in scale:
+            s = scale[w.name]
+            entry |= {f"regret_pts_at_{args.scale_budget:g}": round(s["regret"], 3),
+                      f"tied_rate_at_{args.scale_budget:g}": round(s["tied"], 4)}
+            print(f"| {w.name} at {args.scale_budget:g} | {size} | – | {s['compute']:.3f}, {s['tied']:.3f}, "
+                  f"{s['regret']:.2f} | regret ≤ 0.5: {'yes' if s['regret'] <= 0.5 else 'no'} |")
+        per_world.append(entry)
+
+    print("\nwarm start: half the pairs (a random half per replication) ran to full length in an earlier sweep "
+          "with every seed; their dev scores are recalled free of charge\n")
+    print("| world | cold: compute, tied, regret | warm: new compute, tied, regret |")
+    print("|---|---|---|")
+    warm = evaluate(worlds, Row("warm", "xlsweep", options), args.reps, args.seed, src,
+                    play=lambda world, order, r: replay(world, "xlsweep", order=order, options=options, rng_seed=r,
+                                                        recalled=_half(world, r)))
+    for w in worlds:
+        d, m = default[w.name], warm[w.name]
+        print(f"| {w.name} | {d['compute']:.3f}, {d['tied']:.3f}, {d['regret']:.2f} | {m['compute']:.3f}, "
+              f"{m['tied']:.3f}, {m['regret']:.2f} |")
+    m = warm["all"]
+    print(f"| mean | {default['all']['compute']:.3f}, {default['all']['tied']:.3f}, {default['all']['regret']:.2f} | "
+          f"{m['compute']:.3f}, {m['tied']:.3f}, {m['regret']:.2f} |")
+
     print(f"\nwhere the default's top 3 lacks the grid's best pair ({sum(missed.values())} of "
-          f"{args.reps * sum(len(_targets(w, src)) for w in worlds)} target-replications):")
+          f"{sum(len(_orders(w, args.reps, np.random.default_rng(0))) * len(_targets(w, src)) for w in worlds)} "
+          "target-replications):")
     by_name = {w.name: w for w in worlds}
     for (name, target), n in sorted(missed.items(), key=lambda kv: (-kv[1], kv[0])):
-        print(f"  {name} {target}: {n} of {args.reps}; {_target_spread(by_name[name], target)}")
+        print(f"  {name} {target}: {n} of {len(_orders(by_name[name], args.reps, np.random.default_rng(0)))}; "
+              f"{_target_spread(by_name[name], target)}")
+
     print(f"\ncompleted heatmap, {args.completion_share:.0%} of the pairs observed:\n")
     print("| model | spearman | within target | 90 % coverage | interval width (pts) |")
     print("|---|---:|---:|---:|---:|")
@@ -226,29 +329,37 @@ def main() -> None:
                                                    seed=args.seed, use_prior=use_prior, include_source=src,
                                                    use_source=use_source)
         print(f"| {name} | {c['spearman']:.3f} | {c['within']:.3f} | {c['coverage']:.3f} | {c['width']:.1f} |")
-    for k in [0] + [k for k in fewer if k == 3]:  # the default search, and the one whose survivors run with 3 seeds
-        c = evaluate_search_completion(worlds, replace(options, final_seeds=k), args.reps, args.seed, src)
-        survivors = f", survivors with {k} seeds" if k else ""
-        print(f"| after the xlsweep search at {args.budget:g}{survivors} (full + partial runs) | {c['spearman']:.3f} | "
-              f"{c['within']:.3f} | {c['coverage']:.3f} | {c['width']:.1f} |")
+    c = evaluate_search_completion(worlds, options, args.reps, args.seed, src)
+    print(f"| after the xlsweep search at {args.budget:g} (full + partial runs) | {c['spearman']:.3f} | "
+          f"{c['within']:.3f} | {c['coverage']:.3f} | {c['width']:.1f} |")
     c = evaluate_completion(worlds, share=args.completion_share, reps=args.reps, seed=args.seed, in_sample=True,
                             include_source=src)
     print(f"| ceiling: the same model fitted to every pair, hidden ones included | {c['spearman']:.3f} | "
           f"{c['within']:.3f} | – | – |")
-    ceilings = [noise_ceiling(w, _targets(w, src)) for w in worlds]
-    print(f"| ceiling: seed noise (a perfect model vs the seed mean, Spearman–Brown) | "
-          f"{np.mean([c.ceiling for c in ceilings]):.3f} | – | – | – |")
-    print("\nseed noise per world (Spearman of two seeds' deltas over every cell → ceiling): " + "; ".join(
-        f"{w.name} {c.inter_seed:.3f} → {c.ceiling:.3f}" for w, c in zip(worlds, ceilings, strict=True)))
+    ceilings = [noise_ceiling(w, _targets(w, src)) for w in worlds if len(w.seeds) > 1]
+    if ceilings:
+        print(f"| ceiling: seed noise (a perfect model vs the seed mean, Spearman–Brown) | "
+              f"{np.mean([c.ceiling for c in ceilings]):.3f} | – | – | – |")
     if args.png:
-        print(f"\nwrote {_curve(worlds, options, args.reps, args.seed, args.png, src)}")
+        print(f"\nwrote {_curve(worlds, options, args.reps, args.seed, args.png, SET_ROLE[kind].split(':')[0], src)}")
     print(f"\n({time.monotonic() - start:.1f} s)")
     if args.json:
-        d, c = results["xlsweep"], completion["pooled, prior"]
-        print(json.dumps({"compute_fraction": round(d["compute"], 4), "tied_rate": round(d["tied"], 4),
-                          "top3_rate": round(d["top3"], 4), "mean_regret_pts": round(d["regret"], 3),
-                          "completion_spearman": round(c["spearman"], 4),
-                          "interval_coverage": round(c["coverage"], 4)}))
+        d, c = default["all"], completion["pooled, prior"]
+        line: dict[str, Any] = {
+            "set": kind, "compute_fraction": round(d["compute"], 4), "tied_rate": round(d["tied"], 4),
+            "top3_rate": round(d["top3"], 4), "regret_pts": round(d["regret"], 3),
+            "mean_regret_pts": round(d["regret"], 3)}
+        if cheap:
+            g = cheap["all"]
+            line |= {"grid_1seed_compute": round(g["compute"], 4), "grid_1seed_tied": round(g["tied"], 4),
+                     "grid_1seed_top3": round(g["top3"], 4), "grid_1seed_regret_pts": round(g["regret"], 3)}
+        line |= {"completion_spearman": round(c["spearman"], 4), "interval_coverage": round(c["coverage"], 4),
+                 "warm_start_compute": round(warm["all"]["compute"], 4),
+                 "warm_start_regret_pts": round(warm["all"]["regret"], 3),
+                 "worlds": [{"name": w.name, "pairs": len(w.pairs), "seeds": len(w.seeds),
+                             "targets": len(_targets(w, src)), "languages": len(w.languages)} for w in worlds],
+                 "per_world": per_world}
+        print(json.dumps(line, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ set: every cell of its pair grid and every seed, each trial reporting its dev sc
 language at every checkpoint (``search.metric: dev_avg``) and its test deltas at the end. Then the
 sweep is read back from MLflow — each child run's ``dev/<lang>`` history and final ``delta/<lang>``,
 the parent's ``baseline/`` — with the family's planted relatedness, and written as
-``<out>/world-<seed>.json`` (:mod:`xlsweep.pairsearch.world`), with the wall time it took.
+``<out>/world-<seed>.json`` (``benchmarks/worlds.py``), with the wall time it took.
 Sweeps and the MLflow store go to ``<work>`` (default ``runs/record-grids``).
 
 ``--seeds`` replaces the config's seed axis; with ``--merge`` the new seeds are added to the
@@ -35,12 +35,14 @@ from pathlib import Path
 import numpy as np
 from mlflow.tracking import MlflowClient
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the world files' format: benchmarks/worlds.py
+
+from benchmarks.worlds import Pair, World, load_world, save_world  # noqa: E402
 from xlsweep.config import to_dict
 from xlsweep.config.schema import AuxChoice
 from xlsweep.data.benchmark import benchmark_languages, synthetic_benchmark
 from xlsweep.data.families import resolve_family
 from xlsweep.data.synthetic import Language, expected_relatedness
-from xlsweep.pairsearch.world import Pair, World, load_world, save_world
 from xlsweep.plan import grid_cells, load_sweep
 from xlsweep.tracking import PARENT_TAG
 
@@ -184,7 +186,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "tune_configs" / "record-grid.yaml")
     parser.add_argument("--family-seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "dev",
-                        help="where the world files go (development worlds: benchmarks/dev; scoring: benchmarks/scoring)")
+                        help="where the world files go (development: benchmarks/dev; scoring: benchmarks/scoring)")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "record-grids")
     parser.add_argument("--seeds", type=int, nargs="+", default=[], help="the grid's seeds (default: the config's)")
     parser.add_argument("--merge", action="store_true", help="add the new seeds to the existing world files")

@@ -9,8 +9,8 @@ import pytest
 
 from xlsweep.pairsearch.blr import fit_blr
 from xlsweep.pairsearch.model import PooledModel
+from xlsweep.pairsearch.pair import Pair
 from xlsweep.pairsearch.prior import Prior
-from xlsweep.pairsearch.world import Pair
 
 LANGS = ("a", "b", "c", "d", "e", "f")
 TARGETS = LANGS + ("g", "h")

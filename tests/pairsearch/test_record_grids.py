@@ -57,7 +57,7 @@ def test_merge_refuses_a_missing_world_or_a_recorded_seed_before_any_sweep_runs(
     import subprocess
     import sys
 
-    from xlsweep.pairsearch.world import save_world
+    from benchmarks.worlds import save_world
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, str(ROOT / "scripts" / "record_grids.py"), "--out", str(tmp_path),

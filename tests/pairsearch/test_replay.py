@@ -1,7 +1,8 @@
-"""Tests for :mod:`xlsweep.pairsearch.replay` and :mod:`xlsweep.pairsearch.world`: the replay benchmark's parts."""
+"""Tests for ``benchmarks/replay.py`` and ``benchmarks/worlds.py``: the replay benchmark's parts."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -10,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xlsweep.pairsearch.replay import Choice, Score, complete, noise_ceiling, replay, score, world_prior
+from benchmarks.replay import Choice, Score, complete, noise_ceiling, replay, score, world_prior
+from benchmarks.worlds import Pair, World, load_world, save_world
 from xlsweep.pairsearch.search import SearchOptions
-from xlsweep.pairsearch.world import Pair, World, load_world, save_world
 
 from .worlds import planted_world
 
@@ -103,28 +104,81 @@ def test_completion_predicts_unobserved_cells_with_calibrated_intervals() -> Non
     assert result.spearman > 0.8 and result.coverage >= 0.75
 
 
-def test_the_benchmark_script_prints_its_table_and_json(tmp_path: Path) -> None:
-    for seed in (0, 1):  # 4 seeds: the grid with fewer, and the search whose survivors run with 2 or 3 of them
-        save_world(planted_world(seed, seeds=4, name=f"world-{seed}"), tmp_path / f"world-{seed}.json")
+def test_the_benchmark_script_prints_its_tables_and_json(tmp_path: Path) -> None:
+    for seed in (0, 1):
+        save_world(planted_world(seed, seeds=3, name=f"world-{seed}"), tmp_path / f"world-{seed}.json")
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_pair_search.py"), "--worlds",
-                          *map(str, sorted(tmp_path.glob("*.json"))), "--reps", "1", "--json"],
-                         capture_output=True, text=True, timeout=600, check=True).stdout
-    assert "| xlsweep |" in out and "| asha |" in out and "| grid, 3 seeds |" in out
+                          *map(str, sorted(tmp_path.glob("*.json"))), "--reps", "1", "--json", "--scale-pairs", "20"],
+                         capture_output=True, text=True, timeout=900, check=True).stdout
+    assert out.startswith("2 worlds named on the command line:\n  world-0: 20 pairs × 3 seeds × 7 targets")
     assert "| strategy | compute | tied | top3 | top3 ≤1pt | regret (pts) |" in out
-    assert "| xlsweep, survivors with 2 seeds | 0.1" in out and "| xlsweep, survivors with 3 seeds | 0.1" in out
-    assert "| after the xlsweep search at 0.15, survivors with 3 seeds (full + partial runs) |" in out
+    for row in ("full grid", "grid, 1 seed", "grid, 2 seeds", "xlsweep (default)", "plain ASHA", "random",
+                "xlsweep, survivors with every seed", "xlsweep, survivors with 1 seed"):
+        assert f"| {row} | " in out, row
+    assert "| world | pairs × seeds × targets | grid, 1 seed: compute, tied, regret |" in out
+    assert "| world-0 | 20 × 3 × 7 | 0.333, " in out and "| world-0 at 0.1 | 20 × 3 × 7 | – | 0.1" in out
+    assert "warm start: half the pairs" in out and "| world | cold: compute, tied, regret |" in out
     last = json.loads(out.strip().splitlines()[-1])
-    assert set(last) == {"compute_fraction", "tied_rate", "top3_rate", "mean_regret_pts", "completion_spearman",
-                         "interval_coverage"}
-    assert last["compute_fraction"] <= 0.15
+    assert {"compute_fraction", "tied_rate", "top3_rate", "regret_pts", "mean_regret_pts", "grid_1seed_top3",
+            "grid_1seed_regret_pts", "grid_1seed_compute", "grid_1seed_tied", "completion_spearman",
+            "interval_coverage", "warm_start_compute", "warm_start_regret_pts", "worlds", "per_world",
+            "set"} <= set(last)
+    assert last["compute_fraction"] <= 0.15 and last["grid_1seed_compute"] == pytest.approx(1 / 3, abs=1e-3)
+    assert last["warm_start_compute"] < last["compute_fraction"]  # half the grid was paid for by an earlier sweep
+    assert last["worlds"][0] == {"name": "world-0", "pairs": 20, "seeds": 3, "targets": 7, "languages": 7}
+    assert [w["world"] for w in last["per_world"]] == ["world-0", "world-1"]
+    assert "regret_pts_at_0.1" in last["per_world"][0]
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "benchmarks").glob("world-*.json")), ids=lambda p: p.name)
+def test_the_benchmark_says_which_set_it_read_and_refuses_an_empty_one(tmp_path: Path) -> None:
+    bench = _bench()
+    assert set(bench.SETS) == {"scoring", "dev"} and "reported only" in bench.SET_ROLE["scoring"]
+    assert "chosen" in bench.SET_ROLE["dev"]
+    bench.SETS = {"scoring": tmp_path}
+    with pytest.raises(SystemExit, match="no worlds in"):
+        bench._worlds(bench.argparse.Namespace(worlds=[], set="scoring"))
+
+
+def test_replications_cover_every_seed_order_of_a_three_seed_world() -> None:
+    bench = _bench()
+    world = planted_world(0, seeds=3)
+    orders = bench._orders(world, 6, np.random.default_rng(0))
+    assert sorted(map(tuple, orders)) == sorted(itertools.permutations(range(3)))
+    assert len(bench._orders(planted_world(0, seeds=6), 6, np.random.default_rng(0))) == 6
+
+
+def _bench():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_pair_search", ROOT / "scripts" / "bench_pair_search.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+WORLDS = sorted((ROOT / "benchmarks").glob("*/*.json"))
+
+
+@pytest.mark.parametrize("path", WORLDS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_the_committed_worlds_are_big_enough(path: Path) -> None:
     world = load_world(path)
-    assert len(world.pairs) >= 30 and len(world.seeds) >= 2 and len(world.languages) >= 8
+    assert len(world.pairs) >= 30 and len(world.seeds) >= 3 and 8 <= len(world.languages) <= 14
     assert not np.isnan(world.dev).any() and not np.isnan(world.test_delta).any()
-    assert path.stat().st_size < 300_000
+    assert path.stat().st_size < 1_000_000
+    # targets that are never auxiliary: the case a search tuned on auxiliary targets misses
+    assert set(world.languages) - {lang for p in world.pairs for lang in p.languages}
+
+
+def test_development_and_scoring_worlds_are_separate_sets_of_varied_shapes() -> None:
+    dev = [load_world(p) for p in WORLDS if p.parent.name == "dev"]
+    scoring = [load_world(p) for p in WORLDS if p.parent.name == "scoring"]
+    assert len(dev) >= 3 and len(scoring) >= 3 and {p.parent.name for p in WORLDS} == {"dev", "scoring"}
+    families = [{w.recording.get("config", {}).get("data", {}).get("synthetic", {}).get("family_seed")} for w in dev]
+    scored = [{w.recording.get("config", {}).get("data", {}).get("synthetic", {}).get("family_seed")} for w in scoring]
+    assert not set().union(*families) & set().union(*scored)  # no family is in both sets
+    assert len({len(w.languages) for w in scoring}) >= 2 and len({len(w.languages) for w in dev}) >= 2
+    assert max(len(w.pairs) for w in scoring) >= 100  # a world at scale is reported
 
 
 def test_the_completed_grid_keeps_observed_cells_and_writes_csv_and_heatmap(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from xlsweep.pairsearch.replay import replay, score, world_prior
+from benchmarks.replay import replay, score, world_prior
 from xlsweep.pairsearch.search import PairSearch, SearchOptions, prior_order
 
 from .worlds import planted_world

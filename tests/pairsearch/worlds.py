@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 
-from xlsweep.pairsearch.world import Pair, World
+from benchmarks.worlds import Pair, World
 
 LANGS = ("a", "b", "c", "d", "e")
 TARGETS = LANGS + ("f", "g")

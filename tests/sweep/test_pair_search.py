@@ -35,7 +35,8 @@ def _raw(**changes: Any) -> dict[str, Any]:
     raw["data"]["limits"] = {"*.train": 64, "ana.train": 0}  # stage 1 still reads all of ana.train
     raw["meta"] |= {"split": "train", "steps": 8, "checkpoint_every": 2, "meta_batch": 1}
     raw["grid"] = {"aux": {"pairs": ["ana", "bel", "cor"]}, "seed": [0, 1]}
-    raw["pair_search"] = {"enabled": True, "budget": 0.5}
+    # eta 2 and every seed at full length: the schedule these tests were written for (survivors' second seeds)
+    raw["pair_search"] = {"enabled": True, "budget": 0.5, "eta": 2, "final_seeds": 0}
     for key, value in changes.items():
         section, _, name = key.partition(".")
         if name:
@@ -61,7 +62,8 @@ def _raw(**changes: Any) -> dict[str, Any]:
     ({"pair_search.budget_steps": 10}, "cannot run even one pair with its 2 seed"),
     ({"pair_search.first": 3}, "pair_search.first: got 3; expected meta-steps of the first rung: a multiple of"),
     ({"pair_search.final_seeds": 3}, "pair_search.final_seeds: got 3; expected the seeds the survivors run with, 1 "
-                                     "to the 2 of grid.seed (0: all of them)"),
+                                     "to the 2 of grid.seed, 0 (all of them) or auto"),
+    ({"pair_search.final_seeds": "some"}, "pair_search.final_seeds: got 'some'; expected an integer or one of 'auto'"),
     ({"pair_search.final_seeds": -1}, "pair_search.final_seeds: got -1"),
 ])
 def test_what_cannot_be_searched_is_one_config_error(changes: dict[str, Any], message: str) -> None:
@@ -77,14 +79,14 @@ def test_the_search_objective_is_every_targets_dev_score() -> None:
     assert parse_sweep(_raw(**{"pair_search.enabled": False})).search.metric == ""
 
 
-def test_the_searchs_model_knows_the_stage1_source_language() -> None:
+def test_the_search_knows_the_stage1_source_and_does_not_decide_on_it() -> None:
     from xlsweep.plan.pair_search import build_prior, new_search
 
     sweep = parse_sweep(_raw(grid={"aux": {"pairs": ["bel", "cor", "dun"]}, "seed": [0, 1]}))
     search = new_search(sweep, build_prior(sweep))
-    assert search.source == search.model.source == "ana"
-    assert search.model.effect_groups.count("source") == 2
-    assert new_search(sweep, None).model.source is None  # no prior, no similarity to the source
+    assert search.source == "ana" and "ana" in search.targets
+    assert "ana" not in [search.targets[t] for t in search.deciding]
+    assert "source" not in search.model.effect_groups and "prior" not in search.model.effect_groups
 
 
 def test_a_prior_without_a_language_stops_the_sweep_before_ray_and_mlflow(tmp_path: Path) -> None:
@@ -112,6 +114,19 @@ def test_validate_says_when_the_survivors_run_with_fewer_seeds_than_the_grid(tmp
     assert result.exit_code == 0, result.output
     assert "budget 48 (50.0%), 6 trials" in result.output  # every pair at full length, one seed each
     assert "6 pair(s) to meta-step 8 × 1 of the 2 seeds (pair_search.final_seeds)" in result.output
+
+
+def test_validate_says_what_final_seeds_auto_chose_and_warns_of_targets_without_a_survivor(tmp_path: Path) -> None:
+    raw = _raw(**{"pair_search.budget": 0.3})
+    del raw["pair_search"]["final_seeds"], raw["pair_search"]["eta"]  # the defaults: eta 3, final_seeds auto
+    config = tmp_path / "ps.yaml"
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    result = CliRunner().invoke(app, ["validate", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "budget 26 (27.1%), 6 trials" in result.output
+    assert "1 pair(s) to meta-step 8 × 1 of the 2 seeds (auto: the most that leave 1.5 survivors per target)" \
+        in result.output
+    assert "note: 1 pair(s) reach full length for 5 target languages" in result.output
 
 
 def test_validate_prints_the_searchs_plan(tmp_path: Path) -> None:

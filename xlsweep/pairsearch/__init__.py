@@ -6,6 +6,8 @@
 * :mod:`~xlsweep.pairsearch.prior` — planted relatedness or URIEL+ distances;
 * :mod:`~xlsweep.pairsearch.search` — the search itself, as a state machine;
 * :mod:`~xlsweep.pairsearch.completion` — the completed aux × target heatmap with intervals;
-* :mod:`~xlsweep.pairsearch.world` and :mod:`~xlsweep.pairsearch.replay` — recorded grids and the
-  replay benchmark (``scripts/bench_pair_search.py``).
+* :mod:`~xlsweep.pairsearch.pair` — an auxiliary choice (support and query language sets).
+
+The replay benchmark that chose its rules (recorded grids, strategies replayed on them) lives with its
+worlds in ``benchmarks/`` (``benchmarks/replay.py``, ``benchmarks/worlds.py``; ``scripts/bench_pair_search.py``).
 """

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from xlsweep.pairsearch.model import PooledModel
+from xlsweep.pairsearch.pair import Pair
 from xlsweep.pairsearch.prior import Prior
-from xlsweep.pairsearch.world import Pair
 
 __all__ = ["CompletedGrid", "complete_grid", "write_completed_csv", "write_completed_heatmap"]
 

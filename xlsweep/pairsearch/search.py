@@ -38,13 +38,13 @@ from typing import Literal
 import numpy as np
 
 from xlsweep.pairsearch.model import PooledFit, PooledModel
+from xlsweep.pairsearch.pair import Pair
 from xlsweep.pairsearch.prior import Prior
 from xlsweep.pairsearch.schedule import Rung, Schedule, budget_steps, plan
-from xlsweep.pairsearch.world import Pair
 from xlsweep.report.stats import tied_with_best
 
-__all__ = ["CAUTION", "SURVIVORS_PER_TARGET", "PairSearch", "Run", "SearchOptions", "SearchResult", "auto_final_seeds", "per_target_order", "prior_order",
-           "prior_scores"]
+__all__ = ["CAUTION", "SURVIVORS_PER_TARGET", "PairSearch", "Run", "SearchOptions", "SearchResult", "auto_final_seeds",
+           "per_target_order", "prior_order", "prior_scores"]
 
 
 CAUTION = 1.0
@@ -143,7 +143,11 @@ def per_target_order(value: np.ndarray, candidates: Sequence[int], keep: int) ->
     then every target's second, and so on (a candidate already taken is skipped). Ties: the better mean over
     targets, then the lower index."""
     overall = value.mean(axis=1)
-    ranked = [sorted(candidates, key=lambda p, t=t: (-value[p, t], -overall[p], p)) for t in range(value.shape[1])]
+
+    def best_first(t: int) -> list[int]:
+        return sorted(candidates, key=lambda p: (-value[p, t], -overall[p], p))
+
+    ranked = [best_first(t) for t in range(value.shape[1])]
     order: list[int] = []
     for rank in range(len(candidates)):
         for per_target in ranked:

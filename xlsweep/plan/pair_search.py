@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from xlsweep.config import SweepConfig
 from xlsweep.data.benchmark import benchmark_languages, synthetic_benchmark
 from xlsweep.methods import all_methods
+from xlsweep.pairsearch.pair import Pair
 from xlsweep.pairsearch.prior import Prior, planted_prior, uriel_code, uriel_prior
 from xlsweep.pairsearch.schedule import budget_steps, plan
-from xlsweep.pairsearch.search import PairSearch, SearchOptions
-from xlsweep.pairsearch.world import Pair
+from xlsweep.pairsearch.search import SURVIVORS_PER_TARGET, PairSearch, SearchOptions
 
 __all__ = ["SearchSetup", "build_prior", "check_pair_search", "describe", "new_search", "planned_trials",
            "search_setup"]
@@ -170,7 +170,8 @@ def describe(sweep: SweepConfig) -> list[str]:
     search = new_search(sweep, None)
     sched = search.schedule
     last, n_seeds = sched.rungs[-1].seeds, len(search.seeds)  # the survivors': every seed, or final_seeds of them
-    how = "auto: the most that leave a survivor per target" if sweep.pair_search.final_seeds == "auto" else \
+    how = f"auto: the most that leave {SURVIVORS_PER_TARGET:g} survivors per target" \
+        if sweep.pair_search.final_seeds == "auto" else \
         "pair_search.final_seeds"
     tail = "" if last == n_seeds == 1 else f" × {last} seeds" if last == n_seeds else \
         f" × {last} of the {n_seeds} seeds ({how})"

@@ -28,27 +28,11 @@ from typing import Any
 
 import numpy as np
 
+from xlsweep.pairsearch.pair import Pair
+
 __all__ = ["FORMAT", "Pair", "World", "load_world", "save_world"]
 
 FORMAT = "xlsweep-pair-grid/1"
-
-
-@dataclass(frozen=True)
-class Pair:
-    """An auxiliary choice: the support (inner-step) and query (meta-step) language sets."""
-
-    support: tuple[str, ...]
-    query: tuple[str, ...] = ()
-
-    @property
-    def label(self) -> str:
-        """As :attr:`xlsweep.config.schema.AuxChoice.label`: ``ana→bel``, ``bel+cor→dun`` or ``bel``."""
-        support = "+".join(self.support)
-        return f"{support}→{'+'.join(self.query)}" if self.query else support
-
-    @property
-    def languages(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(self.support + self.query))
 
 
 @dataclass(frozen=True)

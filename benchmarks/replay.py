@@ -1,6 +1,6 @@
 """Replaying search strategies on recorded pair grids, and scoring what they chose against the whole grid.
 
-A strategy sees a :class:`~xlsweep.pairsearch.world.World` only through dev scores of the runs
+A strategy sees a :class:`~benchmarks.worlds.World` only through dev scores of the runs
 it pays for, in the order of a seed permutation; it returns a :class:`Choice` — a ranking of
 every candidate per target and the meta-steps spent. :func:`score` then compares the choice
 with the grid's **test** deltas (which no strategy reads): whether the chosen pair is tied with
@@ -27,10 +27,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.stats import spearmanr
 
+from benchmarks.worlds import World
 from xlsweep.pairsearch.completion import CompletedGrid, complete_grid
 from xlsweep.pairsearch.prior import Prior, planted_prior
 from xlsweep.pairsearch.search import PairSearch, SearchOptions, prior_scores
-from xlsweep.pairsearch.world import World
 from xlsweep.report.stats import tied_with_best
 
 __all__ = ["Choice", "Completion", "NoiseCeiling", "Score", "complete", "complete_after_search", "noise_ceiling",
@@ -232,7 +232,7 @@ def complete(world: World, observed: Sequence[int], *, prior: Prior | None, leve
 def _completion_score(world: World, grid: CompletedGrid, hidden_pairs: Sequence[int],
                       targets: Sequence[str] | None) -> Completion:
     cols = world.columns(targets)
-    cells = np.ix_(np.array(hidden_pairs), cols)
+    cells = np.ix_(np.array(hidden_pairs), np.array(cols))
     actual = world.test_delta.mean(axis=1)[cells]
     predicted, low, high = grid.value[cells], grid.low[cells], grid.high[cells]
     inside = (low <= actual) & (actual <= high)
