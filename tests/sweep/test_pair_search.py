@@ -222,6 +222,45 @@ def test_a_live_search_with_one_final_seed_never_starts_the_second(prepared_smok
     assert sum(row.split(",")[2] == "observed" for row in csv[1:]) == len(finished) * 6  # 6 targets each
 
 
+@pytest.mark.ray
+def test_a_search_recalls_what_an_earlier_sweep_ran_on_its_cells(prepared_smoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from xlsweep.sweep.pair_evidence import EVIDENCE_FILE
+    from xlsweep.sweep.runner import run_sweep
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    earlier = _raw(grid={"aux": {"product": {"support": ["ana"], "query": ["bel", "cor"]}}, "seed": [0, 1]},
+                   search={"metric": "dev_avg"}, **{"pair_search.enabled": False})
+    earlier["name"] = "earlier-grid"
+    first = run_sweep(dataclasses.replace(parse_sweep(earlier), cache_dir=str(prepared_smoke[2])), tracking_uri=uri,
+                      output_dir=str(tmp_path / "runs"), log=lambda _: None)
+    assert first.failures == []
+    sweep = dataclasses.replace(parse_sweep(_raw()), cache_dir=str(prepared_smoke[2]))
+    lines: list[str] = []
+    outcome = run_sweep(sweep, tracking_uri=uri, output_dir=str(tmp_path / "runs"), log=lines.append)
+    assert outcome.failures == [] and not outcome.interrupted
+    assert "pair search: recalled 4 run(s) of 2 pair(s) from earlier sweeps in the store (2 pair(s) with a run to " \
+           "full length), free of charge" in lines
+    assert (outcome.out_dir / EVIDENCE_FILE).exists()
+    client = MlflowClient(uri)
+    children = client.search_runs([client.get_run(outcome.parent_run_id).info.experiment_id],
+                                  filter_string=f"tags.`mlflow.parentRunId` = '{outcome.parent_run_id}'")
+    assert children and not {r.data.tags["xlsweep.aux"] for r in children} & {"ana→bel", "ana→cor"}  # not run again
+    spent = sum(max(m.step for m in client.get_metric_history(r.info.run_id, "dev/zul")) for r in children)
+    assert spent <= 0.5 * (96 - 2 * 2 * 8)  # the budget is a share of what the earlier sweep did not cover
+    assert any("2 of them recalled from earlier sweeps" in line for line in lines)
+    csv = [row.split(",") for row in (outcome.out_dir / "pair_search_heatmap.csv").read_text().splitlines()[1:]]
+    assert {row[2] for row in csv if row[0] in ("ana→bel", "ana→cor")} == {"observed"}
+
+
+def test_recall_false_reads_no_store(tmp_path: Path) -> None:
+    from xlsweep.sweep.pair_evidence import recall_evidence
+
+    sweep = parse_sweep(_raw(**{"pair_search.recall": False}))
+    assert recall_evidence(sweep, "k", tracking_uri="sqlite:////nonexistent/dir/x.db", sweep_id="s",
+                           out_dir=tmp_path) is None
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.mark.slow
 @pytest.mark.ray
 def test_a_search_interrupted_mid_rung_resumes_and_spends_the_same(prepared_smoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -10,9 +10,11 @@ searched; it runs when a config is loaded, before Ray starts.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from xlsweep.config import SweepConfig
+from xlsweep.cache import fingerprint
+from xlsweep.config import SweepConfig, TrialConfig, to_dict
 from xlsweep.data.benchmark import benchmark_languages, synthetic_benchmark
 from xlsweep.methods import all_methods
 from xlsweep.pairsearch.pair import Pair
@@ -20,8 +22,11 @@ from xlsweep.pairsearch.prior import Prior, planted_prior, uriel_code, uriel_pri
 from xlsweep.pairsearch.schedule import budget_steps, plan
 from xlsweep.pairsearch.search import SURVIVORS_PER_TARGET, PairSearch, SearchOptions
 
-__all__ = ["SearchSetup", "build_prior", "check_pair_search", "describe", "new_search", "planned_trials",
-           "search_setup"]
+__all__ = ["Evidence", "SearchSetup", "build_prior", "check_pair_search", "describe", "evidence_key", "new_search",
+           "planned_trials", "search_setup"]
+
+Evidence = Mapping[tuple[int, int], Mapping[int, Mapping[str, float]]]
+"""Dev scores earlier sweeps reported on a search's cells: (pair, seed) -> meta-step -> target -> score."""
 
 
 @dataclass(frozen=True)
@@ -149,20 +154,33 @@ def build_prior(sweep: SweepConfig) -> Prior | None:
     return uriel_prior(languages, distances=sweep.pair_search.prior_distances)
 
 
-def new_search(sweep: SweepConfig, prior: Prior | None) -> PairSearch:
+def new_search(sweep: SweepConfig, prior: Prior | None, evidence: Evidence | None = None) -> PairSearch:
+    """The search of ``sweep``, starting from ``evidence`` (earlier sweeps' dev scores on its cells, free)."""
     setup = search_setup(sweep)
     return PairSearch(setup.pairs, setup.targets, seeds=setup.seeds, steps=setup.steps,
                       checkpoints=setup.checkpoints, prior=prior, source=sweep.trial.data.source,
-                      options=setup.options)
+                      options=setup.options, evidence=evidence)
 
 
-def planned_trials(sweep: SweepConfig) -> int:
-    """Trials the search starts: the first rung's pairs, then the survivors' extra seeds."""
-    search = new_search(sweep, None)
-    first, last = search.schedule.rungs[0], search.schedule.rungs[-1]
-    if len(search.schedule.rungs) == 1:
-        return first.candidates * first.seeds
-    return first.candidates + last.candidates * (last.seeds - 1)
+def evidence_key(cfg: TrialConfig, stage1: str) -> str:
+    """Equal for trials whose dev scores are the same experiment's: the same stage-1 model (``stage1``: its
+    fingerprint) and every setting of the cell but its auxiliary languages and seed. A pair search recalls the
+    trials of earlier sweeps whose key is its cells' (:mod:`xlsweep.sweep.pair_evidence`)."""
+    cell = to_dict(cfg)
+    cell["meta"] = {k: v for k, v in cell["meta"].items() if k not in ("support", "query")}
+    cell.pop("seed", None)
+    return fingerprint({"stage1": stage1, "cell": cell})
+
+
+def planned_trials(sweep: SweepConfig, evidence: Evidence | None = None) -> int:
+    """Trials the search starts: the first rung's runs that ``evidence`` has not already taken to full length, then
+    the survivors' extra seeds (every one counted: which pairs survive is not known before the search runs)."""
+    search = new_search(sweep, None, evidence)
+    rungs = search.schedule.rungs
+    if not rungs:
+        return 0
+    first = len(search.pending())
+    return first + rungs[-1].candidates * (rungs[-1].seeds - rungs[0].seeds)
 
 
 def describe(sweep: SweepConfig) -> list[str]:

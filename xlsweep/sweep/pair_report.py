@@ -16,7 +16,8 @@ import numpy as np
 from xlsweep.config import SweepConfig
 from xlsweep.pairsearch.completion import complete_grid, write_completed_csv, write_completed_heatmap
 from xlsweep.pairsearch.search import PairSearch, SearchResult
-from xlsweep.plan.pair_search import build_prior, new_search
+from xlsweep.plan.pair_search import build_prior, new_search, search_setup
+from xlsweep.sweep.pair_evidence import load_evidence
 from xlsweep.tracking import SweepRun
 from xlsweep.tracking.tags import AUX_TAG, BEST_PAIR_TAG, SEARCH_METRIC, SEED_TAG, TIED_PAIRS_TAG, TRIAL_TAG
 
@@ -25,13 +26,17 @@ __all__ = ["report_pair_search"]
 Log = Callable[[str], None]
 
 
-def _from_mlflow(sweep: SweepConfig, tracking_uri: str, parent_run_id: str) -> tuple[PairSearch, dict[int, Any]]:
-    """The search's observations read back from MLflow (dev history of every trial), and the test deltas of the
-    pairs that finished with every final seed."""
+def _from_mlflow(sweep: SweepConfig, tracking_uri: str, parent_run_id: str,
+                 out_dir: Path) -> tuple[PairSearch, dict[int, Any]]:
+    """The search's observations read back from MLflow (dev history of every trial, and the evidence it recalled
+    from earlier sweeps, kept in ``out_dir``), and the test deltas of the pairs that finished with every final
+    seed."""
     parent = SweepRun.attach(tracking_uri, parent_run_id)
-    search = new_search(sweep, build_prior(sweep))
+    recalled = load_evidence(out_dir)
+    setup = search_setup(sweep)
+    search = new_search(sweep, build_prior(sweep), recalled.evidence(setup) if recalled else None)
     labels = [p.label for p in search.pairs]
-    finished: dict[int, dict[int, np.ndarray]] = {}
+    finished: dict[int, dict[int, np.ndarray]] = recalled.deltas(setup) if recalled else {}
     for run in parent.children():
         tags = run.data.tags
         if TRIAL_TAG not in tags or tags.get(AUX_TAG) not in labels:
@@ -58,7 +63,7 @@ def report_pair_search(sweep: SweepConfig, *, tracking_uri: str, parent_run_id: 
     Written to ``out_dir`` (``pair_search.md``, ``pair_search_heatmap.{png,csv}``) and to the parent run
     (metrics ``pair_search/*``, tags ``xlsweep.pair_search.best.<target>`` and ``.tied.<target>``, artifacts).
     """
-    search, full = _from_mlflow(sweep, tracking_uri, parent_run_id)
+    search, full = _from_mlflow(sweep, tracking_uri, parent_run_id, out_dir)
     result = search.result()
     lines = _summary(search, result)
     paths = [out_dir / "pair_search.md"]
@@ -91,7 +96,8 @@ def report_pair_search(sweep: SweepConfig, *, tracking_uri: str, parent_run_id: 
 
 def _seeds_phrase(search: PairSearch) -> str:
     n, of = len(search.final_seeds), len(search.seeds)
-    return f"all {of} seeds" if n == of else f"{n} of the grid's {of} seeds (pair_search.final_seeds)"
+    phrase = f"all {of} seeds" if n == of else f"{n} of the grid's {of} seeds (pair_search.final_seeds)"
+    return phrase + (f"; {len(search.done)} of them recalled from earlier sweeps" if search.done else "")
 
 
 def _summary(search: PairSearch, result: SearchResult) -> list[str]:
@@ -100,15 +106,17 @@ def _summary(search: PairSearch, result: SearchResult) -> list[str]:
     lines = [f"pair search: {result.spent} of {result.grid_steps} meta-steps of the full grid "
              f"({result.fraction:.1%}; budget {sched.total}), {len(result.full)} of {len(labels)} pairs run to full "
              f"length with {_seeds_phrase(search)}", "",
-             "| target | best (predicted final dev) | tied with the best of the pairs run to full length | next |",
+             "| target | best (final dev: observed at full length, else predicted ± sd) | tied with the best of the "
+             "pairs run to full length | next |",
              "|---|---|---|---|"]
+    value = search.rank_values(result.mean, result.var, result.full)
     for k, target in enumerate(search.targets):
         ranking = result.ranking[target]
         best = ranking[0]
-        sd = math.sqrt(result.var[best, k])
+        score = f"{100 * value[best, k]:.1f}" if best in result.full else \
+            f"{100 * result.mean[best, k]:.1f} ± {100 * math.sqrt(result.var[best, k]):.1f}"
         nxt = ", ".join(labels[p] for p in ranking[1:3])
         tied = ", ".join(labels[p] for p in result.tied[target]) or "-"
-        lines.append(f"| {target} | {labels[best]} ({100 * result.mean[best, k]:.1f} ± {100 * sd:.1f}) | {tied} | "
-                     f"{nxt} |")
+        lines.append(f"| {target} | {labels[best]} ({score}) | {tied} | {nxt} |")
     return lines
 

@@ -26,7 +26,8 @@ from ray.tune.search import Searcher
 
 from xlsweep.config import SweepConfig
 from xlsweep.pairsearch.search import PairSearch
-from xlsweep.plan.pair_search import build_prior, new_search
+from xlsweep.plan.pair_search import build_prior, new_search, search_setup
+from xlsweep.sweep.pair_evidence import Recalled
 from xlsweep.tracking.runs import log_parent_metric, tag_trial_run
 from xlsweep.tracking.tags import RUNG_TAG, SEARCH_METRIC, STOPPED_TAG
 
@@ -191,10 +192,12 @@ class PairScheduler(FIFOScheduler):  # type: ignore[misc]
             log_parent_metric(self.tracking_uri, self.parent_run_id, f"{SEARCH_METRIC}{key}", value, step=rung)
 
 
-def pair_search_components(sweep: SweepConfig, *, tracking_uri: str, experiment_id: str,
-                           parent_run_id: str) -> tuple[PairSearcher, PairScheduler]:
-    """The Tune searcher and scheduler of ``sweep``'s pair search (the prior was checked before Ray started)."""
-    search = new_search(sweep, build_prior(sweep))
+def pair_search_components(sweep: SweepConfig, *, tracking_uri: str, experiment_id: str, parent_run_id: str,
+                           recalled: Recalled | None = None) -> tuple[PairSearcher, PairScheduler]:
+    """The Tune searcher and scheduler of ``sweep``'s pair search (the prior was checked before Ray started),
+    starting from what earlier sweeps ran on its cells (``recalled``)."""
+    evidence = recalled.evidence(search_setup(sweep)) if recalled else None
+    search = new_search(sweep, build_prior(sweep), evidence)
     searcher = PairSearcher(search, [p.label for p in search.pairs], max_concurrent=sweep.max_concurrent)
     return searcher, PairScheduler(searcher, tracking_uri=tracking_uri, experiment_id=experiment_id,
                                    parent_run_id=parent_run_id)

@@ -17,6 +17,7 @@ from xlsweep.report import TrialRecord
 from xlsweep.sweep.errors import SweepError
 from xlsweep.sweep.mlflow_fields import grid_json, parent_params, report_tables, shared_view, sweep_description
 from xlsweep.sweep.outcome import SweepOutcome, os_error
+from xlsweep.sweep.pair_evidence import Recalled
 from xlsweep.tasks import get_task
 from xlsweep.tracking import SweepRun, TrackingError, check_store, view_key
 from xlsweep.tracking.tags import (
@@ -25,6 +26,7 @@ from xlsweep.tracking.tags import (
     DEGENERATE_TAG,
     GRID_TAG,
     PRIMARY_TAG,
+    SEARCH_METRIC,
     SEED_TAG,
     STOPPED_TAG,
     TASK_TAG,
@@ -32,7 +34,8 @@ from xlsweep.tracking.tags import (
 )
 from xlsweep.tracking.urls import REPORT_FILE, artifact_url, view_url
 
-__all__ = ["EXPERIMENT_NOTE", "account", "check_tracking", "degenerate_trials", "open_tracking", "report_to_parent"]
+__all__ = ["EXPERIMENT_NOTE", "account", "check_tracking", "degenerate_trials", "open_tracking", "report_to_parent",
+           "search_finished"]
 
 Log = Callable[[str], None]
 
@@ -128,6 +131,16 @@ def account(tracker: SweepRun, results: Any, expected: int) -> tuple[int, list[s
         elif status in ("FINISHED", "FAILED"):
             ended.add(tags.get(TRIAL_TAG, run.info.run_id))
     return min(len(ended), expected), stopped
+
+
+def search_finished(tracker: SweepRun, sweep: SweepConfig, recalled: Recalled | None) -> bool:
+    """Whether the sweep's pair search closed its last rung (its scheduler logs the parent's compute after every
+    rung, :data:`~xlsweep.tracking.tags.SEARCH_METRIC`), of this session or an earlier one of a resumed sweep."""
+    from xlsweep.plan.pair_search import new_search, search_setup
+
+    rungs = new_search(sweep, None, recalled.evidence(search_setup(sweep)) if recalled else None).schedule.rungs
+    closed = [step for step, _ in tracker.history(f"{SEARCH_METRIC}spent_steps")]
+    return not rungs or (bool(closed) and max(closed) >= len(rungs) - 1)
 
 
 def degenerate_trials(tracker: SweepRun) -> list[str]:

@@ -39,7 +39,15 @@ from xlsweep.sweep.cluster import check_shared_storage, start_ray
 from xlsweep.sweep.errors import SweepError
 from xlsweep.sweep.inputs import absolute_cells, absolute_paths, check_data_files
 from xlsweep.sweep.outcome import SweepOutcome, failures_and_rows, os_error, write_rows
-from xlsweep.sweep.parent_run import account, check_tracking, degenerate_trials, open_tracking, report_to_parent
+from xlsweep.sweep.pair_evidence import Recalled, evidence_keys, load_evidence, recall_evidence
+from xlsweep.sweep.parent_run import (
+    account,
+    check_tracking,
+    degenerate_trials,
+    open_tracking,
+    report_to_parent,
+    search_finished,
+)
 from xlsweep.sweep.signals import StopSignals, held_for_children, signals_ignored
 from xlsweep.sweep.sweep_dir import CONFIG_FILE, DIR_MODE, SweepState, find_sweep_dir, make_sweep_dir, sweep_yaml
 from xlsweep.sweep.tune_backup import repair_tune_state, state_backup
@@ -163,16 +171,30 @@ def _prepare_all(sweep: SweepConfig, cells: Cells, state: SweepState,
     return degenerate, longest
 
 
-def _tuner(sweep: SweepConfig, cells: Cells, state: SweepState, tracker: SweepRun,
-           out_dir: Path, *, restore: bool, expected: int, total_steps: int, log: Log) -> Any:
-    """Tune's tuner for the sweep: restored from ``out_dir`` (a resume), or new."""
+def _recall(sweep: SweepConfig, state: SweepState, evidence: dict[str, str], out_dir: Path, *, restore: bool,
+            log: Log) -> Recalled | None:
+    """What earlier sweeps ran on a pair search's cells: read from the store when the search starts, from the
+    sweep directory when it resumes (the evidence it started from)."""
+    if not sweep.pair_search.enabled or not evidence:
+        return None
+    if restore:
+        return load_evidence(out_dir)
+    return recall_evidence(sweep, next(iter(evidence.values())), tracking_uri=state.tracking_uri,
+                           sweep_id=state.sweep_id, out_dir=out_dir, log=log)
+
+
+def _tuner(sweep: SweepConfig, cells: Cells, state: SweepState, tracker: SweepRun, out_dir: Path, *,
+           restore: bool, expected: int, total_steps: int, evidence: dict[str, str], recalled: Recalled | None,
+           log: Log) -> Any:
+    """Tune's tuner for the sweep: restored from ``out_dir`` (a resume), or new; ``evidence``: each cell's
+    evidence key (tagged on its trials: a later pair search may recall them)."""
     from ray import tune
 
     from xlsweep.sweep.progress import ProgressCallback
     from xlsweep.sweep.trainable import TrialContext, trainable
 
     ctx = TrialContext(sweep, state.cache_dir, state.tracking_uri, tracker.experiment_id, tracker.run_id,
-                       state.sweep_id, cells={cell_key(cell): cfg for cell, cfg in cells})
+                       state.sweep_id, cells={cell_key(cell): cfg for cell, cfg in cells}, evidence=evidence)
     resources = {"cpu": sweep.resources.cpu, "gpu": sweep.resources.gpu}
     runnable = tune.with_resources(tune.with_parameters(trainable, ctx=ctx), resources)
     space = param_space(sweep, cells)
@@ -183,7 +205,8 @@ def _tuner(sweep: SweepConfig, cells: Cells, state: SweepState, tracker: SweepRu
         tuner = tune.Tuner(
             runnable,
             param_space=space,
-            tune_config=tune_config(sweep, state, tracker.experiment_id, cells, total_steps=total_steps),
+            tune_config=tune_config(sweep, state, tracker.experiment_id, cells, total_steps=total_steps,
+                                    recalled=recalled),
             run_config=tune.RunConfig(
                 name=sweep.name,
                 storage_path=str(out_dir / "ray"),
@@ -220,12 +243,18 @@ def _launch(sweep: SweepConfig, cells: Cells, state: SweepState, out_dir: Path,
         Path(state.cache_dir).mkdir(parents=True, exist_ok=True)
         check_shared_storage([state.cache_dir, str(out_dir)], log)
         outcome.degenerate, total_steps = _prepare_all(sweep, cells, state, tracker, log)
+        evidence = evidence_keys(cells, state.cache_dir)
+        recalled = _recall(sweep, state, evidence, out_dir, restore=restore, log=log)
+        if recalled is not None:
+            expected = expected_trials(sweep, cells, recalled)
+            log(f"pair search: at most {expected} trial(s) to run")
         tuner = _tuner(sweep, cells, state, tracker, out_dir, restore=restore, expected=expected,
-                       total_steps=total_steps, log=log)
+                       total_steps=total_steps, evidence=evidence, recalled=recalled, log=log)
         results = tuner.fit()
         ended, outcome.stopped = account(tracker, results, expected)
         outcome.degenerate += degenerate_trials(tracker)
-        outcome.interrupted = ended < expected
+        outcome.interrupted = not search_finished(tracker, sweep, recalled) if sweep.pair_search.enabled \
+            else ended < expected
 
         outcome.failures, rows = failures_and_rows(results)
         if outcome.interrupted:

@@ -33,6 +33,7 @@ from xlsweep.tracking.tags import (
     BENCHMARK_TAG,
     CELL_TAG,
     DEGENERATE_TAG,
+    EVIDENCE_TAG,
     FAILURE_TAG,
     PARENT_SWEEP_ID_TAG,
     PRIMARY_TAG,
@@ -87,6 +88,7 @@ class TrialContext:
     parent_run_id: str
     sweep_id: str = ""
     cells: Mapping[str, TrialConfig] = field(default_factory=dict)
+    evidence: Mapping[str, str] = field(default_factory=dict)  # cell key -> its evidence key (EVIDENCE_TAG)
 
     def trial_config(self, overrides: Mapping[str, object]) -> TrialConfig:
         """The checked config of the cell ``overrides``: the driver's, or (a searcher's proposal) built and checked."""
@@ -108,7 +110,7 @@ def _tags(ctx: TrialContext, overrides: dict[str, Any], cfg: Any) -> dict[str, s
         PRIMARY_TAG: get_task(cfg.data.task).primary,
         CELL_TAG: json.dumps(overrides, ensure_ascii=False, default=str)[:5000],
         PARENT_SWEEP_ID_TAG: ctx.sweep_id,  # the parent's sweep id: filters one sweep's trials
-    }
+    } | ({EVIDENCE_TAG: ctx.evidence[key]} if (key := cell_key(overrides)) in ctx.evidence else {})
 
 
 def _degenerate(task: str, per_target: dict[str, str], losses: list[float], *, training_loss: bool) -> str:

@@ -64,17 +64,19 @@ class _SampleValue:
         return self.points[config[SAMPLE_KEY]][self.key]
 
 
-def expected_trials(sweep: SweepConfig, cells: list[Any]) -> int:
+def expected_trials(sweep: SweepConfig, cells: list[Any], recalled: Any = None) -> int:
+    """Trials the sweep runs; a pair search's, with what it ``recalled`` from earlier sweeps (an upper bound)."""
     if sweep.pair_search.enabled:
-        from xlsweep.plan.pair_search import planned_trials
+        from xlsweep.plan.pair_search import planned_trials, search_setup
 
-        return planned_trials(sweep)
+        return planned_trials(sweep, recalled.evidence(search_setup(sweep)) if recalled else None)
     return sweep.search.num_samples if sweep.search.searcher == "optuna" else len(cells)
 
 
 def tune_config(sweep: SweepConfig, state: SweepState, experiment_id: str, cells: list[Any], *,
-                total_steps: int) -> Any:
-    """Tune's config; ``total_steps``: the longest trial's length in steps (:func:`trial_lengths`), ASHA's ``max_t``."""
+                total_steps: int, recalled: Any = None) -> Any:
+    """Tune's config; ``total_steps``: the longest trial's length in steps (:func:`trial_lengths`), ASHA's ``max_t``;
+    ``recalled``: what earlier sweeps ran on a pair search's cells (:class:`~xlsweep.sweep.pair_evidence.Recalled`)."""
     from ray import tune
 
     search = sweep.search
@@ -89,7 +91,8 @@ def tune_config(sweep: SweepConfig, state: SweepState, experiment_id: str, cells
         from xlsweep.sweep.pair_scheduler import pair_search_components
 
         kwargs["search_alg"], kwargs["scheduler"] = pair_search_components(
-            sweep, tracking_uri=state.tracking_uri, experiment_id=experiment_id, parent_run_id=state.parent_run_id)
+            sweep, tracking_uri=state.tracking_uri, experiment_id=experiment_id, parent_run_id=state.parent_run_id,
+            recalled=recalled)
         kwargs["num_samples"] = len(cells)  # at most one trial per cell; the searcher says when it is done
     if search.searcher == "optuna":
         from ray.tune.search.optuna import OptunaSearch

@@ -55,6 +55,15 @@ class StoreReader:
     def experiment_ids(self) -> list[str]:
         return [e.experiment_id for e in _read(self._client.search_experiments)]
 
+    def tagged(self, tag: str, value: str) -> list[Any]:
+        """Every run of every experiment whose ``tag`` is ``value``."""
+        return self.runs(self.experiment_ids(), f"tags.`{tag}` = '{value}'")
+
+    def history(self, run_id: str, key: str) -> list[tuple[int, float]]:
+        """(step, value) of metric ``key`` of run ``run_id``, in step order."""
+        found = _read(lambda: self._client.get_metric_history(run_id, key))
+        return sorted((int(m.step), float(m.value)) for m in found)
+
     def run(self, run_id: str) -> Any:
         """The run ``run_id``; :class:`StoreReadError` if the store has none."""
         return _read(lambda: self._client.get_run(run_id))

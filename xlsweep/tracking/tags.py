@@ -7,10 +7,10 @@ from __future__ import annotations
 
 __all__ = [
     "ALGORITHM_TAG", "AUX_PARAM", "AUX_TAG", "BENCHMARK_TAG", "BEST_PAIR_TAG", "CELL_TAG", "DEGENERATE_TAG",
-    "FAILED_TRIALS_TAG", "FAILURE_TAG", "GRID_TAG", "LOGGED_ARTIFACTS_TAG", "NOTE_TAG", "PARENT_SWEEP_ID_TAG",
-    "PARENT_TAG", "PRIMARY_TAG", "QUERY_TAG", "RUNG_TAG", "SEARCH_METRIC", "SEED_PARAM", "SEED_TAG", "SOURCE_PARAM",
-    "STOPPED_TAG", "SUPPORT_TAG", "SWEEP_ID_TAG", "SWEEP_TAG", "TASK_TAG", "TIED_PAIRS_TAG", "TRIAL_TAG", "VIEW_TAG",
-    "XLSWEEP",
+    "EVIDENCE_TAG", "FAILED_TRIALS_TAG", "FAILURE_TAG", "GRID_TAG", "LOGGED_ARTIFACTS_TAG", "NOTE_TAG",
+    "PARENT_SWEEP_ID_TAG", "PARENT_TAG", "PRIMARY_TAG", "QUERY_TAG", "RUNG_TAG", "SEARCH_METRIC", "SEED_PARAM",
+    "SEED_TAG", "SOURCE_PARAM", "STOPPED_TAG", "SUPPORT_TAG", "SWEEP_ID_TAG", "SWEEP_TAG", "TASK_TAG",
+    "TIED_PAIRS_TAG", "TRIAL_TAG", "VIEW_TAG", "XLSWEEP",
 ]
 
 # ------------------------------------------------------------------- MLflow's own
@@ -41,6 +41,8 @@ SUPPORT_TAG = "xlsweep.support"  # support languages, comma-separated
 QUERY_TAG = "xlsweep.query"  # query languages, comma-separated
 SEED_TAG = "xlsweep.seed"  # the trial's seed
 CELL_TAG = "xlsweep.cell"  # the grid cell's overrides as JSON
+EVIDENCE_TAG = "xlsweep.evidence"  # a hash of the stage-1 model and every cell setting but aux and seed: trials
+#                                    with equal ones are the same cells, whose dev scores a pair search may recall
 RUNG_TAG = "xlsweep.rung"  # the pair search's rung (and meta-step) the trial reached
 STOPPED_TAG = "xlsweep.stopped"  # why a scheduler (ASHA, the pair search) stopped the trial
 FAILURE_TAG = "xlsweep.failure"  # why the trial failed
