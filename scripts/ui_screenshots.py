@@ -1,4 +1,5 @@
-"""Screenshots of the latest sweep in the MLflow UI, as a user sees it (headless chromium), for the README.
+"""Screenshots of the latest sweep in the MLflow UI, as a user sees it (headless chromium), for the docs
+(docs/mlflow-and-reports.md).
 
     .venv/bin/xlsweep ui --port 5055 &                 # serve the store (or point --ui at any MLflow UI of it)
     .venv/bin/python scripts/ui_screenshots.py --ui http://127.0.0.1:5055 --out docs/

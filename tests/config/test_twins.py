@@ -1,4 +1,4 @@
-"""The synthetic twins of the papers' tables (issue 13, deliverable 3): each validates, runs on the embedded
+"""The synthetic twins of the papers' tables: each validates, runs on the embedded
 default (synthetic data, tiny local encoder) and has the shape of the table or figure it mirrors."""
 
 from __future__ import annotations

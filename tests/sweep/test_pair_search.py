@@ -124,7 +124,7 @@ def test_validate_says_what_final_seeds_auto_chose_and_warns_of_targets_without_
     result = CliRunner().invoke(app, ["validate", str(config)])
     assert result.exit_code == 0, result.output
     assert "budget 26 (27.1%), 6 trials" in result.output
-    assert "1 pair(s) to meta-step 8 × 1 of the 2 seeds (auto: the most that leave 1.5 survivors per target)" \
+    assert "1 pair(s) to meta-step 8 × 1 of the 2 seeds (auto: the most that leave 1.5 survivors per target, else 1)" \
         in result.output
     assert "note: 1 pair(s) reach full length for 5 target languages" in result.output
 

@@ -343,7 +343,7 @@ class PairSearchConfig:
     alpha: float = 0.05  # family-wise level of the per-target tied set
     seed: int = 0
     # seeds the survivors run with at full length, the first of grid.seed: N, 0 (all of them) or auto (the most
-    # that still leave a survivor per target: pairsearch.search.auto_final_seeds)
+    # that still leave 1.5 survivors per target: pairsearch.search.auto_final_seeds)
     final_seeds: int | Literal["auto"] = "auto"
     # start from the dev scores that earlier sweeps in the same store reported on these cells (same stage-1 model and
     # settings), free of charge; a pair they ran to full length with the final seeds is not run again

@@ -4,7 +4,7 @@ A family is a tuple of :class:`~xlsweep.data.synthetic.Language` nodes, parents 
 children. ``data.synthetic.languages`` in a config chooses one:
 
 * ``[]`` (the default): :data:`~xlsweep.data.synthetic.DEFAULT_FAMILY`, six languages —
-  what the demo and every figure of the README use;
+  what the demo and every figure of the docs use;
 * a number ``N`` (2 to 24): :func:`random_family` ``(N, seed=data.synthetic.family_seed)``,
   a proto-language with two to four branches (some split again), inherit rates spread so
   relatedness varies from close cousins to distant ones, some SOV/VSO languages, and

@@ -1,7 +1,7 @@
 """xlsweep's pair search as a state machine: rungs of runs in, dev scores in, per-target choices out.
 
 The same object drives the replay benchmark (runs answered from a recorded grid) and the live
-search (runs answered by Ray Tune trials, :mod:`xlsweep.sweep.pair_search`)::
+search (runs answered by Ray Tune trials, :mod:`xlsweep.sweep.pair_scheduler`)::
 
     search = PairSearch(pairs, targets, seeds=(0, 1), steps=40, checkpoints=(5, 10, ..., 40), source="en")
     while (runs := search.pending()):
@@ -49,9 +49,9 @@ __all__ = ["CAUTION", "SURVIVORS_PER_TARGET", "PairSearch", "Run", "SearchOption
 
 CAUTION = 1.0
 """Posterior standard deviations taken off the prediction of a pair not run to full length when the result ranks it
-against pairs that were. On the development worlds 1 ranks as "pairs run to full length first" does (regret 1.24
-points at 15 %), where ranking by the prediction alone (0) lost 0.1 point to it; and unlike "full length first",
-it still picks a better unfinished pair the model is sure of (a target with no survivor of its own)."""
+against pairs that were: a finished pair wins unless an unfinished one is better by more than the model's
+uncertainty, so a target with no survivor of its own still gets the unfinished pair the model is sure of. Chosen
+on the development worlds only (docs/results/pair-search-replay.md)."""
 
 
 @dataclass(frozen=True)
@@ -170,8 +170,7 @@ def auto_final_seeds(*, candidates: int, seeds: int, steps: int, checkpoints: Se
 
     A target needs its own best pair among the survivors, and rungs that take every target's candidates in
     turn give each about survivors / targets places; more seeds per survivor pay only once that is enough.
-    On the development worlds (30 pairs × 3 seeds, 7–11 targets): at 15 % and 25 % of the grid one seed was
-    best (regret 1.24 and 0.83 points; two seeds 1.04 at 25 %), at 50 % three seeds (0.41; one seed 0.81).
+    The constant was chosen on the development worlds only (docs/results/pair-search-replay.md).
     """
     need = min(math.ceil(SURVIVORS_PER_TARGET * targets), candidates)
     for n in range(seeds, 0, -1):

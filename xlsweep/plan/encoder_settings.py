@@ -73,5 +73,6 @@ def tiny_default_warnings(cfgs: Iterable[TrialConfig]) -> list[str]:
         if entry.key in found:
             models = ", ".join(sorted(found[entry.key]))
             lines.append(f"{entry.key} is {entry.tiny}, the tiny encoder's default, and {models} runs with it; for a "
-                         f"12-layer base encoder the papers use {entry.base} (README: Settings per encoder size)")
+                         f"12-layer base encoder the papers use {entry.base} "
+                         "(docs/paper-presets.md: Settings per encoder size)")
     return lines

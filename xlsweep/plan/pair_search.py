@@ -188,7 +188,7 @@ def describe(sweep: SweepConfig) -> list[str]:
     search = new_search(sweep, None)
     sched = search.schedule
     last, n_seeds = sched.rungs[-1].seeds, len(search.seeds)  # the survivors': every seed, or final_seeds of them
-    how = f"auto: the most that leave {SURVIVORS_PER_TARGET:g} survivors per target" \
+    how = f"auto: the most that leave {SURVIVORS_PER_TARGET:g} survivors per target, else 1" \
         if sweep.pair_search.final_seeds == "auto" else \
         "pair_search.final_seeds"
     tail = "" if last == n_seeds == 1 else f" × {last} seeds" if last == n_seeds else \
