@@ -118,5 +118,8 @@ def _summary(search: PairSearch, result: SearchResult) -> list[str]:
         nxt = ", ".join(labels[p] for p in ranking[1:3])
         tied = ", ".join(labels[p] for p in result.tied[target]) or "-"
         lines.append(f"| {target} | {labels[best]} ({score}) | {tied} | {nxt} |")
+    if len(search.final_seeds) == 1:
+        lines += ["", "(one seed per pair run to full length: no paired test can tell them apart, so every such pair "
+                  "counts as tied; give the survivors more seeds with pair_search.final_seeds or a larger budget)"]
     return lines
 

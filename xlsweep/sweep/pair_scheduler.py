@@ -139,7 +139,7 @@ class PairScheduler(FIFOScheduler):  # type: ignore[misc]
             if pair in kept_before and resource >= self.search.steps:
                 continue  # a finished survivor: it is completing its evaluation
             why = (f"pair search: rung {rung} ended at meta-step {resource}; {self.searcher.labels[pair]} is not among "
-                   f"the {len({r.pair for r in runs})} pairs most likely the best of some target")
+                   f"the {len({r.pair for r in runs})} pairs kept (each target's most promising in turn)")
             self._tag(trial, {STOPPED_TAG: why})
             if trial is current:
                 decision = str(TrialScheduler.STOP)
