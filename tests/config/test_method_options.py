@@ -98,7 +98,7 @@ def test_the_trial_tag_names_the_languages_the_method_used() -> None:
 
     raw = _sweep(grid={"aux": {"product": {"support": ["ana"], "query": ["bel"]}},
                        "meta.algorithm": ["x-maml", "xla-maml"]})
-    ctx = SimpleNamespace(sweep=parse_sweep(raw), sweep_id="t-1")
+    ctx = SimpleNamespace(sweep=parse_sweep(raw), sweep_id="t-1", evidence={})
     tags = [_tags(ctx, cell, cfg) for cell, cfg in _cells(raw)]  # type: ignore[arg-type]
     assert [(t["xlsweep.algorithm"], t["xlsweep.aux"], t["xlsweep.support"], t["xlsweep.query"]) for t in tags] == [
         ("x-maml", "bel", "bel", "bel"), ("xla-maml", "ana→bel", "ana", "bel")]
