@@ -31,11 +31,12 @@ budget is the same share of the meta-steps that evidence does not cover), agains
 each (world, target) whose grid-best pair the default's top 3 missed, and the completed heatmap (as
 before: 30 % of the pairs observed; and the heatmap the default search leaves), with its noise ceilings.
 
-``--png`` draws regret vs compute. With ``--json`` the last line is one JSON object: the default search's
-``compute_fraction``, ``tied_rate``, ``top3_rate``, ``regret_pts`` (and ``mean_regret_pts``, the same), the
-1-seed grid's ``grid_1seed_compute``, ``grid_1seed_tied``, ``grid_1seed_top3``, ``grid_1seed_regret_pts`` from
-the same replications, ``completion_spearman``, ``interval_coverage``, ``warm_start_compute`` (the warm search's
-spent share of the full grid), the set and each world's sizes (``worlds``) and per-world figures (``per_world``).
+``--png`` draws regret vs compute (and prints the curve's points). With ``--json`` the last line is one JSON
+object: the default search's ``compute_fraction``, ``tied_rate``, ``top3_rate``, ``regret_pts`` (and
+``mean_regret_pts``, the same), the 1-seed grid's ``grid_1seed_compute``, ``grid_1seed_tied``,
+``grid_1seed_top3``, ``grid_1seed_regret_pts`` from the same replications, ``completion_spearman``,
+``interval_coverage``, ``warm_start_compute`` (the warm search's spent share of the full grid), the set and
+each world's sizes (``worlds``) and per-world figures (``per_world``).
 """
 
 from __future__ import annotations
@@ -187,13 +188,18 @@ def _curve(worlds: list[World], options: SearchOptions, reps: int, seed: int, pn
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    print("\nregret vs compute (the curve of --png)\n\n| strategy | budget | compute | tied | regret (pts) |\n"
+          "|---|---:|---:|---:|---:|")
     for name, strategy, style in (("xlsweep", "xlsweep", "o-"), ("random", "random", "^:")):
         points = [evaluate(worlds, Row(name, strategy, replace(options, budget=b)), reps, seed, include_source)["all"]
                   for b in CURVE_BUDGETS]
+        for b, p in zip(CURVE_BUDGETS, points, strict=True):
+            print(f"| {name} | {b:g} | {p['compute']:.3f} | {p['tied']:.3f} | {p['regret']:.2f} |")
         ax.plot([p["compute"] for p in points], [p["regret"] for p in points], style, label=name)
     for name, strategy, marker, seeds in (("grid, 1 seed", "grid", "P", 1), ("asha", "asha", "D", None),
                                           ("grid", "grid", "*", None)):
         p = evaluate(worlds, Row(name, strategy, options, seeds), reps, seed, include_source)["all"]
+        print(f"| {name} | – | {p['compute']:.3f} | {p['tied']:.3f} | {p['regret']:.2f} |")
         ax.plot([p["compute"]], [p["regret"]], marker, markersize=9, label=name)
     ax.axvline(options.budget, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("compute (share of the full grid's meta-steps)")
