@@ -23,7 +23,7 @@ with the final seeds. The result ranks a pair run to full length by the mean of 
 scores, any other by its predicted final score less one posterior standard deviation
 (:meth:`PairSearch.rank_values`).
 
-Evidence that earlier sweeps collected on the same cells (:meth:`PairSearch.recall`) enters the model
+Evidence that earlier sweeps collected on the same cells (``PairSearch(evidence=...)``) enters the model
 and the decisions at no charge; a pair that ran to full length with every final seed is not run again.
 """
 

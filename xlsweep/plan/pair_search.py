@@ -19,7 +19,6 @@ from xlsweep.data.benchmark import benchmark_languages, synthetic_benchmark
 from xlsweep.methods import all_methods
 from xlsweep.pairsearch.pair import Pair
 from xlsweep.pairsearch.prior import Prior, planted_prior, uriel_code, uriel_prior
-from xlsweep.pairsearch.schedule import budget_steps, plan
 from xlsweep.pairsearch.search import SURVIVORS_PER_TARGET, PairSearch, SearchOptions
 
 __all__ = ["Evidence", "SearchSetup", "build_prior", "check_pair_search", "describe", "evidence_key", "new_search",
@@ -125,10 +124,7 @@ def check_pair_search(sweep: SweepConfig) -> SweepConfig:
     if kind == "uriel+":
         for lang in _prior_languages(setup, cfg.data.source):
             uriel_code(lang)  # PriorError (a ValueError) names a code without an ISO 639-3 mapping
-    grid = len(setup.pairs) * len(setup.seeds) * setup.steps
-    steps = budget_steps(fraction=ps.budget, count=ps.budget_steps, grid=grid)
-    plan(candidates=len(setup.pairs), seeds=len(setup.seeds), steps=setup.steps, checkpoints=setup.checkpoints,
-         budget=steps, eta=ps.eta, final_seeds=1 if ps.final_seeds == "auto" else ps.final_seeds)
+    new_search(sweep, None)  # plans the rungs as the run will (budget, eta, first rung, final seeds): a ValueError
     search = dataclasses.replace(s, metric="dev_avg", languages=s.languages or setup.targets)
     return dataclasses.replace(sweep, search=search)
 

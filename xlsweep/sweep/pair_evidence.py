@@ -26,10 +26,11 @@ from xlsweep.prepare import stage1_fingerprint
 from xlsweep.tracking.reader import StoreReader
 from xlsweep.tracking.tags import AUX_TAG, EVIDENCE_TAG, PARENT_SWEEP_ID_TAG, SEED_TAG
 
-__all__ = ["EVIDENCE_FILE", "Recalled", "evidence_keys", "load_evidence", "recall_evidence"]
+__all__ = ["EVIDENCE_FILE", "Recalled", "evidence_keys", "load_evidence", "recall_evidence", "trial_scores"]
 
 EVIDENCE_FILE = "pair_search_evidence.json"
 Log = Callable[[str], None]
+History = Callable[[str, str], list[tuple[int, float]]]  # (run id, metric key) -> (step, value)
 
 
 class Recalled:
@@ -119,20 +120,23 @@ def recall_evidence(sweep: SweepConfig, key: str, *, tracking_uri: str, sweep_id
     return kept
 
 
+def trial_scores(run: Any, targets: Sequence[str], history: History) -> dict[str, Any]:
+    """A trial run's pair (``aux``), ``seed``, ``dev`` scores (meta-step -> target -> score) and, if it finished,
+    its test ``delta`` per target; ``history(run_id, key)`` reads a metric's (step, value) history."""
+    tags = run.data.tags
+    dev: dict[int, dict[str, float]] = {}
+    for target in targets:
+        for step, value in history(run.info.run_id, f"dev/{target}"):
+            dev.setdefault(int(step), {})[target] = value
+    finished = run.info.status == "FINISHED"
+    delta = {t: run.data.metrics[f"delta/{t}"] for t in targets if f"delta/{t}" in run.data.metrics}
+    return {"run_id": run.info.run_id, "aux": tags[AUX_TAG], "seed": int(tags[SEED_TAG]), "dev": dev,
+            "delta": delta if finished else {}}
+
+
 def _read(sweep: SweepConfig, key: str, tracking_uri: str, sweep_id: str) -> list[dict[str, Any]]:
     store = StoreReader(tracking_uri)
     targets = search_setup(sweep).targets
-    runs = []
-    for run in store.tagged(EVIDENCE_TAG, key):
-        tags = run.data.tags
-        if tags.get(PARENT_SWEEP_ID_TAG) == sweep_id or AUX_TAG not in tags or SEED_TAG not in tags:
-            continue  # this sweep's own trials are the search's, not evidence
-        dev: dict[str, dict[str, float]] = {}
-        for target in targets:
-            for step, value in store.history(run.info.run_id, f"dev/{target}"):
-                dev.setdefault(str(step), {})[target] = value
-        finished = run.info.status == "FINISHED"
-        delta = {t: run.data.metrics[f"delta/{t}"] for t in targets if f"delta/{t}" in run.data.metrics}
-        runs.append({"run_id": run.info.run_id, "aux": tags[AUX_TAG], "seed": int(tags[SEED_TAG]), "dev": dev,
-                     "delta": delta if finished else {}})
-    return runs
+    return [trial_scores(run, targets, store.history) for run in store.tagged(EVIDENCE_TAG, key)
+            if run.data.tags.get(PARENT_SWEEP_ID_TAG) != sweep_id  # this sweep's own trials are the search's
+            and AUX_TAG in run.data.tags and SEED_TAG in run.data.tags]

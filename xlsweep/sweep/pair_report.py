@@ -17,9 +17,9 @@ from xlsweep.config import SweepConfig
 from xlsweep.pairsearch.completion import complete_grid, write_completed_csv, write_completed_heatmap
 from xlsweep.pairsearch.search import PairSearch, SearchResult
 from xlsweep.plan.pair_search import build_prior, new_search, search_setup
-from xlsweep.sweep.pair_evidence import load_evidence
+from xlsweep.sweep.pair_evidence import load_evidence, trial_scores
 from xlsweep.tracking import SweepRun
-from xlsweep.tracking.tags import AUX_TAG, BEST_PAIR_TAG, SEARCH_METRIC, SEED_TAG, TIED_PAIRS_TAG, TRIAL_TAG
+from xlsweep.tracking.tags import AUX_TAG, BEST_PAIR_TAG, SEARCH_METRIC, TIED_PAIRS_TAG, TRIAL_TAG
 
 __all__ = ["report_pair_search"]
 
@@ -38,19 +38,15 @@ def _from_mlflow(sweep: SweepConfig, tracking_uri: str, parent_run_id: str,
     labels = [p.label for p in search.pairs]
     finished: dict[int, dict[int, np.ndarray]] = recalled.deltas(setup) if recalled else {}
     for run in parent.children():
-        tags = run.data.tags
-        if TRIAL_TAG not in tags or tags.get(AUX_TAG) not in labels:
+        if TRIAL_TAG not in run.data.tags or run.data.tags.get(AUX_TAG) not in labels:
             continue
-        pair, seed = labels.index(tags[AUX_TAG]), int(tags[SEED_TAG])
-        history: dict[int, dict[str, float]] = {}
-        for t in search.targets:
-            for step, value in parent.history(f"dev/{t}", run.info.run_id):
-                history.setdefault(step, {})[t] = value
-        for step in sorted(history):
-            if len(history[step]) == len(search.targets):
-                search.observe(pair, seed, step, history[step])
-        if run.info.status == "FINISHED" and all(f"delta/{t}" in run.data.metrics for t in search.targets):
-            finished.setdefault(pair, {})[seed] = np.array([run.data.metrics[f"delta/{t}"] for t in search.targets])
+        trial = trial_scores(run, search.targets, lambda run_id, key: parent.history(key, run_id))
+        pair, seed = labels.index(trial["aux"]), trial["seed"]
+        for step, scores in sorted(trial["dev"].items()):
+            if len(scores) == len(search.targets):
+                search.observe(pair, seed, step, scores)
+        if len(trial["delta"]) == len(search.targets):
+            finished.setdefault(pair, {})[seed] = np.array([trial["delta"][t] for t in search.targets])
     seeds = search.final_seeds
     full = {p: np.stack([v[s] for s in seeds]) for p, v in finished.items() if set(v) >= set(seeds)}
     return search, full
