@@ -4,7 +4,8 @@
    directory is used as it is),
 2. the features of each (language, split), built on first use by whichever
    process needs them (:class:`FeatureStore`),
-3. the stage-1 model: the encoder fine-tuned on the source language's train split,
+3. the stage-1 model: the encoder fine-tuned on the source language's train split (one for the sweep, or one
+   per trial seed with ``stage1.per_seed``: :func:`stage1_seed`),
 4. the baseline: the stage-1 model's test scores on every target language,
    zero-shot and, when few-shot evaluation is on, after few-shot fine-tuning.
 
@@ -45,7 +46,7 @@ from xlsweep.tasks.base import degenerate_loss
 from xlsweep.train.fewshot import few_shot_scores
 from xlsweep.train.finetune import finetune
 
-__all__ = ["FeatureStore", "Prepared", "prepare", "stage1_fingerprint"]
+__all__ = ["FeatureStore", "Prepared", "prepare", "stage1_fingerprint", "stage1_seed"]
 
 _VERSION = 2  # bump when a builder below changes what it writes
 Log = Callable[[str], None]
@@ -124,8 +125,17 @@ def _encoder_key(cfg: TrialConfig, cache_dir: Path) -> dict[str, Any]:
     return {"v": _VERSION, "name": cfg.model.name}
 
 
+def stage1_seed(cfg: TrialConfig) -> int:
+    """The seed stage 1 fine-tunes with: the trial's with ``stage1.per_seed``, else ``stage1.seed`` (shared)."""
+    return cfg.seed if cfg.stage1.per_seed else cfg.stage1.seed
+
+
 def _stage1_key(cfg: TrialConfig, store: FeatureStore) -> dict[str, Any]:
-    stage1 = {k: v for k, v in to_dict(cfg.stage1).items() if k != "gradient_checkpointing"}  # same model
+    """What determines the stage-1 model. ``per_seed`` is not part of it: the model of seed s is the same whether
+    it was made for a per-seed sweep's trial seed s or as a shared stage 1 with ``stage1.seed: s`` (and the key of a
+    shared stage 1 is what it was before ``per_seed`` existed, so earlier caches stay valid)."""
+    stage1 = {k: v for k, v in to_dict(cfg.stage1).items() if k not in ("gradient_checkpointing", "per_seed")}
+    stage1["seed"] = stage1_seed(cfg)
     return {"v": _VERSION, "features": store.key(cfg.data.source, "train"), "stage1": stage1}
 
 
@@ -153,13 +163,14 @@ def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: Non
     cache = Path(cache_dir).resolve()
     encoder_dir, encoder_key = _encoder(cfg, cache, log)
     store = FeatureStore(cfg.data, encoder_dir, encoder_key, cache)
-    task, s = get_task(cfg.data.task), cfg.stage1
+    task, s, seed = get_task(cfg.data.task), cfg.stage1, stage1_seed(cfg)
     stage1_key = _stage1_key(cfg, store)
 
     def build_stage1(out: Path) -> None:
         train = store.get(cfg.data.source, "train")
-        log(f"stage 1: fine-tuning on {cfg.data.source!r} ({cfg.data.task}, {s.epochs} epochs, lr {s.lr}) ...")
-        torch.manual_seed(s.seed)
+        log(f"stage 1: fine-tuning on {cfg.data.source!r} ({cfg.data.task}, {s.epochs} epochs, lr {s.lr}, "
+            f"seed {seed}) ...")
+        torch.manual_seed(seed)
         model = task.load_model(encoder_dir)
         log(f"  {loading_report(model)}")
         if s.gradient_checkpointing:
@@ -171,7 +182,7 @@ def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: Non
             log(f"  epoch {epoch + 1}/{s.epochs}: loss {loss:.4f}")
 
         finetune(model, train, epochs=s.epochs, lr=s.lr, batch_size=s.batch_size, weight_decay=s.weight_decay,
-                 warmup_ratio=s.warmup_ratio, seed=s.seed, device=_device(), on_epoch=on_epoch)
+                 warmup_ratio=s.warmup_ratio, seed=seed, device=_device(), on_epoch=on_epoch)
         (out / TRAINING_FILE).write_text(json.dumps({"final_loss": losses[-1] if losses else None}))
         model.cpu().save_pretrained(out)
         load_tokenizer(encoder_dir).save_pretrained(out)
@@ -204,7 +215,7 @@ def _baseline(cfg: TrialConfig, store: FeatureStore, stage1_dir: Path, stage1_ke
     zero-shot predictions are degenerate (one class everywhere), if they are."""
     task, fs = get_task(cfg.data.task), cfg.eval.few_shot
     key = {"v": _VERSION, "stage1": stage1_key, "test": store.key(lang, "test"),
-           "few_shot": {**to_dict(fs), "dev": store.key(lang, "dev"), "seed": cfg.stage1.seed} if fs.enabled else None}
+           "few_shot": {**to_dict(fs), "dev": store.key(lang, "dev"), "seed": stage1_seed(cfg)} if fs.enabled else None}
 
     def build(out: Path) -> None:
         model: torch.nn.Module = task.load_model(stage1_dir)
@@ -218,7 +229,7 @@ def _baseline(cfg: TrialConfig, store: FeatureStore, stage1_dir: Path, stage1_ke
         if fs.enabled:
             few = few_shot_scores(task, model, store.get(lang, "dev"), test, refs, language=lang, epochs=fs.epochs,
                                   lr=fs.lr, batch_size=fs.batch_size, weight_decay=fs.weight_decay,
-                                  warmup_ratio=fs.warmup_ratio, seed=cfg.stage1.seed,
+                                  warmup_ratio=fs.warmup_ratio, seed=stage1_seed(cfg),
                                   eval_batch_size=cfg.eval.batch_size, device=_device())
             metrics |= {f"fs_{m}/{lang}": v for m, v in few.items()}
         log(f"  baseline {lang}: " + "  ".join(f"{k.split('/')[0]} {v:.3f}" for k, v in metrics.items()))

@@ -25,6 +25,7 @@ __all__ = [
     "LanguageSpec",
     "MetaConfig",
     "MetaXLConfig",
+    "XMamlConfig",
     "ModelConfig",
     "PairSearchConfig",
     "ResourcesConfig",
@@ -85,7 +86,9 @@ class DataConfig:
     languages: tuple[str, ...] = ()  # real data: the benchmark's languages (empty: the preset's)
     sources: dict[str, str] = field(default_factory=dict)  # real data: where each language/split comes from
     limits: dict[str, int] = field(default_factory=dict)  # low-resource subsets, e.g. {"*.train": 100}
-    limit_mode: Literal["first", "seeded"] = "first"
+    # first: the first N rows | seeded: N drawn with random.Random(limit_seed) | numpy: N drawn as MetaXL's code
+    # draws them (mtrain.py read_data: np.random.seed(limit_seed); np.random.choice(N, n, replace=False))
+    limit_mode: Literal["first", "seeded", "numpy"] = "first"
     limit_seed: int = 0
     max_length: int = 64  # tokens per row (QA: per window; 384 for MLQA)
     doc_stride: int = 128  # QA: overlap of consecutive windows of a long context
@@ -127,10 +130,38 @@ class Stage1Config:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     seed: int = 0
+    # false: one stage-1 model (seed `seed`) shared by every trial | true: one per trial seed, trial seed s starting
+    # from the stage-1 model fine-tuned with seed s (the papers' "3 run average" covers stage 1 too), so the
+    # baseline row is a mean over seeds and differences are paired by seed; each is cached by content
+    per_seed: bool = False
     # Recompute activations in the backward pass: less memory for large encoders, ~30 % more time, the same
     # model. Stage 1 only: HF's checkpointing recomputes with the module's own weights, not a meta-step's
     # fast weights, so meta-steps never use it (their memory options: meta.adapt, row-sparse embeddings).
     gradient_checkpointing: bool = False
+
+
+@dataclass(frozen=True)
+class XMamlConfig:
+    """The settings of ``x-maml`` trials when ``own``: X-MAML's public code instead of the ``meta`` section's.
+
+    The XLA-MAML paper (§4.3) ran its X-MAML baseline with "their public finetuning code" (copenlu/X-MAML,
+    ``MAML/experiments/maml_bert.py`` ``x_maml_with_aux_langs``, run by ``job.slurm``): one batch of
+    ``--per_gpu_train_batch_size=32`` rows per language and meta-iteration, its first half the inner step and
+    its second half the meta step (16 / 16); inner ``torch.optim.SGD`` at ``--inner_lr`` (default 1e-4);
+    ``optim.Adam`` at ``--learning_rate 1e-5`` with ``--weight_decay`` 0.0 (default) and no scheduler; the
+    query losses of every language summed into one Adam step per iteration (one task per language). With
+    ``own: false`` x-maml trials use the ``meta`` section like every other method.
+    """
+
+    own: bool = False
+    support_size: int = 16  # the first half of a batch of 32
+    query_size: int = 16  # the second half
+    inner_lr: float = 1e-4
+    meta_lr: float = 1e-5
+    weight_decay: float = 0.0
+    optimizer: Literal["adamw", "adam"] = "adam"
+    schedule: Literal["linear", "constant"] = "constant"
+    meta_batch: int = 0  # tasks per meta-step; 0: one per meta-learning language
 
 
 @dataclass(frozen=True)
@@ -161,8 +192,12 @@ class MetaConfig:
     first_order: bool = False
     inner_backend: Literal["functional", "higher"] = "functional"
     adapt: tuple[str, ...] = ()  # regexes of parameter names adapted in the inner loop; empty: all
-    meta_lr: float = 1e-4  # beta (Adam)
+    meta_lr: float = 1e-4  # beta
     weight_decay: float = 0.01
+    # adamw: torch.optim.AdamW (decoupled weight decay) | adam: torch.optim.Adam (weight decay as an L2 term,
+    # the XLA-MAML paper's §4.2 "weight decay of 0.01 with Adam")
+    optimizer: Literal["adamw", "adam"] = "adamw"
+    schedule: Literal["linear", "constant"] = "linear"  # linear: warm-up, then linear decay to 0
     warmup_ratio: float = 0.0  # linear warm-up, then linear decay to 0
     sampling: Literal["random", "cover"] = "random"
     parallel: bool = False  # query = translations of the support examples
@@ -171,6 +206,7 @@ class MetaConfig:
     # paper's Algorithm 1 and §3.1: S ⊂ ⋃ D_l over the support languages; batches mix languages)
     episode_languages: Literal["one", "union"] = "one"
     checkpoint_every: int = 25
+    x_maml: XMamlConfig = field(default_factory=XMamlConfig)  # x-maml trials: X-MAML's own code's settings
 
 
 @dataclass(frozen=True)
@@ -190,11 +226,16 @@ class MetaXLConfig:
     target_batch: int = 16
     source_size: int = 0  # N source examples (0: all), e.g. 5000 / 10000 / 20000
     target_size: int = 0  # N target examples (0: all), e.g. 100
-    subset: Literal["first", "seeded"] = "first"  # source/target_size: the first N rows, or N drawn with subset_seed
+    # source/target_size: the first N rows, N drawn with random.Random(subset_seed) (seeded), or N drawn as the
+    # authors' mtrain.py read_data draws them (numpy: np.random.seed(subset_seed); np.random.choice(..., replace=False))
+    subset: Literal["first", "seeded", "numpy"] = "first"
     subset_seed: int = 0  # the authors' code samples its subsets (np.random.choice with --data_seed 42)
     lr: float = 5e-5  # main model (AdamW, linear schedule); also the size of MetaXL's virtual step
     rtn_lr: float = 1e-3  # the RTN (Adam); the paper tunes it in {3e-5, 1e-6, 1e-7} (Appendix A)
     weight_decay: float = 0.01
+    # adamw: θ AdamW, φ Adam without weight decay | adam: θ and φ torch.optim.Adam with weight_decay as an L2 term,
+    # as the authors' mtrain.py (torch.optim.Adam(..., weight_decay=args.weight_decay), default 5e-4)
+    optimizer: Literal["adamw", "adam"] = "adamw"
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0  # clip the main model's gradient norm (0: no clipping); the code's MetaXL step: 10
     rtn_layers: tuple[int, ...] = (0,)  # 0: after the embeddings; i: after encoder layer i

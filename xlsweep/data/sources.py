@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Literal
 
 import datasets
+import numpy as np
 
 from xlsweep.data import files, hub
 from xlsweep.data.schema import DataError, check_columns, task_features
@@ -58,6 +59,8 @@ __all__ = [
     "parse_source",
     "resolve_limit",
     "resolve_source",
+    "SUBSET_MODES",
+    "subset_indices",
     "take",
 ]
 
@@ -177,18 +180,36 @@ def resolve_limit(limits: Mapping[str, int], language: str, split: str) -> int:
     return next((limits[key] for key in _keys(language, split) if key in limits), 0)
 
 
-def take(ds: datasets.Dataset, n: int, *, mode: str = "first", seed: int = 0) -> datasets.Dataset:
-    """``n`` rows of ``ds``: the first ``n`` (``mode="first"``) or ``n`` drawn with ``seed`` (``"seeded"``).
+SUBSET_MODES = ("first", "seeded", "numpy")
+"""How ``n`` of a split's rows are chosen (:func:`subset_indices`)."""
 
-    Drawn rows keep their original order; ``n <= 0`` or ``n >= len(ds)`` returns ``ds`` unchanged.
+
+def subset_indices(total: int, n: int, *, mode: str = "first", seed: int = 0) -> list[int]:
+    """The row numbers that keep ``n`` of ``total`` rows; all of them (in order) when ``n <= 0`` or ``n >= total``.
+
+    * ``first``: rows ``0 .. n-1``.
+    * ``seeded``: ``sorted(random.Random(seed).sample(range(total), n))``, in the data's order.
+    * ``numpy``: exactly what MetaXL's code selects (``mtrain.py`` ``read_data``: ``np.random.seed(seed)``,
+      then ``np.random.choice(np.arange(0, N), train_size, replace=False)``), in the order drawn, as there.
     """
-    if mode not in ("first", "seeded"):
-        raise ValueError(f"take: unknown mode {mode!r}; expected 'first' or 'seeded'")
-    if n <= 0 or n >= len(ds):
-        return ds
+    if mode not in SUBSET_MODES:
+        raise ValueError(f"unknown subset mode {mode!r}; expected one of {', '.join(SUBSET_MODES)}")
+    if n <= 0 or n >= total:
+        return list(range(total))
     if mode == "first":
-        return ds.select(range(n))
-    return ds.select(sorted(random.Random(seed).sample(range(len(ds)), n)))
+        return list(range(n))
+    if mode == "seeded":
+        return sorted(random.Random(seed).sample(range(total), n))
+    # np.random.seed(s) reseeds the legacy global RandomState: a fresh RandomState(s) draws the same numbers
+    return [int(i) for i in np.random.RandomState(seed).choice(np.arange(0, total), n, replace=False)]
+
+
+def take(ds: datasets.Dataset, n: int, *, mode: str = "first", seed: int = 0) -> datasets.Dataset:
+    """``n`` rows of ``ds`` chosen as :func:`subset_indices` says; ``n <= 0`` or ``n >= len(ds)``: ``ds`` itself."""
+    if n <= 0 or n >= len(ds):
+        subset_indices(len(ds), n, mode=mode, seed=seed)  # an unknown mode is an error either way
+        return ds
+    return ds.select(subset_indices(len(ds), n, mode=mode, seed=seed))
 
 
 class RealBenchmark:

@@ -33,7 +33,7 @@ def _meta_learner(cfg: TrialConfig, model: nn.Module, data: Mapping[str, Feature
     return MetaLearner(model, data, sampler, steps=m.steps, meta_batch=m.meta_batch, inner_lr=m.inner_lr,
                        inner_steps=m.inner_steps, first_order=m.first_order, backend=m.inner_backend,
                        adapt=m.adapt, meta_lr=m.meta_lr, weight_decay=m.weight_decay,
-                       warmup_ratio=m.warmup_ratio, device=device)
+                       warmup_ratio=m.warmup_ratio, optimizer=m.optimizer, schedule=m.schedule, device=device)
 
 
 def _xla_maml_check(cfg: TrialConfig) -> None:
@@ -66,6 +66,7 @@ def _x_maml_cell(cfg: TrialConfig, overrides: Mapping[str, Any]) -> TrialConfig:
     ``meta.algorithm`` is swept, ``meta.parallel`` applies to the cross-lingual methods only:
     x-maml cells run without (one language set has no translations).
     """
+    cfg = _x_maml_own(cfg)
     meta = cfg.meta
     if not {"aux", "meta.algorithm"} & set(overrides):
         return cfg
@@ -74,6 +75,22 @@ def _x_maml_cell(cfg: TrialConfig, overrides: Mapping[str, Any]) -> TrialConfig:
         meta = dataclasses.replace(meta, support=own or tuple(dict.fromkeys(meta.support + meta.query)), query=())
     if meta.parallel and "meta.algorithm" in overrides and "meta.parallel" not in overrides:
         meta = dataclasses.replace(meta, parallel=False)
+    return _x_maml_own(dataclasses.replace(cfg, meta=meta))
+
+
+def _x_maml_own(cfg: TrialConfig) -> TrialConfig:
+    """With ``meta.x_maml.own``, the trial's ``meta`` settings are X-MAML's code's (:class:`XMamlConfig`):
+    support/query sizes, inner and meta learning rates, weight decay, optimiser, schedule (no warm-up) and
+    tasks per meta-step (0: one per meta-learning language, ``maml_bert.py`` ``x_maml_with_aux_langs``'s loop
+    over ``lang_datasets`` in each meta-iteration)."""
+    meta, own = cfg.meta, cfg.meta.x_maml
+    if not own.own:
+        return cfg
+    languages = len(dict.fromkeys(meta.support + meta.query)) or 1
+    meta = dataclasses.replace(meta, support_size=own.support_size, query_size=own.query_size, inner_lr=own.inner_lr,
+                               meta_lr=own.meta_lr, weight_decay=own.weight_decay, optimizer=own.optimizer,
+                               schedule=own.schedule, warmup_ratio=0.0 if own.schedule == "constant" else
+                               meta.warmup_ratio, meta_batch=own.meta_batch or languages)
     return dataclasses.replace(cfg, meta=meta)
 
 

@@ -79,7 +79,8 @@ def _builder(objective: Objective, rtn: bool) -> Build:
         settings = TransferSettings(
             objective=objective, rtn=x.rtn if rtn else None, rtn_layers=x.rtn_layers, bottleneck=x.bottleneck,
             epochs=x.epochs, source_batch=x.source_batch, target_batch=x.target_batch, lr=x.lr, rtn_lr=x.rtn_lr,
-            weight_decay=x.weight_decay, warmup_ratio=x.warmup_ratio, max_grad_norm=x.max_grad_norm,
+            weight_decay=x.weight_decay, optimizer=x.optimizer, warmup_ratio=x.warmup_ratio,
+            max_grad_norm=x.max_grad_norm,
             backoff_epochs=x.backoff_epochs, step=x.step, joint_batches=x.jt_batches, select=x.select,
             eval_batch_size=cfg.eval.batch_size)
         return TransferLearner(model, data, settings, task=task, seed=cfg.seed, device=device)

@@ -22,7 +22,7 @@ import numpy as np
 from xlsweep.config import SweepConfig, to_dict
 from xlsweep.plan import Cells, cell_key
 from xlsweep.plan.pair_search import Evidence, SearchSetup, evidence_key, search_setup
-from xlsweep.prepare import stage1_fingerprint
+from xlsweep.prepare import stage1_fingerprint, stage1_seed
 from xlsweep.tracking.reader import StoreReader
 from xlsweep.tracking.tags import AUX_TAG, EVIDENCE_TAG, PARENT_SWEEP_ID_TAG, SEED_TAG
 
@@ -86,7 +86,8 @@ def evidence_keys(cells: Cells, cache_dir: str) -> dict[str, str]:
     stage1: dict[str, str] = {}
     keys = {}
     for cell, cfg in cells:
-        ident = json.dumps([to_dict(cfg.model), to_dict(cfg.data), to_dict(cfg.stage1)], sort_keys=True, default=str)
+        ident = json.dumps([to_dict(cfg.model), to_dict(cfg.data), to_dict(cfg.stage1), stage1_seed(cfg)],
+                           sort_keys=True, default=str)
         if ident not in stage1:
             stage1[ident] = stage1_fingerprint(cfg, cache_dir)
         keys[cell_key(cell)] = evidence_key(cfg, stage1[ident])

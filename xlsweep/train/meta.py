@@ -1,4 +1,4 @@
-"""The meta-training loop of X-MAML and XLA-MAML: Adam (+ weight decay) with a linear schedule.
+"""The meta-training loop of X-MAML and XLA-MAML: AdamW or Adam (+ weight decay), a linear or constant schedule.
 
 One meta-step averages the MAML loss of ``meta_batch`` episodes, backpropagates it
 into the model and takes an optimiser step. The learner's whole state (model,
@@ -19,7 +19,7 @@ from xlsweep.algorithms.maml import adapted_parameters, input_embedding, maml_lo
 from xlsweep.algorithms.maml_higher import higher_maml_loss
 from xlsweep.data.episodes import EpisodeSampler, episode_batch
 from xlsweep.data.features import Features
-from xlsweep.train.schedule import linear_schedule
+from xlsweep.train.schedule import make_optimizer, make_schedule
 
 __all__ = ["MetaLearner", "NonFiniteLoss", "episode_state", "load_episode_state"]
 
@@ -45,6 +45,8 @@ class MetaLearner:
         meta_lr: float,
         weight_decay: float,
         warmup_ratio: float,
+        optimizer: Literal["adamw", "adam"] = "adamw",
+        schedule: Literal["linear", "constant"] = "linear",
         device: torch.device | str = "cpu",
     ) -> None:
         if backend not in ("functional", "higher"):
@@ -54,8 +56,8 @@ class MetaLearner:
         self.meta_batch, self.inner_lr, self.inner_steps = meta_batch, inner_lr, inner_steps
         self.first_order, self.backend = first_order, backend
         self.adapt_names = tuple(adapted_parameters(model, adapt))
-        self.optimizer = torch.optim.AdamW(model.parameters(), lr=meta_lr, weight_decay=weight_decay)
-        self.scheduler = linear_schedule(self.optimizer, total_steps=steps, warmup_ratio=warmup_ratio)
+        self.optimizer = make_optimizer(model.parameters(), optimizer, lr=meta_lr, weight_decay=weight_decay)
+        self.scheduler = make_schedule(self.optimizer, schedule, total_steps=steps, warmup_ratio=warmup_ratio)
         self.loss_fn = model_loss(model)
         self.embedding = input_embedding(model)  # adapted row-sparsely by the functional backend
         self.step_count = 0

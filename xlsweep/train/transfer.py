@@ -41,7 +41,6 @@ a trial resumes exactly.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -54,10 +53,11 @@ from xlsweep.algorithms.finetune import supervised_loss
 from xlsweep.algorithms.maml import input_embedding, model_loss
 from xlsweep.algorithms.metaxl import metaxl_loss
 from xlsweep.data.features import Features, batch_of, num_rows
+from xlsweep.data.sources import subset_indices
 from xlsweep.models.rtn import insert_rtns, rtn_hidden_size, rtn_variant
 from xlsweep.train.meta import NonFiniteLoss
 from xlsweep.train.phases import OBJECTIVES, Objective, Phase, transfer_phases
-from xlsweep.train.schedule import linear_schedule
+from xlsweep.train.schedule import linear_schedule, make_optimizer
 
 if TYPE_CHECKING:
     from xlsweep.tasks.base import Task
@@ -94,6 +94,8 @@ class TransferSettings:
         rtn_layers, bottleneck: Where the RTN(s) sit and their width ``r``.
         lr: The main model's learning rate, also MetaXL's virtual step size at each step.
         rtn_lr: The RTN's learning rate.
+        optimizer: θ's optimiser, ``adamw`` or ``adam`` (:func:`xlsweep.train.schedule.make_optimizer`); with
+            ``adam`` φ's Adam also applies ``weight_decay`` (the authors' ``mtrain.py``).
         max_grad_norm: Clip the main model's gradient norm (0: no clipping).
         step: MetaXL's step, ``"paper"`` or ``"authors-code"``.
         joint_batches: ``"balanced"`` (a source batch and a target-stream batch per step, as MetaXL) or
@@ -112,6 +114,7 @@ class TransferSettings:
     lr: float = 5e-5
     rtn_lr: float = 1e-3
     weight_decay: float = 0.01
+    optimizer: Literal["adamw", "adam"] = "adamw"  # θ's (make_optimizer); "adam": φ's Adam gets weight_decay too
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0
     backoff_epochs: int = 0
@@ -121,23 +124,22 @@ class TransferSettings:
     eval_batch_size: int = 64
 
 
-def subset_rows(features: Features, n: int, *, mode: Literal["first", "seeded"] = "first", seed: int = 0) -> Features:
-    """``n`` rows of ``features``: the first ``n``, or ``n`` drawn without replacement with ``seed``.
+def subset_rows(features: Features, n: int, *, mode: str = "first", seed: int = 0) -> Features:
+    """``n`` rows of ``features``, chosen as :func:`xlsweep.data.sources.subset_indices` says (``first``,
+    ``seeded`` or ``numpy``): the rows :func:`xlsweep.data.sources.take` keeps of a data set of that length.
 
-    Drawn rows keep their original order, the same rows :func:`xlsweep.data.sources.take` draws from
-    a data set of that length (``random.Random(seed).sample``). ``n <= 0`` or ``n >= rows``: all of them.
-    The authors' ``read_data`` draws MetaXL's source and target subsets (``np.random.choice`` with
-    ``--data_seed``); ``first`` keeps the files' first rows.
+    ``n <= 0`` or ``n >= rows``: all of them. The authors' ``read_data`` draws MetaXL's source and target
+    subsets (``np.random.choice`` after ``np.random.seed(--data_seed)``: ``numpy``); ``first`` keeps the
+    files' first rows.
     """
-    if mode not in ("first", "seeded"):
-        raise ValueError(f"subset mode {mode!r}; expected 'first' or 'seeded'")
     total = num_rows(features)
-    if n <= 0 or n >= total:
+    rows = subset_indices(total, n, mode=mode, seed=seed)
+    if len(rows) == total:
         return features
     if mode == "first":
         return {k: v[:n] for k, v in features.items()}
-    rows = torch.tensor(sorted(random.Random(seed).sample(range(total), n)))
-    return {k: v[rows] for k, v in features.items()}
+    index = torch.tensor(rows)
+    return {k: v[index] for k, v in features.items()}
 
 
 class TransferLearner:
@@ -174,9 +176,11 @@ class TransferLearner:
         rtn_params = {id(p) for p in self.insertion.parameters()} if self.insertion is not None else set()
         self.params: dict[str, Tensor] = {n: p for n, p in model.named_parameters()
                                           if p.requires_grad and id(p) not in rtn_params}
-        self.optimizer = torch.optim.AdamW(list(self.params.values()), lr=s.lr, weight_decay=s.weight_decay)
+        self.optimizer = make_optimizer(list(self.params.values()), s.optimizer, lr=s.lr, weight_decay=s.weight_decay)
         self.scheduler = linear_schedule(self.optimizer, total_steps=self.total_steps, warmup_ratio=s.warmup_ratio)
-        self.rtn_optimizer = (torch.optim.Adam(list(self.insertion.parameters()), lr=s.rtn_lr)
+        # φ: Adam; with optimizer "adam" it shares θ's L2 weight decay, as the authors' meta_opt (mtrain.py)
+        self.rtn_optimizer = (torch.optim.Adam(list(self.insertion.parameters()), lr=s.rtn_lr,
+                                               weight_decay=s.weight_decay if s.optimizer == "adam" else 0.0)
                               if self.insertion is not None else None)
         self.loss_fn = model_loss(model)
         self.embedding = input_embedding(model)  # MetaXL's virtual step moves it row-sparsely
