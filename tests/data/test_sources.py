@@ -123,7 +123,7 @@ def test_take_unchanged(numbers: datasets.Dataset, n: int) -> None:
 
 
 def test_take_unknown_mode(numbers: datasets.Dataset) -> None:
-    with pytest.raises(ValueError, match=r"unknown mode 'random'; expected 'first' or 'seeded'"):
+    with pytest.raises(ValueError, match=r"unknown subset mode 'random'; expected one of first, seeded, numpy"):
         take(numbers, 3, mode="random")
 
 

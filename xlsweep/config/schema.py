@@ -30,6 +30,7 @@ __all__ = [
     "PairSearchConfig",
     "ResourcesConfig",
     "SearchConfig",
+    "SelectOnDevConfig",
     "Stage1Config",
     "SweepConfig",
     "SyntheticDataConfig",
@@ -90,6 +91,9 @@ class DataConfig:
     # draws them (mtrain.py read_data: np.random.seed(limit_seed); np.random.choice(N, n, replace=False))
     limit_mode: Literal["first", "seeded", "numpy"] = "first"
     limit_seed: int = 0
+    # released splits (xlsweep.data.split_index): {index: <MetaXL's data/data_index.txt>, <lang>: <its corpus>}; the
+    # languages named here read their splits through the index instead of data.sources (empty: none)
+    split_index: dict[str, str] = field(default_factory=dict)
     max_length: int = 64  # tokens per row (QA: per window; 384 for MLQA)
     doc_stride: int = 128  # QA: overlap of consecutive windows of a long context
     # QA on real data: languages MLQA's official script does not know (it knows en, es, hi, vi, de, ar, zh), whose
@@ -392,6 +396,15 @@ class PairSearchConfig:
 
 
 @dataclass(frozen=True)
+class SelectOnDevConfig:
+    """Grid keys the reports choose on the dev split (:mod:`xlsweep.report.dev_selection`): next to the per-value
+    tables, a table of each method's dev-best value's test scores, marked as selected on dev."""
+
+    keys: tuple[str, ...] = ()  # grid axes, e.g. [metaxl.rtn_lr, metaxl.bottleneck]
+    per_target: bool = True  # choose per method and target (MetaXL, Appendix A: "for each language"), else per method
+
+
+@dataclass(frozen=True)
 class CheckpointsConfig:
     """Bounded disk use: Tune keeps ``keep`` checkpoints per trial and drops them once a trial has finished."""
 
@@ -421,6 +434,7 @@ class SweepConfig:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     checkpoints: CheckpointsConfig = field(default_factory=CheckpointsConfig)
     pair_search: PairSearchConfig = field(default_factory=PairSearchConfig)
+    select_on_dev: SelectOnDevConfig = field(default_factory=SelectOnDevConfig)
     max_failures: int = 1  # retries of a trial whose worker died, each from its last checkpoint
     output_dir: str = "runs"  # the sweep writes to <output_dir>/<name>/
     cache_dir: str = ".xlsweep-cache"  # encoder, features and stage-1 checkpoints, by content hash

@@ -18,6 +18,7 @@ from xlsweep.config.convert import to_dict
 from xlsweep.config.schema import DataConfig, SyntheticDataConfig
 from xlsweep.data.families import resolve_family, spoken
 from xlsweep.data.sources import PRESETS, RealBenchmark, parse_source, resolve_limit, resolve_source
+from xlsweep.data.split_index import INDEX_KEY, IndexedBenchmark
 from xlsweep.data.synthetic import SyntheticBenchmark
 
 __all__ = ["Benchmark", "benchmark_languages", "benchmark_sources", "load_benchmark", "split_key",
@@ -69,6 +70,11 @@ def split_key(data: DataConfig, language: str, split: str, memo_dir: Path | None
         source = None
     if source is not None and source.kind == "file" and source.path is not None and source.path.is_file():
         key["sha256"] = file_digest(source.path, memo_dir)
+    if language in data.split_index and language != INDEX_KEY:  # read through the released index instead
+        index, corpus = Path(data.split_index.get(INDEX_KEY, "")).expanduser(), Path(data.split_index[language])
+        corpus_files = sorted(corpus.glob("*.txt")) if corpus.is_dir() else [corpus]
+        key["split_index"] = {"index": file_digest(index, memo_dir) if index.is_file() else str(index),
+                              "corpus": {p.name: file_digest(p, memo_dir) for p in corpus_files if p.is_file()}}
     return key
 
 
@@ -93,4 +99,5 @@ def load_benchmark(data: DataConfig) -> Benchmark:
     if data.benchmark == "synthetic":
         return synthetic_benchmark(data.synthetic, data.task)
     # limits are applied by the caller, the same way for every benchmark (xlsweep.prepare)
-    return RealBenchmark(task=data.task, languages=benchmark_languages(data), sources=benchmark_sources(data))
+    real = RealBenchmark(task=data.task, languages=benchmark_languages(data), sources=benchmark_sources(data))
+    return IndexedBenchmark(real, data.split_index) if data.split_index else real

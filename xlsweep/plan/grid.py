@@ -132,6 +132,11 @@ def validate_axes(sweep: SweepConfig) -> None:
     for key, values in sweep.grid.axes:
         converted = [get_path(set_path(sweep.trial, key, value, where="grid."), key) for value in values]
         no_repeats(f"grid.{key}", converted, canonical)
+    axes = [key for key, _ in sweep.grid.axes]
+    for key in sweep.select_on_dev.keys:
+        if key not in axes or key in ("seed", "meta.algorithm"):
+            raise ConfigError(f"select_on_dev.keys: {key!r} is not a swept hyperparameter; expected a grid axis "
+                              f"other than seed and meta.algorithm (this grid has {axes})")
 
 
 def validate_size(sweep: SweepConfig) -> None:

@@ -34,6 +34,7 @@ from xlsweep.tracking.tags import (
     QUERY_TAG,
     SEED_PARAM,
     SEED_TAG,
+    SELECT_ON_DEV_TAG,
     SOURCE_PARAM,
     STOPPED_TAG,
     SUPPORT_TAG,
@@ -87,7 +88,13 @@ def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
         sweep_id=tags.get(SWEEP_ID_TAG, ""), sweep=tags.get(SWEEP_TAG, experiment_name),
         task=tags.get(TASK_TAG) or children[0].data.tags.get(TASK_TAG, ""), primary=primary,
         status=parent.info.status, records=tuple(records), excluded=tuple(excluded), notes=tuple(notes),
-        experiment_id=str(parent.info.experiment_id))
+        experiment_id=str(parent.info.experiment_id), **_select_on_dev(tags.get(SELECT_ON_DEV_TAG, "")))
+
+
+def _select_on_dev(tag: str) -> dict[str, Any]:
+    """The parent's ``xlsweep.select_on_dev`` tag (``key,key+target``) as :class:`SweepResults` fields."""
+    keys, plus, _ = tag.partition("+target")
+    return {"select_on_dev": tuple(k for k in keys.split(",") if k), "select_per_target": bool(plus)}
 
 
 # ---------------------------------------------------------------------------

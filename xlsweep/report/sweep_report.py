@@ -27,6 +27,7 @@ to the MLflow server that serves the page —, else ``$XLSWEEP_UI_URL`` or ``--u
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xlsweep.report.best_pairs import best_pairs, write_best_pairs_csv
+from xlsweep.report.dev_selection import select_on_dev, selection_note
 from xlsweep.report.from_mlflow import load_sweep_results
 from xlsweep.report.heatmap import write_csv, write_heatmap
 from xlsweep.report.html_report import REPORT_HTML, write_html_report
@@ -49,7 +51,7 @@ from xlsweep.report.paper_tables import (
 from xlsweep.report.render import FORMATS, markdown, write_table
 from xlsweep.report.row_groups import TRANSFER
 from xlsweep.report.stats import DEFAULT_ALPHA
-from xlsweep.report.sweep_results import ReportError, SweepResults
+from xlsweep.report.sweep_results import ReportError, RunRecord, SweepResults
 from xlsweep.tracking.urls import normalise_base
 
 __all__ = ["UI_URL_ENV", "SweepReport", "check_out_dir", "default_out_dir", "report_from_mlflow", "resolve_metric",
@@ -179,11 +181,25 @@ def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequenc
                                        title=f"{results.sweep}: {name} by method ({mode})")
             tables.append(table)
             paths += write_table(table, out / f"method_table{suffix}{tag}", formats)
+            if results.select_on_dev:  # the tuned keys chosen on dev, next to the per-value table
+                table = dev_selected_table(records, name, results, baseline=baseline, alpha=alpha, mode=mode)
+                tables.append(table)
+                paths += write_table(table, out / f"method_table_dev_selected{suffix}{tag}", formats)
     ranked = best_pairs(records, chosen, alpha=alpha)
     paths.append(write_best_pairs_csv(ranked, out / f"best_pairs{suffix}.csv"))
     page = REPORT_HTML if not suffix else f"report{suffix}.html"
     paths.append(write_html_report(out / page, results, tables, ranked, metric=chosen, ui_base=base))
     return SweepReport(results, chosen, tuple(tables), tuple(paths), tuple(_lines(results, tables)))
+
+
+def dev_selected_table(records: Sequence[RunRecord], metric: str, results: SweepResults, *, baseline: str | None,
+                       alpha: float, mode: str) -> PaperTable:
+    """The method table of the trials of each method's dev-best values of ``results.select_on_dev``."""
+    keys, per_target = results.select_on_dev, results.select_per_target
+    chosen, selections = select_on_dev(records, keys, per_target=per_target)
+    table = method_paper_table(chosen, metric, baseline=baseline, alpha=alpha,
+                               title=f"{results.sweep}: {metric} by method, {', '.join(keys)} selected on dev ({mode})")
+    return dataclasses.replace(table, notes=(*table.notes, selection_note(selections, keys, per_target)))
 
 
 def _ui_base(ui_base: str | None) -> str:

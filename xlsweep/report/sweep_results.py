@@ -78,3 +78,5 @@ class SweepResults:
     excluded: tuple[Excluded, ...]
     experiment_id: str = ""
     notes: tuple[str, ...] = ()  # lines a reader must see: a newer sweep skipped as "latest", degenerate results
+    select_on_dev: tuple[str, ...] = ()  # grid keys the tables also show chosen on dev (dev_selection)
+    select_per_target: bool = True

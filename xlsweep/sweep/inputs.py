@@ -15,6 +15,7 @@ from typing import Any
 from xlsweep.config import SweepConfig, TrialConfig
 from xlsweep.data.benchmark import benchmark_sources
 from xlsweep.data.sources import missing_files
+from xlsweep.data.split_index import split_index_problems
 from xlsweep.methods import needed_splits
 from xlsweep.pairsearch.prior import PriorError
 from xlsweep.plan import Cells, objective_languages
@@ -52,7 +53,8 @@ def absolute_sources(sweep: SweepConfig) -> SweepConfig:
     """Local data paths made absolute against the launching directory (in the base config and in a grid axis
     that sweeps ``data.sources``): trials read them from other working directories and nodes."""
     data = sweep.trial.data
-    trial = dataclasses.replace(sweep.trial, data=dataclasses.replace(data, sources=_absolute(data.sources)))
+    trial = dataclasses.replace(sweep.trial, data=dataclasses.replace(data, sources=_absolute(data.sources),
+                                                                      split_index=_absolute(data.split_index)))
     axes = tuple((name, tuple(_absolute(v) for v in values) if name == "data.sources" else values)
                  for name, values in sweep.grid.axes)
     return dataclasses.replace(sweep, trial=trial, grid=dataclasses.replace(sweep.grid, axes=axes))
@@ -76,7 +78,8 @@ def absolute_paths(sweep: SweepConfig, output_dir: str | None = None) -> SweepCo
 
 
 def _absolute_trial(cfg: TrialConfig) -> TrialConfig:
-    data = dataclasses.replace(cfg.data, sources=_absolute(cfg.data.sources))
+    data = dataclasses.replace(cfg.data, sources=_absolute(cfg.data.sources),
+                               split_index=_absolute(cfg.data.split_index))
     model = dataclasses.replace(cfg.model, name=_local_model(cfg.model.name))
     return dataclasses.replace(cfg, data=data, model=model)
 
@@ -91,9 +94,16 @@ def check_data_files(cells: Cells, sweep: SweepConfig) -> None:
     """Every local file any trial reads exists (its search objective's dev splits included), checked before Ray
     starts or anything is trained."""
     problems: list[str] = []
+    released: list[str] = []  # data.split_index's problems
     for _, cfg in cells:
         if cfg.data.benchmark != "synthetic":
-            problems += missing_files(benchmark_sources(cfg.data), needed_splits(cfg, objective_languages(sweep, cfg)))
+            needed = needed_splits(cfg, objective_languages(sweep, cfg))
+            indexed = cfg.data.split_index  # its languages read the released index's rows, not data.sources
+            problems += missing_files(benchmark_sources(cfg.data), [n for n in needed if n[0] not in indexed])
+            released += split_index_problems(indexed, [(lang, split) for lang, split, _ in needed])
+    if released:
+        listed = "\n  ".join(dict.fromkeys(released))
+        raise SweepError(f"data.split_index: the released splits cannot be read:\n  {listed}")
     if problems:
         listed = "\n  ".join(dict.fromkeys(problems))
         raise SweepError(f"data.sources: {len(set(problems))} data file(s) the sweep needs do not exist:\n  {listed}\n"

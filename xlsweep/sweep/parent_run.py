@@ -28,6 +28,7 @@ from xlsweep.tracking.tags import (
     PRIMARY_TAG,
     SEARCH_METRIC,
     SEED_TAG,
+    SELECT_ON_DEV_TAG,
     STOPPED_TAG,
     TASK_TAG,
     TRIAL_TAG,
@@ -56,6 +57,11 @@ EXPERIMENT_NOTE = (
     "sweep's description open its trials grouped by grid values with a Δ column (and chart) per target.")
 
 
+def select_on_dev_tag(sweep: SweepConfig) -> str:
+    """The parent run's record of the keys the reports choose on dev (read back by the report's loader)."""
+    return ",".join(sweep.select_on_dev.keys) + ("+target" if sweep.select_on_dev.per_target else "")
+
+
 def open_tracking(sweep: SweepConfig, uri: str, sweep_id: str, cells: Cells | None = None) -> SweepRun:
     """The sweep's parent run (``cells``: the checked cells, else the sweep's, expanded)."""
     cells = expand_grid(sweep) if cells is None else cells
@@ -64,7 +70,8 @@ def open_tracking(sweep: SweepConfig, uri: str, sweep_id: str, cells: Cells | No
         tracker.describe_experiment(EXPERIMENT_NOTE)
         tracker.start(sweep_id, name=sweep.name, params=parent_params(cells, tuple(sweep.search.space)),
                       tags={GRID_TAG: grid_json(sweep), TASK_TAG: sweep.trial.data.task,
-                            PRIMARY_TAG: get_task(sweep.trial.data.task).primary})
+                            PRIMARY_TAG: get_task(sweep.trial.data.task).primary,
+                            **({SELECT_ON_DEV_TAG: select_on_dev_tag(sweep)} if sweep.select_on_dev.keys else {})})
         tracker.share_view(view_key(sweep_id), shared_view(sweep, sweep_id))  # its trials, grouped, Δ per target
     except Exception as err:  # any store error: unreachable server, bad URI, locked file
         raise SweepError(f"tracking: cannot use the MLflow store at {uri!r} ({type(err).__name__}: {err}); "

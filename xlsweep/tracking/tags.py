@@ -9,6 +9,7 @@ __all__ = [
     "ALGORITHM_TAG", "AUX_PARAM", "AUX_TAG", "BENCHMARK_TAG", "BEST_PAIR_TAG", "CELL_TAG", "DEGENERATE_TAG",
     "EVIDENCE_TAG", "FAILED_TRIALS_TAG", "FAILURE_TAG", "GRID_TAG", "LOGGED_ARTIFACTS_TAG", "NOTE_TAG",
     "PARENT_SWEEP_ID_TAG", "PARENT_TAG", "PRIMARY_TAG", "QUERY_TAG", "RUNG_TAG", "SEARCH_METRIC", "SEED_PARAM",
+    "SELECT_ON_DEV_TAG",
     "SEED_TAG", "SOURCE_PARAM", "STOPPED_TAG", "SUPPORT_TAG", "SWEEP_ID_TAG", "SWEEP_TAG", "TASK_TAG",
     "TIED_PAIRS_TAG", "TRIAL_TAG", "VIEW_TAG", "XLSWEEP",
 ]
@@ -25,6 +26,7 @@ SWEEP_ID_TAG = "xlsweep.sweep_id"  # the sweep's id: only parent runs carry it
 SWEEP_TAG = "xlsweep.sweep"  # the sweep's name (parent and child runs)
 GRID_TAG = "xlsweep.grid"  # the swept axes as JSON
 TASK_TAG = "xlsweep.task"  # nli, qa, ner or sentiment (parent and child runs)
+SELECT_ON_DEV_TAG = "xlsweep.select_on_dev"  # parent run: grid keys chosen on dev, "k1,k2" (+target: per target)
 PRIMARY_TAG = "xlsweep.primary"  # the task's primary metric (parent and child runs)
 FAILED_TRIALS_TAG = "xlsweep.failed_trials"  # how many trials failed, once the sweep ran to its end
 BEST_PAIR_TAG = "xlsweep.pair_search.best."  # + target: the pair search's choice for the target

@@ -1,0 +1,106 @@
+"""Swept hyperparameters chosen on the development split: the dev-best value's trials, for the tables.
+
+MetaXL's Appendix A "tuned the learning rate [of the RTN] on 3e-5, 1e-6 and 1e-7" and picks models "according
+to the validation performance": a grid over such a key is a choice, made on dev, not one row per value for a
+reader to pick from on test. :func:`select_on_dev` keeps, per method (and per target, when the paper tunes per
+target) and per setting of the other grid keys, the trials of the value whose mean dev score over seeds is
+highest; their cells then carry :data:`SELECTED` for the key, so the tables show one row per method, marked as
+selected on dev. The per-value tables are written as before.
+
+A trial's dev score: ``dev_best`` (MetaXL-family trials: the kept epoch's score on the target's dev split),
+else ``dev/<target>`` (per target) or ``dev_avg`` (a search objective's dev scores). Ties keep the value that
+comes first in the grid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from xlsweep.report.row_groups import RTN_KEYS, TRANSFER
+from xlsweep.report.stats import mean
+from xlsweep.report.sweep_results import RunRecord
+
+__all__ = ["SELECTED", "Selection", "select_on_dev", "selection_note"]
+
+SELECTED = "dev-best"
+"""The value a selected key shows in a selected trial's cell."""
+
+_METHODS_WITH_RTN = frozenset({"metaxl", "jt-rtn"})
+
+
+@dataclass(frozen=True)
+class Selection:
+    """One choice: for ``algorithm`` (on ``target``, when chosen per target) ``key`` = ``value``, mean dev ``dev``."""
+
+    algorithm: str
+    target: str
+    key: str
+    value: Any
+    dev: float
+    settings: str = ""  # the other grid keys' values, when they vary
+
+
+def _dev(record: RunRecord, target: str) -> float | None:
+    for name in ("dev_best", f"dev/{target}" if target else "", "dev_avg"):
+        if name and name in record.metrics:
+            return float(record.metrics[name])
+    return None
+
+
+def _applies(record: RunRecord, key: str) -> bool:
+    """Whether ``key`` changes ``record``'s experiment (RTN keys do not for target-only and JT: repeats)."""
+    return not (record.algorithm in TRANSFER and key in RTN_KEYS and record.algorithm not in _METHODS_WITH_RTN)
+
+
+def select_on_dev(records: Sequence[RunRecord], keys: Sequence[str], *,
+                  per_target: bool = True) -> tuple[list[RunRecord], list[Selection]]:
+    """The trials of each group's dev-best value of every key in ``keys`` (chosen jointly: the best combination),
+    with :data:`SELECTED` in place of those values, and the choices made. Trials that lack a dev score, or whose
+    method the keys do not apply to, are kept as they are (their values are repeats)."""
+    keys = [k for k in keys if any(k in r.cell for r in records)]
+    if not keys:
+        return list(records), []
+    groups: dict[tuple[Any, ...], dict[tuple[Any, ...], list[RunRecord]]] = {}
+    kept: list[RunRecord] = []
+    for record in records:
+        applied = [k for k in keys if k in record.cell and _applies(record, k)]
+        target = record.query[0] if record.algorithm in TRANSFER and per_target and record.query else ""
+        if not applied or _dev(record, target) is None:
+            kept.append(_marked(record, [k for k in keys if k in record.cell]))
+            continue
+        others = tuple(sorted((k, repr(v)) for k, v in record.cell.items() if k not in (*keys, "seed", "aux")))
+        where = record.aux if record.algorithm not in TRANSFER else ",".join(record.support)
+        group = (record.algorithm, where, target, others)
+        value = tuple(repr(record.cell[k]) for k in applied)
+        groups.setdefault(group, {}).setdefault(value, []).append(record)
+    selections: list[Selection] = []
+    for (algorithm, _, target, others), by_value in groups.items():
+        scores = {value: mean([_dev(r, target) or 0.0 for r in members]) for value, members in by_value.items()}
+        best = max(scores, key=lambda v: scores[v])  # max keeps the first of equal scores: grid order
+        members = by_value[best]
+        applied = [k for k in keys if k in members[0].cell and _applies(members[0], k)]
+        shown = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in others) if others else ""
+        selections += [Selection(algorithm, target, k, members[0].cell[k], scores[best], shown) for k in applied]
+        kept += [_marked(r, keys) for r in members]
+    return kept, selections
+
+
+def _marked(record: RunRecord, keys: Sequence[str]) -> RunRecord:
+    cell = {k: (SELECTED if k in keys else v) for k, v in record.cell.items()}
+    return dataclasses.replace(record, cell=cell)
+
+
+def selection_note(selections: Sequence[Selection], keys: Sequence[str], per_target: bool) -> str:
+    """The footnote of a table of selected trials: what was selected, how, and each choice."""
+    names = ", ".join(keys)
+    how = "per method and target" if per_target else "per method"
+    choices = "; ".join(f"{s.algorithm}{' ' + s.target if s.target else ''}"
+                        f"{' (' + s.settings + ')' if s.settings else ''}: {s.key.rsplit('.', 1)[-1]}={s.value:g}"
+                        if isinstance(s.value, float) else
+                        f"{s.algorithm}{' ' + s.target if s.target else ''}: {s.key.rsplit('.', 1)[-1]}={s.value}"
+                        for s in selections)
+    return (f"{names} selected on dev ({how}: the value of highest mean dev score over seeds; its test scores "
+            f"shown){': ' + choices if choices else ''}")
