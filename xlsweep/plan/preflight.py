@@ -30,7 +30,7 @@ from xlsweep.config import ConfigError, SweepConfig, TrialConfig
 from xlsweep.config.yaml_reader import cut
 from xlsweep.data.benchmark import benchmark_sources, load_benchmark
 from xlsweep.data.schema import DataError
-from xlsweep.data.sources import RealBenchmark, parse_source, resolve_source
+from xlsweep.data.sources import parse_source, resolve_source
 from xlsweep.methods import method, needed_splits
 from xlsweep.plan.grid import Cells
 from xlsweep.plan.objective import objective_languages
@@ -221,13 +221,15 @@ def check_local_data(cells: Cells, sweep: SweepConfig) -> list[str]:
         if cfg.data.benchmark == "synthetic":
             continue
         sources = benchmark_sources(cfg.data)
-        bench = load_benchmark(cfg.data)
-        assert isinstance(bench, RealBenchmark)
+        bench = load_benchmark(cfg.data)  # languages in data.split_index: read through the released index
         for lang, split, _ in needed_splits(cfg, objective_languages(sweep, cfg)):
             spec = resolve_source(sources, lang, split)
-            if spec is None or parse_source(spec, lang, split).kind != "file":
+            if lang in cfg.data.split_index:
+                key = (cfg.data.task, os.path.abspath(cfg.data.split_index[lang]), f"{lang}.{split}")
+            elif spec is None or parse_source(spec, lang, split).kind != "file":
                 continue
-            key = (cfg.data.task, os.path.abspath(str(parse_source(spec, lang, split).path)), lang)
+            else:
+                key = (cfg.data.task, os.path.abspath(str(parse_source(spec, lang, split).path)), lang)
             if key in read:
                 continue
             try:
