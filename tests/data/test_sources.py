@@ -229,3 +229,17 @@ def test_missing_files_reports_each_missing_file_once(tmp_path: Path) -> None:
     ]
     assert missing_files({"*": str(tmp_path)}, [("de", "dev", "x")]) == [f"de.dev (x): {tmp_path}: a directory, "
                                                                           "expected a file"]
+
+
+def test_numpy_subsets_select_exactly_what_the_authors_read_data_selects() -> None:
+    """MetaXL's mtrain.py read_data: np.random.seed(seed); np.random.choice(np.arange(0, N), n, replace=False)."""
+    import numpy as np
+
+    from xlsweep.data.sources import subset_indices
+
+    np.random.seed(42)
+    expected = np.random.choice(np.arange(0, 5000), 100, replace=False).tolist()
+    assert subset_indices(5000, 100, mode="numpy", seed=42) == expected
+    assert subset_indices(5000, 100, mode="seeded", seed=42) != expected  # random.Random draws other rows
+    ds = datasets.Dataset.from_dict({"i": list(range(50))})
+    assert take(ds, 7, mode="numpy", seed=3)["i"] == subset_indices(50, 7, mode="numpy", seed=3)

@@ -29,6 +29,7 @@ SELECTED = "dev-best"
 """The value a selected key shows in a selected trial's cell."""
 
 _METHODS_WITH_RTN = frozenset({"metaxl", "jt-rtn"})
+_SHOWN = ("seed", "aux", "meta.algorithm")  # cell keys a group states otherwise (or a repeat: seed)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def select_on_dev(records: Sequence[RunRecord], keys: Sequence[str], *,
         if not applied or _dev(record, target) is None:
             kept.append(_marked(record, [k for k in keys if k in record.cell]))
             continue
-        others = tuple(sorted((k, repr(v)) for k, v in record.cell.items() if k not in (*keys, "seed", "aux")))
+        others = tuple(sorted((k, repr(v)) for k, v in record.cell.items() if k not in (*keys, *_SHOWN)))
         where = record.aux if record.algorithm not in TRANSFER else ",".join(record.support)
         group = (record.algorithm, where, target, others)
         value = tuple(repr(record.cell[k]) for k in applied)
@@ -93,14 +94,16 @@ def _marked(record: RunRecord, keys: Sequence[str]) -> RunRecord:
     return dataclasses.replace(record, cell=cell)
 
 
+def _choice(s: Selection) -> str:
+    where = f"{s.algorithm}{' ' + s.target if s.target else ''}{' (' + s.settings + ')' if s.settings else ''}"
+    value = f"{s.value:g}" if isinstance(s.value, float) else str(s.value)
+    return f"{where}: {s.key.rsplit('.', 1)[-1]}={value}"
+
+
 def selection_note(selections: Sequence[Selection], keys: Sequence[str], per_target: bool) -> str:
     """The footnote of a table of selected trials: what was selected, how, and each choice."""
     names = ", ".join(keys)
     how = "per method and target" if per_target else "per method"
-    choices = "; ".join(f"{s.algorithm}{' ' + s.target if s.target else ''}"
-                        f"{' (' + s.settings + ')' if s.settings else ''}: {s.key.rsplit('.', 1)[-1]}={s.value:g}"
-                        if isinstance(s.value, float) else
-                        f"{s.algorithm}{' ' + s.target if s.target else ''}: {s.key.rsplit('.', 1)[-1]}={s.value}"
-                        for s in selections)
+    choices = "; ".join(_choice(s) for s in selections)
     return (f"{names} selected on dev ({how}: the value of highest mean dev score over seeds; its test scores "
             f"shown){': ' + choices if choices else ''}")

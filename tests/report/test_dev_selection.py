@@ -1,0 +1,63 @@
+"""Swept hyperparameters chosen on dev (xlsweep.report.dev_selection): the dev-best value's test scores, per method
+and target, marked as selected; the per-value rows stay in the per-value table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from xlsweep.report.dev_selection import SELECTED, select_on_dev, selection_note
+from xlsweep.report.paper_tables import method_paper_table
+from xlsweep.report.sweep_results import RunRecord
+
+
+def _trial(algorithm: str, target: str, lr: float, seed: int, *, dev: float, test: float) -> RunRecord:
+    cell: dict[str, Any] = {"aux": f"en→{target}", "seed": seed, "meta.algorithm": algorithm, "metaxl.rtn_lr": lr}
+    return RunRecord(run_id=f"{algorithm}-{target}-{lr}-{seed}", trial_id="t", algorithm=algorithm, aux=f"en→{target}",
+                     support=("en",), query=(target,), seed=seed, cell=cell, scores={"f1": {target: test}},
+                     baseline={"f1": {target: 0.3}}, metrics={"dev_best": dev}, source="en")
+
+
+def _sweep() -> list[RunRecord]:
+    # metaxl on qu: 1e-6 is best on dev (test 0.60); on gn: 3e-5 is best on dev though 1e-6 is best on test
+    devs = {("qu", 3e-5): 0.50, ("qu", 1e-6): 0.70, ("gn", 3e-5): 0.85, ("gn", 1e-6): 0.60}
+    tests = {("qu", 3e-5): 0.40, ("qu", 1e-6): 0.60, ("gn", 3e-5): 0.50, ("gn", 1e-6): 0.90}
+    records = [_trial("metaxl", t, lr, s, dev=devs[(t, lr)] + s / 100, test=tests[(t, lr)] + s / 100)
+               for t in ("qu", "gn") for lr in (3e-5, 1e-6) for s in (0, 1)]
+    records += [_trial("jt", t, lr, s, dev=0.5, test=0.45) for t in ("qu", "gn") for lr in (3e-5, 1e-6) for s in (0, 1)]
+    return records
+
+
+def test_the_dev_best_value_is_chosen_per_method_and_target_not_the_test_best() -> None:
+    chosen, selections = select_on_dev(_sweep(), ["metaxl.rtn_lr"], per_target=True)
+    picked = {(s.algorithm, s.target): s.value for s in selections}
+    assert picked == {("metaxl", "qu"): 1e-6, ("metaxl", "gn"): 3e-5}  # gn: dev decides, not test's 1e-6
+    metaxl = [r for r in chosen if r.algorithm == "metaxl"]
+    assert sorted((r.query[0], r.scores["f1"][r.query[0]]) for r in metaxl) == [
+        ("gn", 0.5), ("gn", 0.51), ("qu", 0.6), ("qu", 0.61)]
+    assert all(r.cell["metaxl.rtn_lr"] == SELECTED for r in chosen)
+    assert len([r for r in chosen if r.algorithm == "jt"]) == 8  # jt has no RTN: its values are repeats, all kept
+
+
+def test_per_method_selection_takes_one_value_for_every_target() -> None:
+    chosen, selections = select_on_dev(_sweep(), ["metaxl.rtn_lr"], per_target=False)
+    assert [(s.algorithm, s.value) for s in selections] == [("metaxl", 3e-5)]  # mean dev .68 vs .655
+    assert {r.cell["metaxl.rtn_lr"] for r in chosen} == {SELECTED}
+
+
+def test_the_selected_table_has_one_row_per_method_marked_as_selected_on_dev() -> None:
+    chosen, selections = select_on_dev(_sweep(), ["metaxl.rtn_lr"], per_target=True)
+    table = method_paper_table(chosen, "f1", baseline="jt")
+    assert [r.label for r in table.rows[1:]] == ["jt", "metaxl"]
+    assert table.row("metaxl").cells["qu"].mean == pytest.approx(0.605)
+    assert table.row("metaxl").cells["gn"].mean == pytest.approx(0.505)
+    note = selection_note(selections, ["metaxl.rtn_lr"], True)
+    assert "selected on dev (per method and target" in note and "metaxl qu: rtn_lr=1e-06" in note
+    per_value = method_paper_table(_sweep(), "f1", baseline="jt")  # the per-value rows are still there
+    assert "metaxl rtn_lr=1e-06" in [r.label for r in per_value.rows]
+
+
+def test_keys_the_sweep_did_not_vary_leave_the_trials_alone() -> None:
+    records = _sweep()
+    assert select_on_dev(records, ["metaxl.bottleneck"]) == (records, [])
