@@ -33,7 +33,8 @@ def test_the_authors_format_is_read_with_tir_as_telugu_and_none_kept(released: P
 
 
 def test_telugu_rows_come_from_the_named_file_with_its_polarity(released: Path) -> None:
-    ds = indexed_split(parse_index(released / "data_index.txt")[("te", "train")], released / "sentiraama", "te", "train")
+    entries = parse_index(released / "data_index.txt")[("te", "train")]
+    ds = indexed_split(entries, released / "sentiraama", "te", "train")
     assert ds["text"] == ["pos review 0", "neg review 1", "pos review 2"] and ds["label"] == [1, 0, 1]
 
 
