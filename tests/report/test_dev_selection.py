@@ -61,3 +61,18 @@ def test_the_selected_table_has_one_row_per_method_marked_as_selected_on_dev() -
 def test_keys_the_sweep_did_not_vary_leave_the_trials_alone() -> None:
     records = _sweep()
     assert select_on_dev(records, ["metaxl.bottleneck"]) == (records, [])
+
+
+def test_the_parent_run_tag_round_trips_the_config_to_the_report() -> None:
+    """The sweep records its select_on_dev keys on the parent run; the report's loader reads them back."""
+    import dataclasses
+
+    from xlsweep.config.schema import Grid, SelectOnDevConfig, SweepConfig, TrialConfig
+    from xlsweep.report.from_mlflow import _select_on_dev
+    from xlsweep.sweep.parent_run import select_on_dev_tag
+
+    sweep = SweepConfig(name="t", trial=TrialConfig(), grid=Grid())
+    for keys, per_target in ((("metaxl.rtn_lr", "metaxl.bottleneck"), True), (("meta.inner_lr",), False)):
+        tag = select_on_dev_tag(dataclasses.replace(sweep, select_on_dev=SelectOnDevConfig(keys, per_target)))
+        assert _select_on_dev(tag) == {"select_on_dev": keys, "select_per_target": per_target}
+    assert _select_on_dev("") == {"select_on_dev": (), "select_per_target": False}
