@@ -75,3 +75,15 @@ def test_the_config_written_for_trials_and_resume_has_absolute_paths(tmp_path: P
     assert written["model"]["name"] == str(tmp_path / "enc") and written["cache_dir"] == str(tmp_path / "cache")
     assert outcome.out_dir == tmp_path / "runs" / "smoke" / outcome.out_dir.name
     assert outcome.tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+def test_the_released_split_index_paths_become_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trials run in Tune's directories: data.split_index's index file and corpora are read from there too."""
+    monkeypatch.chdir(tmp_path)
+    raw = {"data": {"benchmark": "custom", "task": "sentiment", "source": "en", "languages": ["en", "te"],
+                    "sources": {"*": "data/{lang}/{split}.jsonl"},
+                    "split_index": {"index": "data/data_index.txt", "te": "data/sentiraama"}},
+           "meta": {"algorithm": "metaxl", "support": ["en"], "query": ["te"], "split": "train"}}
+    sweep = _absolute_sources(parse_sweep(raw))
+    assert sweep.trial.data.split_index == {"index": str(tmp_path / "data/data_index.txt"),
+                                            "te": str(tmp_path / "data/sentiraama")}
