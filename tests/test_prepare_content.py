@@ -105,3 +105,16 @@ def test_stage1_records_its_final_loss_and_a_chance_level_one_is_degenerate(prep
     (tmp_path / TRAINING_FILE).write_text(json.dumps({"final_loss": 0.2}))
     assert _loss_warning(cfg, tmp_path) is None
     assert _loss_warning(cfg, tmp_path / "cached-before") is None  # older caches: unknown, not flagged
+
+
+def test_per_seed_stage1_trains_one_model_per_trial_seed_and_finds_it_again(prepared_smoke) -> None:  # type: ignore[no-untyped-def]
+    """stage1.per_seed: trial seed s starts from stage 1 fine-tuned with seed s (cached by content); seed 0's is
+    the shared stage 1 the session built (stage1.seed 0), so nothing is trained twice."""
+    cfg, shared, cache = prepared_smoke
+    per_seed = dataclasses.replace(cfg, stage1=dataclasses.replace(cfg.stage1, per_seed=True))
+    seed0 = prepare(dataclasses.replace(per_seed, seed=0), cache)
+    seed1 = prepare(dataclasses.replace(per_seed, seed=1), cache)
+    assert seed0.stage1_dir == shared.stage1_dir  # the same content: one cache entry
+    assert seed1.stage1_dir != shared.stage1_dir
+    assert seed1.baseline != shared.baseline  # another stage-1 model, another baseline row entry
+    assert prepare(dataclasses.replace(per_seed, seed=1), cache).stage1_dir == seed1.stage1_dir  # resumed: found

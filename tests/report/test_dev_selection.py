@@ -3,6 +3,7 @@ and target, marked as selected; the per-value rows stay in the per-value table."
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -76,3 +77,20 @@ def test_the_parent_run_tag_round_trips_the_config_to_the_report() -> None:
         tag = select_on_dev_tag(dataclasses.replace(sweep, select_on_dev=SelectOnDevConfig(keys, per_target)))
         assert _select_on_dev(tag) == {"select_on_dev": keys, "select_per_target": per_target}
     assert _select_on_dev("") == {"select_on_dev": (), "select_per_target": False}
+
+
+def test_a_sweep_that_tunes_writes_the_dev_selected_table_next_to_the_per_value_one(tmp_path: Any) -> None:
+    from xlsweep.report.sweep_report import write_report
+    from xlsweep.report.sweep_results import SweepResults
+
+    results = SweepResults("sqlite:///x", "exp", "p1", "id", "tuned", "ner", "f1", "FINISHED", tuple(_sweep()), (),
+                           select_on_dev=("metaxl.rtn_lr",), select_per_target=True)
+    report = write_report(results, tmp_path, formats=["md"])
+    names = {p.name for p in report.paths}
+    assert {"method_table.md", "method_table_dev_selected.md"} <= names
+    selected = (tmp_path / "method_table_dev_selected.md").read_text(encoding="utf-8")
+    assert "rtn_lr selected on dev" in selected and "metaxl gn: rtn_lr=3e-05" in selected
+    assert "rtn_lr=1e-06" in (tmp_path / "method_table.md").read_text(encoding="utf-8")  # per-value rows
+    plain = dataclasses.replace(results, select_on_dev=())
+    assert "method_table_dev_selected.md" not in {p.name for p in write_report(plain, tmp_path / "b",
+                                                                               formats=["md"]).paths}
