@@ -126,7 +126,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class Stage1Config:
-    """Fine-tuning on the source language; its result is shared by every trial."""
+    """Fine-tuning on the source language: one model shared by every trial, or one per trial seed (``per_seed``)."""
 
     epochs: int = 2
     lr: float = 1e-3
@@ -175,7 +175,8 @@ class MetaConfig:
     ``reptile`` (Nichol et al., 2018) runs over XLA-MAML's episodes: ``inner_steps`` SGD steps of
     ``inner_lr`` on the support batch, then one on the query batch, from θ; θ ← θ + ε·mean(θ̃ − θ)
     over the ``meta_batch`` episodes, ε = ``meta_lr`` on the linear schedule (``first_order``,
-    ``inner_backend``, ``adapt`` and ``weight_decay`` do not apply: Reptile is first order by design).
+    ``inner_backend``, ``adapt``, ``weight_decay``, ``optimizer`` and ``schedule`` do not apply: Reptile is first
+    order by design and its ε follows the linear schedule).
 
     For ``metaxl``, ``jt``, ``jt-rtn`` and ``target-only``, ``support`` are the source
     languages (their ``train`` split) and ``query`` the one target language (its
