@@ -94,3 +94,72 @@ def test_a_sweep_that_tunes_writes_the_dev_selected_table_next_to_the_per_value_
     plain = dataclasses.replace(results, select_on_dev=())
     assert "method_table_dev_selected.md" not in {p.name for p in write_report(plain, tmp_path / "b",
                                                                                formats=["md"]).paths}
+
+
+# ----------------------------------------------------------------- meta-learning keys (X-MAML, XLA-MAML)
+def _maml(lr: float, seed: int, dev: dict[str, float], test: dict[str, float]) -> RunRecord:
+    cell: dict[str, Any] = {"aux": "en→hi", "seed": seed, "meta.inner_lr": lr}
+    metrics = {f"dev/{t}": v + seed / 100 for t, v in dev.items()}
+    metrics["dev_avg"] = sum(dev.values()) / len(dev) + seed / 100
+    return RunRecord(run_id=f"xla-{lr}-{seed}", trial_id="t", algorithm="xla-maml", aux="en→hi", support=("en",),
+                     query=("hi",), seed=seed, cell=cell, scores={"acc": {t: v + seed / 100 for t, v in test.items()}},
+                     baseline={"acc": dict.fromkeys(test, 0.5)}, metrics=metrics, source="en")
+
+
+def _maml_sweep() -> list[RunRecord]:
+    # 1e-5 is best on dev on average and on ar; 1e-4 on bg. On test 1e-4 wins everywhere: a test pick would take it.
+    dev = {1e-5: {"ar": 0.80, "bg": 0.60}, 1e-4: {"ar": 0.50, "bg": 0.70}}
+    test = {1e-5: {"ar": 0.55, "bg": 0.56, "hi": 0.57}, 1e-4: {"ar": 0.75, "bg": 0.76, "hi": 0.77}}
+    return [_maml(lr, s, dev[lr], test[lr]) for lr in (1e-5, 1e-4) for s in (0, 1)]
+
+
+def test_a_meta_learning_key_is_chosen_per_row_on_mean_dev_not_on_test() -> None:
+    from xlsweep.report.paper_tables import aux_paper_table
+
+    chosen, selections = select_on_dev(_maml_sweep(), ["meta.inner_lr"], per_target=False)
+    assert [(s.algorithm, s.aux, s.target, s.value) for s in selections] == [("xla-maml", "en→hi", "", 1e-5)]
+    table = aux_paper_table(chosen, "acc")
+    assert [r.label for r in table.rows[1:]] == ["XLA-MAML (en→hi)"]
+    row = table.row("XLA-MAML (en→hi)")
+    assert (row.cells["ar"].mean, row.cells["bg"].mean) == (pytest.approx(0.555), pytest.approx(0.565))  # not .755
+    assert "xla-maml (en→hi): inner_lr=1e-05" in selection_note(selections, ["meta.inner_lr"], False)
+
+
+def test_a_meta_learning_key_chosen_per_target_takes_each_columns_dev_best_value() -> None:
+    from xlsweep.report.paper_tables import aux_paper_table
+
+    chosen, selections = select_on_dev(_maml_sweep(), ["meta.inner_lr"], per_target=True)
+    picked = {s.target: s.value for s in selections}
+    assert picked == {"ar": 1e-5, "bg": 1e-4, "hi": 1e-5}  # hi: no dev/hi (its dev split is trained on): dev_avg
+    row = aux_paper_table(chosen, "acc").row("XLA-MAML (en→hi)")
+    assert (row.cells["ar"].mean, row.cells["bg"].mean, row.cells["hi"].mean) == (
+        pytest.approx(0.555), pytest.approx(0.765), pytest.approx(0.575))
+    assert row.n == 2  # seeds, not seeds × targets
+    note = selection_note(selections, ["meta.inner_lr"], True)
+    assert "xla-maml (en→hi) ar: inner_lr=1e-05" in note and "xla-maml (en→hi) bg: inner_lr=0.0001" in note
+
+
+def test_a_trial_without_a_dev_score_keeps_its_value_and_is_not_merged_into_the_selected_row() -> None:
+    records = [dataclasses.replace(r, metrics={}) if r.cell["meta.inner_lr"] == 1e-4 else r for r in _maml_sweep()]
+    chosen, _ = select_on_dev(records, ["meta.inner_lr"], per_target=False)
+    assert sorted({repr(r.cell["meta.inner_lr"]) for r in chosen}) == sorted([repr(SELECTED), repr(1e-4)])
+
+
+def test_a_sweep_that_tunes_a_meta_learning_key_writes_the_dev_selected_aux_table_and_heatmap(tmp_path: Any) -> None:
+    from xlsweep.report.sweep_report import write_report
+    from xlsweep.report.sweep_results import SweepResults
+
+    results = SweepResults("sqlite:///x", "exp", "p1", "id", "tuned", "nli", "acc", "FINISHED", tuple(_maml_sweep()),
+                           (), select_on_dev=("meta.inner_lr",), select_per_target=False)
+    names = {p.name for p in write_report(results, tmp_path, formats=["md", "csv"]).paths}
+    assert {"aux_table.md", "aux_table_dev_selected.md", "aux_target_delta_dev_selected.png",
+            "aux_target_delta_dev_selected.csv"} <= names
+    assert "method_table_dev_selected.md" not in names  # no MetaXL-family trials
+    selected = (tmp_path / "aux_table_dev_selected.md").read_text(encoding="utf-8")
+    assert "inner_lr selected on dev (per method:" in selected and "xla-maml (en→hi): inner_lr=1e-05" in selected
+    assert "55.5" in selected and "75.5" not in selected  # the dev pick's test score, not the test pick's
+    per_value = (tmp_path / "aux_table.md").read_text(encoding="utf-8")
+    assert "inner_lr=1e-05" in per_value and "inner_lr=0.0001" in per_value  # the per-value rows stay
+    plain = dataclasses.replace(results, select_on_dev=())
+    assert "aux_table_dev_selected.md" not in {p.name for p in write_report(plain, tmp_path / "b",
+                                                                            formats=["md"]).paths}

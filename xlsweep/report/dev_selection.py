@@ -5,17 +5,21 @@ to the validation performance": a grid over such a key is a choice, made on dev,
 reader to pick from on test. :func:`select_on_dev` keeps, per method (and per target, when the paper tunes per
 target) and per setting of the other grid keys, the trials of the value whose mean dev score over seeds is
 highest; their cells then carry :data:`SELECTED` for the key, so the tables show one row per method, marked as
-selected on dev. The per-value tables are written as before.
+selected on dev. The per-value tables are written as before. A MetaXL-family trial is chosen on its own
+target; a meta-learning trial (X-MAML, XLA-MAML: one model scored on every target) per target is chosen once per
+target column, so one row may take different values in different columns (the footnote lists each choice).
 
 A trial's dev score: ``dev_best`` (MetaXL-family trials: the kept epoch's score on the target's dev split),
-else ``dev/<target>`` (per target) or ``dev_avg`` (a search objective's dev scores). Ties keep the value that
-comes first in the grid.
+else ``dev/<target>`` (per target) or ``dev_avg`` (a search objective's dev scores: meta-learning trials report
+dev scores only with ``search.metric`` set, which validation requires of a meta-learning key in
+``select_on_dev``). A trial without one keeps its value (it is not merged into the selected row). Ties keep the
+value that comes first in the grid.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +46,7 @@ class Selection:
     value: Any
     dev: float
     settings: str = ""  # the other grid keys' values, when they vary
+    aux: str = ""  # a meta-learning row's auxiliary choice (its rows differ by it)
 
 
 def _dev(record: RunRecord, target: str) -> float | None:
@@ -66,27 +71,47 @@ def select_on_dev(records: Sequence[RunRecord], keys: Sequence[str], *,
         return list(records), []
     groups: dict[tuple[Any, ...], dict[tuple[Any, ...], list[RunRecord]]] = {}
     kept: list[RunRecord] = []
-    for record in records:
-        applied = [k for k in keys if k in record.cell and _applies(record, k)]
-        target = record.query[0] if record.algorithm in TRANSFER and per_target and record.query else ""
-        if not applied or _dev(record, target) is None:
-            kept.append(_marked(record, [k for k in keys if k in record.cell]))
+    for whole in records:
+        applied = [k for k in keys if k in whole.cell and _applies(whole, k)]
+        if not applied:
+            kept.append(_marked(whole, [k for k in keys if k in whole.cell]))
             continue
-        others = tuple(sorted((k, repr(v)) for k, v in record.cell.items() if k not in (*keys, *_SHOWN)))
-        where = record.aux if record.algorithm not in TRANSFER else ",".join(record.support)
-        group = (record.algorithm, where, target, others)
-        value = tuple(repr(record.cell[k]) for k in applied)
-        groups.setdefault(group, {}).setdefault(value, []).append(record)
+        for target, record in _targets(whole, per_target):
+            if _dev(record, target) is None:
+                kept.append(record)  # nothing to choose by: its row keeps its value, not marked as selected
+                continue
+            others = tuple(sorted((k, repr(v)) for k, v in record.cell.items() if k not in (*keys, *_SHOWN)))
+            where = record.aux if record.algorithm not in TRANSFER else ",".join(record.support)
+            group = (record.algorithm, where, target, others)
+            value = tuple(repr(record.cell[k]) for k in applied)
+            groups.setdefault(group, {}).setdefault(value, []).append(record)
     selections: list[Selection] = []
-    for (algorithm, _, target, others), by_value in groups.items():
+    for (algorithm, where, target, others), by_value in groups.items():
         scores = {value: mean([_dev(r, target) or 0.0 for r in members]) for value, members in by_value.items()}
         best = max(scores, key=lambda v: scores[v])  # max keeps the first of equal scores: grid order
         members = by_value[best]
         applied = [k for k in keys if k in members[0].cell and _applies(members[0], k)]
         shown = ", ".join(f"{k.rsplit('.', 1)[-1]}={v}" for k, v in others) if others else ""
-        selections += [Selection(algorithm, target, k, members[0].cell[k], scores[best], shown) for k in applied]
+        aux = where if algorithm not in TRANSFER else ""
+        selections += [Selection(algorithm, target, k, members[0].cell[k], scores[best], shown, aux) for k in applied]
         kept += [_marked(r, keys) for r in members]
     return kept, selections
+
+
+def _targets(record: RunRecord, per_target: bool) -> list[tuple[str, RunRecord]]:
+    """The (target, trial) pairs a choice is made for: a MetaXL-family trial on its own target; per target, a
+    meta-learning trial once per target it scored, as a trial scored on that target alone; else the whole trial."""
+    if not per_target:
+        return [("", record)]
+    if record.algorithm in TRANSFER:
+        return [(record.query[0] if record.query else "", record)]
+    langs = dict.fromkeys(lang for per in record.scores.values() for lang in per)
+    return [(lang, dataclasses.replace(record, scores=_only(record.scores, lang),
+                                       baseline=_only(record.baseline, lang))) for lang in langs] or [("", record)]
+
+
+def _only(by_metric: Mapping[str, Mapping[str, float]], lang: str) -> dict[str, dict[str, float]]:
+    return {metric: {lang: per[lang]} for metric, per in by_metric.items() if lang in per}
 
 
 def _marked(record: RunRecord, keys: Sequence[str]) -> RunRecord:
@@ -95,7 +120,8 @@ def _marked(record: RunRecord, keys: Sequence[str]) -> RunRecord:
 
 
 def _choice(s: Selection) -> str:
-    where = f"{s.algorithm}{' ' + s.target if s.target else ''}{' (' + s.settings + ')' if s.settings else ''}"
+    row = f"{s.algorithm}{' (' + s.aux + ')' if s.aux else ''}"
+    where = f"{row}{' ' + s.target if s.target else ''}{' (' + s.settings + ')' if s.settings else ''}"
     value = f"{s.value:g}" if isinstance(s.value, float) else str(s.value)
     return f"{where}: {s.key.rsplit('.', 1)[-1]}={value}"
 

@@ -12,6 +12,8 @@ primary one, and ``_fewshot`` for the few-shot scores ``fs_<metric>`` when trial
 * meta-learning trials: ``aux_table.{md,csv,tex}`` (Table 3 of XLA-MAML),
   ``aux_target_delta.png`` (heatmap, significant cells marked) and ``aux_target_delta.csv``;
 * MetaXL-family trials: ``method_table.{md,csv,tex}`` (Tables 2/4 of MetaXL);
+* with ``select_on_dev`` keys (:mod:`xlsweep.report.dev_selection`), next to those: ``aux_table_dev_selected``,
+  ``aux_target_delta_dev_selected`` and ``method_table_dev_selected``, the dev-best values' test scores;
 * always: ``best_pairs.csv`` and ``report.html`` (last), the self-contained page of all of them
   (:mod:`xlsweep.report.html_report`) — ``report.html`` is the one name other code may rely on.
 
@@ -176,6 +178,13 @@ def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequenc
             paths += write_table(table, out / f"aux_table{suffix}{tag}", formats)
             paths += _heatmap(table, out / f"aux_target_delta{suffix}{tag}", formats, sweep=results.sweep, mode=mode,
                               alpha=alpha)
+            selected = dev_selected_aux_table(records, name, results, alpha=alpha, mode=mode)
+            if selected is not None:  # the tuned keys chosen on dev, next to the per-value table and heatmap
+                tables.append(selected)
+                paths += write_table(selected, out / f"aux_table_dev_selected{suffix}{tag}", formats)
+                paths += _heatmap(selected, out / f"aux_target_delta_dev_selected{suffix}{tag}", formats, mode=mode,
+                                  sweep=f"{results.sweep}, {', '.join(results.select_on_dev)} selected on dev",
+                                  alpha=alpha)
         if transfer:
             table = method_paper_table(records, name, baseline=baseline, alpha=alpha,
                                        title=f"{results.sweep}: {name} by method ({mode})")
@@ -199,6 +208,20 @@ def dev_selected_table(records: Sequence[RunRecord], metric: str, results: Sweep
     chosen, selections = select_on_dev(records, keys, per_target=per_target)
     table = method_paper_table(chosen, metric, baseline=baseline, alpha=alpha,
                                title=f"{results.sweep}: {metric} by method, {', '.join(keys)} selected on dev ({mode})")
+    return dataclasses.replace(table, notes=(*table.notes, selection_note(selections, keys, per_target)))
+
+
+def dev_selected_aux_table(records: Sequence[RunRecord], metric: str, results: SweepResults, *, alpha: float,
+                           mode: str) -> PaperTable | None:
+    """The aux table of the meta-learning trials of each row's dev-best values of ``results.select_on_dev``;
+    ``None`` when no meta-learning trial varies in those keys (or none has a dev score to choose by)."""
+    keys, per_target = results.select_on_dev, results.select_per_target
+    maml = [r for r in records if r.algorithm not in TRANSFER]
+    chosen, selections = select_on_dev(maml, keys, per_target=per_target)
+    if not selections:
+        return None
+    table = aux_paper_table(chosen, metric, alpha=alpha, title=f"{results.sweep}: {metric} by auxiliary languages, "
+                                                               f"{', '.join(keys)} selected on dev ({mode})")
     return dataclasses.replace(table, notes=(*table.notes, selection_note(selections, keys, per_target)))
 
 
