@@ -67,4 +67,8 @@ def test_select_on_dev_names_grid_axes_only() -> None:
     with pytest.raises(ConfigError, match=r"select_on_dev.keys: 'meta.meta_lr' is not a swept hyperparameter; "
                                           r"expected a grid axis other than seed and meta.algorithm"):
         validate_axes(sweep)
-    validate_axes(dataclasses.replace(sweep, select_on_dev=SelectOnDevConfig(keys=("meta.inner_lr",))))
+    tuned = dataclasses.replace(sweep, select_on_dev=SelectOnDevConfig(keys=("meta.inner_lr",)))
+    with pytest.raises(ConfigError, match=r"select_on_dev.keys: 'meta.inner_lr' is chosen on dev, but xla-maml "
+                                          r"trials score the dev split only for an objective.*search.metric: dev_avg"):
+        validate_axes(tuned)  # no dev score to choose by
+    validate_axes(dataclasses.replace(tuned, search=dataclasses.replace(tuned.search, metric="dev_avg")))

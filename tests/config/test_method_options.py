@@ -184,3 +184,23 @@ def test_metaxl_errors_name_the_value_and_the_new_key(raw: dict[str, Any], fragm
 def test_the_paper_step_takes_a_target_batch_of_one() -> None:
     (_, cfg), = _cells(_metaxl({"step": "paper", "target_batch": 1}))
     assert cfg.metaxl.target_batch == 1
+
+
+@pytest.mark.parametrize(("meta", "fragment"), [
+    ({"optimizer": "adam"}, "meta.optimizer: got 'adam', which reptile does not read"),
+    ({"schedule": "constant"}, "meta.schedule: got 'constant', which reptile does not read"),
+], ids=["optimizer", "schedule"])
+def test_reptile_refuses_an_optimiser_or_schedule_it_would_ignore(meta: dict[str, Any], fragment: str) -> None:
+    message = _error(_sweep({"algorithm": "reptile", **meta}))
+    assert fragment in message and "expected the default" in message
+    (_, cfg), = _cells(_sweep({"algorithm": "reptile"}))  # the defaults: nothing set that does nothing
+    assert (cfg.meta.optimizer, cfg.meta.schedule) == ("adamw", "linear")
+
+
+def test_a_reptile_cell_beside_other_methods_takes_the_defaults_of_the_keys_it_does_not_read() -> None:
+    cells = _cells(_sweep({"optimizer": "adam", "schedule": "constant"},
+                          grid={"meta.algorithm": ["xla-maml", "reptile"]}))
+    assert [(cfg.meta.algorithm, cfg.meta.optimizer, cfg.meta.schedule) for _, cfg in cells] == [
+        ("xla-maml", "adam", "constant"), ("reptile", "adamw", "linear")]
+    message = _error(_sweep(grid={"meta.algorithm": ["xla-maml", "reptile"], "meta.optimizer": ["adam", "adamw"]}))
+    assert "meta.optimizer: got 'adam', which reptile does not read" in message  # swept for reptile too: refused

@@ -176,7 +176,8 @@ class MetaConfig:
     ``inner_lr`` on the support batch, then one on the query batch, from θ; θ ← θ + ε·mean(θ̃ − θ)
     over the ``meta_batch`` episodes, ε = ``meta_lr`` on the linear schedule (``first_order``,
     ``inner_backend``, ``adapt``, ``weight_decay``, ``optimizer`` and ``schedule`` do not apply: Reptile is first
-    order by design and its ε follows the linear schedule).
+    order by design and its ε follows the linear schedule; a non-default ``optimizer`` or ``schedule`` is refused
+    for a reptile trial, and a reptile cell of a grid over ``meta.algorithm`` takes their defaults).
 
     For ``metaxl``, ``jt``, ``jt-rtn`` and ``target-only``, ``support`` are the source
     languages (their ``train`` split) and ``query`` the one target language (its

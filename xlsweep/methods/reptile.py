@@ -6,9 +6,11 @@ The whole method: this module (its registry entry), :mod:`xlsweep.train.reptile`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from xlsweep.config.errors import ConfigError
 from xlsweep.methods._episodes import episode_method
 
 if TYPE_CHECKING:
@@ -33,4 +35,33 @@ def _reptile_learner(cfg: TrialConfig, model: nn.Module, data: Mapping[str, Feat
                           device=device)
 
 
-METHODS = (episode_method(name="reptile", label="Reptile", order=20, make=_reptile_learner, target_inner=True),)
+_UNREAD = ("optimizer", "schedule")
+"""``meta`` keys Reptile does not read (its outer step is SGD on the linear schedule) that have other values."""
+
+
+def _defaults() -> dict[str, Any]:
+    from xlsweep.config.schema import MetaConfig
+
+    return {name: getattr(MetaConfig(), name) for name in _UNREAD}
+
+
+def _reptile_check(cfg: TrialConfig) -> None:
+    """A ``meta.optimizer`` or ``meta.schedule`` Reptile would ignore is refused: a setting that does nothing."""
+    for name, default in _defaults().items():
+        if getattr(cfg.meta, name) != default:
+            raise ConfigError(f"meta.{name}: got {getattr(cfg.meta, name)!r}, which reptile does not read (its outer "
+                              f"step is SGD with ε = meta.meta_lr on the linear schedule); expected the default "
+                              f"{default!r} (leave it unset), or an algorithm that reads it (xla-maml, x-maml)")
+
+
+def _reptile_cell(cfg: TrialConfig, overrides: Mapping[str, Any]) -> TrialConfig:
+    """A reptile cell of a grid that sweeps ``meta.algorithm``: ``meta.optimizer`` and ``meta.schedule`` are the
+    other methods' settings, so the cell takes the defaults (what Reptile runs), unless the grid sweeps them."""
+    if "meta.algorithm" not in overrides:
+        return cfg
+    reset = {name: default for name, default in _defaults().items() if f"meta.{name}" not in overrides}
+    return dataclasses.replace(cfg, meta=dataclasses.replace(cfg.meta, **reset))
+
+
+METHODS = (episode_method(name="reptile", label="Reptile", order=20, make=_reptile_learner, own=_reptile_check,
+                          target_inner=True, resolve=_reptile_cell),)

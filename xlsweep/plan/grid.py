@@ -137,6 +137,13 @@ def validate_axes(sweep: SweepConfig) -> None:
         if key not in axes or key in ("seed", "meta.algorithm"):
             raise ConfigError(f"select_on_dev.keys: {key!r} is not a swept hyperparameter; expected a grid axis "
                               f"other than seed and meta.algorithm (this grid has {axes})")
+    algorithms = dict(sweep.grid.axes).get("meta.algorithm", (sweep.trial.meta.algorithm,))
+    episodes = [str(a) for a in algorithms if not known_method(str(a)).one_target]
+    tuned = [k for k in sweep.select_on_dev.keys if not k.startswith("metaxl.")]
+    if episodes and tuned and not sweep.search.metric:  # MetaXL-family trials always score their target's dev split
+        raise ConfigError(f"select_on_dev.keys: {tuned[0]!r} is chosen on dev, but {episodes[0]} trials score the dev "
+                          "split only for an objective, so there is nothing to choose by; set search.metric: dev_avg "
+                          "(languages: search.languages, which must be held out of meta-learning)")
 
 
 def validate_size(sweep: SweepConfig) -> None:
