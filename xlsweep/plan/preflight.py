@@ -55,22 +55,24 @@ Warn = Callable[[str], None]
 
 
 def preflight(cells: Cells, sweep: SweepConfig, *, output_dir: str | None = None,
-              warn: Warn | None = None) -> list[str]:
+              warn: Warn | None = None, note: Warn | None = None) -> list[str]:
     """Run every check of this module; return one phrase per check made (``validate`` prints them).
 
     ``warn`` (``validate`` gives one; a sweep does not): a hub model whose config is neither in the local HF
     cache nor downloadable because the hub is unreachable is reported through it and not checked, instead
-    of being an error.
+    of being an error. ``note`` is told, per local file read, the rows its format's rule skipped.
     """
     done = [check_directories(sweep, output_dir)]
     done += check_model((cfg for _, cfg in cells), warn=warn)
-    done += check_local_data(cells, sweep)
+    done += check_local_data(cells, sweep, note=note)
     return [d for d in done if d]
 
 
 # --------------------------------------------------------------------- directories
 def check_directories(sweep: SweepConfig, output_dir: str | None = None) -> str:
-    """``output_dir`` (or the ``--output-dir`` override) and ``cache_dir`` are not files, nor inside one."""
+    """``output_dir`` (or the ``--output-dir`` override) and ``cache_dir`` are not files, nor inside one, and can be
+    created and written: a probe directory is made and removed in the directory itself, or where it does not
+    exist yet in its nearest existing ancestor (nothing is left behind)."""
     for key, value in (("output_dir", output_dir or sweep.output_dir), ("cache_dir", sweep.cache_dir)):
         path = Path(value).expanduser()
         for part in (path, *path.parents):
@@ -78,7 +80,23 @@ def check_directories(sweep: SweepConfig, output_dir: str | None = None) -> str:
                 what = "is a file" if part == path else f"is inside {part}, which is a file"
                 raise ConfigError(f"{key}: {cut(str(path), 200)} {what}; expected a directory (or a path "
                                   "that does not exist yet) — choose another path or move the file")
+        _probe(key, path)
     return "output and cache directories"
+
+
+def _probe(key: str, path: Path) -> None:
+    """Make and remove a directory in ``path`` (or its nearest existing ancestor); ConfigError naming ``key``."""
+    import tempfile
+
+    ancestor = next(part for part in (path, *path.absolute().parents) if part.exists())
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".xlsweep-probe-", dir=ancestor))
+    except OSError as err:
+        verb = "written" if ancestor == path else "created"
+        where = "" if ancestor == path else f" (its nearest existing directory {cut(str(ancestor), 200)} refuses a new " \
+            "directory)"
+        raise ConfigError(f"{key}: {cut(str(path), 200)} cannot be {verb}{where}: {err.strerror or err}; expected a "
+                          "directory xlsweep can create and write — choose another path") from None
 
 
 # --------------------------------------------------------------------- model
@@ -210,11 +228,13 @@ def _fits(cfg: TrialConfig, config: Any, name: str) -> None:
 
 
 # --------------------------------------------------------------------- local data
-def check_local_data(cells: Cells, sweep: SweepConfig) -> list[str]:
+def check_local_data(cells: Cells, sweep: SweepConfig, *, note: Warn | None = None) -> list[str]:
     """Read every local file a trial reads, once per (source, language), with the task's reader.
 
-    A :class:`~xlsweep.data.schema.DataError` (a column, a label, a QA answer not in its context, ...) becomes
-    one :class:`ConfigError` naming the file and the record. Hub sources are left to the sweep.
+    A :class:`~xlsweep.data.schema.DataError` (a column, a label, a QA answer not in its context, a language
+    code in another case, ...) becomes one :class:`ConfigError` naming the file and the record. Rows a file's
+    format skips (MNLI's ``-`` label, 3-star reviews) are told to ``note``, one line per file and split. Hub
+    sources are left to the sweep.
     """
     read: set[tuple[str, str, str]] = set()
     for _, cfg in cells:
@@ -235,5 +255,7 @@ def check_local_data(cells: Cells, sweep: SweepConfig) -> list[str]:
             except DataError as err:
                 raise ConfigError(f"data: {err}") from None
             read.add(key)
+            for line in bench.skipped_lines(lang, split) if note is not None else ():
+                note(line)
     files = {path for _, path, _ in read}
     return [f"{len(files)} local data file{'' if len(files) == 1 else 's'} read"] if files else []

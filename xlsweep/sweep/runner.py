@@ -78,7 +78,8 @@ def run_sweep(
     cells = absolute_cells(expand_grid(sweep))  # checked when the sweep was loaded
     sweep = absolute_paths(sweep, output_dir)  # trials run in other working directories (and on other nodes)
     check_data_files(cells, sweep)
-    preflight(cells, sweep, output_dir=output_dir)  # directories, the model's config, local data contents
+    preflight(cells, sweep, output_dir=output_dir,  # directories, the model's config, local data contents
+              note=lambda line: log(f"skipped rows: {line}"))
     for line in tiny_default_warnings(cfg for _, cfg in cells) + repeated_trials(cells):
         log(f"warning: {line}")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
