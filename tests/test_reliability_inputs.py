@@ -162,11 +162,11 @@ def test_an_sqlite_file_that_is_not_an_mlflow_store_is_refused_untouched(tmp_pat
     path = tmp_path / "ok.yaml"
     path.write_text(TINY)
     _one_error(runner.invoke(app, ["sweep", str(path), "--tracking-uri", f"sqlite:///{db}"]),
-               [f"{db}", "is not an MLflow store", "experiments, runs"])
+               [f"{db}", "but not an MLflow store", "experiments, runs"])
     assert db.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.yaml", "other.db"]
     result = runner.invoke(app, ["report", "--tracking-uri", f"sqlite:///{db}"])
-    assert result.exit_code == 2 and "is not an MLflow store" in result.output
+    assert result.exit_code == 2 and "but not an MLflow store" in result.output
     assert db.read_bytes() == before
 
 
