@@ -20,6 +20,7 @@ Every problem is one :class:`~xlsweep.config.errors.ConfigError`.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -35,7 +36,7 @@ from xlsweep.methods import method, needed_splits
 from xlsweep.plan.grid import Cells
 from xlsweep.plan.objective import objective_languages
 
-__all__ = ["check_directories", "check_local_data", "check_model", "hub_unreachable", "preflight", "position_limit"]
+__all__ = ["check_directories", "check_local_data", "check_model", "hub_reachable", "hub_unreachable", "preflight", "position_limit"]
 
 # RoBERTa-style encoders number positions from padding_idx + 1 (= 2), so two of their position embeddings are
 # never used by a token (transformers' create_position_ids_from_input_ids).
@@ -153,6 +154,32 @@ def hub_unreachable(err: BaseException) -> bool:
     return False
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the HF hub can be asked at all: outgoing traffic allowed (``HF_HUB_OFFLINE``,
+    ``TRANSFORMERS_OFFLINE``) and a TCP connection to its host (``HF_ENDPOINT``) opens within ``timeout``
+    (tried once per process and host). Without this, huggingface_hub retries an unreachable hub for ~20 s,
+    a line per try, before it gives up.
+    """
+    import urllib.parse
+
+    if any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+           for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")):
+        return False
+    url = urllib.parse.urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    return _answers(url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443), timeout)
+
+
+@functools.cache
+def _answers(host: str, port: int, timeout: float) -> bool:
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
 def _model_config(name: str, *, warn: Warn | None = None) -> Any:
     """The ``PretrainedConfig`` of ``model.name`` (a local directory or a hub name), read without weights.
 
@@ -165,7 +192,9 @@ def _model_config(name: str, *, warn: Warn | None = None) -> Any:
     if local:
         _local_model(path, name)
     try:
-        return AutoConfig.from_pretrained(str(path) if local else name)
+        if local:
+            return AutoConfig.from_pretrained(str(path))
+        return AutoConfig.from_pretrained(name, local_files_only=not hub_reachable())  # offline: the cache, at once
     except Exception as err:  # OSError (not found, offline), ValueError (unknown model type), JSON errors
         reason = cut(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__, 300)
         if local:
