@@ -38,7 +38,8 @@ import datasets
 
 from xlsweep.data.schema import NER_TAGS, DataError, check_qa_rows, task_features
 
-__all__ = ["FORMATS", "NO_CONSENSUS", "THREE_STARS", "Skipped", "read_conll", "read_file", "read_nli", "read_sentiment", "read_squad"]
+__all__ = ["FORMATS", "NO_CONSENSUS", "THREE_STARS", "Skipped", "read_conll", "read_file", "read_nli", "read_sentiment",
+           "read_squad"]
 
 FORMATS = {
     "nli": "XNLI's TSV (columns language, gold_label, sentence1, sentence2, pairID), MNLI's GLUE TSV "

@@ -36,7 +36,8 @@ from xlsweep.methods import method, needed_splits
 from xlsweep.plan.grid import Cells
 from xlsweep.plan.objective import objective_languages
 
-__all__ = ["check_directories", "check_local_data", "check_model", "hub_reachable", "hub_unreachable", "preflight", "position_limit"]
+__all__ = ["check_directories", "check_local_data", "check_model", "hub_reachable", "hub_unreachable", "preflight",
+           "position_limit"]
 
 # RoBERTa-style encoders number positions from padding_idx + 1 (= 2), so two of their position embeddings are
 # never used by a token (transformers' create_position_ids_from_input_ids).
@@ -94,8 +95,8 @@ def _probe(key: str, path: Path) -> None:
         os.rmdir(tempfile.mkdtemp(prefix=".xlsweep-probe-", dir=ancestor))
     except OSError as err:
         verb = "written" if ancestor == path else "created"
-        where = "" if ancestor == path else f" (its nearest existing directory {cut(str(ancestor), 200)} refuses a new " \
-            "directory)"
+        where = "" if ancestor == path else \
+            f" (its nearest existing directory {cut(str(ancestor), 200)} refuses a new directory)"
         raise ConfigError(f"{key}: {cut(str(path), 200)} cannot be {verb}{where}: {err.strerror or err}; expected a "
                           "directory xlsweep can create and write — choose another path") from None
 
@@ -284,7 +285,8 @@ def check_local_data(cells: Cells, sweep: SweepConfig, *, note: Warn | None = No
             except DataError as err:
                 raise ConfigError(f"data: {err}") from None
             read.add(key)
-            for line in bench.skipped_lines(lang, split) if note is not None else ():
-                note(line)
+            if note is not None:
+                for line in bench.skipped_lines(lang, split):
+                    note(line)
     files = {path for _, path, _ in read}
     return [f"{len(files)} local data file{'' if len(files) == 1 else 's'} read"] if files else []

@@ -17,6 +17,7 @@ to end them by hand). A cluster's processes (``--address``) are not the driver's
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -140,10 +141,8 @@ def _end(procs: list[tuple[int, int]], grace: float) -> None:
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid, start in procs:
             if _alive(pid, start):
-                try:
+                with contextlib.suppress(OSError):  # gone meanwhile
                     os.kill(pid, sig)
-                except OSError:  # gone meanwhile
-                    pass
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and any(_alive(pid, start) for pid, start in procs):
             time.sleep(0.05)

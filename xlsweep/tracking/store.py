@@ -172,7 +172,8 @@ def check_uri(tracking_uri: str) -> None:
         return
     if tracking_uri.lower().startswith("sqlite"):  # sqlite//x.db, sqlite:/x.db, SQLITE:///x.db
         if not tracking_uri.startswith("sqlite:///") or tracking_uri == "sqlite:///":
-            raise TrackingError(f"{where} is malformed (an sqlite URI is sqlite:/// then the file's path); {_URI_FORMS}")
+            raise TrackingError(f"{where} is malformed (an sqlite URI is sqlite:/// then the file's path); "
+                                f"{_URI_FORMS}")
         return
     if _DATABASES.match(tracking_uri) or tracking_uri.startswith(("databricks", "uc:")):
         return
@@ -201,7 +202,7 @@ def _check_sqlite_content(path: Path, where: str) -> None:
     except sqlite3.Error as err:
         raise TrackingError(f"{str(path)!r} {where} is not a readable sqlite database ({err}); expected the MLflow "
                             "database a sweep wrote, or a new path") from None
-    if tables and not (_MLFLOW_TABLES <= tables and "run_uuid" in runs):
+    if tables and not (tables >= _MLFLOW_TABLES and "run_uuid" in runs):
         listed = ", ".join(sorted(tables)[:12]) + (", ..." if len(tables) > 12 else "")
         raise TrackingError(f"{str(path)!r} {where} is an sqlite database but not an MLflow store (its tables: "
                             f"{listed}); it is left untouched: pass another --tracking-uri (a new file is created)")
