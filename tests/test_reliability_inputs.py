@@ -196,3 +196,38 @@ def test_validate_and_the_sweep_log_say_how_many_rows_a_file_skipped(tmp_path: P
     assert note in result.output
     result = runner.invoke(app, ["sweep", str(path)])  # refused at MLflow (the fixture): the note came first
     assert note in result.output and no_work == ["MLflow"]
+
+
+def test_a_store_another_sweep_is_creating_is_read_again_once_it_is_done(tmp_path: Path) -> None:
+    """MLflow creates its tables, then alembic's: a store half made under the lock is not "another database"."""
+    import shutil
+    import threading
+    import time
+
+    from filelock import FileLock
+
+    from xlsweep.tracking import check_store, open_client
+
+    full = tmp_path / "full" / "mlflow.db"
+    full.parent.mkdir()
+    open_client(f"sqlite:///{full}").search_experiments()
+    db = tmp_path / "mlflow.db"
+    shutil.copyfile(full, db)
+    with sqlite3.connect(db) as con:
+        con.execute("DROP TABLE alembic_version")
+    con.close()
+    held = threading.Event()
+
+    def create() -> None:  # another sweep, creating the store under the lock
+        with FileLock(str(tmp_path / ".mlflow.db.lock")):
+            held.set()
+            time.sleep(0.5)
+            shutil.copyfile(full, db)
+
+    creator = threading.Thread(target=create)
+    creator.start()
+    held.wait(10)
+    try:
+        check_store(f"sqlite:///{db}", create=True, write=True)
+    finally:
+        creator.join()

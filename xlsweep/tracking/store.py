@@ -187,11 +187,8 @@ def check_uri(tracking_uri: str) -> None:
 _MLFLOW_TABLES = {"alembic_version", "experiments", "runs"}
 
 
-def _check_sqlite_content(path: Path, where: str) -> None:
-    """An existing non-empty sqlite file is a readable database and, if it has tables, an MLflow store; read
-    read-only (``mode=ro``), so a file that is neither is refused before MLflow migrates anything into it."""
-    if path.stat().st_size == 0:
-        return
+def _tables(path: Path, where: str) -> tuple[set[str], set[str]]:
+    """The tables of the sqlite file ``path`` and the columns of its ``runs``, read read-only (``mode=ro``)."""
     try:
         con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
         try:
@@ -202,6 +199,20 @@ def _check_sqlite_content(path: Path, where: str) -> None:
     except sqlite3.Error as err:
         raise TrackingError(f"{str(path)!r} {where} is not a readable sqlite database ({err}); expected the MLflow "
                             "database a sweep wrote, or a new path") from None
+    return tables, runs
+
+
+def _check_sqlite_content(path: Path, where: str) -> None:
+    """An existing non-empty sqlite file is a readable database and, if it has tables, an MLflow store; read
+    read-only, so a file that is neither is refused before MLflow migrates anything into it. A store another
+    xlsweep process is creating right now (its lock file beside it exists) is read again once it is done."""
+    if path.stat().st_size == 0:
+        return
+    tables, runs = _tables(path, where)
+    lock = path.with_name(f".{path.name}.lock")
+    if tables and not (tables >= _MLFLOW_TABLES and "run_uuid" in runs) and lock.is_file() and _writable(lock):
+        with FileLock(str(lock), timeout=600):
+            tables, runs = _tables(path, where)
     if tables and not (tables >= _MLFLOW_TABLES and "run_uuid" in runs):
         listed = ", ".join(sorted(tables)[:12]) + (", ..." if len(tables) > 12 else "")
         raise TrackingError(f"{str(path)!r} {where} is an sqlite database but not an MLflow store (its tables: "
