@@ -146,3 +146,40 @@ def test_a_sweep_logs_the_tiny_default_warnings_before_any_work(tmp_path: Path,
     assert [line.split()[1] for line in lines] == ["stage1.lr", "meta.inner_lr", "meta.meta_lr", "data.max_length"]
     assert all(line.startswith("warning: ") and str(model) in line for line in lines)
     assert not (tmp_path / "runs").exists()
+
+
+def test_an_unreachable_hub_is_one_warning_at_once_without_retries(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline mode not set and no network: the hub is not asked (huggingface_hub would retry ~20 s, a line per
+    try); the local cache is read and validate warns once."""
+    import socket
+
+    import transformers
+
+    from xlsweep.plan import preflight
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid:4443")
+    preflight._answers.cache_clear()
+    dialled: list[object] = []
+
+    def no_network(address, *args, **kwargs):  # type: ignore[no-untyped-def]
+        dialled.append(address)
+        raise OSError("Network is unreachable")
+
+    asked: list[bool] = []
+
+    def from_pretrained(name, *args, local_files_only=False, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(local_files_only)
+        if not local_files_only:  # what huggingface_hub would retry for ~20 s
+            raise ConnectionError("Max retries exceeded (Network is unreachable)")
+        raise LocalEntryNotFoundError("not in the local cache")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", from_pretrained)
+    result = runner.invoke(app, ["validate", str(_config(tmp_path, extra="grid: {seed: [0, 1]}\n"))])
+    preflight._answers.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert result.output.count(UNCHECKED) == 1 and "Retry" not in result.output
+    assert asked == [True] and dialled == [("hub.invalid", 4443)]

@@ -46,7 +46,7 @@ def languages(
             fail(f"{config}: data.benchmark is {data.benchmark!r}; only the synthetic benchmark has a planted family")
         synthetic = data.synthetic
     else:
-        synthetic = SyntheticDataConfig(seed=seed, languages=n or (), family_seed=family_seed)
+        synthetic = SyntheticDataConfig(seed=seed, languages=() if n is None else n, family_seed=family_seed)
     try:
         bench = synthetic_benchmark(synthetic)
     except ValueError as err:

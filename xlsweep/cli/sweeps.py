@@ -145,7 +145,8 @@ def _validate(config: Path) -> None:
         cells = expand_grid(cfg)
         check_data_files(cells, cfg)
         checked = preflight(cells, cfg, warn=lambda line: typer.secho(f"warning: {line}", fg=typer.colors.YELLOW,
-                                                                      err=True))
+                                                                      err=True),
+                            note=lambda line: typer.echo(f"skipped rows: {line}"))
     except (SweepError, ConfigError) as err:
         fail(f"{config}: {err}")
     if cfg.search.searcher == "optuna":

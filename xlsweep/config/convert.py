@@ -22,11 +22,15 @@ from typing import Any, Literal
 from xlsweep.config.errors import ConfigError
 from xlsweep.config.yaml_reader import cut, short
 
-__all__ = ["MAX_SEED", "REPLACED_KEYS", "build", "canonical", "convert", "get_path", "set_path", "to_dict"]
+__all__ = ["MAX_COUNT", "MAX_SEED", "REPLACED_KEYS", "build", "canonical", "convert", "get_path", "set_path", "to_dict"]
 
 MAX_SEED = 2**32 - 1
 """The largest seed: numpy's legacy ``RandomState`` (which Optuna's sampler uses) takes 0 to 2**32 - 1; torch,
 ``random`` and ``default_rng`` take more, but every seed field has the one range every consumer accepts."""
+
+MAX_COUNT = 2**31 - 1
+"""The largest magnitude of every other integer (steps, sizes, epochs, limits, ...): what an int32 holds, which
+torch, numpy and Ray Tune's loggers (a Python integer beyond int64 is an object array to them) all take."""
 
 REPLACED_KEYS = {  # an old key's message names the key that replaces it, not "unknown key"
     "metaxl.target_in_step": "metaxl.step (true: authors-code, which now splits one target batch in halves as "
@@ -97,6 +101,8 @@ def _scalar(value: Any, tp: Any, path: str) -> Any:
         ok = isinstance(value, int) and not isinstance(value, bool)
         if ok and _is_seed(path) and not 0 <= value <= MAX_SEED:
             raise ConfigError(f"{path}: got {short(value)}; expected a seed from 0 to 2**32 - 1 ({MAX_SEED})")
+        if ok and not _is_seed(path) and abs(value) > MAX_COUNT:
+            raise ConfigError(f"{path}: got {short(value)}; expected an integer of at most 2**31 - 1 ({MAX_COUNT:,})")
     elif tp is float:
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         value = float(value) if ok else value

@@ -29,13 +29,24 @@ AUX_KEYS = ("meta.support", "meta.query", "meta")
 
 
 def read_config_file(path: Path) -> Any:
-    """The parsed YAML of a config file; :class:`ConfigError` (naming the file) when it is missing or unreadable."""
+    """The parsed YAML of a config file; :class:`ConfigError` (naming the file) when it is missing, not a regular
+    file (a directory, a device), unreadable or empty (nothing but comments and blank lines)."""
+    if path.is_dir():
+        raise ConfigError(f"{path}: a directory; expected a YAML config file such as tune_configs/demo.yaml (to check "
+                          "every config in it: xlsweep validate DIR/*.yaml)")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path}: not a regular file (a device, a pipe or a socket); expected a YAML config file "
+                          "such as tune_configs/demo.yaml")
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file; expected a YAML file such as tune_configs/demo.yaml")
     try:
-        return read_yaml(path)
+        raw = read_yaml(path)
     except YamlError as err:
         raise ConfigError(f"{path}: {err}") from None
+    if raw is None:
+        raise ConfigError(f"{path}: the file is empty; expected a sweep config (a mapping of sections: name, meta, "
+                          "grid, ...) such as tune_configs/demo.yaml")
+    return raw
 
 
 def read_sweep(raw: Any, *, default_name: str = "sweep") -> SweepConfig:
@@ -95,7 +106,13 @@ def _product(spec: Any, path: str) -> list[AuxChoice]:
     for side, sets in sides.items():
         no_repeats(f"{path}.product.{side}", sets, frozenset, list)
     # a language set never pairs with itself: support [a, b] x query [a, b] gives a→b and b→a
-    return [AuxChoice(s, q) for s, q in itertools.product(sides["support"], sides["query"]) if set(s) != set(q)]
+    choices = [AuxChoice(s, q) for s, q in itertools.product(sides["support"], sides["query"]) if set(s) != set(q)]
+    if not choices and sides["support"] and all(sides["query"]):
+        shown = ", ".join(short(list(s)) for s in sides["support"])
+        raise ConfigError(f"{path}.product: every support set is its query set ({shown}) and a language set never "
+                          "pairs with itself; expected a query language other than the support's (for support and "
+                          "query drawn from one language use meta.algorithm: x-maml with {support: [...]} only)")
+    return choices
 
 
 def _read_aux(raw: Any) -> tuple[AuxChoice, ...]:

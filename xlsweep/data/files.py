@@ -38,7 +38,8 @@ import datasets
 
 from xlsweep.data.schema import NER_TAGS, DataError, check_qa_rows, task_features
 
-__all__ = ["FORMATS", "read_conll", "read_file", "read_nli", "read_sentiment", "read_squad"]
+__all__ = ["FORMATS", "NO_CONSENSUS", "THREE_STARS", "Skipped", "read_conll", "read_file", "read_nli", "read_sentiment",
+           "read_squad"]
 
 FORMATS = {
     "nli": "XNLI's TSV (columns language, gold_label, sentence1, sentence2, pairID), MNLI's GLUE TSV "
@@ -56,11 +57,21 @@ _PREFIX = re.compile(r"^([a-z][a-z-]{1,11}):(?=.)")
 _BINARY = {"0": 0, "1": 1, "negative": 0, "positive": 1, "neg": 0, "pos": 1}
 
 
-def read_file(path: Path, task: str, language: str, *, split: str | None = None) -> datasets.Dataset:
+Skipped = dict[str, int]
+"""Rows a reader skipped by its format's rule, counted by reason (e.g. ``{"3-star reviews (...)": 12}``)."""
+
+NO_CONSENSUS = "rows with gold_label '-' (no consensus)"
+THREE_STARS = "3-star reviews (neither negative nor positive)"
+
+
+def read_file(path: Path, task: str, language: str, *, split: str | None = None,
+              skipped: Skipped | None = None) -> datasets.Dataset:
     """``language``'s data in the file at ``path``, in ``task``'s canonical schema.
 
     ``split`` only names the data in errors. Every problem (missing file, unparseable content, missing
-    columns, no rows for ``language``) is a :class:`DataError` naming the file and what was expected.
+    columns, no rows for ``language``, a row whose language code differs from ``language`` only in case) is a
+    :class:`DataError` naming the file and what was expected. Rows the format's rule skips (MNLI's ``-``
+    label, a 3-star review) are counted by reason into ``skipped``; no other row is ever dropped.
     """
     readers = {"nli": read_nli, "qa": read_squad, "ner": read_conll, "sentiment": read_sentiment}
     task_features(task)  # an unknown task is a ValueError naming the tasks
@@ -70,7 +81,7 @@ def read_file(path: Path, task: str, language: str, *, split: str | None = None)
         state = "a directory" if path.is_dir() else "no such file"
         raise DataError(f"{path}: {state}; expected the {task} data of {what} as {FORMATS[task]}")
     try:
-        return readers[task](path, language)
+        return readers[task](path, language, skipped=skipped)
     except UnicodeDecodeError as err:
         raise DataError(f"{path}: not UTF-8 text ({err}); expected {FORMATS[task]}") from None
 
@@ -150,26 +161,49 @@ def _nli_columns(path: Path, header: list[str]) -> dict[str, int]:
     return at | {c: col[c] for c in ("language", "pairID") if c in col}
 
 
-def read_nli(path: Path, language: str) -> datasets.Dataset:
-    """An XNLI TSV (``language``'s rows), MNLI's GLUE TSV or an XNLI-MT TSV (every row) as the ``nli`` schema."""
+def _blank(row: list[str]) -> bool:
+    """A blank line (whitespace only, tabs included): a separator, not a row with missing fields."""
+    return not "".join(row).strip()
+
+
+def _other_case(path: Path, language: str, found: list[tuple[int, str]]) -> DataError:
+    """The error for rows whose language code is ``language`` in another case (``ANA`` for ``ana``)."""
+    line, value = found[0]
+    return DataError(f"{path}, line {line}: language {value!r}; expected {language!r} as written elsewhere "
+                     f"({len(found)} rows write it in another case, e.g. {value!r}): codes are compared exactly, so "
+                     f"these rows would be dropped; write every row's language as {language!r}")
+
+
+def read_nli(path: Path, language: str, *, skipped: Skipped | None = None) -> datasets.Dataset:
+    """An XNLI TSV (``language``'s rows), MNLI's GLUE TSV or an XNLI-MT TSV (every row) as the ``nli`` schema.
+
+    A row whose language is ``language`` in another case is refused (a file exported with ``ANA`` beside
+    ``ana``): it is neither ``language``'s row nor another language's.
+    """
     columns: dict[str, list[Any]] = {"id": [], "premise": [], "hypothesis": [], "label": []}
     languages: set[str] = set()
+    other_case: list[tuple[int, str]] = []
+    skipped = {} if skipped is None else skipped
     rows = _csv_rows(path, delimiter="\t", quoting=csv.QUOTE_NONE)
     header = next(rows, (0, []))[1]
     at = _nli_columns(path, header)
     for line_num, row in rows:
-        if not row:
+        if _blank(row):
             continue
         where = f"{path}, line {line_num}"
         if len(row) <= max(at.values()) or len(row) > len(header):
             raise DataError(f"{where}: {len(row)} tab-separated fields; the header has {len(header)} (a tab inside "
                             "a sentence, or another delimiter?)")
         if "language" in at:
-            languages.add(row[at["language"]])
-            if row[at["language"]] != language:
+            code = row[at["language"]]
+            languages.add(code)
+            if code != language:
+                if code.strip().casefold() == language.casefold():
+                    other_case.append((line_num, code))
                 continue
         gold = row[at["label"]].strip()
         if gold == "-":  # MNLI: the annotators reached no consensus
+            skipped[NO_CONSENSUS] = skipped.get(NO_CONSENSUS, 0) + 1
             continue
         if gold not in _NLI_LABELS:
             raise DataError(f"{where}: {header[at['label']]} {gold!r}; expected entailment, neutral or "
@@ -178,6 +212,8 @@ def read_nli(path: Path, language: str) -> datasets.Dataset:
         columns["premise"].append(row[at["premise"]])
         columns["hypothesis"].append(row[at["hypothesis"]])
         columns["label"].append(_NLI_LABELS[gold])
+    if other_case:
+        raise _other_case(path, language, other_case)
     if not columns["id"]:
         if "language" in at:
             raise DataError(f"{path}: no rows of language {language!r}; the file has "
@@ -200,7 +236,7 @@ def _field(obj: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any
     return value
 
 
-def read_squad(path: Path, language: str) -> datasets.Dataset:
+def read_squad(path: Path, language: str, *, skipped: Skipped | None = None) -> datasets.Dataset:
     """A SQuAD 1.1 or MLQA JSON file as the ``qa`` schema; every answer must be a span of its context
     (:func:`~xlsweep.data.schema.check_qa_rows`), so SQuAD 2.0's unanswerable questions are refused."""
     data = _json(path.read_text(encoding="utf-8-sig"), str(path), FORMATS["qa"])
@@ -262,7 +298,7 @@ def _file_prefix(tokens: list[str]) -> str | None:
     return prefix if all(t.startswith(prefix) and len(t) > len(prefix) for t in tokens) else None
 
 
-def read_conll(path: Path, language: str) -> datasets.Dataset:
+def read_conll(path: Path, language: str, *, skipped: Skipped | None = None) -> datasets.Dataset:
     """A CoNLL/WikiAnn file as the ``ner`` schema, language prefixes (``en:Paris``) stripped."""
     sentences = _sentences(path)
     if not sentences:
@@ -292,7 +328,7 @@ def _records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         if repeated:
             raise DataError(f"{path}, line 1: the header repeats {repeated}; expected each column once")
         for line_num, row in rows:
-            if not row:
+            if _blank(row):
                 continue
             if len(row) != len(header):
                 raise DataError(f"{path}, line {line_num}: {len(row)} comma-separated fields; the header "
@@ -331,9 +367,10 @@ def _sentiment_label(record: dict[str, Any], where: str) -> int | None:
     return label
 
 
-def read_sentiment(path: Path, language: str) -> datasets.Dataset:
-    """A .csv, .jsonl or .json file of reviews as the ``sentiment`` schema."""
+def read_sentiment(path: Path, language: str, *, skipped: Skipped | None = None) -> datasets.Dataset:
+    """A .csv, .jsonl or .json file of reviews as the ``sentiment`` schema (3-star reviews counted in ``skipped``)."""
     columns: dict[str, list[Any]] = {"id": [], "text": [], "label": []}
+    skipped = {} if skipped is None else skipped
     rows = 0
     for where, record in _records(path):
         if not isinstance(record, dict):
@@ -345,6 +382,7 @@ def read_sentiment(path: Path, language: str) -> datasets.Dataset:
         label = _sentiment_label(record, where)
         rows += 1
         if label is None:
+            skipped[THREE_STARS] = skipped.get(THREE_STARS, 0) + 1
             continue
         columns["id"].append(str(record.get("id", record.get("review_id", rows - 1))))
         columns["text"].append(text)

@@ -31,11 +31,17 @@ from xlsweep.data.schema import NER_TAGS, NLI_LABELS, DataError, check_qa_rows, 
 __all__ = ["load_hub"]
 
 
-def load_hub(name: str, config: str | None, split: str, task: str, language: str) -> datasets.Dataset:
+NO_CONSENSUS = "rows labelled -1 (no consensus)"
+THREE_STARS = "3-star reviews (neither negative nor positive)"
+
+
+def load_hub(name: str, config: str | None, split: str, task: str, language: str, *,
+             skipped: dict[str, int] | None = None) -> datasets.Dataset:
     """The hub dataset ``name`` (``config``, ``split``) as ``task``'s canonical schema, for ``language``.
 
     Any failure of the hub or the loader (no connection, unknown name, config or split) and any missing
-    column is a :class:`DataError` naming the dataset, the split and the language.
+    column is a :class:`DataError` naming the dataset, the split and the language. Rows dropped by the
+    mapping (no consensus, 3 stars) are counted by reason into ``skipped``.
     """
     mappers = {"nli": _nli, "qa": _qa, "ner": _ner, "sentiment": _sentiment}
     task_features(task)  # an unknown task is a ValueError naming the tasks
@@ -47,7 +53,12 @@ def load_hub(name: str, config: str | None, split: str, task: str, language: str
                         "split on the hub and the network, or point data.sources at local files") from err
     if not isinstance(raw, datasets.Dataset):
         raise DataError(f"{where}: loaded a {type(raw).__name__}; expected one split (a datasets.Dataset)")
-    return mappers[task](raw, split, where)
+    ds = mappers[task](raw, split, where)
+    dropped = len(raw) - len(ds)
+    if dropped and skipped is not None:
+        reason = {"nli": NO_CONSENSUS, "sentiment": THREE_STARS}[task]
+        skipped[reason] = skipped.get(reason, 0) + dropped
+    return ds
 
 
 def _require(ds: datasets.Dataset, columns: Sequence[str], where: str, task: str) -> None:

@@ -221,6 +221,7 @@ class RealBenchmark:
         self.languages = tuple(languages)
         self.sources = dict(sources)
         self._cache: dict[tuple[str, str], datasets.Dataset] = {}
+        self._skipped: dict[tuple[str, str], tuple[str, dict[str, int]]] = {}
 
     def source(self, language: str, split: str) -> Source:
         """Where ``language``'s ``split`` comes from; ``DataError`` if it is unknown or not configured."""
@@ -243,15 +244,29 @@ class RealBenchmark:
         key = (language, split)
         if key not in self._cache:
             source = self.source(language, split)
+            skipped: dict[str, int] = {}
             if source.kind == "file":
                 assert source.path is not None
-                ds = files.read_file(source.path, self.task, language, split=split)
+                ds = files.read_file(source.path, self.task, language, split=split, skipped=skipped)
             else:
                 assert source.name is not None and source.hub_split is not None
-                ds = hub.load_hub(source.name, source.config, source.hub_split, self.task, language)
+                ds = hub.load_hub(source.name, source.config, source.hub_split, self.task, language, skipped=skipped)
             check_columns(ds, self.task, f"{source.describe()} ({language}.{split})")
             self._cache[key] = ds
+            if skipped:
+                self._skipped[key] = (source.describe(), skipped)
         return self._cache[key]
+
+    def skipped_lines(self, language: str, split: str) -> list[str]:
+        """What loading ``language``'s ``split`` skipped by its format's rule: one line naming the source, the rows
+        kept and each reason's count; empty when nothing was skipped (or the split is not loaded yet)."""
+        key = (language, split)
+        if key not in self._skipped:
+            return []
+        where, counts = self._skipped[key]
+        kept, total = len(self._cache[key]), sum(counts.values())
+        reasons = "; ".join(f"{n} {reason}" if len(counts) > 1 else reason for reason, n in counts.items())
+        return [f"{language}.{split}: {where}: {kept} row{'' if kept == 1 else 's'} kept, {total} skipped: {reasons}"]
 
 
 def missing_files(sources: Mapping[str, str], needed: Iterable[tuple[str, str, str]]) -> list[str]:

@@ -20,6 +20,7 @@ Every problem is one :class:`~xlsweep.config.errors.ConfigError`.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -35,7 +36,8 @@ from xlsweep.methods import method, needed_splits
 from xlsweep.plan.grid import Cells
 from xlsweep.plan.objective import objective_languages
 
-__all__ = ["check_directories", "check_local_data", "check_model", "hub_unreachable", "preflight", "position_limit"]
+__all__ = ["check_directories", "check_local_data", "check_model", "hub_reachable", "hub_unreachable", "preflight",
+           "position_limit"]
 
 # RoBERTa-style encoders number positions from padding_idx + 1 (= 2), so two of their position embeddings are
 # never used by a token (transformers' create_position_ids_from_input_ids).
@@ -55,22 +57,24 @@ Warn = Callable[[str], None]
 
 
 def preflight(cells: Cells, sweep: SweepConfig, *, output_dir: str | None = None,
-              warn: Warn | None = None) -> list[str]:
+              warn: Warn | None = None, note: Warn | None = None) -> list[str]:
     """Run every check of this module; return one phrase per check made (``validate`` prints them).
 
     ``warn`` (``validate`` gives one; a sweep does not): a hub model whose config is neither in the local HF
     cache nor downloadable because the hub is unreachable is reported through it and not checked, instead
-    of being an error.
+    of being an error. ``note`` is told, per local file read, the rows its format's rule skipped.
     """
     done = [check_directories(sweep, output_dir)]
     done += check_model((cfg for _, cfg in cells), warn=warn)
-    done += check_local_data(cells, sweep)
+    done += check_local_data(cells, sweep, note=note)
     return [d for d in done if d]
 
 
 # --------------------------------------------------------------------- directories
 def check_directories(sweep: SweepConfig, output_dir: str | None = None) -> str:
-    """``output_dir`` (or the ``--output-dir`` override) and ``cache_dir`` are not files, nor inside one."""
+    """``output_dir`` (or the ``--output-dir`` override) and ``cache_dir`` are not files, nor inside one, and can be
+    created and written: a probe directory is made and removed in the directory itself, or where it does not
+    exist yet in its nearest existing ancestor (nothing is left behind)."""
     for key, value in (("output_dir", output_dir or sweep.output_dir), ("cache_dir", sweep.cache_dir)):
         path = Path(value).expanduser()
         for part in (path, *path.parents):
@@ -78,7 +82,23 @@ def check_directories(sweep: SweepConfig, output_dir: str | None = None) -> str:
                 what = "is a file" if part == path else f"is inside {part}, which is a file"
                 raise ConfigError(f"{key}: {cut(str(path), 200)} {what}; expected a directory (or a path "
                                   "that does not exist yet) — choose another path or move the file")
+        _probe(key, path)
     return "output and cache directories"
+
+
+def _probe(key: str, path: Path) -> None:
+    """Make and remove a directory in ``path`` (or its nearest existing ancestor); ConfigError naming ``key``."""
+    import tempfile
+
+    ancestor = next(part for part in (path, *path.absolute().parents) if part.exists())
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".xlsweep-probe-", dir=ancestor))
+    except OSError as err:
+        verb = "written" if ancestor == path else "created"
+        where = "" if ancestor == path else \
+            f" (its nearest existing directory {cut(str(ancestor), 200)} refuses a new directory)"
+        raise ConfigError(f"{key}: {cut(str(path), 200)} cannot be {verb}{where}: {err.strerror or err}; expected a "
+                          "directory xlsweep can create and write — choose another path") from None
 
 
 # --------------------------------------------------------------------- model
@@ -135,6 +155,32 @@ def hub_unreachable(err: BaseException) -> bool:
     return False
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the HF hub can be asked at all: outgoing traffic allowed (``HF_HUB_OFFLINE``,
+    ``TRANSFORMERS_OFFLINE``) and a TCP connection to its host (``HF_ENDPOINT``) opens within ``timeout``
+    (tried once per process and host). Without this, huggingface_hub retries an unreachable hub for ~20 s,
+    a line per try, before it gives up.
+    """
+    import urllib.parse
+
+    if any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+           for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")):
+        return False
+    url = urllib.parse.urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    return _answers(url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443), timeout)
+
+
+@functools.cache
+def _answers(host: str, port: int, timeout: float) -> bool:
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
 def _model_config(name: str, *, warn: Warn | None = None) -> Any:
     """The ``PretrainedConfig`` of ``model.name`` (a local directory or a hub name), read without weights.
 
@@ -147,7 +193,9 @@ def _model_config(name: str, *, warn: Warn | None = None) -> Any:
     if local:
         _local_model(path, name)
     try:
-        return AutoConfig.from_pretrained(str(path) if local else name)
+        if local:
+            return AutoConfig.from_pretrained(str(path))
+        return AutoConfig.from_pretrained(name, local_files_only=not hub_reachable())  # offline: the cache, at once
     except Exception as err:  # OSError (not found, offline), ValueError (unknown model type), JSON errors
         reason = cut(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__, 300)
         if local:
@@ -210,11 +258,13 @@ def _fits(cfg: TrialConfig, config: Any, name: str) -> None:
 
 
 # --------------------------------------------------------------------- local data
-def check_local_data(cells: Cells, sweep: SweepConfig) -> list[str]:
+def check_local_data(cells: Cells, sweep: SweepConfig, *, note: Warn | None = None) -> list[str]:
     """Read every local file a trial reads, once per (source, language), with the task's reader.
 
-    A :class:`~xlsweep.data.schema.DataError` (a column, a label, a QA answer not in its context, ...) becomes
-    one :class:`ConfigError` naming the file and the record. Hub sources are left to the sweep.
+    A :class:`~xlsweep.data.schema.DataError` (a column, a label, a QA answer not in its context, a language
+    code in another case, ...) becomes one :class:`ConfigError` naming the file and the record. Rows a file's
+    format skips (MNLI's ``-`` label, 3-star reviews) are told to ``note``, one line per file and split. Hub
+    sources are left to the sweep.
     """
     read: set[tuple[str, str, str]] = set()
     for _, cfg in cells:
@@ -237,5 +287,8 @@ def check_local_data(cells: Cells, sweep: SweepConfig) -> list[str]:
             except DataError as err:
                 raise ConfigError(f"data: {err}") from None
             read.add(key)
+            if note is not None:
+                for line in bench.skipped_lines(lang, split):
+                    note(line)
     files = {path for _, path, _ in read}
     return [f"{len(files)} local data file{'' if len(files) == 1 else 's'} read"] if files else []

@@ -44,6 +44,9 @@ def parse_sweep(raw: Any, *, default_name: str = "sweep") -> SweepConfig:
                           "from its last checkpoint)")
     if sweep.max_failures < 0:
         raise ConfigError(f"max_failures: got {sweep.max_failures}; expected retries >= 0")
+    if sweep.max_concurrent < 0:
+        raise ConfigError(f"max_concurrent: got {sweep.max_concurrent}; expected 0 (as many trials at once as the "
+                          "resources allow) or a positive number of trials")
     validate_axes(sweep)
     validate_size(sweep)
     validate_search(sweep, grid_cells(sweep, samples=False))

@@ -48,6 +48,7 @@ from xlsweep.sweep.parent_run import (
     report_to_parent,
     search_finished,
 )
+from xlsweep.sweep.ray_session import end_leftovers, forget_session, record_session
 from xlsweep.sweep.signals import StopSignals, held_for_children, signals_ignored
 from xlsweep.sweep.sweep_dir import CONFIG_FILE, DIR_MODE, SweepState, find_sweep_dir, make_sweep_dir, sweep_yaml
 from xlsweep.sweep.tune_backup import repair_tune_state, state_backup
@@ -78,13 +79,15 @@ def run_sweep(
     cells = absolute_cells(expand_grid(sweep))  # checked when the sweep was loaded
     sweep = absolute_paths(sweep, output_dir)  # trials run in other working directories (and on other nodes)
     check_data_files(cells, sweep)
-    preflight(cells, sweep, output_dir=output_dir)  # directories, the model's config, local data contents
+    preflight(cells, sweep, output_dir=output_dir,  # directories, the model's config, local data contents
+              note=lambda line: log(f"skipped rows: {line}"))
     for line in tiny_default_warnings(cfg for _, cfg in cells) + repeated_trials(cells):
         log(f"warning: {line}")
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = Path(sweep.output_dir) / sweep.name / stamp
     uri = absolute_tracking_uri(tracking_uri or sweep.tracking.uri or default_tracking_uri())
     check_tracking(uri)  # before anything is written
+    end_leftovers(_runs(out_dir.parent), log)  # what a killed driver of this sweep left of its Ray instance
     make_sweep_dir(out_dir, dir_mode)  # a read-only output directory fails here, before a parent run exists
     state = SweepState(sweep_id=f"{sweep.name}-{stamp}-{uuid.uuid4().hex[:6]}", tracking_uri=uri, parent_run_id="",
                        cache_dir=sweep.cache_dir)
@@ -107,12 +110,18 @@ def resume_sweep(target: str | Path, *, address: str | None = None, output_dir: 
     check_data_files(cells, sweep)
     preflight(cells, sweep)
     check_tracking(state.tracking_uri)
+    end_leftovers(_runs(out_dir.parent), log)  # the killed driver's Ray processes (this run's, and its siblings')
     experiment = out_dir / "ray" / sweep.name
     restore = experiment.is_dir() and _tune_started(experiment)
     log(f"resuming sweep {sweep.name!r} from {out_dir}" + ("" if restore else " (its trials had not started)"))
     if restore:
         repair_tune_state(experiment, log)
     return _launch(sweep, cells, state, out_dir, address=address, restore=restore, log=log)
+
+
+def _runs(sweep_root: Path) -> list[Path]:
+    """The run directories of one sweep's name (``<output_dir>/<name>/<stamp>``)."""
+    return sorted(p for p in sweep_root.iterdir() if p.is_dir()) if sweep_root.is_dir() else []
 
 
 def _tune_started(experiment: Path) -> bool:
@@ -239,6 +248,8 @@ def _launch(sweep: SweepConfig, cells: Cells, state: SweepState, out_dir: Path,
         state.save(out_dir)
         with held_for_children():  # Ray's local processes ignore SIGTERM/SIGHUP sent to the driver's process group
             start_ray(address, sweep, log)
+            if address is None:  # a local instance: recorded, so a killed driver's processes can be ended later
+                record_session(out_dir)
             signals.install()  # again: ray.init sets its own SIGTERM handler (exit mid-write)
         Path(state.cache_dir).mkdir(parents=True, exist_ok=True)
         check_shared_storage([state.cache_dir, str(out_dir)], log)
@@ -280,6 +291,7 @@ def _launch(sweep: SweepConfig, cells: Cells, state: SweepState, out_dir: Path,
         import ray
 
         ray.shutdown()
+        forget_session(out_dir)
         signals.restore()
     report_to_parent(outcome, tracker, task.primary, log)  # from MLflow only: Ray is down by now
     if sweep.pair_search.enabled:  # the chosen pairs, tied sets and completed heatmap, from MLflow

@@ -114,8 +114,14 @@ class SweepRun:
         _log_params(self.client, self.run_id, params)
         return self.run_id
 
-    def log_metrics(self, metrics: Mapping[str, float]) -> None:
-        self.client.log_batch(self.run_id, metrics=_metrics(metrics, 0))
+    def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
+        """Log ``metrics`` at ``step``, skipping any (key, step) the run already has (a resumed sweep's baseline)."""
+        have = self.client.get_run(self.run_id).data.metrics
+        logged = {k for k in metrics if k in have and step in {m.step for m in self.client.get_metric_history(
+            self.run_id, k)}}
+        fresh = _metrics({k: v for k, v in metrics.items() if k not in logged}, step)
+        if fresh:
+            self.client.log_batch(self.run_id, metrics=fresh)
 
     def log_artifacts(self, paths: Iterable[Path]) -> None:
         for path in paths:

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
 import urllib.parse
 import urllib.request
@@ -32,7 +33,7 @@ from mlflow.tracking import MlflowClient
 from xlsweep.tracking.tags import LOGGED_ARTIFACTS_TAG
 
 __all__ = ["ARTIFACTS_SCHEME", "MlflowClient", "MlflowException", "TrackingError", "absolute_tracking_uri",
-           "artifact_paths", "artifact_root", "check_store", "default_tracking_uri", "local_artifact_dir",
+           "artifact_paths", "artifact_root", "check_store", "check_uri", "default_tracking_uri", "local_artifact_dir",
            "log_artifact", "log_table", "mlflow_client", "open_client", "server_healthy", "sqlite_path", "store_lock"]
 
 ARTIFACTS_SCHEME = "mlflow-artifacts:"
@@ -156,14 +157,79 @@ def _writable(path: Path) -> bool:
     return os.access(path, os.W_OK | os.X_OK if path.is_dir() else os.W_OK)
 
 
+_DATABASES = re.compile(r"^(postgresql|mysql|mssql)(\+\w+)?://.", re.IGNORECASE)  # MLflow's other SQL stores
+_URI_FORMS = ("expected sqlite:///relative.db or sqlite:////absolute/path.db, http(s)://HOST:PORT of an MLflow "
+              "server, or a database URL (postgresql://...)")
+
+
+def check_uri(tracking_uri: str) -> None:
+    """Refuse a tracking URI of no form xlsweep uses, in one line (MLflow would read a plain path or a ``file:``
+    URI as its file store, which it keeps in maintenance mode, and anything else as a path too)."""
+    where = f"tracking URI {tracking_uri!r}"
+    if tracking_uri.startswith(("http://", "https://")):
+        if not urllib.parse.urlparse(tracking_uri).hostname:
+            raise TrackingError(f"{where} is malformed (no host); {_URI_FORMS}")
+        return
+    if tracking_uri.lower().startswith("sqlite"):  # sqlite//x.db, sqlite:/x.db, SQLITE:///x.db
+        if not tracking_uri.startswith("sqlite:///") or tracking_uri == "sqlite:///":
+            raise TrackingError(f"{where} is malformed (an sqlite URI is sqlite:/// then the file's path); "
+                                f"{_URI_FORMS}")
+        return
+    if _DATABASES.match(tracking_uri) or tracking_uri.startswith(("databricks", "uc:")):
+        return
+    scheme = urllib.parse.urlparse(tracking_uri).scheme if "://" in tracking_uri or ":" in tracking_uri[2:] else ""
+    if scheme in ("", "file") and re.fullmatch(r"[\w./~\\ -]+|file:.+", tracking_uri):
+        raise TrackingError(f"{where} names MLflow's file store (a directory of runs), which xlsweep does not use; "
+                            f"expected e.g. sqlite:///{Path(tracking_uri.removeprefix('file://')) / 'mlflow.db'}")
+    raise TrackingError(f"{where} is malformed; {_URI_FORMS}")
+
+
+_MLFLOW_TABLES = {"alembic_version", "experiments", "runs"}
+
+
+def _tables(path: Path, where: str) -> tuple[set[str], set[str]]:
+    """The tables of the sqlite file ``path`` and the columns of its ``runs``, read read-only (``mode=ro``)."""
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            runs = {row[1] for row in con.execute("PRAGMA table_info(runs)")} if "runs" in tables else set()
+        finally:
+            con.close()
+    except sqlite3.Error as err:
+        raise TrackingError(f"{str(path)!r} {where} is not a readable sqlite database ({err}); expected the MLflow "
+                            "database a sweep wrote, or a new path") from None
+    return tables, runs
+
+
+def _check_sqlite_content(path: Path, where: str) -> None:
+    """An existing non-empty sqlite file is a readable database and, if it has tables, an MLflow store; read
+    read-only, so a file that is neither is refused before MLflow migrates anything into it. A store another
+    xlsweep process is creating right now (its lock file beside it exists) is read again once it is done."""
+    if path.stat().st_size == 0:
+        return
+    tables, runs = _tables(path, where)
+    lock = path.with_name(f".{path.name}.lock")
+    if tables and not (tables >= _MLFLOW_TABLES and "run_uuid" in runs) and lock.is_file() and _writable(lock):
+        with FileLock(str(lock), timeout=600):
+            tables, runs = _tables(path, where)
+    if tables and not (tables >= _MLFLOW_TABLES and "run_uuid" in runs):
+        listed = ", ".join(sorted(tables)[:12]) + (", ..." if len(tables) > 12 else "")
+        raise TrackingError(f"{str(path)!r} {where} is an sqlite database but not an MLflow store (its tables: "
+                            f"{listed}); it is left untouched: pass another --tracking-uri (a new file is created)")
+
+
 def check_store(tracking_uri: str, *, create: bool, write: bool, timeout: float = 10.0) -> None:
-    """Fail in seconds where MLflow's client would retry for minutes: an HTTP server that does not answer
-    ``/health``; an sqlite path that is a directory, is missing (with ``create=False``), or cannot be created or
-    written (with ``write=True``: its file or its directory read-only, e.g. a read-only file system).
+    """Fail in seconds where MLflow's client would retry for minutes: a malformed URI (:func:`check_uri`); an HTTP
+    server that does not answer ``/health``; an sqlite path that is a directory, is missing (with ``create=False``),
+    cannot be created or written (with ``write=True``: its file or its directory read-only, e.g. a read-only file
+    system), or is a file that is not an sqlite database or a database that is not an MLflow store (checked
+    read-only, before MLflow would add its tables).
 
     Raises:
         TrackingError: One line naming the URI, what is wrong and what to do.
     """
+    check_uri(tracking_uri)
     if tracking_uri.startswith(("http://", "https://")):
         try:
             ok = server_healthy(tracking_uri, timeout=timeout)
@@ -195,6 +261,8 @@ def check_store(tracking_uri: str, *, create: bool, write: bool, timeout: float 
         ro = "the file" if not _writable(path) else f"its directory {str(path.parent)!r}"
         raise TrackingError(f"the MLflow database {str(path)!r} {where} is read-only ({ro}): a sweep writes runs "
                             "to it; make it writable or pass another --tracking-uri")
+    if path.is_file() and str(path) != ":memory:":
+        _check_sqlite_content(path, where)
 
 
 def store_lock(tracking_uri: str) -> contextlib.AbstractContextManager[object]:
