@@ -37,7 +37,7 @@ from xlsweep.data.benchmark import (
     synthetic_key,
 )
 from xlsweep.data.features import Features
-from xlsweep.data.sources import RealBenchmark, resolve_limit, take
+from xlsweep.data.sources import resolve_limit, take
 from xlsweep.methods import needed_splits
 from xlsweep.models.encoder import enable_activation_checkpointing, load_tokenizer, loading_report, quiet_transformers
 from xlsweep.models.tiny import build_tiny_encoder
@@ -85,9 +85,8 @@ class FeatureStore:
             if limit:
                 ds = take(ds, limit, mode=self.data.limit_mode, seed=self.data.limit_seed)
             log(f"featurising {language}.{split} ({len(ds)} examples) ...")
-            if isinstance(self._benchmark, RealBenchmark):  # a hub split's dropped rows too (files: said before)
-                for line in self._benchmark.skipped_lines(language, split):
-                    log(f"  skipped rows: {line}")
+            for line in self._benchmark.skipped_lines(language, split):  # hub splits too (files: said in validate)
+                log(f"  skipped rows: {line}")
             features, references = get_task(self.data.task).featurize(
                 ds, load_tokenizer(self.encoder_dir), max_length=self.data.max_length, doc_stride=self.data.doc_stride)
             torch.save(features, out / "features.pt")

@@ -67,3 +67,23 @@ def test_a_malformed_index_names_its_line(tmp_path: Path) -> None:
     (tmp_path / "index.txt").write_text("# fa train index\nnot a list\n")
     with pytest.raises(DataError, match=r"index.txt, line 2: 'not a list'; expected a Python list"):
         parse_index(tmp_path / "index.txt")
+
+
+def test_the_rows_the_index_leaves_out_are_counted_not_dropped_silently(released: Path) -> None:
+    from xlsweep.data.split_index import IndexedBenchmark
+
+    class Inner:
+        languages = ("en", "te", "fa")
+
+        def skipped_lines(self, language: str, split: str) -> list[str]:
+            return [f"inner {language}.{split}"]
+
+    bench = IndexedBenchmark(Inner(), {"index": str(released / "data_index.txt"),
+                                       "fa": str(released / "sentipers.jsonl"),
+                                       "te": str(released / "sentiraama")})
+    assert bench.skipped_lines("en", "train") == ["inner en.train"]  # not indexed: the inner benchmark says
+    assert len(bench.load("fa", "train")) == 3
+    [line] = bench.skipped_lines("fa", "train")
+    assert "3 rows kept, 1 skipped" in line and "not found" in line
+    bench.load("te", "train")
+    assert bench.skipped_lines("te", "train") == []

@@ -30,6 +30,8 @@ class Benchmark(Protocol):
 
     def load(self, language: str, split: str) -> datasets.Dataset: ...
 
+    def skipped_lines(self, language: str, split: str) -> list[str]: ...
+
 
 def benchmark_sources(data: DataConfig) -> dict[str, str]:
     """Real data: the preset's sources overridden by the config's own (empty for synthetic data)."""

@@ -184,3 +184,16 @@ class IndexedBenchmark:
             raise DataError(f"data.split_index: {language}.{split} is not in {self.split_index[INDEX_KEY]}")
         return indexed_split(self._index[(language, split)], Path(self.split_index[language]).expanduser(),
                              language, split)
+
+    def skipped_lines(self, language: str, split: str) -> list[str]:
+        """Rows the index lists as not found by the authors (``None``), left out; else the inner benchmark's."""
+        if language == INDEX_KEY or language not in self.split_index:
+            return self.inner.skipped_lines(language, split)
+        if self._index is None or (language, split) not in self._index:
+            return []
+        entries = self._index[(language, split)]
+        missing = sum(e.row is None for e in entries)
+        if not missing:
+            return []
+        return [f"{language}.{split}: {self.split_index[INDEX_KEY]}: {len(entries) - missing} rows kept, {missing} "
+                "skipped: listed as not found (None) in the released index"]

@@ -260,6 +260,10 @@ class SyntheticBenchmark:
         return {split: tuple(generator.example(task) for _ in range(n)) for split, n in self.sizes.items()}
 
     # ----------------------------------------------------------------- interface
+    def skipped_lines(self, language: str, split: str) -> list[str]:
+        """Nothing: generated splits skip no rows."""
+        return []
+
     def load(self, language: str, split: str) -> datasets.Dataset:
         """One language's split as a ``datasets.Dataset`` in the task's canonical columns.
 
