@@ -340,7 +340,7 @@ def _test_note(reference: str, options: TestOptions, shared: int, own: int) -> s
     family = (f"the target columns {name}-adjusted over the sweep's {shared} (choice, target) tests against stage 1 "
               f"(the family of best_pairs.csv and the heatmap), the other tested cells over their own {own}"
               if shared else f"{name}-adjusted over the table's {own} tested cell{'' if own == 1 else 's'}")
-    return (f"bold and *: significant difference from {reference} by a {options.test_name}, pairs matched by seed; "
+    return (f"bold and *: significant {options.claim} {reference} by a {options.test_name}, pairs matched by seed; "
             f"{family}; α = {options.alpha:g}; {UNTESTED_MARK}: not tested (no per-example outcomes and < 2 seed "
             "pairs or zero variance of the differences)")
 

@@ -79,6 +79,11 @@ class TestOptions:
         return f"{BOOTSTRAP_NAME}, {self.resamples} resamples"
 
     @property
+    def claim(self) -> str:
+        """What a mark says: a two-sided test finds a difference, the one-sided t-test an improvement."""
+        return "difference from" if self.test == "bootstrap" else "improvement over"
+
+    @property
     def correction_name(self) -> str:
         return CORRECTIONS[self.correction][0]
 
