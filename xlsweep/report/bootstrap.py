@@ -90,9 +90,9 @@ def paired_bootstrap(task: str, metric: str, row: SeedOutcomes, reference: SeedO
     for lang in languages:
         ours = np.stack([np.asarray(r[lang], dtype=np.float64) for r in row])  # (S, N, k)
         theirs = np.stack([np.asarray(r[lang], dtype=np.float64) for r in reference])
-        if ours.shape != theirs.shape:
+        if ours.shape != theirs.shape or ours.ndim != 3:
             raise ValueError(f"paired bootstrap on {lang!r}: outcomes of shape {ours.shape} against "
-                             f"{theirs.shape}; expected the same test examples on both sides")
+                             f"{theirs.shape}; expected (seeds, the same test examples, columns) on both sides")
         n = ours.shape[1]
         full = [_metric(task, metric, ours[j].sum(0), n) - _metric(task, metric, theirs[j].sum(0), n)
                 for j in range(n_seeds)]

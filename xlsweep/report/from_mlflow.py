@@ -77,7 +77,7 @@ def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
     children.sort(key=lambda run: (run.data.tags.get(TRIAL_TAG, ""), run.info.start_time or 0))
     baseline = _split(parent.data.metrics, "baseline/")
     records, excluded = _read_children(children, baseline, parent.data.params.get(SOURCE_PARAM, ""))
-    records = _with_outcomes(store, records)
+    records = _with_outcomes(store, records, {run.info.run_id: run for run in children})
     tags = parent.data.tags
     if not records:
         statuses = ", ".join(f"{e.status}: {e.reason}" for e in excluded[:_LISTED]) or "none"
@@ -193,13 +193,13 @@ def _read_children(children: list[Any], parent_baseline: dict[str, dict[str, flo
     return list(records.values()), excluded
 
 
-def _with_outcomes(store: StoreReader, records: list[RunRecord]) -> list[RunRecord]:
+def _with_outcomes(store: StoreReader, records: list[RunRecord], runs: Mapping[str, Any]) -> list[RunRecord]:
     """The records with their per-example test outcomes (artifact :data:`OUTCOMES_FILE`) where the run has them;
     runs without (an older xlsweep) keep None, and the reports fall back to the t-test over seeds for them."""
     out = []
     with tempfile.TemporaryDirectory(prefix="xlsweep-outcomes-") as tmp:
         for i, record in enumerate(records):
-            path = store.artifact(record.run_id, OUTCOMES_FILE, Path(tmp) / str(i))
+            path = store.artifact(runs[record.run_id], OUTCOMES_FILE, Path(tmp) / str(i))
             try:
                 outcomes = read_outcomes(path) if path is not None else None
             except ValueError:

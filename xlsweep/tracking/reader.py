@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from mlflow.exceptions import MlflowException
 
-from xlsweep.tracking.store import TrackingError, check_store, open_client
+from xlsweep.tracking.store import TrackingError, check_store, local_artifact_dir, open_client
 
 __all__ = ["StoreReadError", "StoreReader"]
 
@@ -71,9 +71,14 @@ class StoreReader:
         """The run ``run_id``; :class:`StoreReadError` if the store has none."""
         return _read(lambda: self._client.get_run(run_id))
 
-    def artifact(self, run_id: str, path: str, dst: str | Path) -> Path | None:
-        """Run ``run_id``'s artifact ``path`` downloaded into the directory ``dst``; None when it has none such (or it
-        cannot be read: an artifact store moved away)."""
+    def artifact(self, run: Any, path: str, dst: str | Path) -> Path | None:
+        """The file of ``run``'s (a run object's) artifact ``path``: read in place beside an sqlite store (MLflow's
+        client refuses ``mlflow-artifacts:`` URIs without a server), else downloaded into the directory ``dst``;
+        None when the run has none such (or it cannot be read: an artifact store moved away)."""
+        root = local_artifact_dir(self.tracking_uri, run.info.artifact_uri or "")
+        if root is not None:
+            return root / path if (root / path).is_file() else None
+        run_id = run.info.run_id
         quiet = os.environ.get(_PROGRESS_BAR)
         os.environ[_PROGRESS_BAR] = "false"  # no "Downloading artifacts" bar per run on the terminal
         try:
