@@ -78,7 +78,7 @@ def test_under_the_null_the_false_positive_rate_is_near_nominal() -> None:
     for cell in range(200):
         difficulty = rng.normal(0.0, 1.5, 300)
 
-        def model() -> np.ndarray:
+        def model(difficulty: np.ndarray = difficulty) -> np.ndarray:
             return (difficulty + rng.normal(0.0, 1.0, 300) > 0).astype(np.int64)[:, None]
 
         row, ref = [{"a": model()} for _ in range(2)], [{"a": model()} for _ in range(2)]
