@@ -13,6 +13,7 @@ import torch
 
 from xlsweep.data.benchmark import benchmark_languages
 from xlsweep.sweep.trainable import CheckpointError, load_learner_state
+from xlsweep.tasks.outcomes import OUTCOMES_FILE, full_sample, read_outcomes
 from xlsweep.trial import run_trial
 
 
@@ -24,6 +25,19 @@ def test_trial_reports_every_target_and_deltas_against_the_baseline(prepared_smo
         assert 0.0 <= metrics[f"acc/{lang}"] <= 1.0
         assert metrics[f"delta/{lang}"] == pytest.approx(metrics[f"acc/{lang}"] - prepared.baseline[f"acc/{lang}"])
     assert metrics["acc_avg"] == pytest.approx(sum(metrics[f"acc/{x}"] for x in languages) / len(languages))
+
+
+def test_a_trial_stores_per_example_outcomes_that_reproduce_its_scores_and_the_baselines(
+        prepared_smoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cfg, prepared, _ = prepared_smoke
+    metrics = run_trial(cfg, prepared, artifacts_dir=tmp_path)
+    outcomes = read_outcomes(tmp_path / OUTCOMES_FILE)
+    assert outcomes.task == "nli"
+    assert set(outcomes.trial) == set(benchmark_languages(cfg.data)) == set(outcomes.baseline)
+    for lang, rows in outcomes.trial.items():  # the same examples, in the same order, on both sides
+        assert rows.shape == outcomes.baseline[lang].shape == (len(prepared.features.get(lang, "test")["labels"]), 1)
+        assert full_sample("nli", rows)["acc"] == metrics[f"acc/{lang}"]
+        assert full_sample("nli", outcomes.baseline[lang])["acc"] == prepared.baseline[f"acc/{lang}"]
 
 
 def _metaxl(cfg):  # type: ignore[no-untyped-def]

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from xlsweep.cache import cached, file_digest, fingerprint
@@ -108,6 +109,7 @@ class Prepared:
     features: FeatureStore
     baseline: dict[str, float]  # "<metric>/<lang>" (and "fs_<metric>/<lang>") of the stage-1 model
     degenerate: tuple[str, ...] = ()  # why stage 1 learnt nothing, if it did not: loss at chance, constant predictions
+    baseline_outcomes: dict[str, np.ndarray] = field(default_factory=dict)  # lang -> stage 1's per-example outcomes
 
 
 # What from_pretrained reads from a model directory: config, weights, tokenizer (vocab, merges, sentencepiece), code
@@ -193,15 +195,18 @@ def prepare(cfg: TrialConfig, cache_dir: str | Path, *, log: Log = lambda _: Non
         store.directory(lang, split, log)  # fails before any training, and trials never race to featurise a split
     stage1_dir = cached(cache, "stage1", stage1_key, build_stage1)
     baseline: dict[str, float] = {}
+    outcomes: dict[str, np.ndarray] = {}
     degenerate = [f"stage 1: {reason}" for reason in [_loss_warning(cfg, stage1_dir)] if reason]
     for lang in cfg.eval.targets or benchmark_languages(cfg.data):
-        scores, reason = _baseline(cfg, store, stage1_dir, stage1_key, lang, log)
+        scores, reason, rows = _baseline(cfg, store, stage1_dir, stage1_key, lang, log)
         baseline |= scores
+        outcomes |= {lang: rows} if rows is not None else {}
         degenerate += [f"stage 1 on {lang}: {reason}"] if reason else []
-    return Prepared(encoder_dir, stage1_dir, store, baseline, tuple(degenerate))
+    return Prepared(encoder_dir, stage1_dir, store, baseline, tuple(degenerate), outcomes)
 
 
 TRAINING_FILE, DIAGNOSTICS_FILE = "training.json", "diagnostics.json"  # beside a cached stage 1 / baseline
+OUTCOMES_FILE = "outcomes.npy"  # beside a cached baseline: its per-example zero-shot test outcomes
 
 
 def _loss_warning(cfg: TrialConfig, stage1_dir: Path) -> str | None:
@@ -212,11 +217,12 @@ def _loss_warning(cfg: TrialConfig, stage1_dir: Path) -> str | None:
 
 
 def _baseline(cfg: TrialConfig, store: FeatureStore, stage1_dir: Path, stage1_key: dict[str, Any], lang: str,
-              log: Log) -> tuple[dict[str, float], str | None]:
-    """The stage-1 model's test scores on ``lang`` (zero-shot, and few-shot when enabled), cached, and why its
-    zero-shot predictions are degenerate (one class everywhere), if they are."""
+              log: Log) -> tuple[dict[str, float], str | None, np.ndarray | None]:
+    """The stage-1 model's test scores on ``lang`` (zero-shot, and few-shot when enabled), cached, why its
+    zero-shot predictions are degenerate (one class everywhere), if they are, and its per-example zero-shot
+    outcomes (:mod:`xlsweep.tasks.outcomes`)."""
     task, fs = get_task(cfg.data.task), cfg.eval.few_shot
-    key = {"v": _VERSION, "stage1": stage1_key, "test": store.key(lang, "test"),
+    key = {"v": _VERSION, "outcomes": 1, "stage1": stage1_key, "test": store.key(lang, "test"),
            "few_shot": {**to_dict(fs), "dev": store.key(lang, "dev"), "seed": stage1_seed(cfg)} if fs.enabled else None}
 
     def build(out: Path) -> None:
@@ -224,9 +230,11 @@ def _baseline(cfg: TrialConfig, store: FeatureStore, stage1_dir: Path, stage1_ke
         model.to(_device())
         test, refs = store.get(lang, "test"), store.references(lang, "test")
         diagnostics: dict[str, str] = {}
+        outcomes: dict[str, np.ndarray] = {}
         scores = task.evaluate(model, test, refs, language=lang, batch_size=cfg.eval.batch_size, device=_device(),
-                               diagnostics=diagnostics)
+                               diagnostics=diagnostics, outcomes=outcomes)
         (out / DIAGNOSTICS_FILE).write_text(json.dumps(diagnostics))
+        np.save(out / OUTCOMES_FILE, outcomes[lang])
         metrics = {f"{m}/{lang}": v for m, v in scores.items()}
         if fs.enabled:
             few = few_shot_scores(task, model, store.get(lang, "dev"), test, refs, language=lang, epochs=fs.epochs,
@@ -239,7 +247,8 @@ def _baseline(cfg: TrialConfig, store: FeatureStore, stage1_dir: Path, stage1_ke
 
     found = cached(store.cache_dir, "baseline", key, build)
     diagnostics = json.loads((found / DIAGNOSTICS_FILE).read_text()) if (found / DIAGNOSTICS_FILE).is_file() else {}
-    return dict(json.loads((found / "baseline.json").read_text())), diagnostics.get("degenerate")
+    rows = np.load(found / OUTCOMES_FILE, allow_pickle=False) if (found / OUTCOMES_FILE).is_file() else None
+    return dict(json.loads((found / "baseline.json").read_text())), diagnostics.get("degenerate"), rows
 
 
 def stage1_fingerprint(cfg: TrialConfig, cache_dir: str | Path) -> str:

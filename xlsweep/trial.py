@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, Literal, cast
 
+import numpy as np
 import torch
 
 from xlsweep.analysis.representations import cosine_hausdorff, pca_2d, representations, write_pca_plot
@@ -25,6 +26,7 @@ from xlsweep.data.benchmark import benchmark_languages
 from xlsweep.methods import method
 from xlsweep.prepare import Prepared
 from xlsweep.tasks import get_task
+from xlsweep.tasks.outcomes import OUTCOMES_FILE, Outcomes, write_outcomes
 from xlsweep.train.fewshot import few_shot_scores
 from xlsweep.train.learner import Learner
 from xlsweep.train.transfer import TransferLearner
@@ -87,7 +89,8 @@ def analyse_representations(cfg: TrialConfig, prepared: Prepared, learner: Trans
 
 def evaluate_targets(cfg: TrialConfig, prepared: Prepared, model: torch.nn.Module,
                      *, device: torch.device | str = "cpu",
-                     degenerate: dict[str, str] | None = None) -> dict[str, float]:
+                     degenerate: dict[str, str] | None = None,
+                     outcomes: dict[str, np.ndarray] | None = None) -> dict[str, float]:
     """Test scores per target language, deltas vs the baseline and averages, zero-shot and few-shot.
 
     Keys: ``<metric>/<lang>`` for each of the task's metrics (``acc``; ``em``, ``f1``; ...),
@@ -97,7 +100,8 @@ def evaluate_targets(cfg: TrialConfig, prepared: Prepared, model: torch.nn.Modul
     ``protocol: target-inner``, the model of :func:`target_inner_learner` (no ``fs_`` scores for a
     target that is a query language).
     ``degenerate`` gets, per target, why the zero-shot predictions carry nothing (one class
-    everywhere), if they do.
+    everywhere), if they do; ``outcomes`` gets, per target, the zero-shot per-example outcomes the scores
+    are computed from (:mod:`xlsweep.tasks.outcomes`).
     """
     task, fs = get_task(cfg.data.task), cfg.eval.few_shot
     targets = cfg.eval.targets or benchmark_languages(cfg.data)
@@ -107,7 +111,7 @@ def evaluate_targets(cfg: TrialConfig, prepared: Prepared, model: torch.nn.Modul
         test, refs = prepared.features.get(t, "test"), prepared.features.references(t, "test")
         diagnostics: dict[str, str] = {}
         for metric, value in task.evaluate(model, test, refs, language=t, batch_size=cfg.eval.batch_size,
-                                           device=device, diagnostics=diagnostics).items():
+                                           device=device, diagnostics=diagnostics, outcomes=outcomes).items():
             scores.setdefault(metric, {})[t] = value
         if degenerate is not None and "degenerate" in diagnostics:
             degenerate[t] = diagnostics["degenerate"]
@@ -171,8 +175,10 @@ def run_trial(
     device: torch.device | str = "cpu",
     degenerate: dict[str, str] | None = None,
 ) -> dict[str, float]:
-    """Train (meta-learn, or MetaXL / a baseline), then evaluate; files for MLflow go to ``artifacts_dir``;
-    ``degenerate`` gets the targets whose predictions carry nothing (see :func:`evaluate_targets`)."""
+    """Train (meta-learn, or MetaXL / a baseline), then evaluate; files for MLflow go to ``artifacts_dir`` (among
+    them :data:`~xlsweep.tasks.outcomes.OUTCOMES_FILE`, the per-example test outcomes of the trial and of its
+    stage-1 baseline, what the reports' bootstrap resamples); ``degenerate`` gets the targets whose predictions
+    carry nothing (see :func:`evaluate_targets`)."""
     learner = build_learner(cfg, prepared, device=device)
     if restore is not None:
         learner.load_state_dict(restore)
@@ -187,7 +193,11 @@ def run_trial(
             losses = []
     model = learner.final_model()
     metrics = evaluate_dev(cfg, prepared, model, dev_languages, device=device)
-    metrics |= evaluate_targets(cfg, prepared, model, device=device, degenerate=degenerate)
+    outcomes: dict[str, np.ndarray] = {}
+    metrics |= evaluate_targets(cfg, prepared, model, device=device, degenerate=degenerate, outcomes=outcomes)
+    if artifacts_dir is not None and outcomes:
+        write_outcomes(artifacts_dir / OUTCOMES_FILE, Outcomes(cfg.data.task, outcomes, {
+            lang: rows for lang, rows in prepared.baseline_outcomes.items() if lang in outcomes}))
     if method(cfg.meta.algorithm).transfer_analysis:  # its learner is a TransferLearner
         transfer = cast(TransferLearner, learner)
         plot = artifacts_dir / "representations_pca.png" if artifacts_dir is not None else None

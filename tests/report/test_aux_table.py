@@ -221,7 +221,7 @@ def test_untested_cells_carry_their_own_mark_and_a_legend_entry() -> None:
     assert texts[(1, columns.index("bel"))] == "\N{MINUS SIGN}2.0"
     (legend,) = figure.legends
     assert [t.get_text() for t in legend.get_texts()] == [
-        "significant improvement (Holm-adjusted paired t-test over seeds)",
+        "significant difference (the report's test, adjusted for its family)",
         "not tested (< 2 seed pairs or zero-variance differences)"]
     assert not _heatmap_figure(table, title="t", metric="acc").legends  # no masks, no legend
 

@@ -13,6 +13,7 @@ from tests.report.conftest import Store
 from xlsweep.report.best_pairs import best_pairs, best_pairs_lines, write_best_pairs_csv
 from xlsweep.report.from_mlflow import load_sweep_results
 from xlsweep.report.sweep_results import ReportError
+from xlsweep.report.verdict import TestOptions
 
 
 def test_choices_are_ranked_by_mean_improvement_per_target(demo_store: Store) -> None:
@@ -70,17 +71,22 @@ def test_the_set_tied_with_the_best_per_target(demo_store: Store) -> None:
 def test_lines_show_points_n_flags_and_the_tied_set_and_respect_top(demo_store: Store) -> None:
     ranked = best_pairs(load_sweep_results(demo_store.uri, experiment="demo").records, "acc", target="dun")
     lines = best_pairs_lines(ranked, "acc", top=2)
-    assert "one-sided paired t-test over seeds" in lines[1] and "Holm-adjusted over the 6 tests" in lines[1]
+    assert "hierarchical paired bootstrap" in lines[1] and "Holm-adjusted over the 6 tests" in lines[1]
+    t_lines = best_pairs_lines(ranked, "acc", options=TestOptions(test="t-test"))
+    assert "one-sided paired t-test over seeds" in t_lines[1]
     assert lines[2].startswith("best / tied = the best choice and the choices not significantly worse")
-    assert lines[4] == "target dun"
-    assert lines[5].split()[-1] == "tied"
-    assert lines[6].split() == ["1", "XLA-MAML", "(ana→bel)", "+3.0", "1.0", "3", "best"]  # no * after Holm
-    assert lines[7].split() == ["2", "XLA-MAML", "(ana→cor)", "+1.0", "4.0", "3", "tied"]
-    assert len(lines) == 8  # top 2 of 3
+    assert lines[3].startswith("zero-shot = the best choice whose training never read the target's data")
+    assert lines[5] == "target dun: best XLA-MAML (ana→bel) +3.0 (zero-shot)"
+    assert lines[6].split()[-1] == "tied"
+    assert lines[7].split() == ["1", "XLA-MAML", "(ana→bel)", "+3.0", "1.0", "3", "best"]  # no * after Holm
+    assert lines[8].split() == ["2", "XLA-MAML", "(ana→cor)", "+1.0", "4.0", "3", "tied"]
+    assert len(lines) == 9  # top 2 of 3
     bel = best_pairs_lines(best_pairs(load_sweep_results(demo_store.uri, experiment="demo").records, "acc",
                                       target="bel"), "acc")
-    assert bel[6].split() == ["1", "XLA-MAML", "(ana→bel)", "†", "+6.0", "1.0", "3", "*", "best"]
-    assert bel[8].split() == ["3", "XLA-MAML", "(ana→cor)", "+0.0", "2.6", "3"]
+    # the best choice read bel's data (†); the zero-shot answer is the best one that did not
+    assert bel[5] == "target bel: best XLA-MAML (ana→bel) +6.0* · zero-shot best XLA-MAML (ana→cor) +0.0"
+    assert bel[7].split() == ["1", "XLA-MAML", "(ana→bel)", "†", "+6.0", "1.0", "3", "*", "best"]
+    assert bel[9].split() == ["3", "XLA-MAML", "(ana→cor)", "+0.0", "2.6", "3"]
     with pytest.raises(ReportError, match="--top: expected a positive number of choices per target, got 0"):
         best_pairs_lines(ranked, "acc", top=0)
 

@@ -63,12 +63,12 @@ def test_heatmap_cells_hold_values_marks_tests_and_links(demo_page: tuple[Node, 
     assert best.find("text").text() == "+6.0*" and best.attrs["data-mark"] == "*"
     assert float(best.attrs["data-delta"]) == pytest.approx(0.06) and best.attrs["data-n"] == "3"
     assert float(best.attrs["data-p"]) == pytest.approx(p)
-    assert float(best.attrs["data-p-adjusted"]) == pytest.approx(10 * p)  # Holm over the table's 10 tests
+    assert float(best.attrs["data-p-adjusted"]) == pytest.approx(6 * p)  # Holm over the sweep's 6 target tests
     assert best.attrs["href"] == compare_url("/", eid, _runs(results, "ana→bel"))
     tooltip = best.find("title").text()
     assert "XLA-MAML (ana→bel) on bel" in tooltip and "Δ +6.0 ± 1.0 points vs stage 1, n = 3 seeds" in tooltip
-    assert "acc 56.0 ± 1.0" in tooltip and f"p = {p:.3g}, Holm-adjusted p = {10 * p:.3g} (10 tests): significant" \
-        in tooltip
+    assert "acc 56.0 ± 1.0" in tooltip and f"p = {p:.3g}" in tooltip and \
+        f"Holm-adjusted p = {6 * p:.3g} (6 tests): significant" in tooltip
     raw_only = cells[("XLA-MAML (ana→bel)", "dun")]  # raw p = .018: no mark after Holm
     assert raw_only.find("text").text() == "+3.0" and "not significant" in raw_only.find("title").text()
     one_seed = cells[("X-MAML (bel)", "bel")]
@@ -77,7 +77,8 @@ def test_heatmap_cells_hold_values_marks_tests_and_links(demo_page: tuple[Node, 
     (x_maml_run,) = _runs(results, "bel")
     assert one_seed.attrs["href"] == f"/#/experiments/{eid}/runs/{x_maml_run}"
     legend = page.find("ul", "legend").text()
-    assert "Holm-adjusted over the table's 10 tests, α = 0.05" in legend and "○ not tested" in legend
+    assert "targets Holm-adjusted over the sweep's 6 (choice, target) tests, as in best_pairs.csv" in legend
+    assert "the avg column over its table's 4 average cells, α = 0.05" in legend and "○ not tested" in legend
 
 
 def test_the_paper_table_marks_cells_and_links_every_seeds_run(demo_page: tuple[Node, str, SweepResults]) -> None:

@@ -17,6 +17,7 @@ from xlsweep.report.method_table import BASELINE_ROW
 from xlsweep.report.paper_tables import aux_paper_table, delta_frames, method_paper_table, untested_frame
 from xlsweep.report.stats import mean
 from xlsweep.report.sweep_results import ReportError, RunRecord
+from xlsweep.report.verdict import TestOptions
 
 
 def _demo(store: Store, metric: str = "acc") -> Any:
@@ -80,26 +81,33 @@ def test_table3_significance_marks_come_from_the_paired_test_holm_adjusted(demo_
     assert bel_row["bel"].test is not None
     assert bel_row["bel"].test.p == pytest.approx(_p([0.56, 0.55, 0.57], [0.5] * 3))
     assert bel_row["cor"].test is not None and bel_row["cor"].test.p == pytest.approx(0.2387, abs=1e-3)
-    # one family of the 10 tested cells (X-MAML's single seed tests nothing): Holm's adjustment
+    # 10 tested cells (X-MAML's single seed tests nothing) in two families: the 6 target cells share the sweep's
+    # (choice, target) family with best_pairs.csv, the 4 average cells are their own; Holm's adjustment in each
     raw = _demo_p_values()
-    adjusted = dict(zip(raw, _holm_ref(list(raw.values())), strict=True))
-    assert table.tested == 10
+    targets = {k: p for k, p in raw.items() if k[1] in ("bel", "cor", "dun")}
+    averages = {k: p for k, p in raw.items() if k not in targets}
+    adjusted = (dict(zip(targets, _holm_ref(list(targets.values())), strict=True))
+                | dict(zip(averages, _holm_ref(list(averages.values())), strict=True)))
+    assert table.tested == 10 and len(targets) == 6
     for (label, column), p_adj in adjusted.items():
         cell = table.row(label).cells[column]
         assert cell.p_adjusted == pytest.approx(p_adj)
         assert cell.significant == (p_adj < 0.05)
-    assert bel_row["bel"].significant and bel_row["bel"].p_adjusted == pytest.approx(10 * bel_row["bel"].test.p)
+    assert bel_row["bel"].significant and bel_row["bel"].p_adjusted == pytest.approx(6 * bel_row["bel"].test.p)
+    assert bel_row["bel"].family == 6 and bel_row["avg"].family == 4
+    assert bel_row["bel"].test.method == "t-test" and "no per-example test outcomes" in bel_row["bel"].test.note
     # raw p < 0.05 but not after the correction: the marks that a per-cell test gave and Holm takes away
-    for cell in (bel_row["dun"], cor_row["cor"]):
-        assert cell.test is not None and cell.test.significant and cell.test.p < 0.05
-        assert not cell.significant and cell.p_adjusted >= 0.05
+    cell = bel_row["dun"]
+    assert cell.test is not None and cell.test.significant and cell.test.p < 0.05
+    assert not cell.significant and cell.p_adjusted >= 0.05
+    assert cor_row["cor"].significant  # p = 0.0054: kept by Holm over the 6 target tests
     assert not bel_row["cor"].significant and not cor_row["bel"].significant and not cor_row["dun"].significant
     one_seed = table.row("X-MAML (bel)").cells["bel"]
     assert not one_seed.significant and one_seed.untested and one_seed.test is not None
     assert "1 seed pair" in one_seed.test.reason and math.isnan(one_seed.p_adjusted)
     assert all(cell.test is None and not cell.untested for cell in table.row(BASELINE_ROW).cells.values())
     note = table.notes[2]
-    assert "Holm-adjusted over the table's 10 tested cells (one family per table), family-wise α = 0.05" in note
+    assert "Holm-adjusted over the sweep's 6 (choice, target) tests against stage 1" in note and "α = 0.05" in note
     assert "○: not tested" in note
 
 
@@ -192,7 +200,7 @@ def test_per_seed_baselines_are_paired_with_their_own_seed() -> None:
                for s, v, b in ((0, 0.53, 0.50), (1, 0.43, 0.40), (2, 0.64, 0.60))]
     cell = aux_paper_table(records, "acc").rows[1].cells["cor"]
     assert cell.test is not None and cell.test.p == pytest.approx(_p([0.53, 0.43, 0.64], [0.50, 0.40, 0.60]))
-    assert cell.p_adjusted == pytest.approx(3 * cell.test.p)  # cor, avg and avg† (= cor) are one family of 3
+    assert cell.p_adjusted == pytest.approx(cell.test.p)  # cor alone in the (choice, target) family; avg, avg†: 2
     assert cell.significant
     baseline = aux_paper_table(records, "acc").rows[0].cells["cor"]
     assert baseline.mean == pytest.approx(0.5) and baseline.std == pytest.approx(0.1) and baseline.n == 3
@@ -233,7 +241,9 @@ def test_metaxl_table_rows_cells_and_significance_against_jt(mx_store: Store) ->
     avg = [(MX_SCORES["metaxl"]["qu"][s] + MX_SCORES["metaxl"]["mi"][s]) / 2 for s in range(3)]
     assert metaxl["avg"].mean == pytest.approx(sum(avg) / 3)
     assert table.row(BASELINE_ROW).cells["qu"].mean == pytest.approx(MX_BASELINE["qu"])
-    assert "significant improvement over jt by a one-sided paired t-test over seeds" in table.notes[1]
+    assert "significant difference from jt by a two-sided hierarchical paired bootstrap" in table.notes[1]
+    assert "significant improvement over jt by a one-sided paired t-test over seeds" in method_paper_table(
+        records, "f1", options=TestOptions(test="t-test")).notes[1]
 
 
 def test_metaxl_table_baseline_choice(mx_store: Store) -> None:
@@ -270,7 +280,7 @@ def test_metaxl_rows_pair_with_the_reference_of_the_same_settings() -> None:
     large = table.row("metaxl source_size=5000 rtn_layers=2").cells["qu"]
     assert small.test is not None and small.test.mean_diff == pytest.approx(0.6267 - 0.6, abs=1e-4)
     assert small.significant  # +.03, +.02, +.03 over jt source_size=1000: p = 0.0077, ×4 tested cells (Holm)
-    assert "over jt (the row of the same settings)" in table.notes[1]
+    assert "from jt (the row of the same settings)" in table.notes[1]
     assert large.test is not None and large.test.mean_diff == pytest.approx(0.50 - 1.0)
     assert not large.significant
 

@@ -13,11 +13,13 @@ from xlsweep.report.from_mlflow import load_sweep_results
 from xlsweep.report.paper_tables import PaperTable, aux_paper_table
 from xlsweep.report.render import cell_text, latex, markdown, parse_formats, write_table
 from xlsweep.report.sweep_results import ReportError, RunRecord
+from xlsweep.report.verdict import TestOptions
 
 
 @pytest.fixture(scope="module")
 def demo_table(demo_store: Store) -> PaperTable:
-    return aux_paper_table(load_sweep_results(demo_store.uri, experiment="demo").records, "acc", title="demo: acc")
+    return aux_paper_table(load_sweep_results(demo_store.uri, experiment="demo").records, "acc", title="demo: acc",
+                           options=TestOptions(test="t-test"))  # the seeds-only option: its numbers are pinned here
 
 
 def test_markdown_rows_mark_significant_cells_bold_with_a_star(demo_table: PaperTable) -> None:
@@ -25,10 +27,10 @@ def test_markdown_rows_mark_significant_cells_bold_with_a_star(demo_table: Paper
     assert lines[0] == "### demo: acc"
     assert lines[2] == "| method | n | bel | cor | dun | avg | avg† |"
     assert "| source only (stage 1) | 1 | 50.0 | 60.0 | 40.0 | 50.0 | – |" in lines
-    # Holm over the table's 10 tests leaves one mark (raw p < 0.05 also on dun, avg and ana→cor's cor)
+    # Holm over the sweep's 6 (choice, target) tests leaves two marks (raw p < 0.05 also on dun); avg: its own family
     assert ("| XLA-MAML (ana→bel) | 3 | **56.0 ± 1.0**\\* | 61.0 ± 2.0 | 43.0 ± 1.0 | 53.3 ± 1.2 "
             "| 52.0 ± 1.3 |") in lines
-    assert "| XLA-MAML (ana→cor) | 3 | 50.0 ± 2.6 | 65.0 ± 1.0 | 41.0 ± 4.0 | 52.0 ± 2.5 | 45.5 ± 3.3 |" in lines
+    assert "| XLA-MAML (ana→cor) | 3 | 50.0 ± 2.6 | **65.0 ± 1.0**\\* | 41.0 ± 4.0 | 52.0 ± 2.5 | 45.5 ± 3.3 |" in lines
     assert "| X-MAML (bel) | 1 | 53.0 ○ | 62.0 ○ | 41.0 ○ | 52.0 ○ | 51.5 ○ |" in lines  # one seed: not tested
     # the X-MAML row and the XLA-MAML row of the same aux (bel; ana is the source) are compared below the table
     assert "| XLA-MAML − X-MAML | n | bel | cor | dun | avg | avg† |" in lines
@@ -36,7 +38,7 @@ def test_markdown_rows_mark_significant_cells_bold_with_a_star(demo_table: Paper
     notes = "\n".join(lines)
     assert "avg†: average that excludes the row's auxiliary languages" in notes
     assert "one-sided paired t-test over seeds" in notes and "α = 0.05" in notes
-    assert "Holm-adjusted over the table's 10 tested cells" in notes
+    assert "Holm-adjusted over the sweep's 6 (choice, target) tests" in notes and "over their own 4" in notes
 
 
 def test_latex_is_booktabs_with_escaped_labels_and_marks(demo_table: PaperTable) -> None:
@@ -70,8 +72,8 @@ def test_csv_is_long_format_with_fractions_and_test_results(demo_table: PaperTab
     cell = frame[(frame["row"] == "XLA-MAML (ana→bel)") & (frame["column"] == "bel")].iloc[0]
     assert cell["mean"] == pytest.approx(0.56) and cell["std"] == pytest.approx(0.01) and cell["n"] == 3
     assert cell["mean_diff"] == pytest.approx(0.06) and bool(cell["significant"])
-    assert cell["p"] == pytest.approx(0.004566, abs=1e-5)  # raw, and Holm-adjusted over the 10 tested cells:
-    assert cell["p_adjusted"] == pytest.approx(10 * 0.004566, abs=1e-4)
+    assert cell["p"] == pytest.approx(0.004566, abs=1e-5)  # raw, and Holm-adjusted over the 6 target cells:
+    assert cell["p_adjusted"] == pytest.approx(6 * 0.004566, abs=1e-4)
     dun = frame[(frame["row"] == "XLA-MAML (ana→bel)") & (frame["column"] == "dun")].iloc[0]
     assert dun["p"] < 0.05 and dun["p_adjusted"] > 0.05 and not bool(dun["significant"])
     dagger = frame[(frame["row"] == "XLA-MAML (ana→bel)") & (frame["column"] == "avg†")].iloc[0]

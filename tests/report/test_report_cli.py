@@ -93,7 +93,8 @@ def test_best_pairs_cli(demo_store: Store) -> None:
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert "7 finished trial(s), 2 excluded" in lines[0]
-    assert "target dun" in lines and "target bel" not in lines
+    assert "target dun: best XLA-MAML (ana→bel) +3.0 (zero-shot)" in lines
+    assert not any(line.startswith("target bel") for line in lines)
     assert lines[-1].split() == ["1", "XLA-MAML", "(ana→bel)", "+3.0", "1.0", "3", "best"]  # Holm: no *
 
 
@@ -216,3 +217,20 @@ def test_ui_refuses_a_port_out_of_range_before_anything_starts(port: str, monkey
     monkeypatch.setattr(xlsweep.tracking, "serve_ui", lambda *a, **k: pytest.fail("the server was started"))
     result = runner.invoke(app, ["ui", "--port", port])
     assert result.exit_code == 2 and "--port: got" in result.output and "between 1 and 65535" in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--test", "z"], "--test: unknown 'z'; expected one of bootstrap, t-test"),
+    (["--correction", "bonferroni"], "--correction: unknown 'bonferroni'; expected one of holm, bh"),
+])
+def test_a_bad_test_or_correction_is_one_error_before_the_store_is_read(args: list[str], message: str) -> None:
+    for command in ("best-pairs", "report"):
+        result = runner.invoke(app, [command, "--tracking-uri", "sqlite:////no/such/store.db", *args])
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_best_pairs_cli_with_the_seeds_only_t_test_and_bh(demo_store: Store) -> None:
+    result = runner.invoke(app, ["best-pairs", "--tracking-uri", demo_store.uri, "--experiment", "demo",
+                                 "--test", "t-test", "--correction", "bh"])
+    assert result.exit_code == 0, result.output
+    assert "one-sided paired t-test over seeds" in result.output and "Benjamini–Hochberg-adjusted" in result.output

@@ -123,7 +123,9 @@ def test_the_parent_gets_its_tables_and_a_description_of_the_answer(tmp_path: Pa
     assert delta["columns"][:4] == ["aux", "n", "bel", "cor"]
     assert delta["data"][1][:4] == ["ana→cor", 1, "+10.0", "+20.0"]
     note = parent.data.tags["mlflow.note.content"]
-    assert "| cor | XLA-MAML (ana→cor) † | +20.0 | 1 |" in note and "| bel | XLA-MAML (ana→cor) | +10.0 | 1 |" in note
+    # Δ, its mark and n in their own columns; next to the best, the best choice not trained on the target
+    assert "| cor | XLA-MAML (ana→cor) † | +20.0 |  | 1 | XLA-MAML (ana→bel) | +10.0 |" in note
+    assert "| bel | XLA-MAML (ana→cor) | +10.0 |  | 1 | the best choice | +10.0 |" in note
     assert "2 finished · 0 failed · 0 stopped early" in note and str(outcome.out_dir) in note
     eid, rid = tracker.experiment_id, tracker.run_id
     assert note.startswith(f"[report](/#/experiments/{eid}/runs/{rid}/artifacts/report.html?workflowType="

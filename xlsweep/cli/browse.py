@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from xlsweep.cli.common import ExperimentOpt, MetricOpt, ParentRunOpt, TrackingOpt, fail, print_links
 
 __all__ = ["best_pairs", "report", "ui"]
+
+
+TestOpt = Annotated[str, typer.Option(
+    help="Significance test: bootstrap (two-sided hierarchical paired bootstrap over seeds and test examples) or "
+         "t-test (one-sided paired t-test over seeds); see docs/statistics.md.")]
+CorrectionOpt = Annotated[str, typer.Option(
+    help="Multiple-comparison correction: holm (family-wise error, for claims) or bh (Benjamini-Hochberg, false "
+         "discovery rate).")]
 
 
 def ui(
@@ -92,6 +100,8 @@ def report(
     ui_url: Annotated[str | None, typer.Option(
         help="The MLflow UI that report.html links to, e.g. http://127.0.0.1:5000/; default: $XLSWEEP_UI_URL, "
              "else links relative to the server that serves the page.")] = None,
+    test: TestOpt = "bootstrap",
+    correction: CorrectionOpt = "holm",
 ) -> None:
     """Tables in the papers' shapes, heatmap and best pairs of a sweep, read from MLflow (mean ± std over seeds)."""
     from xlsweep.report.render import parse_formats
@@ -99,10 +109,11 @@ def report(
     from xlsweep.report.sweep_results import ReportError
     from xlsweep.tracking import default_tracking_uri
 
+    options = _test_options(test, correction)
     try:
         done = report_from_mlflow(tracking_uri or default_tracking_uri(), experiment=experiment,
                                   parent_run_id=parent_run, out_dir=out, formats=parse_formats(format),
-                                  metric=metric, baseline=baseline, ui_base=ui_url)
+                                  metric=metric, baseline=baseline, ui_base=ui_url, options=options)
     except ReportError as err:
         fail(str(err))
     for line in done.lines:
@@ -120,8 +131,11 @@ def best_pairs(
     target: Annotated[str | None, typer.Option(help="Only this target language; default: every target.")] = None,
     top: Annotated[int | None, typer.Option(min=1, help="Show the best K choices per target; default: all.")] = None,
     metric: MetricOpt = None,
+    test: TestOpt = "bootstrap",
+    correction: CorrectionOpt = "holm",
 ) -> None:
-    """For each target language, the auxiliary choices ranked by mean improvement over the stage-1 baseline."""
+    """For each target language, the auxiliary choices ranked by mean improvement over the stage-1 baseline, with
+    the best choice not trained on the target (zero-shot)."""
     from xlsweep.report.best_pairs import best_pairs as rank_pairs
     from xlsweep.report.best_pairs import best_pairs_lines
     from xlsweep.report.from_mlflow import load_sweep_results
@@ -129,11 +143,13 @@ def best_pairs(
     from xlsweep.report.sweep_results import ReportError
     from xlsweep.tracking import default_tracking_uri
 
+    options = _test_options(test, correction)
     try:
         results = load_sweep_results(tracking_uri or default_tracking_uri(), experiment=experiment,
                                      parent_run_id=parent_run)
         chosen = resolve_metric(results, metric)
-        lines = best_pairs_lines(rank_pairs(results.records, chosen, target=target), chosen, top=top)
+        ranked = rank_pairs(results.records, chosen, target=target, options=options)
+        lines = best_pairs_lines(ranked, chosen, top=top, options=options)
     except ReportError as err:
         fail(str(err))
     typer.echo(f"sweep {results.sweep!r} (parent run {results.parent_run_id}): {len(results.records)} finished "
@@ -141,3 +157,12 @@ def best_pairs(
     for line in lines:
         typer.echo(line)
 
+
+def _test_options(test: str, correction: str) -> Any:
+    """The report's :class:`~xlsweep.report.verdict.TestOptions`, or one clear error before the store is read."""
+    from xlsweep.report.verdict import TestOptions
+
+    try:
+        return TestOptions(test=test, correction=correction)
+    except ValueError as err:
+        fail(f"--{str(err).split(':')[0]}: {str(err).split(': ', 1)[1]}")

@@ -30,6 +30,7 @@ from xlsweep.report.paper_tables import (
 from xlsweep.report.render import FORMATS, latex, markdown, parse_formats, write_table
 from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, PairedTest, mean, paired_test, std
 from xlsweep.report.sweep_results import Excluded, ReportError, RunRecord, SweepResults
+from xlsweep.report.verdict import TestOptions, compare
 
 __all__ = [
     "AVG_COLUMN",
@@ -48,10 +49,12 @@ __all__ = [
     "Row",
     "RunRecord",
     "SweepResults",
+    "TestOptions",
     "TrialRecord",
     "aux_paper_table",
     "best_pairs",
     "best_pairs_lines",
+    "compare",
     "delta_frames",
     "delta_table",
     "latex",

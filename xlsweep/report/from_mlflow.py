@@ -17,10 +17,14 @@ KILLED, or finished without test metrics) are listed as :class:`Excluded` with a
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from xlsweep.report.sweep_results import Excluded, ReportError, RunRecord, SweepResults
+from xlsweep.tasks.outcomes import OUTCOMES_FILE, read_outcomes
 from xlsweep.tracking.reader import StoreReader, StoreReadError
 from xlsweep.tracking.store import TrackingError
 from xlsweep.tracking.tags import (
@@ -74,6 +78,7 @@ def load_sweep_results(tracking_uri: str, *, experiment: str | None = None,
     children.sort(key=lambda run: (run.data.tags.get(TRIAL_TAG, ""), run.info.start_time or 0))
     baseline = _split(parent.data.metrics, "baseline/")
     records, excluded = _read_children(children, baseline, parent.data.params.get(SOURCE_PARAM, ""))
+    records = _with_outcomes(store, records, {run.info.run_id: run for run in children})
     tags = parent.data.tags
     if not records:
         statuses = ", ".join(f"{e.status}: {e.reason}" for e in excluded[:_LISTED]) or "none"
@@ -193,6 +198,21 @@ def _read_children(children: list[Any], parent_baseline: dict[str, dict[str, flo
                                      f"superseded by run {record.run_id} of the same trial"))
         records[record.trial_id] = record
     return list(records.values()), excluded
+
+
+def _with_outcomes(store: StoreReader, records: list[RunRecord], runs: Mapping[str, Any]) -> list[RunRecord]:
+    """The records with their per-example test outcomes (artifact :data:`OUTCOMES_FILE`) where the run has them;
+    runs without (an older xlsweep) keep None, and the reports fall back to the t-test over seeds for them."""
+    out = []
+    with tempfile.TemporaryDirectory(prefix="xlsweep-outcomes-") as tmp:
+        for i, record in enumerate(records):
+            path = store.artifact(runs[record.run_id], OUTCOMES_FILE, Path(tmp) / str(i))
+            try:
+                outcomes = read_outcomes(path) if path is not None else None
+            except ValueError:
+                outcomes = None
+            out.append(replace(record, outcomes=outcomes))
+    return out
 
 
 def _record(run: Any, parent_baseline: dict[str, dict[str, float]], parent_source: str = "") -> RunRecord:

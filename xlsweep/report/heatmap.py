@@ -3,7 +3,7 @@
 Cells carry their marks on the figure itself, with a legend line under it for each kind
 of mark the caller passes:
 
-* ``*`` — significant (the reports: Holm-adjusted paired t-test over seeds);
+* ``*`` — significant (the reports: :mod:`xlsweep.report.verdict`, the test and correction in the legend);
 * ``○`` — not tested (fewer than 2 seed pairs, zero-variance differences), so a large
   cell without ``*`` is told apart from one whose test could not run;
 * hatched, value in italics — predicted, not observed (the pair search, :mod:`xlsweep.pairsearch`,
@@ -42,7 +42,7 @@ SIGNIFICANT_MARK = "*"
 UNTESTED_MARK = "○"
 PREDICTED_HATCH = "////"
 DEFAULT_TITLE = "Auxiliary languages × target language"
-DEFAULT_SIGNIFICANT_LABEL = "significant improvement (Holm-adjusted paired t-test over seeds)"
+DEFAULT_SIGNIFICANT_LABEL = "significant difference (the report's test, adjusted for its family)"
 DEFAULT_UNTESTED_LABEL = "not tested (< 2 seed pairs or zero-variance differences)"
 DEFAULT_PREDICTED_LABEL = "predicted, not run"
 

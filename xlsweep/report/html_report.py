@@ -21,13 +21,14 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from xlsweep.report.best_pairs import RankedPair
-from xlsweep.report.heatmap import SIGNIFICANT_MARK, UNTESTED_MARK, format_points
+from xlsweep.report.best_pairs import RankedPair, zero_shot_best
+from xlsweep.report.heatmap import AVG_COLUMN, SIGNIFICANT_MARK, UNTESTED_MARK, format_points
 from xlsweep.report.html_svg import attr, esc, heatmap_svg, verdict
-from xlsweep.report.paper_tables import AVG_EXCL_COLUMN, CORRECTION, PaperTable
+from xlsweep.report.paper_tables import AVG_EXCL_COLUMN, PaperTable
 from xlsweep.report.render import cell_text
 from xlsweep.report.sweep_results import SweepResults
 from xlsweep.report.table_cells import Cell, Row
+from xlsweep.report.verdict import TestOptions
 from xlsweep.tracking.urls import compare_url, experiment_url, normalise_base, run_link
 
 __all__ = ["REPORT_HTML", "html_page", "write_html_report"]
@@ -75,24 +76,27 @@ footer{margin-top:2rem;color:var(--muted);font-size:.8rem}
 
 
 def write_html_report(path: str | Path, results: SweepResults, tables: Sequence[PaperTable],
-                      ranked: Mapping[str, Sequence[RankedPair]], *, metric: str, ui_base: str | None = None) -> Path:
+                      ranked: Mapping[str, Sequence[RankedPair]], *, metric: str, ui_base: str | None = None,
+                      options: TestOptions | None = None) -> Path:
     """Write :func:`html_page` to ``path`` (UTF-8); returns the path."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html_page(results, tables, ranked, metric=metric, ui_base=ui_base), encoding="utf-8")
+    out.write_text(html_page(results, tables, ranked, metric=metric, ui_base=ui_base, options=options),
+                   encoding="utf-8")
     return out
 
 
 def html_page(results: SweepResults, tables: Sequence[PaperTable], ranked: Mapping[str, Sequence[RankedPair]], *,
-              metric: str, ui_base: str | None = None) -> str:
-    """The whole page as a string (module docstring); ``ui_base``: see :func:`xlsweep.tracking.urls.normalise_base`."""
+              metric: str, ui_base: str | None = None, options: TestOptions | None = None) -> str:
+    """The whole page as a string (module docstring); ``ui_base``: see :func:`xlsweep.tracking.urls.normalise_base`;
+    ``options``: the test and correction the verdicts used (default: bootstrap, Holm)."""
     base = normalise_base(ui_base)
     eid = results.experiment_id
     sections = [_header(results, metric, base)]
     anchors = []
     if ranked:  # the answer first: which auxiliary choices for each target
         anchors.append(("best", "Best choices per target"))
-        sections.append(_best(ranked, metric, base, eid))
+        sections.append(_best(ranked, metric, base, eid, options or TestOptions()))
     for i, table in enumerate(tables):
         anchor = f"table-{i + 1}"
         anchors.append((anchor, table.title))
@@ -129,9 +133,9 @@ def _header(results: SweepResults, metric: str, base: str) -> str:
 def _heatmap(table: PaperTable, base: str, eid: str) -> str:
     legend = [f"Δ {table.metric} vs the stage-1 baseline, points, mean over seeds; hover a cell for its numbers, "
               "click it for its runs",
-              f"{SIGNIFICANT_MARK} significant improvement (one-sided paired t-test over seeds, {CORRECTION}-adjusted "
-              f"over the table's {table.tested} tests, α = {_alpha(table):g})",
-              f"{UNTESTED_MARK} not tested (< 2 seed pairs or zero-variance differences)"]
+              f"{SIGNIFICANT_MARK} significant difference ({table.options.test_name}; family and correction: "
+              f"{_family(table)}, α = {table.options.alpha:g})",
+              f"{UNTESTED_MARK} not tested (no per-example outcomes and < 2 seed pairs or zero-variance differences)"]
     items = "".join(f"<li>{esc(line)}</li>" for line in legend)
     return (f'<figure class="fig"><div class="scroll">{heatmap_svg(table, base=base, experiment_id=eid)}</div>'
             f'<ul class="legend">{items}</ul></figure>')
@@ -151,12 +155,21 @@ def _table(table: PaperTable, base: str, eid: str) -> str:
     return "".join(parts)
 
 
+def _family(table: PaperTable) -> str:
+    """The heatmap's families: its target cells' (the sweep's choice × target tests) and its average column's."""
+    name = table.options.correction_name
+    target = next((c.family for r in table.rows for t in table.targets if (c := r.cells.get(t)) and c.family), 0)
+    avg = next((c.family for r in table.rows if (c := r.cells.get(AVG_COLUMN)) and c.family), 0)
+    return (f"targets {name}-adjusted over the sweep's {target} (choice, target) tests, as in best_pairs.csv; "
+            f"the avg column over its table's {avg} average cells")
+
+
 def _row(row: Row, table: PaperTable, base: str, eid: str, *, family: int, signed: bool = False,
          runs: bool = False) -> str:
     """A table row: its label links to its runs side by side, ``runs`` adds a link per seed."""
     ids = [run_id for _, run_id in row.runs]
     label = f'<a href="{attr(compare_url(base, eid, ids))}">{esc(row.label)}</a>' if ids else esc(row.label)
-    cells = "".join(_td(row.cells[c], row, family, signed) for c in table.columns)
+    cells = "".join(_td(row.cells[c], row, family, signed, table.options.correction_name) for c in table.columns)
     seeds = " ".join(f'<a href="{attr(run_link(base, eid, rid))}" title="run {attr(rid)}">s{seed}</a>'
                      for seed, rid in row.runs)
     css = ' class="ref"' if row.reference else ""
@@ -164,9 +177,9 @@ def _row(row: Row, table: PaperTable, base: str, eid: str, *, family: int, signe
             + (f'<td class="runs">{seeds}</td>' if runs else "") + "</tr>")
 
 
-def _td(cell: Cell, row: Row, family: int, signed: bool) -> str:
+def _td(cell: Cell, row: Row, family: int, signed: bool, correction: str) -> str:
     text = esc(cell_text(cell, row.n, signed=signed))
-    title = "" if cell.test is None else f' title="{attr(verdict(cell, family))}"'
+    title = "" if cell.test is None else f' title="{attr(verdict(cell, family, correction))}"'
     if cell.significant:
         return f'<td class="sig"{title}>{text}<sup>{SIGNIFICANT_MARK}</sup></td>'
     if cell.untested:
@@ -174,30 +187,38 @@ def _td(cell: Cell, row: Row, family: int, signed: bool) -> str:
     return f"<td{title}>{text}</td>"
 
 
-def _best(ranked: Mapping[str, Sequence[RankedPair]], metric: str, base: str, eid: str) -> str:
+def _best(ranked: Mapping[str, Sequence[RankedPair]], metric: str, base: str, eid: str,
+          options: TestOptions) -> str:
     pairs = [p for per in ranked.values() for p in per]
-    alpha = pairs[0].test.alpha if pairs else 0.05
+    name = options.correction_name
     rows = []
     for target, per in ranked.items():
         tied = [p for p in per if p.tied]
         others = [p for p in per if not p.tied]
-        chips = "".join(_choice(p, base, eid) for p in tied)
-        rest = f"{len(others)}; the next: {_choice(others[0], base, eid)}" if others else "none"
+        chips = "".join(_choice(p, base, eid, name) for p in tied)
+        rest = f"{len(others)}; the next: {_choice(others[0], base, eid, name)}" if others else "none"
+        zero = zero_shot_best(per)
+        zero_cell = _choice(zero, base, eid, name) if zero is not None else "none (every choice read its data)"
         rows.append(f'<tr data-target="{attr(target)}"><th scope="row">{esc(target)}</th>'
-                    f'<td class="choices tied">{chips}</td><td class="choices">{rest}</td></tr>')
+                    f'<td class="choices tied">{chips}</td><td class="choices zero-shot">{zero_cell}</td>'
+                    f'<td class="choices">{rest}</td></tr>')
     notes = [f"Δ {metric} vs the stage-1 baseline, points, mean over seeds (n); {SIGNIFICANT_MARK}: significant "
-             f"improvement, {CORRECTION}-adjusted over the {pairs[0].family if pairs else 0} tests of all targets",
-             "tied with the best: the best choice (first) and every choice not significantly worse than it, paired "
-             f"over seeds, {CORRECTION}-corrected over the target's comparisons with the best, α = {alpha:g}; a "
-             "choice with fewer than 2 seed pairs cannot be told apart and stays in the set",
+             f"difference ({options.test_name}), {name}-adjusted over the {pairs[0].family if pairs else 0} tests "
+             "of all targets",
+             "tied with the best: the best choice (first) and every choice not significantly worse than it (same "
+             f"test), {name}-corrected over the target's comparisons with the best, α = {options.alpha:g}; a "
+             "choice that cannot be tested against the best stays in the set",
+             "zero-shot best: the best choice whose training never read the target's data (the target in neither "
+             "its support nor its query languages)",
              "† the choice's auxiliary languages include the target (it saw the target's data)"]
     return ('<section id="best"><h2>Best choices per target</h2><div class="scroll"><table class="best"><thead><tr>'
-            "<th>target</th><th>tied with the best</th><th>not tied</th></tr></thead><tbody>" + "".join(rows)
+            "<th>target</th><th>tied with the best</th><th>zero-shot best</th><th>not tied</th></tr></thead><tbody>"
+            + "".join(rows)
             + '</tbody></table></div><ul class="notes">' + "".join(f"<li>{esc(n)}</li>" for n in notes)
             + "</ul></section>")
 
 
-def _choice(pair: RankedPair, base: str, eid: str) -> str:
+def _choice(pair: RankedPair, base: str, eid: str, correction: str = "Holm") -> str:
     test = pair.test
     mark = SIGNIFICANT_MARK if pair.significant else ""
     dagger = " †" if pair.uses_target else ""
@@ -206,7 +227,7 @@ def _choice(pair: RankedPair, base: str, eid: str) -> str:
     spread = "" if math.isnan(test.std_diff) else f" ± {test.std_diff * 100:.1f}"
     title = f"rank {pair.rank}; Δ {test.mean_diff * 100:+.2f}{spread} points, n = {test.n}"
     if pair.vs_best is not None:
-        title += f"; vs the best: Holm-adjusted p = {pair.vs_best_adjusted:.3g}"
+        title += f"; vs the best: {correction}-adjusted p = {pair.vs_best_adjusted:.3g}"
     return (f'<span class="choice" title="{attr(title)}">{name}{esc(dagger)} <span class="d">'
             f"{esc(format_points(test.mean_diff * 100))}{mark} (n={test.n})</span></span>")
 
@@ -217,8 +238,3 @@ def _excluded(results: SweepResults, base: str) -> str:
     return (f'<section id="excluded"><h2>Excluded runs</h2><details><summary>{len(results.excluded)} run(s) left '
             f"out of the tables (failed, stopped early, running or superseded)</summary><ul>{items}</ul></details>"
             "</section>")
-
-
-def _alpha(table: PaperTable) -> float:
-    tests = [c.test for r in table.rows for c in r.cells.values() if c.test is not None]
-    return tests[0].alpha if tests else 0.05

@@ -1,7 +1,7 @@
 """Table 3's rows × targets as an inline SVG heatmap for the report page.
 
 Same cells, colours and marks as the PNG (:mod:`xlsweep.report.heatmap`): the mean
-improvement over the stage-1 baseline in points, ``*`` for significant after Holm, ``○``
+improvement over the stage-1 baseline in points, ``*`` for significant after the correction, ``○``
 for a test that could not run. Each cell is a link to its trials in the MLflow UI and
 carries its details in an SVG ``<title>`` (the browser's tooltip, no script needed):
 mean ± std of the improvement and of the score, n, the raw and the Holm-adjusted p-value
@@ -89,22 +89,24 @@ def _tooltip(row: Row, column: str, cell: Cell, table: PaperTable) -> str:
                      f"n = {cell.n} seed{'' if cell.n == 1 else 's'}")
     spread = "" if math.isnan(cell.std) else f" ± {cell.std * 100:.1f}"
     lines.append(f"{table.metric} {cell.mean * 100:.1f}{spread}")
-    lines.append(verdict(cell, table.tested))
+    lines.append(verdict(cell, table.tested, table.options.correction_name))
     if row.runs:
         lines.append(f"click: {'its run' if len(row.runs) == 1 else f'its {len(row.runs)} runs'} in MLflow")
     return "\n".join(lines)
 
 
-def verdict(cell: Cell, family: int) -> str:
-    """``p = …, Holm-adjusted p = … (N tests): significant at α = …`` or why the cell was not tested."""
+def verdict(cell: Cell, family: int, correction: str = "Holm") -> str:
+    """``bootstrap p = …, Holm-adjusted p = … (N tests): significant at α = …`` or why the cell was not tested;
+    ``family`` counts when the cell does not name its own (``cell.family``)."""
     test = cell.test
     if test is None:
         return "reference: not tested"
     if not test.tested:
         return f"{UNTESTED_MARK} {test.reason}"
     outcome = "significant" if cell.significant else "not significant"
-    return (f"p = {test.p:.3g}, Holm-adjusted p = {cell.p_adjusted:.3g} ({family} tests): {outcome} at "
-            f"α = {test.alpha:g}")
+    note = f" ({test.note})" if test.note else ""
+    return (f"{test.method} p = {test.p:.3g}{note}, {correction}-adjusted p = {cell.p_adjusted:.3g} "
+            f"({cell.family or family} tests): {outcome} at α = {test.alpha:g}")
 
 
 def _delta(cell: Cell) -> float:

@@ -8,11 +8,15 @@
   per method (target-only, JT, JT w/ RTN, MetaXL and their varying settings); each trial
   counts on its own target; columns are the targets and ``avg``.
 
-A cell is the mean ± std over seeds with its n; it is marked significant only when the
-paired test over seeds (:func:`xlsweep.report.stats.paired_test`) says the row improves on
-its reference — the stage-1 baseline in Table 3, a baseline method in MetaXL's tables —
-after **Holm's adjustment over every tested cell of the table** (one family per table,
-:func:`xlsweep.report.table_cells.holm_rows`). Table 3 with X-MAML and XLA-MAML rows also carries
+A cell is the mean ± std over seeds with its n; it is marked significant only when the report's
+test (:func:`xlsweep.report.verdict.compare`; by default the two-sided hierarchical paired
+bootstrap over seeds and test examples) says the row differs from its reference — the stage-1
+baseline in Table 3, a baseline method in MetaXL's tables — after the correction of its family
+(Holm by default). Against stage 1 the per-target cells take their verdict from
+:func:`xlsweep.report.best_pairs.best_pairs` (one family: every choice × target of the sweep), so
+the tables, the heatmap and ``best_pairs.csv`` agree cell for cell; the average columns are a
+family of their own, as are the cells against a baseline method
+(:func:`xlsweep.report.table_cells.holm_rows`). Table 3 with X-MAML and XLA-MAML rows also carries
 their paired comparison (:mod:`xlsweep.report.comparisons`), a family of its own.
 An average cell takes, per seed, the mean over its languages, counting only seeds that
 scored all of them. Values are fractions; renderers show them ×100.
@@ -28,13 +32,15 @@ import pandas as pd
 
 from xlsweep.methods import all_methods
 from xlsweep.report.aux_table import BASELINE_TOLERANCE
+from xlsweep.report.best_pairs import RankedPair, best_pairs
 from xlsweep.report.comparisons import method_comparisons
 from xlsweep.report.heatmap import AVG_COLUMN, UNTESTED_MARK
 from xlsweep.report.method_table import BASELINE_ROW
 from xlsweep.report.row_groups import RTN_KEYS, RowGroup, SeedGrid, languages, over, row_groups, seed_grid, stage1_grid
-from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, mean, paired_test, std
+from xlsweep.report.stats import DEFAULT_ALPHA, mean, std
 from xlsweep.report.sweep_results import ReportError, RunRecord
 from xlsweep.report.table_cells import EMPTY, Cell, Row, holm_rows
+from xlsweep.report.verdict import Evidence, TestOptions, compare, record_evidence
 
 __all__ = ["AVG_EXCL_COLUMN", "CORRECTION", "STAGE1", "UNTESTED_MARK", "Cell", "PaperTable", "Row", "aux_paper_table",
            "delta_frames", "heatmap_labels", "method_paper_table", "untested_frame"]
@@ -56,8 +62,9 @@ DEFAULT_REFERENCES = tuple(m.name for m in sorted(all_methods(), key=lambda m: m
 class PaperTable:
     """A rendered-agnostic table: columns (targets, then averages), rows, and footnotes.
 
-    ``tested`` is the size of the rows' Holm family (their tested cells); ``comparisons`` are
-    XLA-MAML − X-MAML rows (:mod:`xlsweep.report.comparisons`), ``compared`` the size of theirs.
+    ``tested`` is the number of the rows' tested cells (each cell names its own family, ``cell.family``);
+    ``comparisons`` are XLA-MAML − X-MAML rows (:mod:`xlsweep.report.comparisons`), ``compared`` the size of
+    theirs; ``options`` the test and correction.
     """
 
     title: str
@@ -68,6 +75,7 @@ class PaperTable:
     tested: int = 0
     comparisons: tuple[Row, ...] = ()
     compared: int = 0
+    options: TestOptions = TestOptions()
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -81,8 +89,13 @@ class PaperTable:
 
 
 def aux_paper_table(records: Sequence[RunRecord], metric: str, *, alpha: float = DEFAULT_ALPHA,
-                    title: str | None = None) -> PaperTable:
+                    title: str | None = None, options: TestOptions | None = None,
+                    ranked: Mapping[str, Sequence[RankedPair]] | None = None) -> PaperTable:
     """The XLA-MAML paper's Table 3 from the meta-learning (X-MAML, XLA-MAML) trials.
+
+    ``options`` (default: bootstrap, Holm at ``alpha``) say how to test; ``ranked`` is the sweep's
+    :func:`~xlsweep.report.best_pairs.best_pairs` for ``metric`` with the same options (computed when not given),
+    whose verdicts the per-target cells take.
 
     Raises:
         ReportError: If there are no meta-learning trials, none scored ``metric``, or a
@@ -92,33 +105,39 @@ def aux_paper_table(records: Sequence[RunRecord], metric: str, *, alpha: float =
     if not groups:
         raise ReportError(f"no meta-learning trials: expected x-maml or xla-maml runs, got algorithms "
                           f"{sorted({r.algorithm for r in records})}")
+    options = options or TestOptions(alpha=alpha)
     grids = {g.label: seed_grid(g.records, metric) for g in groups}
     targets = _targets(grids, metric, records)
+    verdicts = _stage1_verdicts(ranked if ranked is not None else best_pairs(records, metric, options=options))
     stage1 = stage1_grid([r for g in groups for r in g.records], metric)
     rows = [_stage1_row(stage1, targets, reference=True, blank=(AVG_EXCL_COLUMN,))]
     spans: dict[str, dict[str, list[str]]] = {}
     for group in groups:
-        grid = grids[group.label]
+        grid, evidence = grids[group.label], _evidence(group, metric)
         kept = [t for t in targets if t not in group.aux_languages]
         spans[group.label] = {**{t: [t] for t in targets}, AVG_COLUMN: targets, AVG_EXCL_COLUMN: kept}
-        cells = {column: _cell(*over(grid, langs), alpha) for column, langs in spans[group.label].items()}
+        cells = {column: _cell(*over(grid, langs), options, evidence, langs, verdicts.get((group.label, column)))
+                 for column, langs in spans[group.label].items()}
         rows.append(Row(group.label, group.algorithm, group.aux_languages, len(grid), cells, runs=_runs(group)))
-    rows, tested = holm_rows(rows)
-    comparisons, compared = method_comparisons(groups, grids, spans, alpha=alpha)
+    rows, averaged = holm_rows(rows, options.correction, skip=targets)
+    tested = sum(1 for row in rows for cell in row.cells.values() if cell.test is not None and cell.test.tested)
+    comparisons, compared = method_comparisons(groups, grids, spans, metric=metric, options=options)
+    shared = next((cell.family for row in rows for t in targets if (cell := row.cells[t]).family), 0)
     notes = [_values_note(metric),
              f"{AVG_EXCL_COLUMN}: average that excludes the row's auxiliary languages — its meta-step (query) "
              "languages and its inner-step (support) languages other than the stage-1 source (XLA-MAML paper, "
              "Table 3)",
-             _test_note("the stage-1 baseline", alpha, tested)]
+             _test_note("the stage-1 baseline", options, shared, averaged)]
     if comparisons:
-        notes.append(_comparison_note(alpha, compared))
+        notes.append(_comparison_note(options, compared))
     return PaperTable(title or f"{metric} by auxiliary languages", metric,
                       (*targets, AVG_COLUMN, AVG_EXCL_COLUMN), tuple(rows), tuple(notes), tested,
-                      tuple(comparisons), compared)
+                      tuple(comparisons), compared, options)
 
 
 def method_paper_table(records: Sequence[RunRecord], metric: str, *, baseline: str | None = None,
-                       alpha: float = DEFAULT_ALPHA, title: str | None = None) -> PaperTable:
+                       alpha: float = DEFAULT_ALPHA, title: str | None = None, options: TestOptions | None = None,
+                       ranked: Mapping[str, Sequence[RankedPair]] | None = None) -> PaperTable:
     """MetaXL's Tables 2/4 from the MetaXL-family trials (metaxl, jt, jt-rtn, target-only).
 
     Args:
@@ -130,6 +149,8 @@ def method_paper_table(records: Sequence[RunRecord], metric: str, *, baseline: s
             with several reference rows, a row is paired with the one of the same settings.
         alpha: Significance level.
         title: Table title.
+        options: The test and correction (default: bootstrap, Holm at ``alpha``).
+        ranked: With the stage-1 reference, the sweep's best pairs whose verdicts the per-target cells take.
 
     Raises:
         ReportError: If there are no MetaXL-family trials, none scored ``metric``, or
@@ -139,33 +160,42 @@ def method_paper_table(records: Sequence[RunRecord], metric: str, *, baseline: s
     if not groups:
         raise ReportError(f"no MetaXL-family trials: expected metaxl, jt, jt-rtn or target-only runs, got "
                           f"algorithms {sorted({r.algorithm for r in records})}")
+    options = options or TestOptions(alpha=alpha)
     grids = {g.label: seed_grid(g.records, metric) for g in groups}
     targets = _targets(grids, metric, records)
     reference = _reference(baseline, groups)
+    verdicts: dict[tuple[str, str], RankedPair] = {}
+    if reference == STAGE1:
+        verdicts = _stage1_verdicts(ranked if ranked is not None else best_pairs(records, metric, options=options))
     stage1 = stage1_grid([r for g in groups for r in g.records], metric)
     rows = [_stage1_row(stage1, targets, reference=reference == STAGE1)]
     untested: list[str] = []
+    evidence = {g.label: _evidence(g, metric) for g in groups}
     for group in groups:
         against = None if reference in (None, group.algorithm) else _match(group, groups, reference)
         if against is None and reference not in (None, group.algorithm):
             untested.append(group.label)
+        versus = _versus(evidence[group.label], against, evidence)
         cells = {}
         for column, langs in {**{t: [t] for t in targets}, AVG_COLUMN: targets}.items():
             values, bases = over(grids[group.label], langs)
-            cells[column] = _cell(values, _compared(against, bases, grids, langs), alpha)
+            cells[column] = _cell(values, _compared(against, bases, grids, langs), options, versus, langs,
+                                  verdicts.get((group.label, column)))
         rows.append(Row(group.label, group.algorithm, group.aux_languages, len(grids[group.label]), cells,
                         reference=group.algorithm == reference, runs=_runs(group)))
-    rows, tested = holm_rows(rows)
+    rows, own = holm_rows(rows, options.correction, skip=targets if verdicts else ())
+    tested = sum(1 for row in rows for cell in row.cells.values() if cell.test is not None and cell.test.tested)
     notes = [_values_note(metric) + "; each trial is scored on its own target"]
     if reference is not None:
         several = sum(g.algorithm == reference for g in groups) > 1
         name = "the stage-1 baseline" if reference == STAGE1 else reference
         name += " (the row of the same settings)" if several else ""
-        notes.append(_test_note(name, alpha, tested))
+        shared = next((c.family for row in rows for t in targets if (c := row.cells[t]).family), 0) if verdicts else 0
+        notes.append(_test_note(name, options, shared, own))
     if untested:
         notes.append(f"not tested (no single matching {reference} row): {', '.join(untested)}")
     return PaperTable(title or f"{metric} by method", metric, (*targets, AVG_COLUMN), tuple(rows), tuple(notes),
-                      tested)
+                      tested, options=options)
 
 
 def delta_frames(table: PaperTable) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -223,10 +253,33 @@ def _runs(group: RowGroup) -> tuple[tuple[int, str], ...]:
     return tuple(sorted((r.seed, r.run_id) for r in group.records))
 
 
-def _cell(values: Mapping[int, float], compared: Mapping[int, float] | None, alpha: float) -> Cell:
+def _cell(values: Mapping[int, float], compared: Mapping[int, float] | None, options: TestOptions,
+          evidence: Evidence | None = None, langs: Sequence[str] = (), shared: RankedPair | None = None) -> Cell:
+    """Mean ± std of ``values``, tested against ``compared`` — or carrying ``shared``'s verdict (the sweep's family)."""
     sample = list(values.values())
-    test = None if compared is None or not sample else paired_test(values, compared, alpha=alpha)
+    if shared is not None and compared is not None and sample:
+        return Cell(mean(sample), std(sample), len(sample), shared.test, shared.p_adjusted, shared.family)
+    test = None if compared is None or not sample else compare(values, compared, evidence=evidence, languages=langs,
+                                                               options=options)
     return Cell(mean(sample), std(sample), len(sample), test)
+
+
+def _stage1_verdicts(ranked: Mapping[str, Sequence[RankedPair]]) -> dict[tuple[str, str], RankedPair]:
+    return {(pair.label, target): pair for target, pairs in ranked.items() for pair in pairs}
+
+
+def _evidence(group: RowGroup, metric: str) -> Evidence:
+    """The group's trials against their stage-1 baselines, per seed and language."""
+    task, trial, base = record_evidence(group.records, metric)
+    return Evidence(task, metric, trial, base)
+
+
+def _versus(ours: Evidence, against: RowGroup | str | None, evidence: Mapping[str, Evidence]) -> Evidence | None:
+    """The outcomes behind a row's test: against stage 1, its own baselines'; against a row, that row's trials'."""
+    if isinstance(against, RowGroup):
+        theirs = evidence[against.label]
+        return Evidence(ours.task or theirs.task, ours.metric, ours.row, theirs.row)
+    return ours if against == STAGE1 else None
 
 
 def _stage1_row(grid: SeedGrid, targets: list[str], *, reference: bool, blank: tuple[str, ...] = ()) -> Row:
@@ -245,7 +298,7 @@ def _stage1_cell(values: Mapping[int, float]) -> Cell:
     sample = list(values.values())
     if sample and max(sample) - min(sample) <= BASELINE_TOLERANCE:
         return Cell(sample[0], math.nan, 1)
-    return _cell(values, None, DEFAULT_ALPHA)
+    return _cell(values, None, TestOptions())
 
 
 def _reference(baseline: str | None, groups: Sequence[RowGroup]) -> str | None:
@@ -282,15 +335,18 @@ def _values_note(metric: str) -> str:
     return f"{metric} ×100 on the test split: mean ± std over seeds, n = seeds"
 
 
-def _test_note(reference: str, alpha: float, tested: int) -> str:
-    return (f"bold and *: significant improvement over {reference} by a {TEST_NAME}, pairs matched by seed, "
-            f"{CORRECTION}-adjusted over the table's {tested} tested cell{'' if tested == 1 else 's'} (one family "
-            f"per table), family-wise α = {alpha:g}; {UNTESTED_MARK}: not tested (< 2 seed pairs or zero variance "
-            "of the differences)")
+def _test_note(reference: str, options: TestOptions, shared: int, own: int) -> str:
+    name = options.correction_name
+    family = (f"the target columns {name}-adjusted over the sweep's {shared} (choice, target) tests against stage 1 "
+              f"(the family of best_pairs.csv and the heatmap), the other tested cells over their own {own}"
+              if shared else f"{name}-adjusted over the table's {own} tested cell{'' if own == 1 else 's'}")
+    return (f"bold and *: significant {options.claim} {reference} by a {options.test_name}, pairs matched by seed; "
+            f"{family}; α = {options.alpha:g}; {UNTESTED_MARK}: not tested (no per-example outcomes and < 2 seed "
+            "pairs or zero variance of the differences)")
 
 
-def _comparison_note(alpha: float, compared: int) -> str:
+def _comparison_note(options: TestOptions, compared: int) -> str:
     return (f"XLA-MAML − X-MAML rows: per-seed difference of the rows with the same auxiliary languages, mean ± "
-            f"std over seeds; * where a one-sided paired t-test over seeds (H1: XLA-MAML is better) is "
-            f"significant, {CORRECTION}-adjusted over these {compared} tested cell{'' if compared == 1 else 's'} "
-            f"(their own family), α = {alpha:g}")
+            f"std over seeds; * where the {options.test_name} is significant, {options.correction_name}-adjusted "
+            f"over these {compared} tested cell{'' if compared == 1 else 's'} (their own family), "
+            f"α = {options.alpha:g}")

@@ -128,7 +128,8 @@ def csv_rows(table: PaperTable) -> list[dict[str, object]]:
                     "mean": _number(cell.mean), "std": _number(cell.std),
                     "mean_diff": _number(test.mean_diff) if test else "", "t": _number(test.t) if test else "",
                     "p": _number(test.p) if test else "", "p_adjusted": _number(cell.p_adjusted),
-                    "significant": cell.significant, "test_note": test.reason if test else "", "family": family})
+                    "significant": cell.significant, "test_note": (test.reason or test.note) if test else "",
+                    "family": family})
     return out
 
 

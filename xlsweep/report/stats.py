@@ -16,14 +16,14 @@ as a significant improvement over its baseline only when :func:`paired_test` say
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import stats
 
-__all__ = ["DEFAULT_ALPHA", "TEST_NAME", "PairedTest", "TiedSet", "holm", "mean", "paired_test", "std",
-           "tied_with_best"]
+__all__ = ["CORRECTIONS", "DEFAULT_ALPHA", "TEST_NAME", "PairedTest", "TiedSet", "adjust", "benjamini_hochberg",
+           "holm", "mean", "paired_test", "std", "tied_with_best"]
 
 DEFAULT_ALPHA = 0.05
 TEST_NAME = "one-sided paired t-test over seeds, scipy.stats.ttest_rel(alternative='greater')"
@@ -46,6 +46,10 @@ class PairedTest:
         alpha: Significance level.
         significant: ``p < alpha``; False whenever no test was possible.
         reason: Why no test was possible (``""`` when it was).
+        method: The test that gave ``p``: ``"t-test"`` (this module) or ``"bootstrap"``
+            (:mod:`xlsweep.report.bootstrap`, two-sided; ``t`` is NaN).
+        note: What the reader should know about how it was tested, e.g. why the bootstrap fell
+            back to the t-test over seeds.
     """
 
     n: int
@@ -56,6 +60,8 @@ class PairedTest:
     alpha: float
     significant: bool
     reason: str = ""
+    method: str = "t-test"
+    note: str = ""
 
     @property
     def tested(self) -> bool:
@@ -147,6 +153,43 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
+def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+    """Benjamini–Hochberg adjusted p-values (false discovery rate), in the input's order.
+
+    Sort the m p-values ascending; the adjusted value of p_(k) is ``min_{j ≥ k} min(1, m · p_(j) / j)``.
+    Rejecting where the adjusted value is < α controls the expected share of false discoveries at α
+    for independent (or positively dependent) tests (Benjamini & Hochberg, 1995). NaN entries stay NaN
+    and do not count towards m.
+
+    Raises:
+        ValueError: If a p-value is outside [0, 1] (NaN aside).
+    """
+    values = [float(p) for p in p_values]
+    for p in values:
+        if not math.isnan(p) and not 0.0 <= p <= 1.0:
+            raise ValueError(f"p_values: expected probabilities in [0, 1] (or NaN), got {p!r} in {values}")
+    tested = sorted((p, i) for i, p in enumerate(values) if not math.isnan(p))
+    m = len(tested)
+    adjusted = [math.nan] * len(values)
+    running = 1.0
+    for rank in range(m - 1, -1, -1):
+        p, i = tested[rank]
+        running = min(running, m * p / (rank + 1))
+        adjusted[i] = running
+    return adjusted
+
+
+CORRECTIONS = {"holm": ("Holm", holm), "bh": ("Benjamini–Hochberg", benjamini_hochberg)}
+"""Correction name -> (how the reports name it, the adjustment)."""
+
+
+def adjust(p_values: Sequence[float], correction: str = "holm") -> list[float]:
+    """``p_values`` adjusted by ``correction`` (``holm``: family-wise error; ``bh``: false discovery rate)."""
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction: unknown {correction!r}; expected one of {', '.join(CORRECTIONS)}")
+    return CORRECTIONS[correction][1](p_values)
+
+
 @dataclass(frozen=True)
 class TiedSet:
     """The outcome of :func:`tied_with_best`.
@@ -167,7 +210,8 @@ class TiedSet:
     alpha: float
 
 
-def tied_with_best(candidates: Mapping[str, Mapping[int, float]], *, alpha: float = DEFAULT_ALPHA) -> TiedSet:
+def tied_with_best(candidates: Mapping[str, Mapping[int, float]], *, alpha: float = DEFAULT_ALPHA,
+                   compare: Callable[[str, str], PairedTest] | None = None, correction: str = "holm") -> TiedSet:
     """The candidates statistically tied with the best one, paired over seeds, Holm-corrected.
 
     The best is the candidate with the highest mean over its seeds (ties: the first given).
@@ -181,6 +225,9 @@ def tied_with_best(candidates: Mapping[str, Mapping[int, float]], *, alpha: floa
     Args:
         candidates: Candidate label -> seed -> value (higher is better); at least one.
         alpha: Family-wise significance level, in (0, 1).
+        compare: ``(best, other) -> test`` in place of :func:`paired_test` over seeds (the reports pass
+            their chosen test, :func:`xlsweep.report.verdict.compare`).
+        correction: ``holm`` (default) or ``bh`` (:func:`adjust`).
 
     Raises:
         ValueError: If there are no candidates, a candidate has no values or a value is not finite.
@@ -194,9 +241,10 @@ def tied_with_best(candidates: Mapping[str, Mapping[int, float]], *, alpha: floa
         means[label] = mean(list(values.values()))
     best = max(means, key=lambda label: means[label])  # max keeps the first of equal means
     others = [label for label in candidates if label != best]
-    tests = {label: paired_test(candidates[best], candidates[label], alpha=alpha) for label in others}
+    test = compare or (lambda ours, theirs: paired_test(candidates[ours], candidates[theirs], alpha=alpha))
+    tests = {label: test(best, label) for label in others}
     raw = [_tie_p(tests[label]) for label in others]
-    adjusted = dict(zip(others, holm(raw), strict=True))
+    adjusted = dict(zip(others, adjust(raw, correction), strict=True))
     tied = [best] + sorted((label for label in others if not adjusted[label] < alpha),
                            key=lambda label: -means[label])
     return TiedSet(best, tuple(tied), tests, adjusted, alpha)

@@ -32,17 +32,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlsweep.report.best_pairs import best_pairs, write_best_pairs_csv
+from xlsweep.report.best_pairs import RankedPair, best_pairs, write_best_pairs_csv
 from xlsweep.report.dev_selection import select_on_dev, selection_note
 from xlsweep.report.from_mlflow import load_sweep_results
 from xlsweep.report.heatmap import write_csv, write_heatmap
 from xlsweep.report.html_report import REPORT_HTML, write_html_report
 from xlsweep.report.paper_tables import (
-    CORRECTION,
     STAGE1,
     PaperTable,
     aux_paper_table,
@@ -54,6 +53,7 @@ from xlsweep.report.render import FORMATS, markdown, write_table
 from xlsweep.report.row_groups import TRANSFER
 from xlsweep.report.stats import DEFAULT_ALPHA
 from xlsweep.report.sweep_results import ReportError, RunRecord, SweepResults
+from xlsweep.report.verdict import TestOptions
 from xlsweep.tracking.urls import normalise_base
 
 __all__ = ["UI_URL_ENV", "SweepReport", "check_out_dir", "default_out_dir", "report_from_mlflow", "resolve_metric",
@@ -74,6 +74,8 @@ class SweepReport:
     tables: tuple[PaperTable, ...]
     paths: tuple[Path, ...]
     lines: tuple[str, ...]
+    ranked: Mapping[str, Sequence[RankedPair]] = field(default_factory=dict)  # best pairs of `metric`: the verdicts
+    options: TestOptions = TestOptions()
 
 
 def safe_name(name: str) -> str:
@@ -106,7 +108,8 @@ def check_out_dir(out_dir: str | Path) -> Path:
 def report_from_mlflow(tracking_uri: str, *, parent_run_id: str | None = None, experiment: str | None = None,
                        out_dir: str | Path | None = None, formats: Sequence[str] = FORMATS,
                        metric: str | None = None, baseline: str | None = None,
-                       alpha: float = DEFAULT_ALPHA, ui_base: str | None = None) -> SweepReport:
+                       alpha: float = DEFAULT_ALPHA, ui_base: str | None = None,
+                       options: TestOptions | None = None) -> SweepReport:
     """Load a sweep from MLflow (:func:`load_sweep_results`) and write its reports (:func:`write_report`).
 
     ``out_dir`` defaults to ``./reports/<sweep name>``. Raises :class:`ReportError` for an ``out_dir`` that
@@ -119,7 +122,7 @@ def report_from_mlflow(tracking_uri: str, *, parent_run_id: str | None = None, e
     out = check_out_dir(out_dir if out_dir is not None else default_out_dir(results.sweep))
     try:
         return write_report(results, out, formats=formats, metric=metric, baseline=baseline, alpha=alpha,
-                            ui_base=base)
+                            ui_base=base, options=options)
     except OSError as err:
         raise ReportError(f"cannot write the reports to {str(out)!r}: {err.strerror or err}"
                           f"{f' ({err.filename})' if err.filename else ''}") from None
@@ -139,7 +142,8 @@ def resolve_metric(results: SweepResults, metric: str | None) -> str:
 
 def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequence[str] = FORMATS,
                  metric: str | None = None, baseline: str | None = None,
-                 alpha: float = DEFAULT_ALPHA, ui_base: str | None = None) -> SweepReport:
+                 alpha: float = DEFAULT_ALPHA, ui_base: str | None = None,
+                 options: TestOptions | None = None) -> SweepReport:
     """Write every report of ``results`` to ``out_dir``; see the module docstring for the files.
 
     Args:
@@ -149,7 +153,10 @@ def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequenc
         metric: The score to report; ``None`` takes the sweep's primary metric.
         baseline: MetaXL tables' reference method (see :func:`method_paper_table`);
             meta-learning tables always compare with the stage-1 baseline.
-        alpha: Family-wise significance level (Holm) of the paired tests.
+        alpha: Significance level of the tests (when ``options`` are not given).
+        options: The test and correction (:class:`~xlsweep.report.verdict.TestOptions`; default: the
+            hierarchical paired bootstrap, Holm, at ``alpha``): every table, the heatmap, ``best_pairs.csv``,
+            report.html and :attr:`SweepReport.ranked` carry the same verdicts.
         ui_base: Where ``report.html`` links to the MLflow UI (:mod:`xlsweep.tracking.urls`); ``None``:
             ``$XLSWEEP_UI_URL``, else ``/`` (relative to the server that serves the page).
 
@@ -157,6 +164,7 @@ def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequenc
         ReportError: On an unknown metric, format or baseline, or a bad ``ui_base``.
     """
     base = _ui_base(ui_base)
+    options = options or TestOptions(alpha=alpha)
     chosen = resolve_metric(results, metric)
     records = results.records
     maml = any(r.algorithm not in TRANSFER for r in records)
@@ -170,49 +178,48 @@ def write_report(results: SweepResults, out_dir: str | Path, *, formats: Sequenc
     modes = [("", chosen, "zero-shot"), *([("_fewshot", f"fs_{chosen}", "few-shot")] if few_shot else [])]
     tables: list[PaperTable] = []
     paths: list[Path] = []
+    ranked = best_pairs(records, chosen, options=options)  # the verdicts every view of `chosen` shows
     for tag, name, mode in modes:
+        shared = ranked if name == chosen else best_pairs(records, name, options=options)
         if maml:
-            table = aux_paper_table(records, name, alpha=alpha,
+            table = aux_paper_table(records, name, options=options, ranked=shared,
                                     title=f"{results.sweep}: {name} by auxiliary languages ({mode})")
             tables.append(table)
             paths += write_table(table, out / f"aux_table{suffix}{tag}", formats)
-            paths += _heatmap(table, out / f"aux_target_delta{suffix}{tag}", formats, sweep=results.sweep, mode=mode,
-                              alpha=alpha)
-            selected = dev_selected_aux_table(records, name, results, alpha=alpha, mode=mode)
+            paths += _heatmap(table, out / f"aux_target_delta{suffix}{tag}", formats, sweep=results.sweep, mode=mode)
+            selected = dev_selected_aux_table(records, name, results, options=options, mode=mode)
             if selected is not None:  # the tuned keys chosen on dev, next to the per-value table and heatmap
                 tables.append(selected)
                 paths += write_table(selected, out / f"aux_table_dev_selected{suffix}{tag}", formats)
                 paths += _heatmap(selected, out / f"aux_target_delta_dev_selected{suffix}{tag}", formats, mode=mode,
-                                  sweep=f"{results.sweep}, {', '.join(results.select_on_dev)} selected on dev",
-                                  alpha=alpha)
+                                  sweep=f"{results.sweep}, {', '.join(results.select_on_dev)} selected on dev")
         if transfer:
-            table = method_paper_table(records, name, baseline=baseline, alpha=alpha,
+            table = method_paper_table(records, name, baseline=baseline, options=options, ranked=shared,
                                        title=f"{results.sweep}: {name} by method ({mode})")
             tables.append(table)
             paths += write_table(table, out / f"method_table{suffix}{tag}", formats)
             if results.select_on_dev:  # the tuned keys chosen on dev, next to the per-value table
-                table = dev_selected_table(records, name, results, baseline=baseline, alpha=alpha, mode=mode)
+                table = dev_selected_table(records, name, results, baseline=baseline, options=options, mode=mode)
                 tables.append(table)
                 paths += write_table(table, out / f"method_table_dev_selected{suffix}{tag}", formats)
-    ranked = best_pairs(records, chosen, alpha=alpha)
     paths.append(write_best_pairs_csv(ranked, out / f"best_pairs{suffix}.csv"))
     page = REPORT_HTML if not suffix else f"report{suffix}.html"
-    paths.append(write_html_report(out / page, results, tables, ranked, metric=chosen, ui_base=base))
-    return SweepReport(results, chosen, tuple(tables), tuple(paths), tuple(_lines(results, tables)))
+    paths.append(write_html_report(out / page, results, tables, ranked, metric=chosen, ui_base=base, options=options))
+    return SweepReport(results, chosen, tuple(tables), tuple(paths), tuple(_lines(results, tables)), ranked, options)
 
 
 def dev_selected_table(records: Sequence[RunRecord], metric: str, results: SweepResults, *, baseline: str | None,
-                       alpha: float, mode: str) -> PaperTable:
+                       options: TestOptions, mode: str) -> PaperTable:
     """The method table of the trials of each method's dev-best values of ``results.select_on_dev``."""
     keys, per_target = results.select_on_dev, results.select_per_target
     chosen, selections = select_on_dev(records, keys, per_target=per_target)
-    table = method_paper_table(chosen, metric, baseline=baseline, alpha=alpha,
+    table = method_paper_table(chosen, metric, baseline=baseline, options=options,
                                title=f"{results.sweep}: {metric} by method, {', '.join(keys)} selected on dev ({mode})")
     return dataclasses.replace(table, notes=(*table.notes, selection_note(selections, keys, per_target)))
 
 
-def dev_selected_aux_table(records: Sequence[RunRecord], metric: str, results: SweepResults, *, alpha: float,
-                           mode: str) -> PaperTable | None:
+def dev_selected_aux_table(records: Sequence[RunRecord], metric: str, results: SweepResults, *,
+                           options: TestOptions, mode: str) -> PaperTable | None:
     """The aux table of the meta-learning trials of each row's dev-best values of ``results.select_on_dev``;
     ``None`` when no meta-learning trial varies in those keys (or none has a dev score to choose by)."""
     keys, per_target = results.select_on_dev, results.select_per_target
@@ -220,7 +227,7 @@ def dev_selected_aux_table(records: Sequence[RunRecord], metric: str, results: S
     chosen, selections = select_on_dev(maml, keys, per_target=per_target)
     if not selections:
         return None
-    table = aux_paper_table(chosen, metric, alpha=alpha, title=f"{results.sweep}: {metric} by auxiliary languages, "
+    table = aux_paper_table(chosen, metric, options=options, title=f"{results.sweep}: {metric} by auxiliary languages, "
                                                                f"{', '.join(keys)} selected on dev ({mode})")
     return dataclasses.replace(table, notes=(*table.notes, selection_note(selections, keys, per_target)))
 
@@ -232,14 +239,12 @@ def _ui_base(ui_base: str | None) -> str:
         raise ReportError(str(err)) from None
 
 
-def _heatmap(table: PaperTable, stem: Path, formats: Sequence[str], *, sweep: str, mode: str,
-             alpha: float) -> list[Path]:
+def _heatmap(table: PaperTable, stem: Path, formats: Sequence[str], *, sweep: str, mode: str) -> list[Path]:
     deltas, mask = delta_frames(table)
     if deltas.empty:
         return []
     title = f"{sweep}: Δ {table.metric} vs stage-1 baseline ({mode}), mean over seeds"
-    label = (f"significant improvement: one-sided paired t-test over seeds, {CORRECTION}-adjusted over the "
-             f"table's {table.tested} tests, α = {alpha:g}")
+    label = f"significant difference: {table.options.short}-adjusted, α = {table.options.alpha:g}"
     paths = [write_heatmap(deltas, Path(f"{stem}.png"), title=title, metric=table.metric, significant=mask,
                            untested=untested_frame(table), significant_label=label)]
     if "csv" in formats:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from xlsweep.tasks.outcomes import Outcomes
+
 __all__ = ["Excluded", "ReportError", "RunRecord", "SweepResults"]
 
 
@@ -32,6 +34,8 @@ class RunRecord:
         metrics: Every final metric of the run, as logged.
         source: The stage-1 source language (param ``data.source`` of the child, else of the
             parent run; ``""`` when neither has it).
+        outcomes: The per-example test outcomes of the trial and of its stage-1 baseline
+            (artifact ``test_outcomes.npz``; None for runs without it).
     """
 
     run_id: str
@@ -46,6 +50,7 @@ class RunRecord:
     baseline: Mapping[str, Mapping[str, float]]
     metrics: Mapping[str, float]
     source: str = ""
+    outcomes: Outcomes | None = None
 
 
 @dataclass(frozen=True)

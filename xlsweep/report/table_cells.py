@@ -1,18 +1,19 @@
 """Table cells and rows, and the multiple-comparison correction of a table's tests.
 
-A :class:`Cell` is the mean ± std over seeds of one row and column, with the paired test
-against the row's reference (if it has one) and that test's **Holm-adjusted** p-value: every
-tested cell of one table is one family (:func:`holm_rows`), and a cell is significant when
-its adjusted p-value is below α. The raw p-value stays in ``cell.test.p``.
+A :class:`Cell` is the mean ± std over seeds of one row and column, with the test against the
+row's reference (if it has one, :func:`xlsweep.report.verdict.compare`) and that test's adjusted
+p-value over its family (:func:`holm_rows`: Holm by default, Benjamini–Hochberg on request); a
+cell is significant when its adjusted p-value is below α, and says the size of its family. The
+raw p-value stays in ``cell.test.p``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from xlsweep.report.stats import PairedTest, holm
+from xlsweep.report.stats import PairedTest, adjust
 
 __all__ = ["EMPTY", "Cell", "Row", "holm_rows"]
 
@@ -26,8 +27,8 @@ class Cell:
         std: Sample std over seeds (NaN for one seed).
         n: Number of seeds.
         test: The paired test against the row's reference, if it has one.
-        p_adjusted: The test's p-value after Holm's adjustment over its table's family
-            (NaN when untested or not adjusted yet).
+        p_adjusted: The test's p-value after its family's correction (NaN when untested or not adjusted yet).
+        family: The number of tests in that family.
     """
 
     mean: float
@@ -35,10 +36,11 @@ class Cell:
     n: int
     test: PairedTest | None = None
     p_adjusted: float = math.nan
+    family: int = 0
 
     @property
     def significant(self) -> bool:
-        """Tested, and the Holm-adjusted p-value is below the test's α."""
+        """Tested, and the adjusted p-value is below the test's α."""
         return self.test is not None and self.test.tested and self.p_adjusted < self.test.alpha
 
     @property
@@ -73,14 +75,16 @@ class Row:
     runs: tuple[tuple[int, str], ...] = field(default=())
 
 
-def holm_rows(rows: Sequence[Row]) -> tuple[list[Row], int]:
-    """``rows`` with every tested cell's Holm-adjusted p-value, over all of them as one family; and the family size."""
+def holm_rows(rows: Sequence[Row], correction: str = "holm", *, skip: Collection[str] = ()
+              ) -> tuple[list[Row], int]:
+    """``rows`` with every tested cell's adjusted p-value (``correction``: ``holm`` or ``bh``), over all of them
+    as one family, the columns in ``skip`` left as they are (another family's); and the family size."""
     tested = [(i, column) for i, row in enumerate(rows) for column, cell in row.cells.items()
-              if cell.test is not None and cell.test.tested]
-    adjusted = holm([_p(rows[i].cells[column]) for i, column in tested])
+              if cell.test is not None and cell.test.tested and column not in skip]
+    adjusted = adjust([_p(rows[i].cells[column]) for i, column in tested], correction)
     cells = [dict(row.cells) for row in rows]
     for (i, column), p in zip(tested, adjusted, strict=True):
-        cells[i][column] = replace(cells[i][column], p_adjusted=p)
+        cells[i][column] = replace(cells[i][column], p_adjusted=p, family=len(tested))
     return [replace(row, cells=cells[i]) for i, row in enumerate(rows)], len(tested)
 
 

@@ -201,21 +201,39 @@ def sweep_description(*, sweep: str, sweep_id: str, report: Any | None, finished
 
 
 def _best_lines(report: Any) -> list[str]:
-    from xlsweep.report.best_pairs import best_pairs
+    """The best choice per target and the best zero-shot one, with the report's own verdicts (``report.ranked``:
+    the ones report.html, the heatmap and best_pairs.csv show)."""
+    from xlsweep.report.best_pairs import zero_shot_best
 
-    metric = report.metric
-    try:
-        ranked = best_pairs(report.results.records, metric)
-    except ValueError as err:  # ReportError: nothing scored
-        return [f"No best choices: {err}", ""]
+    metric, ranked, options = report.metric, report.ranked, report.options
+    if not ranked:
+        return ["No best choices: no trial scored the metric", ""]
     rows = []
     for target, pairs in ranked.items():
-        pair = pairs[0]
-        test = pair.test
-        delta = "–" if math.isnan(test.mean_diff) else f"{test.mean_diff * 100:+.1f}"
-        label = pair.label.replace("|", "/") + (" †" if pair.uses_target else "")
-        mark = "\\*" if test.significant else ""
-        rows.append(f"| {target} | {label} | {delta}{mark} | {test.n} |")
+        if not pairs:
+            continue
+        zero = zero_shot_best(pairs)
+        best = _choice_cells(pairs[0])
+        if zero is None:
+            other = "none (every choice read its data) | –"
+        else:
+            cells = _choice_cells(zero)
+            other = f"{'the best choice' if zero is pairs[0] else cells[0]} | {cells[1]}{cells[2]}"
+        rows.append(f"| {target} | {' | '.join(best)} | {other} |")
     return [f"**Best choice per target** (Δ {metric} vs the stage-1 baseline, ×100, mean over seeds; \\* significant "
-            "by a paired t-test over seeds; † its auxiliary languages include the target):", "",
-            "| target | best choice | Δ | n |", "|---|---|---:|---:|", *rows, ""]
+            f"after {options.correction_name} over the sweep's {_family(ranked)} tests, {options.short.split(',')[0]}; "
+            "† its auxiliary languages include the target; *zero-shot*: the best choice not trained on the "
+            "target's data):", "",
+            "| target | best choice | Δ | sig | n | zero-shot best | Δ |", "|---|---|---:|:-:|---:|---|---:|",
+            *rows, ""]
+
+
+def _choice_cells(pair: Any) -> list[str]:
+    test = pair.test
+    delta = "–" if math.isnan(test.mean_diff) else f"{test.mean_diff * 100:+.1f}"
+    label = pair.label.replace("|", "/") + (" †" if pair.uses_target else "")
+    return [label, delta, "\\*" if pair.significant else "", str(test.n)]
+
+
+def _family(ranked: Any) -> int:
+    return next((p.family for pairs in ranked.values() for p in pairs), 0)

@@ -11,6 +11,8 @@ same for every task.
 no information: one class for every test row (classification), no entity at all (NER), one
 and the same answer for every question (QA) — a model that learnt nothing, whose scores must
 not pass for a result. :func:`degenerate_loss` is the same warning from a training loss.
+``evaluate(..., outcomes=o)`` also puts the per-example outcomes its scores are computed from in
+``o[language]`` (:mod:`xlsweep.tasks.outcomes`): what the reports' paired bootstrap resamples.
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from xlsweep.data.features import Features, batch_of, num_rows
 from xlsweep.data.schema import NER_TAGS, NLI_LABELS, SENTIMENT_LABELS, TASKS
 
-__all__ = ["CHANCE_MARGIN", "Diagnostics", "Task", "degenerate_loss", "get_task", "predict"]
+__all__ = ["CHANCE_MARGIN", "Diagnostics", "OutcomeRows", "Task", "degenerate_loss", "get_task", "predict"]
 
 Diagnostics = MutableMapping[str, str]  # filled by evaluate(): "degenerate" -> why the predictions carry nothing
+OutcomeRows = MutableMapping[str, Any]  # filled by evaluate(): language -> (N, k) per-example outcomes (tasks.outcomes)
 CHANCE_MARGIN = 0.98  # a final training loss above this share of ln(#labels) is no better than uniform guessing
 _LABELS = {"nli": len(NLI_LABELS), "sentiment": len(SENTIMENT_LABELS), "ner": len(NER_TAGS)}
 
@@ -50,7 +53,7 @@ class Task(Protocol):
 
     def evaluate(self, model: nn.Module, features: Features, references: References, *, language: str,
                  batch_size: int, device: torch.device | str,
-                 diagnostics: Diagnostics | None = None) -> dict[str, float]: ...
+                 diagnostics: Diagnostics | None = None, outcomes: OutcomeRows | None = None) -> dict[str, float]: ...
 
 
 def degenerate_loss(task: str, loss: float) -> str | None:

@@ -27,7 +27,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
-__all__ = ["OFFICIAL_LANGUAGES", "WHITESPACE", "exact_match", "f1", "mlqa_scores", "normalization", "normalize_answer"]
+__all__ = ["OFFICIAL_LANGUAGES", "WHITESPACE", "exact_match", "f1", "mlqa_scores", "normalization", "normalize_answer",
+           "question_scores"]
 
 # The official patterns, verbatim; Arabic's first alternative can never match, so every "ال" goes.
 ARTICLES: dict[str, re.Pattern[str]] = {
@@ -107,6 +108,13 @@ def f1(prediction: str, gold: str, language: str) -> float:
 
 def mlqa_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]], language: str) -> dict[str, float]:
     """Mean over examples of the best EM and F1 against any of the example's gold answers, as fractions."""
+    em, f = question_scores(predictions, golds, language)
+    return {"em": sum(em) / len(predictions), "f1": sum(f) / len(predictions)}
+
+
+def question_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]], language: str
+                    ) -> tuple[list[float], list[float]]:
+    """Per question, the best EM and the best F1 against any of its gold answers (checked as :func:`mlqa_scores`)."""
     if len(predictions) != len(golds):
         raise ValueError(f"{len(predictions)} predictions but {len(golds)} lists of gold answers")
     if not predictions:
@@ -116,6 +124,6 @@ def mlqa_scores(predictions: Sequence[str], golds: Sequence[Sequence[str]], lang
     empty = [i for i, answers in enumerate(golds) if len(answers) == 0]
     if empty:
         raise ValueError(f"examples {empty[:5]} have no gold answer; every MLQA example needs at least one")
-    em = sum(max(exact_match(p, g, language) for g in answers) for p, answers in zip(predictions, golds, strict=True))
-    f = sum(max(f1(p, g, language) for g in answers) for p, answers in zip(predictions, golds, strict=True))
-    return {"em": em / len(predictions), "f1": f / len(predictions)}
+    pairs = list(zip(predictions, golds, strict=True))
+    return ([max(exact_match(p, g, language) for g in answers) for p, answers in pairs],
+            [max(f1(p, g, language) for g in answers) for p, answers in pairs])

@@ -20,7 +20,8 @@ from transformers import AutoModelForTokenClassification, PreTrainedModel, PreTr
 from xlsweep.data.features import Features, example_ids
 from xlsweep.data.schema import NER_TAGS
 from xlsweep.models.encoder import load_pretrained
-from xlsweep.tasks.base import Diagnostics, predict
+from xlsweep.tasks.base import Diagnostics, OutcomeRows, predict
+from xlsweep.tasks.outcomes import full_sample, ner_outcomes
 
 __all__ = ["TASK", "NERTask", "entity_f1"]
 
@@ -71,7 +72,7 @@ class NERTask:
 
     def evaluate(self, model: nn.Module, features: Features, references: list[list[str]], *, language: str,
                  batch_size: int, device: torch.device | str,
-                 diagnostics: Diagnostics | None = None) -> dict[str, float]:
+                 diagnostics: Diagnostics | None = None, outcomes: OutcomeRows | None = None) -> dict[str, float]:
         (logits,) = predict(model, features, lambda out: out.logits, batch_size=batch_size, device=device,
                             per_token=True)
         tag_ids = logits.argmax(-1)  # (N, T)
@@ -85,7 +86,10 @@ class NERTask:
         if diagnostics is not None and all(t == "O" for row in predicted for t in row) and any(
                 t != "O" for row in references for t in row):
             diagnostics["degenerate"] = f"predicts no entity in any of {len(predicted)} test sentences"
-        return {"f1": entity_f1(references, predicted)}
+        rows = ner_outcomes(references, predicted)
+        if outcomes is not None:
+            outcomes[language] = rows
+        return full_sample("ner", rows)
 
 
 TASK = NERTask()

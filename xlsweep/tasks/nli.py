@@ -11,13 +11,14 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from xlsweep.data.features import Features
 from xlsweep.data.schema import NLI_LABELS
-from xlsweep.tasks.base import Diagnostics
+from xlsweep.tasks.base import Diagnostics, OutcomeRows
 from xlsweep.tasks.classification import (
     constant_prediction,
     featurize_text,
     load_sequence_classifier,
     predict_labels,
 )
+from xlsweep.tasks.outcomes import classification_outcomes, full_sample
 
 __all__ = ["TASK", "NLITask"]
 
@@ -36,11 +37,14 @@ class NLITask:
 
     def evaluate(self, model: nn.Module, features: Features, references: None, *, language: str,
                  batch_size: int, device: torch.device | str,
-                 diagnostics: Diagnostics | None = None) -> dict[str, float]:
+                 diagnostics: Diagnostics | None = None, outcomes: OutcomeRows | None = None) -> dict[str, float]:
         predicted = predict_labels(model, features, batch_size=batch_size, device=device)
         if diagnostics is not None and (reason := constant_prediction(predicted, NLI_LABELS)):
             diagnostics["degenerate"] = reason
-        return {"acc": float((predicted == features["labels"]).float().mean())}
+        rows = classification_outcomes("nli", predicted.numpy(), features["labels"].numpy())
+        if outcomes is not None:
+            outcomes[language] = rows
+        return full_sample("nli", rows)
 
 
 TASK = NLITask()

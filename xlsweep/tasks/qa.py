@@ -19,8 +19,9 @@ from transformers import AutoModelForQuestionAnswering, PreTrainedModel, PreTrai
 
 from xlsweep.data.features import Features
 from xlsweep.models.encoder import load_pretrained
-from xlsweep.tasks.base import Diagnostics, predict
-from xlsweep.tasks.mlqa_metrics import mlqa_scores, normalization
+from xlsweep.tasks.base import Diagnostics, OutcomeRows, predict
+from xlsweep.tasks.mlqa_metrics import normalization, question_scores
+from xlsweep.tasks.outcomes import full_sample, qa_outcomes
 from xlsweep.tasks.qa_features import decode_spans, featurize_qa
 
 __all__ = ["TASK", "QATask", "same_answer"]
@@ -54,14 +55,18 @@ class QATask:
 
     def evaluate(self, model: nn.Module, features: Features, references: dict[str, Any], *, language: str,
                  batch_size: int, device: torch.device | str,
-                 diagnostics: Diagnostics | None = None) -> dict[str, float]:
+                 diagnostics: Diagnostics | None = None, outcomes: OutcomeRows | None = None) -> dict[str, float]:
         start, end = predict(model, features, lambda out: (out.start_logits, out.end_logits),
                              batch_size=batch_size, device=device, per_token=True)
         answers = decode_spans(start, end, features["offset_mapping"], features["example_index"],
                                references["contexts"], n_best=self.n_best, max_answer_length=self.max_answer_length)
         if diagnostics is not None and (reason := same_answer(answers, references["contexts"])):
             diagnostics["degenerate"] = reason
-        return mlqa_scores(answers, references["answers"], normalization(language))
+        em, f1 = question_scores(answers, references["answers"], normalization(language))
+        rows = qa_outcomes(em, f1)
+        if outcomes is not None:
+            outcomes[language] = rows
+        return full_sample("qa", rows)
 
 
 TASK = QATask()

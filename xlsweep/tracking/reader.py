@@ -7,16 +7,19 @@ URI fails in seconds instead of after MLflow's minutes of retries.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from mlflow.exceptions import MlflowException
 
-from xlsweep.tracking.store import TrackingError, check_store, open_client
+from xlsweep.tracking.store import TrackingError, check_store, local_artifact_dir, open_client
 
 __all__ = ["StoreReadError", "StoreReader"]
 
 _PAGE = 1000
+_PROGRESS_BAR = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 T = TypeVar("T")
 
 
@@ -67,6 +70,29 @@ class StoreReader:
     def run(self, run_id: str) -> Any:
         """The run ``run_id``; :class:`StoreReadError` if the store has none."""
         return _read(lambda: self._client.get_run(run_id))
+
+    def artifact(self, run: Any, path: str, dst: str | Path) -> Path | None:
+        """The file of ``run``'s (a run object's) artifact ``path``: read in place beside an sqlite store (MLflow's
+        client refuses ``mlflow-artifacts:`` URIs without a server), else downloaded into the directory ``dst``;
+        None when the run has none such (or it cannot be read: an artifact store moved away)."""
+        root = local_artifact_dir(self.tracking_uri, run.info.artifact_uri or "")
+        if root is not None:
+            return root / path if (root / path).is_file() else None
+        run_id = run.info.run_id
+        quiet = os.environ.get(_PROGRESS_BAR)
+        os.environ[_PROGRESS_BAR] = "false"  # no "Downloading artifacts" bar per run on the terminal
+        try:
+            if path not in {f.path for f in self._client.list_artifacts(run_id)}:
+                return None
+            Path(dst).mkdir(parents=True, exist_ok=True)
+            return Path(self._client.download_artifacts(run_id, path, str(dst)))
+        except (MlflowException, OSError):
+            return None
+        finally:
+            if quiet is None:
+                os.environ.pop(_PROGRESS_BAR, None)
+            else:
+                os.environ[_PROGRESS_BAR] = quiet
 
     def runs(self, experiment_ids: list[str], filter_string: str, *, order_by: list[str] | None = None,
              limit: int | None = None) -> list[Any]:
