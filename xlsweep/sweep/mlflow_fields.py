@@ -27,6 +27,7 @@ from xlsweep.methods import reads_key
 from xlsweep.plan import SAMPLE_KEY
 from xlsweep.tracking import flatten_params, readable
 from xlsweep.tracking.tags import PARENT_SWEEP_ID_TAG
+from xlsweep.tracking.urls import REPORT_FILE, REPORT_ROUTE
 
 __all__ = ["aux_label", "aux_params", "grid_json", "log_final_metrics", "parent_params", "report_tables", "run_name",
            "scores_table", "shared_view", "sweep_description", "trial_params"]
@@ -181,13 +182,16 @@ def _points(fraction: float) -> str:
 
 def sweep_description(*, sweep: str, sweep_id: str, report: Any | None, finished: int, failed: int, stopped: int,
                       out_dir: str, page: str | None, runs: str | None, charts: str | None = None,
-                      problem: str | None = None) -> str:
+                      problem: str | None = None, viewer: str | None = None) -> str:
     """The parent run's Markdown description: the answer first (the UI shows the first lines, then "Show more"),
     then the best choice per target, the trial counts and where everything is.
 
-    ``page``, ``runs`` and ``charts`` are UI routes (``/#/experiments/…``), which resolve against the UI's address.
+    ``page`` (the report page ``xlsweep ui`` serves, else the heatmap in the artifact viewer), ``viewer`` (the report
+    in the artifact viewer, for a plain ``mlflow server``), ``runs`` and ``charts`` are routes relative to the UI's
+    root (``/xlsweep/report/…``, ``/#/experiments/…``).
     """
-    links = [("report" if page and page.split("?")[0].endswith("report.html") else "heatmap", page),
+    report = bool(page) and (REPORT_ROUTE in str(page) or str(page).split("?")[0].endswith(REPORT_FILE))
+    links = [("report" if report else "heatmap", page), ("in the artifact viewer", viewer),
              ("trials grouped, Δ per target", runs), ("Δ charts", charts)]
     lines = [" · ".join(f"[{label}]({url})" for label, url in links if url), ""]
     if report is not None:

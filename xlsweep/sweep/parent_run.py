@@ -32,7 +32,7 @@ from xlsweep.tracking.tags import (
     TASK_TAG,
     TRIAL_TAG,
 )
-from xlsweep.tracking.urls import REPORT_FILE, artifact_url, view_url
+from xlsweep.tracking.urls import REPORT_FILE, artifact_url, report_page_url, view_url
 
 __all__ = ["EXPERIMENT_NOTE", "account", "check_tracking", "degenerate_trials", "open_tracking", "report_to_parent",
            "search_finished"]
@@ -110,7 +110,9 @@ def _describe_parent_run(tracker: SweepRun, outcome: SweepOutcome, report: Any, 
     tracker.describe(sweep_description(
         sweep=tracker.name, sweep_id=tracker.sweep_id, report=report, finished=len(outcome.records),
         failed=len(outcome.failures), stopped=len(outcome.stopped), out_dir=str(outcome.out_dir), problem=problem,
-        page=artifact_url("", eid, rid, page) if page else None, runs=view_url("", eid, view_key(tracker.sweep_id)),
+        page=(report_page_url("", rid) if page == REPORT_FILE else artifact_url("", eid, rid, page)) if page else None,
+        viewer=artifact_url("", eid, rid, page) if page == REPORT_FILE else None,
+        runs=view_url("", eid, view_key(tracker.sweep_id)),
         charts=view_url("", eid, view_key(tracker.sweep_id), charts=True)))
 
 
