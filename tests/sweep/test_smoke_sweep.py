@@ -48,9 +48,9 @@ def test_smoke_sweep_end_to_end(smoke_sweep, prepared_smoke, tmp_path: Path) -> 
     table = pd.read_csv(outcome.table_csv, index_col=0)
     for child in children:
         assert child.info.status == "FINISHED"
-        assert child.data.params["meta.support"] == "ana"  # readable, not "['ana']"
-        query = child.data.params["meta.query"]
-        assert child.data.tags["xlsweep.aux"] == f"ana→{query}" and child.data.params["aux.ascii"] == f"ana->{query}"
+        assert child.data.params["aux.support"] == "ana"  # readable, not "['ana']"
+        query = child.data.params["aux.query"]
+        assert child.data.tags["xlsweep.aux"] == child.data.params["aux"] == f"ana→{query}"
         assert child.info.run_name == f"ana→{query} seed0" and "metaxl.lr" not in child.data.params
         assert child.data.tags["xlsweep.parent_sweep_id"] == parent.data.tags["xlsweep.sweep_id"]
         for lang in languages:

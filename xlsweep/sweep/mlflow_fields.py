@@ -3,7 +3,7 @@
 
 * A child run is named by its grid values (``metaxl ana→cor rtn_layers=1 seed0``), unique
   within the sweep, and carries only the params its method reads, plus the auxiliary
-  choice as params (``aux``, ``aux.ascii`` = ``ana->cor``, ``aux.support``, ``aux.query``).
+  choice in three params (``aux`` = ``ana→cor``, ``aux.support``, ``aux.query``); no param is empty.
 * A child's final scores are logged at step 0, so MLflow 3's chart view draws each as a
   bar per run, labelled with the run's name (a metric whose last step is ≥ 1 gets a line
   chart, where a final score is one dot); they are also a table, ``scores.json``.
@@ -40,16 +40,20 @@ def aux_label(cfg: TrialConfig) -> str:
 
 
 def aux_params(cfg: TrialConfig) -> dict[str, str]:
-    """The auxiliary choice as params: ``aux`` (``ana→cor``), ``aux.ascii`` (``ana->cor``, typed in filters),
-    ``aux.support`` and ``aux.query`` (X-MAML: the support languages)."""
-    label = aux_label(cfg)
-    return {"aux": label, "aux.ascii": label.replace("→", "->"), "aux.support": ",".join(cfg.meta.support),
+    """The auxiliary choice as params, its only ones: ``aux`` (``ana→cor``), ``aux.support`` and ``aux.query``
+    (X-MAML: the support languages); ``params.aux.query = 'cor'`` filters without typing ``→``."""
+    return {"aux": aux_label(cfg), "aux.support": ",".join(cfg.meta.support),
             "aux.query": ",".join(cfg.meta.query or cfg.meta.support)}
 
 
+_AUX_KEYS = ("meta.support", "meta.query")  # the auxiliary choice, given by aux_params instead
+
+
 def trial_params(cfg: TrialConfig) -> dict[str, str]:
-    """A child run's params: the resolved config keys its method reads, then the auxiliary choice."""
-    return {k: v for k, v in flatten_params(to_dict(cfg)).items() if reads_key(k, cfg)} | aux_params(cfg)
+    """A child run's params: the resolved config keys its method reads that have a value (an empty list or an unset
+    option is no param), then the auxiliary choice."""
+    return {k: v for k, v in flatten_params(to_dict(cfg)).items()
+            if reads_key(k, cfg) and v not in ("", "None") and k not in _AUX_KEYS} | aux_params(cfg)
 
 
 def parent_params(cells: Sequence[tuple[Mapping[str, Any], TrialConfig]], sampled: Sequence[str] = ()
@@ -116,7 +120,7 @@ def shared_view(sweep: SweepConfig, sweep_id: str) -> dict[str, Any]:
     """
     from xlsweep.data.benchmark import benchmark_languages
 
-    keys = list(dict.fromkeys(["aux.ascii", *(n for n, _ in sweep.grid.axes if n != "seed"), *sweep.search.space]))
+    keys = list(dict.fromkeys(["aux", *(n for n, _ in sweep.grid.axes if n != "seed"), *sweep.search.space]))
     targets = sweep.trial.eval.targets or benchmark_languages(sweep.trial.data)
     return {
         "searchFilter": f"tags.`{PARENT_SWEEP_ID_TAG}` = '{sweep_id}'",
@@ -190,8 +194,8 @@ def sweep_description(*, sweep: str, sweep_id: str, report: Any | None, finished
     in the artifact viewer, for a plain ``mlflow server``), ``runs`` and ``charts`` are routes relative to the UI's
     root (``/xlsweep/report/…``, ``/#/experiments/…``).
     """
-    report = bool(page) and (REPORT_ROUTE in str(page) or str(page).split("?")[0].endswith(REPORT_FILE))
-    links = [("report" if report else "heatmap", page), ("in the artifact viewer", viewer),
+    is_report = bool(page) and (REPORT_ROUTE in str(page) or str(page).split("?")[0].endswith(REPORT_FILE))
+    links = [("report" if is_report else "heatmap", page), ("in the artifact viewer", viewer),
              ("trials grouped, Δ per target", runs), ("Δ charts", charts)]
     lines = [" · ".join(f"[{label}]({url})" for label, url in links if url), ""]
     if report is not None:

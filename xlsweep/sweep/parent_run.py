@@ -52,8 +52,9 @@ EXPERIMENT_NOTE = (
     "Sweeps run by **xlsweep**: each top-level run is one sweep (its description names the best choice per "
     "target; `report.html` in its artifacts is the heatmap and tables), its child runs are the sweep's trials "
     "(named by their grid values; final scores as metrics and `scores.json`). `tags.xlsweep.parent_sweep_id = "
-    "'<sweep id>'` selects one sweep's trials, `params.aux.ascii = 'ana->cor'` one auxiliary choice; the links in a "
-    "sweep's description open its trials grouped by grid values with a Δ column (and chart) per target.")
+    "'<sweep id>'` selects one sweep's trials, `params.aux.query = 'cor'` the auxiliary choices whose query "
+    "language is cor; the links in a sweep's description open its trials grouped by grid values with a Δ column "
+    "(and chart) per target.")
 
 
 def open_tracking(sweep: SweepConfig, uri: str, sweep_id: str, cells: Cells | None = None) -> SweepRun:

@@ -8,8 +8,10 @@ as ``xlsweep ui`` starts it). Beside everything ``mlflow server`` serves, it ans
   links cannot open), so the page's links — relative to the server's root — open the runs and
   compare views of this server. Only a sweep's parent run (one with ``xlsweep.sweep_id``) is served;
   the page is read through the server's own REST routes, under a restrictive content policy.
-* the UI's index page with the Assistant panel closed by default (a browser-side setting the
-  user can change; MLflow opens the panel on first load of a local server).
+* the UI's index page with browser-side defaults that the user can still change: the model-training
+  mode (MLflow 3 opens in its GenAI mode, whatever the experiment's ``mlflow.experimentKind`` tag) and
+  the Assistant panel closed (MLflow opens it on the first load of a local server). The report page
+  sets them too, before its links open the UI.
 
 A plain ``mlflow server`` serves the same store, without these two.
 """
@@ -26,13 +28,15 @@ from flask import Flask, Response
 from xlsweep.tracking.tags import SWEEP_ID_TAG
 from xlsweep.tracking.urls import REPORT_FILE, REPORT_ROUTE
 
-__all__ = ["APP_NAME", "ASSISTANT_CLOSED", "create_app"]
+__all__ = ["APP_NAME", "UI_DEFAULTS", "add_routes", "create_app"]
 
 APP_NAME = "xlsweep"  # the name of the `mlflow.app` entry point
 
-# the UI's browser-side settings (localStorage `<key>_v<version>`, JSON) that keep the Assistant panel closed
-ASSISTANT_CLOSED = {"mlflow.assistant.panelOpen_v1": "false", "mlflow.assistant.fab.autoOpenedOnFirstLoad_v1": "true"}
-_DEFAULTS_SCRIPT = ("<script>(function(){try{var d=" + json.dumps(ASSISTANT_CLOSED)
+# the UI's browser-side settings (localStorage `<key>_v<version>`, JSON values; checked against MLflow 3.18's UI),
+# set where the browser has none: model-training mode, the Assistant panel closed
+UI_DEFAULTS = {"mlflow.workflowType_v1": json.dumps("machine_learning"), "mlflow.assistant.panelOpen_v1": "false",
+               "mlflow.assistant.fab.autoOpenedOnFirstLoad_v1": "true"}
+_DEFAULTS_SCRIPT = ("<script>(function(){try{var d=" + json.dumps(UI_DEFAULTS)
                     + ";for(var k in d){if(localStorage.getItem(k)===null){localStorage.setItem(k,d[k]);}}}"
                       "catch(e){}})();</script>")
 _POLICY = ("default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; "
@@ -74,7 +78,7 @@ def _plain(status: int, text: str) -> Response:
     return Response(text + "\n", status=status, mimetype="text/plain")
 
 
-def _with_assistant_closed(serve: Any) -> Any:
+def _with_ui_defaults(serve: Any) -> Any:
     def index(*args: Any, **kwargs: Any) -> Any:
         response = serve(*args, **kwargs)
         if getattr(response, "mimetype", "") != "text/html":
@@ -91,7 +95,7 @@ def add_routes(app: Flask) -> Flask:
     if "xlsweep_report" not in app.view_functions:
         app.add_url_rule(f"{_prefix()}/{REPORT_ROUTE}/<run_id>", "xlsweep_report", _report_page)
         if "serve" in app.view_functions:
-            app.view_functions["serve"] = _with_assistant_closed(app.view_functions["serve"])
+            app.view_functions["serve"] = _with_ui_defaults(app.view_functions["serve"])
     return app
 
 

@@ -24,7 +24,16 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from xlsweep.tracking.store import artifact_root, log_artifact, log_table, mlflow_client, open_client, store_lock
-from xlsweep.tracking.tags import NOTE_TAG, PARENT_TAG, SWEEP_ID_TAG, SWEEP_TAG, TRIAL_TAG, VIEW_TAG
+from xlsweep.tracking.tags import (
+    EXPERIMENT_KIND_TAG,
+    MODEL_TRAINING,
+    NOTE_TAG,
+    PARENT_TAG,
+    SWEEP_ID_TAG,
+    SWEEP_TAG,
+    TRIAL_TAG,
+    VIEW_TAG,
+)
 
 __all__ = ["SweepRun", "TrialRun", "find_trial_run", "flatten_params", "log_parent_metric", "readable",
            "tag_trial_run"]
@@ -96,6 +105,8 @@ class SweepRun:
                     if exp is None:
                         raise err from None
                     self.experiment_id = exp.experiment_id
+            # the UI opens it in model-training mode (runs, charts), not on MLflow 3's GenAI traces page
+            self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING)
         self.run_id = self.sweep_id = self.name = ""
 
     def start(self, sweep_id: str, *, name: str, params: Mapping[str, str], tags: Mapping[str, str]) -> str:
