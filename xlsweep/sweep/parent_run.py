@@ -20,6 +20,7 @@ from xlsweep.sweep.outcome import SweepOutcome, os_error
 from xlsweep.sweep.pair_evidence import Recalled
 from xlsweep.tasks import get_task
 from xlsweep.tracking import SweepRun, TrackingError, check_store, view_key
+from xlsweep.tracking.source import source_tags
 from xlsweep.tracking.tags import (
     AUX_TAG,
     CELL_TAG,
@@ -65,7 +66,7 @@ def open_tracking(sweep: SweepConfig, uri: str, sweep_id: str, cells: Cells | No
         tracker.describe_experiment(EXPERIMENT_NOTE)
         tracker.start(sweep_id, name=sweep.name, params=parent_params(cells, tuple(sweep.search.space)),
                       tags={GRID_TAG: grid_json(sweep), TASK_TAG: sweep.trial.data.task,
-                            PRIMARY_TAG: get_task(sweep.trial.data.task).primary})
+                            PRIMARY_TAG: get_task(sweep.trial.data.task).primary, **source_tags()})
         tracker.share_view(view_key(sweep_id), shared_view(sweep, sweep_id))  # its trials, grouped, Δ per target
     except Exception as err:  # any store error: unreachable server, bad URI, locked file
         raise SweepError(f"tracking: cannot use the MLflow store at {uri!r} ({type(err).__name__}: {err}); "

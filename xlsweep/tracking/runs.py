@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from xlsweep.tracking.store import artifact_root, log_artifact, log_table, mlflow_client, open_client, store_lock
 from xlsweep.tracking.tags import (
+    DATASET_CONTEXT_TAG,
     EXPERIMENT_KIND_TAG,
     MODEL_TRAINING,
     NOTE_TAG,
@@ -35,8 +36,8 @@ from xlsweep.tracking.tags import (
     VIEW_TAG,
 )
 
-__all__ = ["SweepRun", "TrialRun", "find_trial_run", "flatten_params", "log_parent_metric", "readable",
-           "tag_trial_run"]
+__all__ = ["SweepRun", "TrialRun", "dataset_inputs", "find_trial_run", "flatten_params", "log_parent_metric",
+           "readable", "tag_trial_run"]
 
 _PAGE = 1000  # runs per search request
 
@@ -78,6 +79,21 @@ def flatten_params(config: Mapping[str, Any], prefix: str = "") -> dict[str, str
         else:
             flat[name] = str(value)
     return flat
+
+
+def dataset_inputs(splits: Iterable[Any]) -> list[DatasetInput]:
+    """The splits a run reads (:class:`xlsweep.prepare.SplitRecord`: name, split, digest, source_type, source, rows,
+    file_sha256) as MLflow dataset inputs: the UI's Datasets column shows each with its digest, its context (the
+    split) and its rows."""
+    inputs = []
+    for s in splits:
+        profile = {"num_rows": s.rows, **({"file_sha256": s.file_sha256} if s.file_sha256 else {})}
+        source = json.dumps({"uri": s.source} if s.source_type != "synthetic" else {"spec": json.loads(s.source)},
+                            ensure_ascii=False)
+        dataset = Dataset(name=s.name, digest=s.digest, source_type=s.source_type, source=source,
+                          profile=json.dumps(profile))
+        inputs.append(DatasetInput(dataset, tags=[InputTag(DATASET_CONTEXT_TAG, s.split)]))
+    return inputs
 
 
 def _log_params(store: MlflowClient, run_id: str, params: Mapping[str, str]) -> None:
@@ -127,6 +143,10 @@ class SweepRun:
 
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
         self.client.log_batch(self.run_id, metrics=_metrics(metrics, 0))
+
+    def log_datasets(self, splits: Iterable[Any]) -> None:
+        """The splits the sweep reads (:func:`dataset_inputs`); logging one again changes nothing."""
+        self.client.log_inputs(self.run_id, datasets=dataset_inputs(splits))
 
     def log_artifacts(self, paths: Iterable[Path]) -> None:
         for path in paths:
@@ -257,6 +277,10 @@ class TrialRun:
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         self.client.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+    def log_datasets(self, splits: Iterable[Any]) -> None:
+        """The splits the trial reads (:func:`dataset_inputs`); logging one again changes nothing."""
+        self.client.log_inputs(self.run_id, datasets=dataset_inputs(splits))
 
     def log_artifact(self, path: Path) -> None:
         log_artifact(self.client, self.tracking_uri, self.run_id, Path(path))

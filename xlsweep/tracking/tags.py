@@ -6,7 +6,8 @@ Every module that writes or reads one of these names uses the constant, so the v
 from __future__ import annotations
 
 __all__ = [
-    "ALGORITHM_TAG", "AUX_PARAM", "AUX_TAG", "BENCHMARK_TAG", "BEST_PAIR_TAG", "CELL_TAG", "DEGENERATE_TAG",
+    "ALGORITHM_TAG", "AUX_PARAM", "AUX_TAG", "BENCHMARK_TAG", "BEST_PAIR_TAG", "CELL_TAG", "DATASET_CONTEXT_TAG",
+    "DEGENERATE_TAG",
     "EVIDENCE_TAG", "EXPERIMENT_KIND_TAG", "FAILED_TRIALS_TAG", "FAILURE_TAG", "GIT_COMMIT_TAG", "GRID_TAG",
     "LOGGED_ARTIFACTS_TAG", "MODEL_TRAINING", "NOTE_TAG", "SOURCE_NAME_TAG", "SOURCE_TYPE_TAG", "VERSION_TAG",
     "PARENT_SWEEP_ID_TAG", "PARENT_TAG", "PRIMARY_TAG", "QUERY_TAG", "RUNG_TAG", "SEARCH_METRIC", "SEED_PARAM",
@@ -25,6 +26,7 @@ SOURCE_NAME_TAG = "mlflow.source.name"  # what started the run (the UI's Source 
 SOURCE_TYPE_TAG = "mlflow.source.type"  # LOCAL (a command line)
 GIT_COMMIT_TAG = "mlflow.source.git.commit"  # the commit of the working tree the run started in
 VERSION_TAG = "xlsweep.version"  # the xlsweep version that ran it
+DATASET_CONTEXT_TAG = "mlflow.data.context"  # a dataset input's role: the split (train, dev, test)
 
 # ------------------------------------------------------------------- a sweep's parent run
 XLSWEEP = "xlsweep."  # the prefix of every tag below
