@@ -72,8 +72,8 @@ def test_scores_table_is_one_row_per_language() -> None:
     columns, rows = scores_table({"acc/ana": 0.9959999918937683, "acc/bel": 0.5, "baseline/acc/ana": 0.9,
                                   "baseline/acc/bel": 0.4, "delta/ana": 0.096, "delta/bel": 0.1, "dev/bel": 0.7,
                                   "dev_avg": 0.7, "acc_avg": 0.748, "delta_avg": 0.098})
-    assert columns == ["language", "acc", "baseline/acc", "delta"]
-    assert rows == [["ana", 0.996, 0.9, 0.096], ["bel", 0.5, 0.4, 0.1]]
+    assert columns == ["language", "acc (points)", "baseline/acc (points)", "delta (points)"]
+    assert rows == [["ana", 99.6, 90.0, 9.6], ["bel", 50.0, 40.0, 10.0]]  # points, without float noise
 
 
 def _mini_sweep(tmp_path: Path) -> tuple[str, SweepRun, SweepOutcome]:
@@ -109,8 +109,8 @@ def test_final_scores_are_bars_in_the_chart_view_and_dev_scores_a_series(tmp_pat
     root = local_artifact_dir(uri, child.info.artifact_uri)
     assert root is not None
     table = json.loads((root / "scores.json").read_text())
-    assert table["columns"] == ["language", "acc", "baseline/acc", "delta"]
-    assert table["data"][1] == ["cor", 0.8, 0.6, 0.2]
+    assert table["columns"] == ["language", "acc (points)", "baseline/acc (points)", "delta (points)"]
+    assert table["data"][1] == ["cor", 80.0, 60.0, 20.0]
 
 
 def test_the_parent_gets_its_tables_and_a_description_of_the_answer(tmp_path: Path) -> None:
@@ -122,7 +122,7 @@ def test_the_parent_gets_its_tables_and_a_description_of_the_answer(tmp_path: Pa
     root = local_artifact_dir(uri, parent.info.artifact_uri)
     assert root is not None
     delta = json.loads((root / "aux_target_delta.json").read_text())
-    assert delta["columns"][:4] == ["aux", "n", "bel", "cor"]
+    assert delta["columns"][:4] == ["aux (Δ acc, points)", "n", "bel", "cor"]  # the unit in the header
     assert delta["data"][1][:4] == ["ana→cor", 1, "+10.0", "+20.0"]
     note = parent.data.tags["mlflow.note.content"]
     assert "| cor | XLA-MAML (ana→cor) † | +20.0 | 1 |" in note and "| bel | XLA-MAML (ana→cor) | +10.0 | 1 |" in note

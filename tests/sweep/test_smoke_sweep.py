@@ -12,6 +12,7 @@ from mlflow.tracking import MlflowClient
 from tests.conftest import SMOKE
 from xlsweep.data.benchmark import benchmark_languages
 from xlsweep.tracking import artifact_paths
+from xlsweep.tracking.runs import in_fractions
 
 pytestmark = pytest.mark.ray
 
@@ -72,10 +73,12 @@ def test_smoke_sweep_end_to_end(smoke_sweep, prepared_smoke, tmp_path: Path) -> 
         assert f"{query}.train" in read or f"{query}.dev" in read  # its query language's data
         assert read and all(splits[name].dataset.digest == digest for name, digest in read.items())
         assert all(v != "" for v in child.data.params.values())
+        assert child.data.tags["xlsweep.unit"] == "points" and child.data.metrics[f"acc/{query}"] > 1  # points
+        in_fractions(child)  # as xlsweep reads it back
         for lang in languages:
             delta = child.data.metrics[f"delta/{lang}"]
             assert delta == pytest.approx(child.data.metrics[f"acc/{lang}"] - prepared.baseline[f"acc/{lang}"])
-            assert table.loc[f"ana→{query}", lang] == pytest.approx(delta)  # heatmap table == MLflow
+            assert table.loc[f"ana→{query}", lang] == pytest.approx(delta * 100)  # heatmap table (points) == MLflow
         assert "meta_loss" in child.data.metrics
         assert json.loads(child.data.tags["xlsweep.cell"]) == {"aux": f"ana→{query}"}
         assert child.data.metrics[f"baseline/acc/{query}"] == pytest.approx(prepared.baseline[f"acc/{query}"])

@@ -29,6 +29,7 @@ from pathlib import Path
 from xlsweep.report.row_groups import TRANSFER, RowGroup, SeedGrid, languages, over, row_groups, seed_grid
 from xlsweep.report.stats import DEFAULT_ALPHA, TEST_NAME, PairedTest, holm, paired_test, tied_with_best
 from xlsweep.report.sweep_results import ReportError, RunRecord
+from xlsweep.tracking.runs import points
 
 __all__ = ["RankedPair", "best_pairs", "best_pairs_lines", "write_best_pairs_csv"]
 
@@ -144,13 +145,14 @@ def best_pairs_lines(ranked: Mapping[str, Sequence[RankedPair]], metric: str, *,
     return lines
 
 
-CSV_FIELDS = ("target", "rank", "choice", "algorithm", "aux_languages", "uses_target", "n", "mean_delta",
-              "std_delta", "t", "p", "p_adjusted", "significant", "test_note", "tied_with_best", "p_vs_best",
+CSV_FIELDS = ("target", "rank", "choice", "algorithm", "aux_languages", "uses_target", "n", "mean_delta (points)",
+              "std_delta (points)", "t", "p", "p_adjusted", "significant", "test_note", "tied_with_best", "p_vs_best",
               "p_vs_best_adjusted")
 
 
 def write_best_pairs_csv(ranked: Mapping[str, Sequence[RankedPair]], path: str | Path) -> Path:
-    """One line per target and choice; deltas are fractions at full precision, NaN empty.
+    """One line per target and choice; deltas in points to their precision (:func:`~xlsweep.tracking.runs.points`),
+    NaN empty.
 
     ``p`` / ``p_adjusted`` / ``significant``: the test against stage 1, raw and Holm-adjusted;
     ``tied_with_best``: in the target's tied set; ``p_vs_best`` / ``p_vs_best_adjusted``: the
@@ -167,12 +169,17 @@ def write_best_pairs_csv(ranked: Mapping[str, Sequence[RankedPair]], path: str |
                 t = p.test
                 writer.writerow({"target": p.target, "rank": p.rank, "choice": p.label, "algorithm": p.algorithm,
                                  "aux_languages": ",".join(p.aux_languages), "uses_target": p.uses_target,
-                                 "n": t.n, "mean_delta": _num(t.mean_diff), "std_delta": _num(t.std_diff),
+                                 "n": t.n, "mean_delta (points)": _points(t.mean_diff),
+                                 "std_delta (points)": _points(t.std_diff),
                                  "t": _num(t.t), "p": _num(t.p), "p_adjusted": _num(p.p_adjusted),
                                  "significant": p.significant, "test_note": t.reason, "tied_with_best": p.tied,
                                  "p_vs_best": _num(p.vs_best.p) if p.vs_best else "",
                                  "p_vs_best_adjusted": _num(p.vs_best_adjusted)})
     return out
+
+
+def _points(value: float) -> str:
+    return "" if math.isnan(value) else repr(points(value))
 
 
 def _num(value: float) -> str:

@@ -25,7 +25,8 @@ from typing import Any
 from xlsweep.config import AuxChoice, SweepConfig, TrialConfig, to_dict
 from xlsweep.methods import reads_key
 from xlsweep.plan import SAMPLE_KEY
-from xlsweep.tracking import flatten_params, readable
+from xlsweep.tracking import flatten_params
+from xlsweep.tracking.runs import UNIT, points
 from xlsweep.tracking.tags import PARENT_SWEEP_ID_TAG
 from xlsweep.tracking.urls import REPORT_FILE, REPORT_ROUTE
 
@@ -134,17 +135,18 @@ def shared_view(sweep: SweepConfig, sweep_id: str) -> dict[str, Any]:
 
 
 def scores_table(metrics: Mapping[str, float]) -> tuple[list[str], list[list[Any]]]:
-    """A trial's final scores as one row per language: each metric, its stage-1 baseline, then the deltas."""
+    """A trial's final scores as one row per language: each metric, its stage-1 baseline, then the deltas; in
+    points (:func:`~xlsweep.tracking.runs.points`), which every column's name says."""
     per: dict[str, dict[str, float]] = {}
     for key, value in metrics.items():
         name, _, lang = key.rpartition("/")
         if name and name != "dev":
-            per.setdefault(lang, {})[name] = readable(value)
+            per.setdefault(lang, {})[name] = points(value)
     names = list(dict.fromkeys(n for row in per.values() for n in row))
     scores = [n for n in names if n not in _DELTAS and not n.startswith("baseline/")]
     columns = [c for m in scores for c in (m, f"baseline/{m}") if c in names] + [d for d in _DELTAS if d in names]
     rows = [[lang, *(row.get(c) for c in columns)] for lang, row in per.items() if any(m in row for m in scores)]
-    return ["language", *columns], rows
+    return ["language", *(f"{c} ({UNIT})" for c in columns)], rows
 
 
 def log_final_metrics(run: Any, metrics: Mapping[str, float], final_step: int) -> None:
@@ -170,13 +172,15 @@ def report_tables(report: Any) -> list[tuple[str, list[str], list[list[Any]]]]:
         aux = AVG_EXCL_COLUMN in table.columns
         rows = [[row.label, row.n, *(cell_text(row.cells[c], row.n) + ("*" if row.cells[c].significant else "")
                                      for c in table.columns)] for row in table.rows]
-        out.append((f"{'aux' if aux else 'method'}_table{suffix}.json", ["method", "n", *table.columns], rows))
+        out.append((f"{'aux' if aux else 'method'}_table{suffix}.json",
+                    [f"method ({table.metric}, {UNIT}: mean ± std)", "n", *table.columns], rows))
         if aux:
             deltas, mask = delta_frames(table)
             cells = [[label, deltas.attrs["n"][label],
                       *(_points(deltas.loc[label, c]) + ("*" if mask.loc[label, c] else "") for c in deltas.columns)]
                      for label in deltas.index]
-            out.append((f"aux_target_delta{suffix}.json", ["aux", "n", *deltas.columns], cells))
+            out.append((f"aux_target_delta{suffix}.json", [f"aux (Δ {table.metric}, {UNIT})", "n", *deltas.columns],
+                        cells))
     return out
 
 

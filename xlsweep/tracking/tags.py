@@ -9,7 +9,8 @@ __all__ = [
     "ALGORITHM_TAG", "AUX_PARAM", "AUX_TAG", "BENCHMARK_TAG", "BEST_PAIR_TAG", "CELL_TAG", "DATASET_CONTEXT_TAG",
     "DEGENERATE_TAG",
     "EVIDENCE_TAG", "EXPERIMENT_KIND_TAG", "FAILED_TRIALS_TAG", "FAILURE_TAG", "GIT_COMMIT_TAG", "GRID_TAG",
-    "LOGGED_ARTIFACTS_TAG", "MODEL_TRAINING", "NOTE_TAG", "SOURCE_NAME_TAG", "SOURCE_TYPE_TAG", "VERSION_TAG",
+    "LOGGED_ARTIFACTS_TAG", "MODEL_TRAINING", "NOTE_TAG", "SOURCE_NAME_TAG", "SOURCE_TYPE_TAG",
+    "UNIT_TAG", "VERSION_TAG",
     "PARENT_SWEEP_ID_TAG", "PARENT_TAG", "PRIMARY_TAG", "QUERY_TAG", "RUNG_TAG", "SEARCH_METRIC", "SEED_PARAM",
     "SEED_TAG", "SOURCE_PARAM", "STOPPED_TAG", "SUPPORT_TAG", "SWEEP_ID_TAG", "SWEEP_TAG", "TASK_TAG",
     "TIED_PAIRS_TAG", "TRIAL_TAG", "VIEW_TAG", "XLSWEEP",
@@ -26,6 +27,7 @@ SOURCE_NAME_TAG = "mlflow.source.name"  # what started the run (the UI's Source 
 SOURCE_TYPE_TAG = "mlflow.source.type"  # LOCAL (a command line)
 GIT_COMMIT_TAG = "mlflow.source.git.commit"  # the commit of the working tree the run started in
 VERSION_TAG = "xlsweep.version"  # the xlsweep version that ran it
+UNIT_TAG = "xlsweep.unit"  # "points": the run's scores are logged ×100 (runs without it: fractions)
 DATASET_CONTEXT_TAG = "mlflow.data.context"  # a dataset input's role: the split (train, dev, test)
 
 # ------------------------------------------------------------------- a sweep's parent run
