@@ -153,4 +153,14 @@ def test_a_sweeps_parent_run_starts_with_its_fixed_params_the_grid_and_an_experi
                                                                         "metaxl.rtn_layers"]
     assert [c for c in view["selectedColumns"] if c.startswith("metrics.`delta/")] == [
         f"metrics.`delta/{lang}`" for lang in ("ana", "bel", "cor", "dun", "eki", "zul")]
-    assert view["chartsSearchFilter"] == "delta/" and view["orderByKey"] == "metrics.`delta_avg`"
+    assert view["orderByKey"] == "metrics.`delta_avg`"
+    # the chart view: one Δ section first, a parallel-coordinates chart of the swept numeric params and the Δs,
+    # then a bar chart per Δ metric drawing every group (6 languages, delta_avg first: no eval.targets)
+    (delta, *others) = view["compareRunSections"]
+    assert delta["name"] == "Δ (points)" and delta["display"] and not any(s["display"] for s in others)
+    parallel, *bars = view["compareRunCharts"]
+    assert parallel["type"] == "PARALLEL" and parallel["selectedParams"] == ["metaxl.rtn_layers"]
+    assert parallel["selectedMetrics"] == ["delta_avg", *(f"delta/{lang}" for lang in ("ana", "bel", "cor", "dun",
+                                                                                          "eki", "zul"))]
+    assert [b["metricKey"] for b in bars] == parallel["selectedMetrics"] and all(b["type"] == "BAR" for b in bars)
+    assert all(c["metricSectionId"] == delta["uuid"] and c["runsCountToCompare"] >= 10 for c in [parallel, *bars])

@@ -30,8 +30,8 @@ from xlsweep.tracking.runs import UNIT, points
 from xlsweep.tracking.tags import PARENT_SWEEP_ID_TAG
 from xlsweep.tracking.urls import REPORT_FILE, REPORT_ROUTE
 
-__all__ = ["aux_label", "aux_params", "grid_json", "log_final_metrics", "parent_params", "report_tables", "run_name",
-           "scores_table", "shared_view", "sweep_description", "trial_params"]
+__all__ = ["aux_label", "aux_params", "chart_state", "grid_json", "log_final_metrics", "parent_params", "report_tables",
+           "run_name", "scores_table", "shared_view", "sweep_description", "trial_params"]
 
 _DELTAS = ("delta", "fs_delta")
 
@@ -111,13 +111,12 @@ def grid_json(sweep: SweepConfig, *, limit: int = 7900) -> str:
 
 def shared_view(sweep: SweepConfig, sweep_id: str) -> dict[str, Any]:
     """The MLflow 3 UI state of one sweep's view of its experiment page (an experiment tag
-    ``mlflow.sharedViewState.<key>``, opened by ``?viewStateShareKey=<key>``; checked against MLflow 3.17's UI).
+    ``mlflow.sharedViewState.<key>``, opened by ``?viewStateShareKey=<key>``; checked against MLflow 3.18's UI).
 
     Its trials (a search on ``xlsweep.parent_sweep_id``), grouped by the grid's keys other than
     the seed (the report's rows), each group the average over its seeds; columns: those keys,
-    ``delta_avg`` and ``delta/<target>``; sorted by ``delta_avg``. In the chart view, the ``delta/``
-    charts: one per target, a bar per group. Grouping is also what lists child runs flat: a
-    shared view cannot expand the parent run.
+    ``delta_avg`` and ``delta/<target>``; sorted by ``delta_avg``. Grouping is also what lists child
+    runs flat: a shared view cannot expand the parent run. Its chart view: :func:`chart_state`.
     """
     from xlsweep.data.benchmark import benchmark_languages
 
@@ -130,8 +129,48 @@ def shared_view(sweep: SweepConfig, sweep_id: str) -> dict[str, Any]:
                             *(f"metrics.`delta/{t}`" for t in targets)],
         "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "param", "groupByData": k} for k in keys]},
         "groupsExpanded": {}, "runsHiddenMode": "SHOW_ALL", "useGroupedValuesInCharts": True,
-        "hideEmptyCharts": True, "chartsSearchFilter": "delta/",
+        "hideEmptyCharts": True, **chart_state(sweep, targets, _groups(sweep)),
     }
+
+
+def _groups(sweep: SweepConfig) -> int:
+    """How many groups (rows of the report) the sweep's grid makes: its cells other than the seed."""
+    count = max(1, len(sweep.grid.aux))
+    for name, values in sweep.grid.axes:
+        if name != "seed":
+            count *= max(1, len(values))
+    return count
+
+
+def chart_state(sweep: SweepConfig, targets: Sequence[str], groups: int) -> dict[str, Any]:
+    """The chart view of a sweep's shared view: one section ``Δ (points)`` first — a parallel-coordinates chart of
+    the swept numeric params and the Δ metrics, then a bar chart per Δ metric (a bar per group, every group
+    drawn): the sweep's own targets first (``eval.targets``, else every language after ``delta_avg``); the
+    other metrics' sections (scores, baselines, dev scores, losses) collapsed below it."""
+    from xlsweep.tasks import get_task
+
+    def numbers(values: Sequence[object]) -> bool:
+        return bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+    numeric = [name for name, values in sweep.grid.axes if name != "seed" and numbers(values)]
+    numeric += [k for k, d in sweep.search.space.items() if d.kind != "choice" or numbers(d.choice)]
+    deltas = [f"delta/{t}" for t in targets]
+    order = [*deltas, "delta_avg"] if sweep.trial.eval.targets else ["delta_avg", *deltas]
+    shown = max(10, groups)  # the UI draws the first 10 groups unless told more
+    section = "xlsweep-delta"
+    cards: list[dict[str, Any]] = [{
+        "uuid": "xlsweep-parallel", "type": "PARALLEL", "runsCountToCompare": shown, "metricSectionId": section,
+        "deleted": False, "isGenerated": False, "selectedParams": list(dict.fromkeys(numeric)),
+        "selectedMetrics": order, "showAllRuns": False}]
+    cards += [{"uuid": f"xlsweep-bar-{i}", "type": "BAR", "runsCountToCompare": shown, "metricSectionId": section,
+               "deleted": False, "isGenerated": False, "metricKey": key, "displayName": f"{key} (points)"}
+              for i, key in enumerate(order)]
+    metrics = get_task(sweep.trial.data.task).metrics
+    collapsed = [*metrics, *(f"fs_{m}" for m in metrics), "baseline", "dev", "fs_delta", "Model metrics"]
+    sections = [{"uuid": section, "name": "Δ (points)", "display": True, "isReordered": True, "deleted": False}]
+    sections += [{"uuid": f"xlsweep-section-{name}", "name": name, "display": False, "isReordered": False,
+                  "deleted": False} for name in collapsed]
+    return {"compareRunCharts": cards, "compareRunSections": sections, "isAccordionReordered": True}
 
 
 def scores_table(metrics: Mapping[str, float]) -> tuple[list[str], list[list[Any]]]:
