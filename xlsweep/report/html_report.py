@@ -116,7 +116,8 @@ def html_page(results: SweepResults, tables: Sequence[PaperTable], ranked: Mappi
             + sections[0] + nav + "\n".join(sections[1:]) + footer + "\n</body>\n</html>\n")
 
 
-_FRAMED = ("<script>(function(){if(window.self===window.top)return;var b=document.getElementById('as-page'),"
+_FRAMED = ("<script id='as-page-script'>(function(){if(window.self===window.top)return;"
+           "var b=document.getElementById('as-page'),"
            "a=b.querySelector('a'),h=a.getAttribute('href'),o='';try{o=new URL(location.href).origin;}catch(e){}"
            "if(o&&o!=='null'&&h.charAt(0)==='/'){a.href=o+h;}a.textContent=a.href;b.style.display='block';})();"
            "</script>")
