@@ -278,3 +278,28 @@ def test_a_relative_sqlite_uri_is_made_absolute(tmp_path: Path, monkeypatch: pyt
     assert absolute_tracking_uri("sqlite:///runs/mlflow.db") == f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}"
     assert absolute_tracking_uri(f"sqlite:///{tmp_path}/x.db") == f"sqlite:///{tmp_path}/x.db"
     assert absolute_tracking_uri("http://host:5000") == "http://host:5000"
+
+
+def test_runs_record_the_splits_they_read_and_where_they_come_from(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from xlsweep.tracking.source import source_tags
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    sweep = SweepRun(uri, "exp")
+    parent = sweep.start("s", name="demo", params={}, tags=source_tags())
+    split = SimpleNamespace(name="ana.train", split="train", digest="0123456789abcdef", source_type="local",
+                            source="/data/ana.train.tsv", rows=120, file_sha256="f" * 64)
+    sweep.log_datasets([split])
+    sweep.log_datasets([split])  # again (a resumed sweep): one record
+    (found,) = MlflowClient(uri).get_run(parent).inputs.dataset_inputs
+    assert (found.dataset.name, found.dataset.digest, found.dataset.source_type) == (
+        "ana.train", "0123456789abcdef", "local")
+    assert json.loads(found.dataset.source) == {"uri": "/data/ana.train.tsv"}
+    assert json.loads(found.dataset.profile) == {"num_rows": 120, "file_sha256": "f" * 64}
+    assert [(t.key, t.value) for t in found.tags] == [("mlflow.data.context", "train")]
+    tags = MlflowClient(uri).get_run(parent).data.tags
+    assert tags["mlflow.source.type"] == "LOCAL" and tags["xlsweep.version"]
+    assert len(tags["mlflow.source.git.commit"]) == 40  # the tests run from a git work tree
+    assert MlflowClient(uri).get_experiment(sweep.experiment_id).tags["mlflow.experimentKind"] == (
+        "custom_model_development")

@@ -227,3 +227,18 @@ def test_a_sweep_with_a_stored_view_links_its_grouped_trials_and_charts(tmp_path
     assert links is not None and links.runs == view_url(BASE, eid, "demo-1")
     assert links.runs == f"{BASE}/#/experiments/{eid}/runs?workflowType=machine_learning&viewStateShareKey=demo-1"
     assert links.charts == links.runs + "&compareRunsMode=CHART" and links.lines()[-1] == f"charts:    {links.charts}"
+
+
+def test_the_server_finds_xlsweeps_app_plugin_whether_or_not_the_install_declares_it() -> None:
+    import tomllib
+
+    from xlsweep.tracking.server import _app_environment, server_command
+
+    declared = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert declared["project"]["entry-points"]["mlflow.app"] == {"xlsweep": "xlsweep.tracking.app:create_app"}
+    command = server_command("sqlite:////x/mlflow.db", 5001)
+    assert command[command.index("--app-name") + 1] == "xlsweep"
+    probe = "import importlib.metadata as m; print([e.value for e in m.entry_points(group='mlflow.app')])"
+    with _app_environment() as env:  # an install older than the entry point gets it for the server's start
+        found = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert "'xlsweep.tracking.app:create_app'" in found.stdout
