@@ -52,7 +52,8 @@ def check_tracking(uri: str) -> None:
 EXPERIMENT_NOTE = (
     "Sweeps run by **xlsweep**: each top-level run is one sweep (its description names the best choice per "
     "target; `report.html` in its artifacts is the heatmap and tables), its child runs are the sweep's trials "
-    "(named by their grid values; final scores as metrics and `scores.json`). `tags.xlsweep.parent_sweep_id = "
+    "(named by their grid values; final scores as metrics and `scores.json`, in points: ×100, as the papers "
+    "print them). `tags.xlsweep.parent_sweep_id = "
     "'<sweep id>'` selects one sweep's trials, `params.aux.query = 'cor'` the auxiliary choices whose query "
     "language is cor; the links in a sweep's description open its trials grouped by grid values with a Δ column "
     "(and chart) per target.")
