@@ -45,6 +45,7 @@ from xlsweep.data.families import resolve_family
 from xlsweep.data.synthetic import Language, expected_relatedness
 from xlsweep.plan import grid_cells, load_sweep
 from xlsweep.tracking import PARENT_TAG
+from xlsweep.tracking.reader import StoreReader
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -136,10 +137,9 @@ def merge_worlds(old: World, new: World) -> World:
 def export(sweep, tracking_uri: str, parent_run_id: str, wall_s: float, out: Path,  # type: ignore[no-untyped-def]
            merge: bool = False, prefix: str = "world") -> Path:
     """Read the sweep's child runs from MLflow and write its world file (``merge``: add its seeds to the file's)."""
-    client = MlflowClient(tracking_uri)
-    parent = client.get_run(parent_run_id)
-    children = client.search_runs([parent.info.experiment_id], f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
-                                  max_results=5000)
+    store = StoreReader(tracking_uri)  # scores as fractions, whatever unit the runs were logged in
+    parent = store.run(parent_run_id)
+    children = store.runs([parent.info.experiment_id], f"tags.`{PARENT_TAG}` = '{parent_run_id}'")
     cfg, data = sweep.trial, sweep.trial.data
     languages = cfg.eval.targets or benchmark_languages(data)
     pairs = tuple(Pair(c.support, c.query) for c in sweep.grid.aux)
@@ -155,9 +155,9 @@ def export(sweep, tracking_uri: str, parent_run_id: str, wall_s: float, out: Pat
         i, j = index[run.data.tags["xlsweep.aux"]], seeds.index(int(run.data.tags["xlsweep.seed"]))
         for k, lang in enumerate(languages):
             delta[i, j, k] = run.data.metrics[f"delta/{lang}"]
-            for m in client.get_metric_history(run.info.run_id, f"dev/{lang}"):
-                if m.step in checkpoints:
-                    dev[i, j, checkpoints.index(m.step), k] = m.value
+            for step, value in store.history(run.info.run_id, f"dev/{lang}"):
+                if step in checkpoints:
+                    dev[i, j, checkpoints.index(step), k] = value
     missing = int(np.isnan(delta).any(axis=-1).sum())
     if missing or np.isnan(dev).any():
         raise SystemExit(f"{sweep.name}: {missing} cell(s) without test deltas or dev scores missing; resume the "

@@ -23,6 +23,8 @@ from xlsweep.tracking import (
     open_client,
     readable,
 )
+from xlsweep.tracking.reader import StoreReader
+from xlsweep.tracking.runs import fraction, in_fractions, points
 
 
 def test_flatten_params_is_readable() -> None:
@@ -83,20 +85,50 @@ def test_sqlite_artifacts_live_beside_the_database_not_in_the_working_directory(
     assert not any(elsewhere.iterdir())
 
 
-def test_scores_are_logged_at_float32_precision_at_their_wall_clock_time(tmp_path: Path) -> None:
+def test_scores_are_logged_in_points_at_float32_precision_at_their_wall_clock_time(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     sweep = SweepRun(uri, "exp")
     parent = sweep.start("s", name="demo", params={}, tags={})
     run = TrialRun.open(uri, sweep.experiment_id, parent, "t", name="t", params={}, tags={})
     before = int(time.time() * 1000)
-    run.log_metrics({"acc/ana": 0.9959999918937683, "delta/ana": 0.03600000000000003}, step=3)
+    run.log_metrics({"acc/ana": 0.9959999918937683, "delta/ana": 0.11299999999999999, "meta_loss": 0.6931471824645996,
+                     "hausdorff": 0.4000000059604645}, step=3)
     sweep.log_metrics({"baseline/acc/ana": 0.9959999918937683})
     after = int(time.time() * 1000)
     client = MlflowClient(uri)
     (acc,) = client.get_metric_history(run.run_id, "acc/ana")
-    assert (acc.value, repr(client.get_run(run.run_id).data.metrics["delta/ana"])) == (0.996, "0.036")
-    assert client.get_run(parent).data.metrics["baseline/acc/ana"] == 0.996
+    logged = client.get_run(run.run_id).data.metrics
+    assert (acc.value, repr(logged["delta/ana"])) == (99.6, "11.3")  # points, as the reports print them
+    assert (logged["meta_loss"], logged["hausdorff"]) == (0.6931472, 0.4)  # a loss and a distance: as they are
+    assert client.get_run(parent).data.metrics["baseline/acc/ana"] == 99.6
     assert before <= acc.timestamp <= after  # not 0 (1970)
+    assert client.get_run(parent).data.tags["xlsweep.unit"] == logged_unit(client, run.run_id) == "points"
+    # read back through xlsweep: fractions again, as it computes with them
+    back = in_fractions(client.get_run(run.run_id)).data.metrics
+    assert (back["acc/ana"], back["delta/ana"], back["meta_loss"]) == (0.996, 0.113, 0.6931472)
+    assert StoreReader(uri).history(run.run_id, "acc/ana") == [(3, 0.996)] == sweep.history("acc/ana", run.run_id)
+    assert StoreReader(uri).run(parent).data.metrics["baseline/acc/ana"] == 0.996
+
+
+def logged_unit(client: MlflowClient, run_id: str) -> str:
+    return str(client.get_run(run_id).data.tags["xlsweep.unit"])
+
+
+def test_points_are_the_papers_numbers_without_float_noise() -> None:
+    assert points(0.11299999999999999) == 11.3 and points(0.013000000000000001) == 1.3
+    assert points(0.9919999837875366) == 99.2 and points(-0.004000008) == -0.4
+    assert [fraction(points(v)) for v in (0.996, 0.113, -0.004)] == [0.996, 0.113, -0.004]
+    assert math.isnan(points(math.nan))
+
+
+def test_runs_logged_in_fractions_before_read_back_unchanged(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    eid = client.create_experiment("old")
+    old = client.create_run(eid).info.run_id  # no xlsweep.unit tag: an older version's run, in fractions
+    client.log_metric(old, "acc/ana", 0.996)
+    assert StoreReader(uri).run(old).data.metrics["acc/ana"] == 0.996
+    assert StoreReader(uri).history(old, "acc/ana")[0][1] == 0.996
 
 
 def test_readable_drops_the_noise_of_float32_scores_and_their_differences() -> None:
@@ -246,3 +278,28 @@ def test_a_relative_sqlite_uri_is_made_absolute(tmp_path: Path, monkeypatch: pyt
     assert absolute_tracking_uri("sqlite:///runs/mlflow.db") == f"sqlite:///{tmp_path / 'runs' / 'mlflow.db'}"
     assert absolute_tracking_uri(f"sqlite:///{tmp_path}/x.db") == f"sqlite:///{tmp_path}/x.db"
     assert absolute_tracking_uri("http://host:5000") == "http://host:5000"
+
+
+def test_runs_record_the_splits_they_read_and_where_they_come_from(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from xlsweep.tracking.source import source_tags
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    sweep = SweepRun(uri, "exp")
+    parent = sweep.start("s", name="demo", params={}, tags=source_tags())
+    split = SimpleNamespace(name="ana.train", split="train", digest="0123456789abcdef", source_type="local",
+                            source="/data/ana.train.tsv", rows=120, file_sha256="f" * 64)
+    sweep.log_datasets([split])
+    sweep.log_datasets([split])  # again (a resumed sweep): one record
+    (found,) = MlflowClient(uri).get_run(parent).inputs.dataset_inputs
+    assert (found.dataset.name, found.dataset.digest, found.dataset.source_type) == (
+        "ana.train", "0123456789abcdef", "local")
+    assert json.loads(found.dataset.source) == {"uri": "/data/ana.train.tsv"}
+    assert json.loads(found.dataset.profile) == {"num_rows": 120, "file_sha256": "f" * 64}
+    assert [(t.key, t.value) for t in found.tags] == [("mlflow.data.context", "train")]
+    tags = MlflowClient(uri).get_run(parent).data.tags
+    assert tags["mlflow.source.type"] == "LOCAL" and tags["xlsweep.version"]
+    assert len(tags["mlflow.source.git.commit"]) == 40  # the tests run from a git work tree
+    assert MlflowClient(uri).get_experiment(sweep.experiment_id).tags["mlflow.experimentKind"] == (
+        "custom_model_development")

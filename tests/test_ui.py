@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from mlflow.tracking import MlflowClient
 
 from xlsweep.tracking import SweepRun, TrialRun, serve_ui
 from xlsweep.tracking.links import latest_sweep, moved_store_warnings
-from xlsweep.tracking.urls import artifact_url, run_url, runs_table_url, ui_base, view_url
+from xlsweep.tracking.urls import artifact_url, report_page_url, run_url, runs_table_url, ui_base, view_url
 
 BASE = "http://127.0.0.1:5000"
 
@@ -79,7 +80,7 @@ def test_the_latest_sweep_links_its_report_page_else_its_heatmap(tmp_path: Path)
     uri, eid, parent = _store(tmp_path / "a")
     links = latest_sweep(uri, BASE)
     assert links is not None and links.parent_run_id == parent and links.page_is_report
-    assert links.page == artifact_url(BASE, eid, parent, "report.html")
+    assert links.page == report_page_url(BASE, parent) == f"{BASE}/xlsweep/report/{parent}"  # `xlsweep ui` serves it
     assert links.lines() == [f"report:    {links.page}", f"runs:      {runs_table_url(BASE, eid)}"]
     uri, eid, parent = _store(tmp_path / "b", report=False)
     links = latest_sweep(uri, BASE, experiment="demo")
@@ -154,6 +155,7 @@ def _get(url: str) -> tuple[bytes, dict[str, str]]:
 
 def test_xlsweep_ui_serves_a_copied_stores_own_files_and_stops_on_sigterm(tmp_path: Path) -> None:
     uri, eid, parent = _store(tmp_path / "original")
+    child = MlflowClient(uri).search_runs([eid], "tags.`mlflow.parentRunId` LIKE '%'")[0].info.run_id
     copy = tmp_path / "copy"
     shutil.copytree(tmp_path / "original", copy)
     shutil.rmtree(tmp_path / "original")  # the copy must not read the original's files
@@ -169,9 +171,17 @@ def test_xlsweep_ui_serves_a_copied_stores_own_files_and_stops_on_sigterm(tmp_pa
         while not lines[-1].lstrip().startswith("runs:"):
             lines.append(ui.stdout.readline())
             assert lines[-1], f"xlsweep ui ended: {lines}"
-        assert f"  report:    {artifact_url(base, eid, parent, 'report.html')}\n" in lines
-        page, headers = _get(f"{base}/get-artifact?run_id={parent}&path=report.html")
+        assert f"  report:    {report_page_url(base, parent)}\n" in lines
+        page, headers = _get(report_page_url(base, parent))  # a page, not a download (get-artifact's attachment)
         assert b"ana\xe2\x86\x92cor +9.9" in page and headers["content-type"].startswith("text/html")
+        assert "attachment" not in headers.get("content-disposition", "")
+        assert "default-src 'none'" in headers["content-security-policy"]
+        assert b"mlflow.assistant.panelOpen_v1" in page  # the UI it links to opens with the Assistant closed
+        index, _ = _get(f"{base}/")
+        assert b"mlflow.assistant.panelOpen_v1" in index
+        for other in (child, "nope"):  # only a sweep's parent run has a report page
+            with pytest.raises(urllib.error.HTTPError, match="404"):
+                _get(report_page_url(base, other))
         listed, _ = _get(f"{base}/ajax-api/2.0/mlflow/artifacts/list?run_id={parent}")
         assert [f["path"] for f in json.loads(listed)["files"]] == ["report.html"]
         with pytest.raises(RuntimeError, match=f"127.0.0.1:{port} is already in use"):
@@ -204,7 +214,7 @@ def test_the_end_of_a_sweep_prints_its_report_page_and_runs_table(tmp_path: Path
                            records=[TrialRecord(aux="ana→cor", seed=0, scores={}, baseline={})])
     _summary(outcome)
     out = capsys.readouterr().out
-    assert f"report:    {artifact_url(BASE, eid, parent, 'report.html')}\n" in out
+    assert f"report:    {report_page_url(BASE, parent)}\n" in out
     assert f"runs:      {runs_table_url(BASE, eid)}\n" in out and f"xlsweep ui --tracking-uri {uri}" in out
 
 
@@ -217,3 +227,18 @@ def test_a_sweep_with_a_stored_view_links_its_grouped_trials_and_charts(tmp_path
     assert links is not None and links.runs == view_url(BASE, eid, "demo-1")
     assert links.runs == f"{BASE}/#/experiments/{eid}/runs?workflowType=machine_learning&viewStateShareKey=demo-1"
     assert links.charts == links.runs + "&compareRunsMode=CHART" and links.lines()[-1] == f"charts:    {links.charts}"
+
+
+def test_the_server_finds_xlsweeps_app_plugin_whether_or_not_the_install_declares_it() -> None:
+    import tomllib
+
+    from xlsweep.tracking.server import _app_environment, server_command
+
+    declared = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    assert declared["project"]["entry-points"]["mlflow.app"] == {"xlsweep": "xlsweep.tracking.app:create_app"}
+    command = server_command("sqlite:////x/mlflow.db", 5001)
+    assert command[command.index("--app-name") + 1] == "xlsweep"
+    probe = "import importlib.metadata as m; print([e.value for e in m.entry_points(group='mlflow.app')])"
+    with _app_environment() as env:  # an install older than the entry point gets it for the server's start
+        found = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert "'xlsweep.tracking.app:create_app'" in found.stdout

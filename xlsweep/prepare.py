@@ -256,3 +256,35 @@ def stage1_fingerprint(cfg: TrialConfig, cache_dir: str | Path) -> str:
     cache = Path(cache_dir).resolve()
     store = FeatureStore(cfg.data, Path(), _encoder_key(cfg, cache), cache)
     return fingerprint(_stage1_key(cfg, store))
+
+
+@dataclass(frozen=True)
+class SplitRecord:
+    """One split a run reads, as MLflow records a dataset: what it is, where it comes from, its content hash."""
+
+    name: str  # "<language>.<split>", e.g. "ana.train"
+    split: str  # train, dev or test
+    digest: str  # sha256 of what determines the split's content: a file's sha256, else the generator's spec
+    source_type: str  # "local" (a file), "hugging_face" (a hub dataset) or "synthetic" (generated)
+    source: str  # the file's path, the hub spec, or the synthetic benchmark's spec (JSON)
+    rows: int  # rows of its features (examples; a QA example may make several windows)
+    file_sha256: str | None = None  # a local file's own sha256
+
+
+def split_records(prepared: Prepared, cfg: TrialConfig, dev_languages: tuple[str, ...] = ()) -> list[SplitRecord]:
+    """Every split a trial of ``cfg`` reads (:func:`~xlsweep.methods.needed_splits`), once each, in that order."""
+    from xlsweep.data.features import num_rows
+
+    store, records, seen = prepared.features, [], set()
+    for lang, split, _ in needed_splits(cfg, dev_languages):
+        if (lang, split) in seen:
+            continue
+        seen.add((lang, split))
+        key = split_key(store.data, lang, split, store.cache_dir)
+        spec = key.get("source")
+        kind = "synthetic" if "synthetic" in key else "local" if "sha256" in key else "hugging_face"
+        source = json.dumps(key["synthetic"], sort_keys=True, default=str) if kind == "synthetic" else str(spec)
+        records.append(SplitRecord(name=f"{lang}.{split}", split=split, digest=fingerprint(key), source_type=kind,
+                                   source=source, rows=num_rows(store.get(lang, split)),
+                                   file_sha256=key.get("sha256")))
+    return records

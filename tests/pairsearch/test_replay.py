@@ -195,7 +195,7 @@ def test_the_completed_grid_keeps_observed_cells_and_writes_csv_and_heatmap(tmp_
     rows = list(csv.DictReader(write_completed_csv(grid, tmp_path / "c.csv").open()))
     assert len(rows) == len(world.pairs) * len(world.languages)
     assert {r["status"] for r in rows} == {"observed", "predicted"}
-    assert set(rows[0]) == {"aux", "target", "status", "delta", "low_90%", "high_90%"}
+    assert set(rows[0]) == {"aux", "target", "status", "delta (points)", "low_90%", "high_90%"}
     png = write_completed_heatmap(grid, tmp_path / "c.png", title="t")
     assert png.stat().st_size > 1000
     with pytest.raises(ValueError, match="no pair ran to full length"):

@@ -17,7 +17,7 @@ from xlsweep.cli import app
 from xlsweep.report.from_mlflow import load_sweep_results
 from xlsweep.report.sweep_report import report_from_mlflow, write_report
 from xlsweep.report.sweep_results import Excluded, ReportError, RunRecord, SweepResults
-from xlsweep.tracking.urls import compare_url, experiment_url, normalise_base
+from xlsweep.tracking.urls import compare_url, experiment_url, normalise_base, report_page_url
 from xlsweep.tracking.urls import run_link as run_url
 from xlsweep.tracking.urls import served_file_url as artifact_url
 
@@ -42,14 +42,18 @@ def _cells(page: Node, section: str = "table-1") -> dict[tuple[str, str], Node]:
 
 
 def test_the_page_is_self_contained(demo_page: tuple[Node, str, SweepResults]) -> None:
-    page, text, _ = demo_page
+    page, text, results = demo_page
     assert text.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in text
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in text
-    for fetching in ("<script", "<link", "<img", "<iframe", " src=", "@import", "url(", "@font-face"):
+    for fetching in ("<link", "<img", "<iframe", " src=", "@import", "url(", "@font-face"):
         assert fetching not in text, fetching
+    assert text.count("<script") == 1  # one inline script: the page's address, shown only where it is framed
     assert set(re.findall(r"https?://[^\s\"'<]+", text)) == {"http://www.w3.org/2000/svg"}  # a namespace, no fetch
     hrefs = [n.attrs["href"] for n in page.iter() if "href" in n.attrs]
-    assert hrefs and all(h.startswith(("/#/", "#")) for h in hrefs)  # relative to the serving MLflow server
+    assert hrefs and all(h.startswith(("/#/", "#")) for h in hrefs[1:])  # relative to the serving MLflow server
+    as_page = next(n for n in page.iter() if n.attrs.get("id") == "as-page")  # in MLflow's sandboxed viewer
+    assert as_page.find("a").attrs["href"] == hrefs[0] == report_page_url("/", results.parent_run_id)
+    assert "display:none" in text.split("#as-page{", 1)[1].split("}", 1)[0]  # hidden unless framed
     assert len(page.find_all("svg", "heatmap")) == 2  # zero-shot and few-shot
 
 
@@ -131,7 +135,8 @@ def test_the_ui_base_is_configurable_and_checked(demo_store: Store, tmp_path: Pa
     results = load_sweep_results(demo_store.uri, parent_run_id=demo_store.parent)
     page = write_report(results, tmp_path / "a", formats=["md"], ui_base="http://127.0.0.1:5000").paths[-1]
     hrefs = [n.attrs["href"] for n in parse(page.read_text(encoding="utf-8")).iter() if "href" in n.attrs]
-    assert all(h.startswith(("http://127.0.0.1:5000/#/", "#")) for h in hrefs)
+    assert hrefs[0] == f"http://127.0.0.1:5000/xlsweep/report/{results.parent_run_id}"  # the page, as served
+    assert all(h.startswith(("http://127.0.0.1:5000/#/", "#")) for h in hrefs[1:])
     monkeypatch.setenv("XLSWEEP_UI_URL", "http://mlflow.lab:8080/")
     page = write_report(results, tmp_path / "b", formats=["md"]).paths[-1]
     assert 'href="http://mlflow.lab:8080/#/experiments/' in page.read_text(encoding="utf-8")

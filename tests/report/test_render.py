@@ -63,23 +63,23 @@ def test_latex_escapes_special_characters_in_labels() -> None:
     assert r"\caption{50\% \& more\_x." in text
 
 
-def test_csv_is_long_format_with_fractions_and_test_results(demo_table: PaperTable, tmp_path: Path) -> None:
+def test_csv_is_long_format_in_points_with_test_results(demo_table: PaperTable, tmp_path: Path) -> None:
     (path,) = write_table(demo_table, tmp_path / "sub" / "aux_table", ["csv"])
     assert path == tmp_path / "sub" / "aux_table.csv"
     frame = pd.read_csv(path)
     assert len(frame) == (4 + 1) * 5  # (rows + the XLA-MAML − X-MAML comparison) × columns
     assert frame["family"].tolist() == ["vs reference"] * 20 + ["XLA-MAML − X-MAML"] * 5
     cell = frame[(frame["row"] == "XLA-MAML (ana→bel)") & (frame["column"] == "bel")].iloc[0]
-    assert cell["mean"] == pytest.approx(0.56) and cell["std"] == pytest.approx(0.01) and cell["n"] == 3
-    assert cell["mean_diff"] == pytest.approx(0.06) and bool(cell["significant"])
+    assert cell["mean (points)"] == 56.0 and cell["std (points)"] == 1.0 and cell["n"] == 3  # no float noise
+    assert cell["mean_diff (points)"] == 6.0 and bool(cell["significant"])
     assert cell["p"] == pytest.approx(0.004566, abs=1e-5)  # raw, and Holm-adjusted over the 6 target cells:
     assert cell["p_adjusted"] == pytest.approx(6 * 0.004566, abs=1e-4)
     dun = frame[(frame["row"] == "XLA-MAML (ana→bel)") & (frame["column"] == "dun")].iloc[0]
     assert dun["p"] < 0.05 and dun["p_adjusted"] > 0.05 and not bool(dun["significant"])
     dagger = frame[(frame["row"] == "XLA-MAML (ana→bel)") & (frame["column"] == "avg†")].iloc[0]
-    assert dagger["mean"] == pytest.approx((0.515 + 0.51 + 0.535) / 3) and not bool(dagger["significant"])
+    assert dagger["mean (points)"] == pytest.approx((51.5 + 51 + 53.5) / 3) and not bool(dagger["significant"])
     one = frame[(frame["row"] == "X-MAML (bel)") & (frame["column"] == "bel")].iloc[0]
-    assert math.isnan(one["std"]) and one["test_note"] == "not tested: 1 seed pair, a paired test needs 2"
+    assert math.isnan(one["std (points)"]) and one["test_note"] == "not tested: 1 seed pair, a paired test needs 2"
     assert math.isnan(one["p"]) and math.isnan(one["p_adjusted"])
 
 

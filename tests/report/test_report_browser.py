@@ -11,8 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,9 +26,10 @@ from mlflow.tracking import MlflowClient
 from tests.report.conftest import Store, make_child, make_parent
 from tests.report.htmltree import Node, parse
 from xlsweep.report.sweep_report import report_from_mlflow
-from xlsweep.tracking.urls import compare_url
+from xlsweep.tracking import serve_ui, stop_server
+from xlsweep.tracking.urls import artifact_url as artifact_viewer_url
+from xlsweep.tracking.urls import compare_url, report_page_url
 from xlsweep.tracking.urls import run_link as run_url
-from xlsweep.tracking.urls import served_file_url as artifact_url
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +98,9 @@ def test_report_page_in_headless_chromium(demo_store: Store, chromium: str, tmp_
 
 @pytest.fixture()
 def served(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
-    """A sweep store whose parent run has its reports as artifacts, served by ``mlflow server``: (url, eid, parent)."""
+    """A sweep store whose parent run has its reports as artifacts, served as ``xlsweep ui`` serves it.
+
+    Yields (url, experiment id, parent run id)."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     client = MlflowClient(uri)
     eid = client.create_experiment("web", artifact_location=(tmp_path / "artifacts").as_uri())
@@ -115,45 +116,37 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port",
-         str(port), "--workers", "1"], env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
+    server = serve_ui(uri, port=port, block=False, timeout_s=240, on_ready=lambda _: None)  # as `xlsweep ui` runs it
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}health", timeout=2):  # noqa: S310
-                    break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, "mlflow server did not start"
-                time.sleep(1)
-        yield url, eid, parent
+        yield f"http://127.0.0.1:{port}/", eid, parent
     finally:
-        os.killpg(server.pid, 15)  # the server and its uvicorn worker, started in their own session
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, 9)
-            server.wait()
+        stop_server(server)
 
 
 def test_report_links_open_the_runs_in_the_mlflow_ui(served: tuple[str, str, str], chromium: str,
                                                      tmp_path: Path) -> None:
     url, eid, parent = served
-    page_url = artifact_url(url, parent, "report.html")  # the URL the MLflow side prints
+    page_url = report_page_url(url, parent)  # the `report:` link `xlsweep ui` prints: a top-level page
     with urllib.request.urlopen(page_url, timeout=30) as response:  # noqa: S310
         assert response.headers.get_content_type() == "text/html"
-        page = parse(response.read().decode("utf-8"))
+        assert "attachment" not in response.headers.get("Content-Disposition", "")
+    page = parse(_browse(chromium, page_url, tmp_path / "profile", "--dump-dom"))  # the page as the browser has it
     cell = next(a for a in page.iter() if a.attrs.get("data-row") == "ana→bel" and a.attrs.get("data-col") == "bel")
-    compare = urljoin(page_url, cell.attrs["href"])  # what a click opens: relative to the serving server
+    compare = urljoin(page_url, cell.attrs["href"])  # what a click on the cell opens
     assert compare.startswith(f"{url}#/compare-runs?runs=")
     dom = _browse(chromium, compare, tmp_path / "profile", "--virtual-time-budget=30000", "--dump-dom")
     assert "Comparing 2 Runs from 1 Experiment" in dom
     assert "ana→bel seed0" in dom and "ana→bel seed1" in dom
+    row = next(tr for tr in page.find("table", "paper").find_all("tr") if "ana→bel" in tr.attrs.get("data-row", ""))
+    assert urljoin(page_url, row.find("th").find("a").attrs["href"]) == compare  # a row's label: its runs too
     seed_link = next(a for td in page.find_all("td", "runs") for a in td.find_all("a") if a.text() == "s1")
     run_page = urljoin(page_url, seed_link.attrs["href"])
     assert run_page.startswith(f"{url}#/experiments/{eid}/runs/")
     dom = _browse(chromium, run_page, tmp_path / "profile", "--virtual-time-budget=30000", "--dump-dom")
     assert f"<title>Run {run_page.rsplit('/', 1)[1]} - MLflow</title>" in dom and "ana→bel seed1" in dom
+    shots = Path(os.environ.get("XLSWEEP_SCREENSHOTS", tmp_path))  # docs/ when refreshing the docs' screenshots
+    for name, shown in (("mlflow-report-page.png", page_url), ("mlflow-compare.png", compare),
+                        ("mlflow-report-viewer.png", artifact_viewer_url(url, eid, parent, "report.html"))):
+        _browse(chromium, shown, tmp_path / "profile", "--window-size=1440,900", "--virtual-time-budget=30000",
+                f"--screenshot={shots / name}")
+        assert imread(shots / name).shape[:2] == (900, 1440)

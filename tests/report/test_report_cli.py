@@ -25,7 +25,7 @@ def test_report_from_mlflow_writes_every_file_and_returns_lines(demo_store: Stor
     assert all(p.is_file() and p.parent == tmp_path for p in report.paths)
     assert report.metric == "acc" and len(report.tables) == 2
     delta = pd.read_csv(tmp_path / "aux_target_delta.csv", index_col=0)
-    assert delta.loc["XLA-MAML (ana→bel)", "bel"] == pytest.approx(0.06)
+    assert delta.loc["XLA-MAML (ana→bel)", "bel"] == 6.0 and delta.index.name == "aux (Δ acc, points)"
     assert (tmp_path / "aux_target_delta.png").read_bytes()[:4] == b"\x89PNG"
     text = "\n".join(report.lines)
     assert "excluded 2 trial run(s):" in text and "NonFiniteLoss: meta loss is nan at step 5" in text

@@ -279,3 +279,12 @@ def test_dir_mode_shares_the_sweep_directory_with_the_group_on_request(
     assert result.exit_code == 130, result.output
     (sweep_dir,) = (tmp_path / "runs" / "smoke").iterdir()
     assert sweep_dir.stat().st_mode & 0o777 == expected
+
+
+def test_trials_csv_says_its_unit_and_carries_no_float_noise(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from xlsweep.sweep.outcome import write_rows
+
+    rows = [{"aux": "ana→bel", "meta.inner_lr": 0.001, "delta_avg": 0.11299999999999999,
+             "acc/bel": 0.9919999837875366, "hausdorff": 0.4000000059604645}]
+    lines = write_rows(rows, tmp_path / "trials.csv").read_text().splitlines()
+    assert lines == ["aux,meta.inner_lr,delta_avg (points),acc/bel (points),hausdorff", "ana→bel,0.001,11.3,99.2,0.4"]

@@ -40,7 +40,7 @@ def test_a_long_float_and_a_shared_key_name_stay_readable_and_distinct() -> None
     assert name == "ana→bel meta.weight_decay=0.01235 metaxl.weight_decay=0.1 seed0 sample=2"
 
 
-def test_children_carry_only_their_methods_params_and_the_aux_choice_in_ascii() -> None:
+def test_children_carry_only_their_methods_params_and_the_aux_choice_once() -> None:
     cells = expand_grid(load_sweep(CONFIGS / "metaxl-ner-layers.yaml"))
     by_method = {cfg.meta.algorithm: trial_params(cfg) for _, cfg in reversed(cells)}  # each method's first cell
     metaxl, jt = by_method["metaxl"], by_method["jt"]
@@ -48,10 +48,12 @@ def test_children_carry_only_their_methods_params_and_the_aux_choice_in_ascii() 
     assert "metaxl.rtn_layers" not in jt and {"metaxl.lr", "metaxl.jt_batches"} <= set(jt)  # JT has no RTN
     assert "metaxl.step" not in jt
     assert not {"meta.inner_lr", "meta.meta_lr", "meta.support_size"} & set(metaxl)  # MAML's
-    assert {k: metaxl[k] for k in ("aux", "aux.ascii", "aux.support", "aux.query")} == {
-        "aux": "ana→cor", "aux.ascii": "ana->cor", "aux.support": "ana", "aux.query": "cor"}
+    assert {k: v for k, v in metaxl.items() if "cor" in v or k.startswith("aux")} == {
+        "aux": "ana→cor", "aux.support": "ana", "aux.query": "cor"}  # the auxiliary choice in three params, no more
     (_, maml), *_ = expand_grid(load_sweep(CONFIGS / "demo.yaml"))
     params = trial_params(maml)
+    assert "meta.support" not in params and "data.languages" not in params and "eval.targets" not in params
+    assert all(v not in ("", "None") for v in params.values())  # no empty param
     assert not [k for k in params if k.startswith("metaxl.")] and params["meta.inner_lr"] == "0.001"
     assert not [k for k in params if k.startswith("eval.few_shot.") and k != "eval.few_shot.enabled"]
 
@@ -60,7 +62,7 @@ def test_the_parent_holds_what_is_fixed_across_the_sweep_and_the_grid_as_json() 
     sweep = load_sweep(CONFIGS / "demo.yaml")
     params = parent_params(expand_grid(sweep))
     assert "seed" not in params and "meta.query" not in params and "aux" not in params  # they vary
-    assert params["meta.meta_lr"] == "0.0001" and params["meta.support"] == params["aux.support"] == "ana"
+    assert params["meta.meta_lr"] == "0.0001" and params["aux.support"] == "ana"
     assert not [k for k in params if k.startswith("metaxl.")]
     assert json.loads(grid_json(sweep)) == {"aux": ["ana→bel", "ana→cor", "ana→dun", "ana→eki", "ana→zul"],
                                             "seed": [0, 1]}
@@ -70,8 +72,8 @@ def test_scores_table_is_one_row_per_language() -> None:
     columns, rows = scores_table({"acc/ana": 0.9959999918937683, "acc/bel": 0.5, "baseline/acc/ana": 0.9,
                                   "baseline/acc/bel": 0.4, "delta/ana": 0.096, "delta/bel": 0.1, "dev/bel": 0.7,
                                   "dev_avg": 0.7, "acc_avg": 0.748, "delta_avg": 0.098})
-    assert columns == ["language", "acc", "baseline/acc", "delta"]
-    assert rows == [["ana", 0.996, 0.9, 0.096], ["bel", 0.5, 0.4, 0.1]]
+    assert columns == ["language", "acc (points)", "baseline/acc (points)", "delta (points)"]
+    assert rows == [["ana", 99.6, 90.0, 9.6], ["bel", 50.0, 40.0, 10.0]]  # points, without float noise
 
 
 def _mini_sweep(tmp_path: Path) -> tuple[str, SweepRun, SweepOutcome]:
@@ -107,8 +109,8 @@ def test_final_scores_are_bars_in_the_chart_view_and_dev_scores_a_series(tmp_pat
     root = local_artifact_dir(uri, child.info.artifact_uri)
     assert root is not None
     table = json.loads((root / "scores.json").read_text())
-    assert table["columns"] == ["language", "acc", "baseline/acc", "delta"]
-    assert table["data"][1] == ["cor", 0.8, 0.6, 0.2]
+    assert table["columns"] == ["language", "acc (points)", "baseline/acc (points)", "delta (points)"]
+    assert table["data"][1] == ["cor", 80.0, 60.0, 20.0]
 
 
 def test_the_parent_gets_its_tables_and_a_description_of_the_answer(tmp_path: Path) -> None:
@@ -120,7 +122,7 @@ def test_the_parent_gets_its_tables_and_a_description_of_the_answer(tmp_path: Pa
     root = local_artifact_dir(uri, parent.info.artifact_uri)
     assert root is not None
     delta = json.loads((root / "aux_target_delta.json").read_text())
-    assert delta["columns"][:4] == ["aux", "n", "bel", "cor"]
+    assert delta["columns"][:4] == ["aux (Δ acc, points)", "n", "bel", "cor"]  # the unit in the header
     assert delta["data"][1][:4] == ["ana→cor", 1, "+10.0", "+20.0"]
     note = parent.data.tags["mlflow.note.content"]
     # Δ, its mark and n in their own columns; next to the best, the best choice not trained on the target
@@ -128,8 +130,9 @@ def test_the_parent_gets_its_tables_and_a_description_of_the_answer(tmp_path: Pa
     assert "| bel | XLA-MAML (ana→cor) | +10.0 |  | 1 | the best choice | +10.0 |" in note
     assert "2 finished · 0 failed · 0 stopped early" in note and str(outcome.out_dir) in note
     eid, rid = tracker.experiment_id, tracker.run_id
-    assert note.startswith(f"[report](/#/experiments/{eid}/runs/{rid}/artifacts/report.html?workflowType="
-                           f"machine_learning) · [trials grouped, Δ per target](/#/experiments/{eid}/runs?workflowType="
+    assert note.startswith(f"[report](/xlsweep/report/{rid}) · [in the artifact viewer](/#/experiments/{eid}/runs/"
+                           f"{rid}/artifacts/report.html?workflowType=machine_learning) · [trials grouped, Δ per "
+                           f"target](/#/experiments/{eid}/runs?workflowType="
                            "machine_learning&viewStateShareKey=mini-1) · [Δ charts](")  # the UI shows the top first
 
 
@@ -148,8 +151,18 @@ def test_a_sweeps_parent_run_starts_with_its_fixed_params_the_grid_and_an_experi
     assert "xlsweep" in tags["mlflow.note.content"]
     view = json.loads(tags["mlflow.sharedViewState.mx-1"])  # the sweep's trials, grouped by what the report rows are
     assert view["searchFilter"] == "tags.`xlsweep.parent_sweep_id` = 'mx-1'"
-    assert [k["groupByData"] for k in view["groupBy"]["groupByKeys"]] == ["aux.ascii", "meta.algorithm",
+    assert [k["groupByData"] for k in view["groupBy"]["groupByKeys"]] == ["aux", "meta.algorithm",
                                                                         "metaxl.rtn_layers"]
     assert [c for c in view["selectedColumns"] if c.startswith("metrics.`delta/")] == [
         f"metrics.`delta/{lang}`" for lang in ("ana", "bel", "cor", "dun", "eki", "zul")]
-    assert view["chartsSearchFilter"] == "delta/" and view["orderByKey"] == "metrics.`delta_avg`"
+    assert view["orderByKey"] == "metrics.`delta_avg`"
+    # the chart view: one Δ section first, a parallel-coordinates chart of the swept numeric params and the Δs,
+    # then a bar chart per Δ metric drawing every group (6 languages, delta_avg first: no eval.targets)
+    (delta, *others) = view["compareRunSections"]
+    assert delta["name"] == "Δ (points)" and delta["display"] and not any(s["display"] for s in others)
+    parallel, *bars = view["compareRunCharts"]
+    assert parallel["type"] == "PARALLEL" and parallel["selectedParams"] == ["metaxl.rtn_layers"]
+    assert parallel["selectedMetrics"] == ["delta_avg", *(f"delta/{lang}" for lang in ("ana", "bel", "cor", "dun",
+                                                                                          "eki", "zul"))]
+    assert [b["metricKey"] for b in bars] == parallel["selectedMetrics"] and all(b["type"] == "BAR" for b in bars)
+    assert all(c["metricSectionId"] == delta["uuid"] and c["runsCountToCompare"] >= 10 for c in [parallel, *bars])

@@ -193,7 +193,7 @@ def test_a_live_pair_search_records_its_rungs_and_compute(prepared_smoke, tmp_pa
     _check_search(uri, outcome.parent_run_id, sweep)
     assert any(line.startswith("pair search: 48 of 96 meta-steps of the full grid (50.0%") for line in lines)
     csv = (outcome.out_dir / "pair_search_heatmap.csv").read_text().splitlines()
-    assert csv[0] == "aux,target,status,delta,low_90%,high_90%" and len(csv) == 1 + 6 * 6
+    assert csv[0] == "aux,target,status,delta (points),low_90%,high_90%" and len(csv) == 1 + 6 * 6
     assert {row.split(",")[2] for row in csv[1:]} == {"observed", "predicted"}
 
 

@@ -47,7 +47,7 @@ def test_random_search_with_asha_stops_trials_on_the_dev_objective(prepared_smok
         by_status.setdefault(child.info.status, []).append(child)
         cell = json.loads(child.data.tags["xlsweep.cell"])
         assert float(child.data.params["meta.meta_lr"]) == cell["meta.meta_lr"]
-        query = child.data.params["meta.query"]
+        query = child.data.params["aux.query"]
         # the objective: dev scores of the languages whose dev split the trial does not train on
         history = client.get_metric_history(child.info.run_id, "dev_avg")
         assert history and all(m.step % 2 == 0 for m in history)

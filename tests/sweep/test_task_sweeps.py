@@ -18,6 +18,7 @@ from xlsweep.data.benchmark import benchmark_languages
 from xlsweep.plan import load_sweep
 from xlsweep.tasks import get_task
 from xlsweep.tracking import artifact_paths
+from xlsweep.tracking.runs import in_fractions
 
 pytestmark = pytest.mark.ray
 
@@ -40,7 +41,7 @@ def test_smoke_sweep_of_each_task(task: str, prepared_smoke, tmp_path: Path) -> 
                                   filter_string=f"tags.`mlflow.parentRunId` = '{outcome.parent_run_id}'")
     assert child.info.status == "FINISHED"
     assert child.data.tags["xlsweep.task"] == task and child.data.params["data.task"] == task
-    metrics, spec = child.data.metrics, get_task(task)
+    metrics, spec = in_fractions(child).data.metrics, get_task(task)  # logged in points, read back as fractions
     few_shot = sweep.trial.eval.few_shot.enabled
     languages = benchmark_languages(sweep.trial.data)
     for prefix in ("", "fs_") if few_shot else ("",):
@@ -51,13 +52,13 @@ def test_smoke_sweep_of_each_task(task: str, prepared_smoke, tmp_path: Path) -> 
         assert f"{prefix}delta_avg" in metrics
     table = pd.read_csv(outcome.table_csv, index_col=0)
     assert list(table.columns) == [*languages, "avg"]
-    assert table.loc["ana→bel", "zul"] == pytest.approx(metrics["delta/zul"])
+    assert table.loc["ana→bel", "zul"] == pytest.approx(metrics["delta/zul"] * 100)  # points
 
     artifacts = artifact_paths(uri, outcome.parent_run_id)
     assert ("aux_target_delta_fewshot.csv" in artifacts) == few_shot
     if few_shot:
         fs_table = pd.read_csv(outcome.out_dir / "aux_target_delta_fewshot.csv", index_col=0)
-        assert fs_table.loc["ana→bel", "zul"] == pytest.approx(metrics["fs_delta/zul"])
+        assert fs_table.loc["ana→bel", "zul"] == pytest.approx(metrics["fs_delta/zul"] * 100)
 
 
 def test_smoke_sweep_of_metaxl_and_joint_training(prepared_smoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -72,7 +73,7 @@ def test_smoke_sweep_of_metaxl_and_joint_training(prepared_smoke, tmp_path: Path
     assert outcome.failures == []
     long = pd.read_csv(outcome.table_csv)  # method_table.csv: one row per (method, column)
     assert list(dict.fromkeys(long["row"])) == [BASELINE_ROW, "jt", "metaxl"]
-    table = long.pivot(index="row", columns="column", values="mean")
+    table = long.pivot(index="row", columns="column", values="mean (points)")
     assert sorted(table.columns) == ["avg", "zul"]
     assert any(line.startswith("| metaxl | 1 |") for line in lines)  # the Markdown table, printed
 
@@ -83,8 +84,8 @@ def test_smoke_sweep_of_metaxl_and_joint_training(prepared_smoke, tmp_path: Path
     children = client.search_runs([parent.info.experiment_id],
                                   filter_string=f"tags.`mlflow.parentRunId` = '{outcome.parent_run_id}'")
     assert sorted(c.data.tags["xlsweep.algorithm"] for c in children) == ["jt", "metaxl"]
-    for child in children:
+    for child in map(in_fractions, children):
         algorithm = child.data.tags["xlsweep.algorithm"]
-        assert table.loc[algorithm, "zul"] == pytest.approx(child.data.metrics["f1/zul"])
+        assert table.loc[algorithm, "zul"] == pytest.approx(child.data.metrics["f1/zul"] * 100)  # points
         assert 0.0 <= child.data.metrics["hausdorff"] <= 2.0
         assert "representations_pca.png" in artifact_paths(uri, child.info.run_id)

@@ -30,7 +30,7 @@ def sweep(
 
     try:
         outcome = run_sweep(cfg, address=address, tracking_uri=tracking_uri, output_dir=output_dir,
-                            log=lambda line: typer.echo(line), dir_mode=mode)
+                            log=lambda line: typer.echo(line), dir_mode=mode, config_file=config)
     except (SweepError, ConfigError) as err:
         fail(str(err))
     _summary(outcome)

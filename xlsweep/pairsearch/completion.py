@@ -121,7 +121,7 @@ def write_completed_csv(grid: CompletedGrid, path: str | Path, *, scale: float =
     with out.open("w", newline="") as f:
         writer = csv.writer(f)
         pct = f"{grid.level:.0%}"
-        writer.writerow(["aux", "target", "status", "delta", f"low_{pct}", f"high_{pct}"])
+        writer.writerow(["aux", "target", "status", "delta (points)", f"low_{pct}", f"high_{pct}"])
         for i, pair in enumerate(grid.pairs):
             for k, target in enumerate(grid.targets):
                 writer.writerow([pair.label, target, "observed" if grid.observed[i, k] else "predicted",

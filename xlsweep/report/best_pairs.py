@@ -34,6 +34,7 @@ from xlsweep.report.row_groups import TRANSFER, RowGroup, SeedGrid, languages, o
 from xlsweep.report.stats import DEFAULT_ALPHA, PairedTest, adjust, tied_with_best
 from xlsweep.report.sweep_results import ReportError, RunRecord
 from xlsweep.report.verdict import Evidence, TestOptions, compare, record_evidence
+from xlsweep.tracking.runs import points
 
 __all__ = ["RankedPair", "answer_text", "best_pairs", "best_pairs_lines", "write_best_pairs_csv", "zero_shot_best"]
 
@@ -201,12 +202,13 @@ def _short(pair: RankedPair) -> str:
 
 
 CSV_FIELDS = ("target", "rank", "choice", "algorithm", "aux_languages", "uses_target", "zero_shot",
-              "best_zero_shot", "n", "mean_delta", "std_delta", "test", "t", "p", "p_adjusted", "correction",
-              "family", "significant", "test_note", "tied_with_best", "p_vs_best", "p_vs_best_adjusted")
+              "best_zero_shot", "n", "mean_delta (points)", "std_delta (points)", "test", "t", "p", "p_adjusted",
+              "correction", "family", "significant", "test_note", "tied_with_best", "p_vs_best", "p_vs_best_adjusted")
 
 
 def write_best_pairs_csv(ranked: Mapping[str, Sequence[RankedPair]], path: str | Path) -> Path:
-    """One line per target and choice; deltas are fractions at full precision, NaN empty.
+    """One line per target and choice; deltas in points to their precision (:func:`~xlsweep.tracking.runs.points`),
+    NaN empty.
 
     ``zero_shot``: the choice never read the target's data; ``best_zero_shot``: the best such choice;
     ``test``: ``bootstrap`` or ``t-test`` (``test_note`` says why a bootstrap fell back);
@@ -228,7 +230,8 @@ def write_best_pairs_csv(ranked: Mapping[str, Sequence[RankedPair]], path: str |
                 writer.writerow({"target": p.target, "rank": p.rank, "choice": p.label, "algorithm": p.algorithm,
                                  "aux_languages": ",".join(p.aux_languages), "uses_target": p.uses_target,
                                  "zero_shot": p.zero_shot, "best_zero_shot": p is zero,
-                                 "n": t.n, "mean_delta": _num(t.mean_diff), "std_delta": _num(t.std_diff),
+                                 "n": t.n, "mean_delta (points)": _points(t.mean_diff),
+                                 "std_delta (points)": _points(t.std_diff),
                                  "test": t.method, "t": _num(t.t), "p": _num(t.p), "p_adjusted": _num(p.p_adjusted),
                                  "correction": p.correction, "family": p.family,
                                  "significant": p.significant, "test_note": t.reason or t.note,
@@ -236,6 +239,10 @@ def write_best_pairs_csv(ranked: Mapping[str, Sequence[RankedPair]], path: str |
                                  "p_vs_best": _num(p.vs_best.p) if p.vs_best else "",
                                  "p_vs_best_adjusted": _num(p.vs_best_adjusted)})
     return out
+
+
+def _points(value: float) -> str:
+    return "" if math.isnan(value) else repr(points(value))
 
 
 def _num(value: float) -> str:

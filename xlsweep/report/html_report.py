@@ -1,7 +1,9 @@
 """``report.html``: a sweep's reports as one self-contained page.
 
-No network: the heatmaps are inline SVG, the style is inline CSS, there is no script, no
-font or image to fetch. The page holds, for the sweep's metric:
+No network: the heatmaps are inline SVG, the style is inline CSS, no font or image to fetch;
+one small script shows, only where the page is framed (MLflow's artifact viewer, whose sandbox
+keeps its links from opening), a link to the page as ``xlsweep ui`` serves it, with its address.
+The page holds, for the sweep's metric:
 
 * a header: sweep, experiment, parent run, status, trial counts (links to the MLflow UI);
 * per meta-learning table (zero-shot, few-shot): the aux × target heatmap of improvements
@@ -29,7 +31,7 @@ from xlsweep.report.render import cell_text
 from xlsweep.report.sweep_results import SweepResults
 from xlsweep.report.table_cells import Cell, Row
 from xlsweep.report.verdict import TestOptions
-from xlsweep.tracking.urls import compare_url, experiment_url, normalise_base, run_link
+from xlsweep.tracking.urls import compare_url, experiment_url, normalise_base, report_page_url, run_link
 
 __all__ = ["REPORT_HTML", "html_page", "write_html_report"]
 
@@ -71,6 +73,8 @@ table.best th{text-align:left}td.choices{text-align:left;white-space:normal;min-
 ul.notes{color:var(--muted);font-size:.85rem;margin:.5rem 0;padding-left:1.2rem;max-width:75rem}
 details{margin:.5rem 0}summary{cursor:pointer}
 footer{margin-top:2rem;color:var(--muted);font-size:.8rem}
+#as-page{display:none;margin:.4rem 0;padding:.5rem .8rem;border:1px solid #54aeff;border-radius:6px;background:#ddf4ff}
+#as-page a{font-weight:600;word-break:break-all}
 @media (max-width:640px){body{font-size:13px}th,td{padding:3px 6px}h1{font-size:1.2rem}}
 """
 
@@ -92,7 +96,7 @@ def html_page(results: SweepResults, tables: Sequence[PaperTable], ranked: Mappi
     ``options``: the test and correction the verdicts used (default: bootstrap, Holm)."""
     base = normalise_base(ui_base)
     eid = results.experiment_id
-    sections = [_header(results, metric, base)]
+    sections = [_page_link(base, results.parent_run_id) + _header(results, metric, base)]
     anchors = []
     if ranked:  # the answer first: which auxiliary choices for each target
         anchors.append(("best", "Best choices per target"))
@@ -114,6 +118,21 @@ def html_page(results: SweepResults, tables: Sequence[PaperTable], ranked: Mappi
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f"<title>{esc(results.sweep)} · xlsweep report</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
             + sections[0] + nav + "\n".join(sections[1:]) + footer + "\n</body>\n</html>\n")
+
+
+_FRAMED = ("<script id='as-page-script'>(function(){if(window.self===window.top)return;"
+           "var b=document.getElementById('as-page'),"
+           "a=b.querySelector('a'),h=a.getAttribute('href'),o='';try{o=new URL(location.href).origin;}catch(e){}"
+           "if(o&&o!=='null'&&h.charAt(0)==='/'){a.href=o+h;}a.textContent=a.href;b.style.display='block';})();"
+           "</script>")
+
+
+def _page_link(base: str, parent_run_id: str) -> str:
+    """Shown only in a frame (the artifact viewer, where links do not open): the page as ``xlsweep ui`` serves it."""
+    link = report_page_url(base, parent_run_id)
+    return (f'<p id="as-page">Links do not open in this frame. Open the report as a page, where they do: <a href="'
+            f'{attr(link)}" target="_blank" rel="noopener">{esc(link)}</a> (served by <code>xlsweep ui</code>; '
+            f"right-click → open in a new tab, or copy the address)</p>{_FRAMED}")
 
 
 def _header(results: SweepResults, metric: str, base: str) -> str:

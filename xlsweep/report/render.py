@@ -18,13 +18,14 @@ from pathlib import Path
 
 from xlsweep.report.paper_tables import UNTESTED_MARK, Cell, PaperTable, Row
 from xlsweep.report.sweep_results import ReportError
+from xlsweep.tracking.runs import points
 
 __all__ = ["CSV_FIELDS", "FAMILIES", "FORMATS", "MISSING", "cell_text", "csv_rows", "latex", "markdown",
            "parse_formats", "write_table"]
 
 FORMATS = ("md", "csv", "tex")
-CSV_FIELDS = ("row", "algorithm", "reference", "aux_languages", "column", "n", "mean", "std", "mean_diff",
-              "t", "p", "p_adjusted", "significant", "test_note", "family")
+CSV_FIELDS = ("row", "algorithm", "reference", "aux_languages", "column", "n", "mean (points)", "std (points)",
+              "mean_diff (points)", "t", "p", "p_adjusted", "significant", "test_note", "family")
 FAMILIES = ("vs reference", "XLA-MAML − X-MAML")
 """The CSV's ``family`` values: the table's rows against their reference; the between-method comparisons."""
 MISSING = "–"
@@ -116,7 +117,8 @@ def _tex_cell(cell: Cell, row: Row, *, signed: bool = False) -> str:
 
 
 def csv_rows(table: PaperTable) -> list[dict[str, object]]:
-    """One dict per row and column, fields :data:`CSV_FIELDS`; NaN and "no test" are empty strings."""
+    """One dict per row and column, fields :data:`CSV_FIELDS`: scores in points to their precision
+    (:func:`~xlsweep.tracking.runs.points`); NaN and "no test" are empty strings."""
     out: list[dict[str, object]] = []
     for family, rows in zip(FAMILIES, (table.rows, table.comparisons), strict=True):
         for row in rows:
@@ -125,12 +127,17 @@ def csv_rows(table: PaperTable) -> list[dict[str, object]]:
                 out.append({
                     "row": row.label, "algorithm": row.algorithm, "reference": row.reference,
                     "aux_languages": ",".join(row.aux_languages), "column": column, "n": cell.n,
-                    "mean": _number(cell.mean), "std": _number(cell.std),
-                    "mean_diff": _number(test.mean_diff) if test else "", "t": _number(test.t) if test else "",
+                    "mean (points)": _points(cell.mean), "std (points)": _points(cell.std),
+                    "mean_diff (points)": _points(test.mean_diff) if test else "",
+                    "t": _number(test.t) if test else "",
                     "p": _number(test.p) if test else "", "p_adjusted": _number(cell.p_adjusted),
                     "significant": cell.significant, "test_note": (test.reason or test.note) if test else "",
                     "family": family})
     return out
+
+
+def _points(value: float) -> object:
+    return "" if math.isnan(value) else repr(points(value))
 
 
 def _number(value: float) -> object:

@@ -3,7 +3,7 @@
 
 * A child run is named by its grid values (``metaxl ana→cor rtn_layers=1 seed0``), unique
   within the sweep, and carries only the params its method reads, plus the auxiliary
-  choice as params (``aux``, ``aux.ascii`` = ``ana->cor``, ``aux.support``, ``aux.query``).
+  choice in three params (``aux`` = ``ana→cor``, ``aux.support``, ``aux.query``); no param is empty.
 * A child's final scores are logged at step 0, so MLflow 3's chart view draws each as a
   bar per run, labelled with the run's name (a metric whose last step is ≥ 1 gets a line
   chart, where a final score is one dot); they are also a table, ``scores.json``.
@@ -25,11 +25,13 @@ from typing import Any
 from xlsweep.config import AuxChoice, SweepConfig, TrialConfig, to_dict
 from xlsweep.methods import reads_key
 from xlsweep.plan import SAMPLE_KEY
-from xlsweep.tracking import flatten_params, readable
+from xlsweep.tracking import flatten_params
+from xlsweep.tracking.runs import UNIT, points
 from xlsweep.tracking.tags import PARENT_SWEEP_ID_TAG
+from xlsweep.tracking.urls import REPORT_FILE, REPORT_ROUTE
 
-__all__ = ["aux_label", "aux_params", "grid_json", "log_final_metrics", "parent_params", "report_tables", "run_name",
-           "scores_table", "shared_view", "sweep_description", "trial_params"]
+__all__ = ["aux_label", "aux_params", "chart_state", "grid_json", "log_final_metrics", "parent_params", "report_tables",
+           "run_name", "scores_table", "shared_view", "sweep_description", "trial_params"]
 
 _DELTAS = ("delta", "fs_delta")
 
@@ -39,16 +41,20 @@ def aux_label(cfg: TrialConfig) -> str:
 
 
 def aux_params(cfg: TrialConfig) -> dict[str, str]:
-    """The auxiliary choice as params: ``aux`` (``ana→cor``), ``aux.ascii`` (``ana->cor``, typed in filters),
-    ``aux.support`` and ``aux.query`` (X-MAML: the support languages)."""
-    label = aux_label(cfg)
-    return {"aux": label, "aux.ascii": label.replace("→", "->"), "aux.support": ",".join(cfg.meta.support),
+    """The auxiliary choice as params, its only ones: ``aux`` (``ana→cor``), ``aux.support`` and ``aux.query``
+    (X-MAML: the support languages); ``params.aux.query = 'cor'`` filters without typing ``→``."""
+    return {"aux": aux_label(cfg), "aux.support": ",".join(cfg.meta.support),
             "aux.query": ",".join(cfg.meta.query or cfg.meta.support)}
 
 
+_AUX_KEYS = ("meta.support", "meta.query")  # the auxiliary choice, given by aux_params instead
+
+
 def trial_params(cfg: TrialConfig) -> dict[str, str]:
-    """A child run's params: the resolved config keys its method reads, then the auxiliary choice."""
-    return {k: v for k, v in flatten_params(to_dict(cfg)).items() if reads_key(k, cfg)} | aux_params(cfg)
+    """A child run's params: the resolved config keys its method reads that have a value (an empty list or an unset
+    option is no param), then the auxiliary choice."""
+    return {k: v for k, v in flatten_params(to_dict(cfg)).items()
+            if reads_key(k, cfg) and v not in ("", "None") and k not in _AUX_KEYS} | aux_params(cfg)
 
 
 def parent_params(cells: Sequence[tuple[Mapping[str, Any], TrialConfig]], sampled: Sequence[str] = ()
@@ -105,17 +111,16 @@ def grid_json(sweep: SweepConfig, *, limit: int = 7900) -> str:
 
 def shared_view(sweep: SweepConfig, sweep_id: str) -> dict[str, Any]:
     """The MLflow 3 UI state of one sweep's view of its experiment page (an experiment tag
-    ``mlflow.sharedViewState.<key>``, opened by ``?viewStateShareKey=<key>``; checked against MLflow 3.17's UI).
+    ``mlflow.sharedViewState.<key>``, opened by ``?viewStateShareKey=<key>``; checked against MLflow 3.18's UI).
 
     Its trials (a search on ``xlsweep.parent_sweep_id``), grouped by the grid's keys other than
     the seed (the report's rows), each group the average over its seeds; columns: those keys,
-    ``delta_avg`` and ``delta/<target>``; sorted by ``delta_avg``. In the chart view, the ``delta/``
-    charts: one per target, a bar per group. Grouping is also what lists child runs flat: a
-    shared view cannot expand the parent run.
+    ``delta_avg`` and ``delta/<target>``; sorted by ``delta_avg``. Grouping is also what lists child
+    runs flat: a shared view cannot expand the parent run. Its chart view: :func:`chart_state`.
     """
     from xlsweep.data.benchmark import benchmark_languages
 
-    keys = list(dict.fromkeys(["aux.ascii", *(n for n, _ in sweep.grid.axes if n != "seed"), *sweep.search.space]))
+    keys = list(dict.fromkeys(["aux", *(n for n, _ in sweep.grid.axes if n != "seed"), *sweep.search.space]))
     targets = sweep.trial.eval.targets or benchmark_languages(sweep.trial.data)
     return {
         "searchFilter": f"tags.`{PARENT_SWEEP_ID_TAG}` = '{sweep_id}'",
@@ -124,22 +129,63 @@ def shared_view(sweep: SweepConfig, sweep_id: str) -> dict[str, Any]:
                             *(f"metrics.`delta/{t}`" for t in targets)],
         "groupBy": {"aggregateFunction": "average", "groupByKeys": [{"mode": "param", "groupByData": k} for k in keys]},
         "groupsExpanded": {}, "runsHiddenMode": "SHOW_ALL", "useGroupedValuesInCharts": True,
-        "hideEmptyCharts": True, "chartsSearchFilter": "delta/",
+        "hideEmptyCharts": True, **chart_state(sweep, targets, _groups(sweep)),
     }
 
 
+def _groups(sweep: SweepConfig) -> int:
+    """How many groups (rows of the report) the sweep's grid makes: its cells other than the seed."""
+    count = max(1, len(sweep.grid.aux))
+    for name, values in sweep.grid.axes:
+        if name != "seed":
+            count *= max(1, len(values))
+    return count
+
+
+def chart_state(sweep: SweepConfig, targets: Sequence[str], groups: int) -> dict[str, Any]:
+    """The chart view of a sweep's shared view: one section ``Δ (points)`` first — a parallel-coordinates chart of
+    the swept numeric params and the Δ metrics, then a bar chart per Δ metric (a bar per group, every group
+    drawn): the sweep's own targets first (``eval.targets``, else every language after ``delta_avg``); the
+    other metrics' sections (scores, baselines, dev scores, losses) collapsed below it."""
+    from xlsweep.tasks import get_task
+
+    def numbers(values: Sequence[object]) -> bool:
+        return bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+    numeric = [name for name, values in sweep.grid.axes if name != "seed" and numbers(values)]
+    numeric += [k for k, d in sweep.search.space.items() if d.kind != "choice" or numbers(d.choice)]
+    deltas = [f"delta/{t}" for t in targets]
+    order = [*deltas, "delta_avg"] if sweep.trial.eval.targets else ["delta_avg", *deltas]
+    shown = max(10, groups)  # the UI draws the first 10 groups unless told more
+    section = "xlsweep-delta"
+    cards: list[dict[str, Any]] = [{
+        "uuid": "xlsweep-parallel", "type": "PARALLEL", "runsCountToCompare": shown, "metricSectionId": section,
+        "deleted": False, "isGenerated": False, "selectedParams": list(dict.fromkeys(numeric)),
+        "selectedMetrics": order, "showAllRuns": False}]
+    cards += [{"uuid": f"xlsweep-bar-{i}", "type": "BAR", "runsCountToCompare": shown, "metricSectionId": section,
+               "deleted": False, "isGenerated": False, "metricKey": key, "displayName": f"{key} (points)"}
+              for i, key in enumerate(order)]
+    metrics = get_task(sweep.trial.data.task).metrics
+    collapsed = [*metrics, *(f"fs_{m}" for m in metrics), "baseline", "dev", "fs_delta", "Model metrics"]
+    sections = [{"uuid": section, "name": "Δ (points)", "display": True, "isReordered": True, "deleted": False}]
+    sections += [{"uuid": f"xlsweep-section-{name}", "name": name, "display": False, "isReordered": False,
+                  "deleted": False} for name in collapsed]
+    return {"compareRunCharts": cards, "compareRunSections": sections, "isAccordionReordered": True}
+
+
 def scores_table(metrics: Mapping[str, float]) -> tuple[list[str], list[list[Any]]]:
-    """A trial's final scores as one row per language: each metric, its stage-1 baseline, then the deltas."""
+    """A trial's final scores as one row per language: each metric, its stage-1 baseline, then the deltas; in
+    points (:func:`~xlsweep.tracking.runs.points`), which every column's name says."""
     per: dict[str, dict[str, float]] = {}
     for key, value in metrics.items():
         name, _, lang = key.rpartition("/")
         if name and name != "dev":
-            per.setdefault(lang, {})[name] = readable(value)
+            per.setdefault(lang, {})[name] = points(value)
     names = list(dict.fromkeys(n for row in per.values() for n in row))
     scores = [n for n in names if n not in _DELTAS and not n.startswith("baseline/")]
     columns = [c for m in scores for c in (m, f"baseline/{m}") if c in names] + [d for d in _DELTAS if d in names]
     rows = [[lang, *(row.get(c) for c in columns)] for lang, row in per.items() if any(m in row for m in scores)]
-    return ["language", *columns], rows
+    return ["language", *(f"{c} ({UNIT})" for c in columns)], rows
 
 
 def log_final_metrics(run: Any, metrics: Mapping[str, float], final_step: int) -> None:
@@ -165,13 +211,15 @@ def report_tables(report: Any) -> list[tuple[str, list[str], list[list[Any]]]]:
         aux = AVG_EXCL_COLUMN in table.columns
         rows = [[row.label, row.n, *(cell_text(row.cells[c], row.n) + ("*" if row.cells[c].significant else "")
                                      for c in table.columns)] for row in table.rows]
-        out.append((f"{'aux' if aux else 'method'}_table{suffix}.json", ["method", "n", *table.columns], rows))
+        out.append((f"{'aux' if aux else 'method'}_table{suffix}.json",
+                    [f"method ({table.metric}, {UNIT}: mean ± std)", "n", *table.columns], rows))
         if aux:
             deltas, mask = delta_frames(table)
             cells = [[label, deltas.attrs["n"][label],
                       *(_points(deltas.loc[label, c]) + ("*" if mask.loc[label, c] else "") for c in deltas.columns)]
                      for label in deltas.index]
-            out.append((f"aux_target_delta{suffix}.json", ["aux", "n", *deltas.columns], cells))
+            out.append((f"aux_target_delta{suffix}.json", [f"aux (Δ {table.metric}, {UNIT})", "n", *deltas.columns],
+                        cells))
     return out
 
 
@@ -181,13 +229,16 @@ def _points(fraction: float) -> str:
 
 def sweep_description(*, sweep: str, sweep_id: str, report: Any | None, finished: int, failed: int, stopped: int,
                       out_dir: str, page: str | None, runs: str | None, charts: str | None = None,
-                      problem: str | None = None) -> str:
+                      problem: str | None = None, viewer: str | None = None) -> str:
     """The parent run's Markdown description: the answer first (the UI shows the first lines, then "Show more"),
     then the best choice per target, the trial counts and where everything is.
 
-    ``page``, ``runs`` and ``charts`` are UI routes (``/#/experiments/…``), which resolve against the UI's address.
+    ``page`` (the report page ``xlsweep ui`` serves, else the heatmap in the artifact viewer), ``viewer`` (the report
+    in the artifact viewer, for a plain ``mlflow server``), ``runs`` and ``charts`` are routes relative to the UI's
+    root (``/xlsweep/report/…``, ``/#/experiments/…``).
     """
-    links = [("report" if page and page.split("?")[0].endswith("report.html") else "heatmap", page),
+    is_report = bool(page) and (REPORT_ROUTE in str(page) or str(page).split("?")[0].endswith(REPORT_FILE))
+    links = [("report" if is_report else "heatmap", page), ("in the artifact viewer", viewer),
              ("trials grouped, Δ per target", runs), ("Δ charts", charts)]
     lines = [" · ".join(f"[{label}]({url})" for label, url in links if url), ""]
     if report is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from xlsweep.report import TrialRecord
+from xlsweep.tracking.runs import UNIT, is_score, points, readable
 
 __all__ = ["SweepOutcome", "failures_and_rows", "os_error", "write_rows"]
 
@@ -38,16 +39,29 @@ def failures_and_rows(results: Any) -> tuple[list[str], list[dict[str, Any]]]:
             reason = str(result.error or metrics["failure"]).strip()
             failures.append(f"{cell}: {reason.splitlines()[-1] if reason else type(result.error).__name__}")
         elif "delta_avg" in metrics:  # else: stopped early by the scheduler, or unfinished (interrupted)
-            rows.append({**cell, **{k: v for k, v in metrics.items()
-                                    if "/" in k or k.endswith("_avg") or k in ("hausdorff", "dev_best")}})
+            rows.append({**cell, **{k: v for k, v in metrics.items() if _is_metric(k)}})
     return failures, rows
 
 
+def _is_metric(key: str) -> bool:
+    return "/" in key or key.endswith("_avg") or key in ("hausdorff", "dev_best")
+
+
 def write_rows(rows: list[dict[str, Any]], path: Path) -> Path:
+    """``trials.csv``: a row's grid values as they are, its scores in points to their precision (the unit in the
+    column's name: ``acc/bel (points)``), other metrics (a distance) at float32 precision."""
+    def column(key: str) -> str:
+        return f"{key} ({UNIT})" if _is_metric(key) and is_score(key) else key
+
+    def value(key: str, v: Any) -> Any:
+        if not _is_metric(key) or not isinstance(v, (int, float)):
+            return v
+        return points(v) if is_score(key) else readable(v)
+
     with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
+        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(column(k) for r in rows for k in r)))
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({column(k): value(k, v) for k, v in r.items()} for r in rows)
     return path
 
 

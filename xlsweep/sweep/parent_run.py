@@ -20,6 +20,7 @@ from xlsweep.sweep.outcome import SweepOutcome, os_error
 from xlsweep.sweep.pair_evidence import Recalled
 from xlsweep.tasks import get_task
 from xlsweep.tracking import SweepRun, TrackingError, check_store, view_key
+from xlsweep.tracking.source import source_tags
 from xlsweep.tracking.tags import (
     AUX_TAG,
     CELL_TAG,
@@ -33,7 +34,7 @@ from xlsweep.tracking.tags import (
     TASK_TAG,
     TRIAL_TAG,
 )
-from xlsweep.tracking.urls import REPORT_FILE, artifact_url, view_url
+from xlsweep.tracking.urls import REPORT_FILE, artifact_url, report_page_url, view_url
 
 __all__ = ["EXPERIMENT_NOTE", "account", "check_tracking", "degenerate_trials", "open_tracking", "report_to_parent",
            "search_finished"]
@@ -52,9 +53,11 @@ def check_tracking(uri: str) -> None:
 EXPERIMENT_NOTE = (
     "Sweeps run by **xlsweep**: each top-level run is one sweep (its description names the best choice per "
     "target; `report.html` in its artifacts is the heatmap and tables), its child runs are the sweep's trials "
-    "(named by their grid values; final scores as metrics and `scores.json`). `tags.xlsweep.parent_sweep_id = "
-    "'<sweep id>'` selects one sweep's trials, `params.aux.ascii = 'ana->cor'` one auxiliary choice; the links in a "
-    "sweep's description open its trials grouped by grid values with a Δ column (and chart) per target.")
+    "(named by their grid values; final scores as metrics and `scores.json`, in points: ×100, as the papers "
+    "print them). `tags.xlsweep.parent_sweep_id = "
+    "'<sweep id>'` selects one sweep's trials, `params.aux.query = 'cor'` the auxiliary choices whose query "
+    "language is cor; the links in a sweep's description open its trials grouped by grid values with a Δ column "
+    "(and chart) per target.")
 
 
 def select_on_dev_tag(sweep: SweepConfig) -> str:
@@ -70,7 +73,7 @@ def open_tracking(sweep: SweepConfig, uri: str, sweep_id: str, cells: Cells | No
         tracker.describe_experiment(EXPERIMENT_NOTE)
         tracker.start(sweep_id, name=sweep.name, params=parent_params(cells, tuple(sweep.search.space)),
                       tags={GRID_TAG: grid_json(sweep), TASK_TAG: sweep.trial.data.task,
-                            PRIMARY_TAG: get_task(sweep.trial.data.task).primary,
+                            PRIMARY_TAG: get_task(sweep.trial.data.task).primary, **source_tags(),
                             **({SELECT_ON_DEV_TAG: select_on_dev_tag(sweep)} if sweep.select_on_dev.keys else {})})
         tracker.share_view(view_key(sweep_id), shared_view(sweep, sweep_id))  # its trials, grouped, Δ per target
     except Exception as err:  # any store error: unreachable server, bad URI, locked file
@@ -117,7 +120,9 @@ def _describe_parent_run(tracker: SweepRun, outcome: SweepOutcome, report: Any, 
     tracker.describe(sweep_description(
         sweep=tracker.name, sweep_id=tracker.sweep_id, report=report, finished=len(outcome.records),
         failed=len(outcome.failures), stopped=len(outcome.stopped), out_dir=str(outcome.out_dir), problem=problem,
-        page=artifact_url("", eid, rid, page) if page else None, runs=view_url("", eid, view_key(tracker.sweep_id)),
+        page=(report_page_url("", rid) if page == REPORT_FILE else artifact_url("", eid, rid, page)) if page else None,
+        viewer=artifact_url("", eid, rid, page) if page == REPORT_FILE else None,
+        runs=view_url("", eid, view_key(tracker.sweep_id)),
         charts=view_url("", eid, view_key(tracker.sweep_id), charts=True)))
 
 

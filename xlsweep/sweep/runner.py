@@ -4,7 +4,8 @@ Order matters: everything that can fail fast (config, data files, the tracking
 store, Ray resources) is checked before stage 1 is trained or any trial starts.
 
 A sweep writes ``<output_dir>/<name>/<stamp>/`` (private: 0700): ``sweep.yaml`` (the resolved
-config, every local path absolute), ``state.json`` (its MLflow parent run and status), ``ray/``
+config, every local path absolute), ``sweep.as-written.yaml`` (the user's file, as written),
+``state.json`` (its MLflow parent run and status), ``ray/``
 (Tune's experiment and checkpoints, and a verified backup of Tune's state for a driver killed
 mid-write) and the reports. :func:`resume_sweep` continues an interrupted sweep from that
 directory: Tune re-runs nothing that finished, running trials continue from their last
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import Callable
@@ -34,7 +36,7 @@ from xlsweep.methods import RowCount, prepared_rows
 from xlsweep.plan import Cells, cell_key, expand_grid, load_sweep, objective_languages, repeated_trials
 from xlsweep.plan.encoder_settings import tiny_default_warnings
 from xlsweep.plan.preflight import preflight
-from xlsweep.prepare import Prepared, prepare, stage1_fingerprint
+from xlsweep.prepare import Prepared, SplitRecord, prepare, split_records, stage1_fingerprint
 from xlsweep.sweep.cluster import check_shared_storage, start_ray
 from xlsweep.sweep.errors import SweepError
 from xlsweep.sweep.inputs import absolute_cells, absolute_paths, check_data_files
@@ -50,7 +52,15 @@ from xlsweep.sweep.parent_run import (
 )
 from xlsweep.sweep.ray_session import end_leftovers, forget_session, record_session
 from xlsweep.sweep.signals import StopSignals, held_for_children, signals_ignored
-from xlsweep.sweep.sweep_dir import CONFIG_FILE, DIR_MODE, SweepState, find_sweep_dir, make_sweep_dir, sweep_yaml
+from xlsweep.sweep.sweep_dir import (
+    CONFIG_FILE,
+    DIR_MODE,
+    WRITTEN_CONFIG_FILE,
+    SweepState,
+    find_sweep_dir,
+    make_sweep_dir,
+    sweep_yaml,
+)
 from xlsweep.sweep.tune_backup import repair_tune_state, state_backup
 from xlsweep.sweep.tune_setup import checkpoint_pruner, expected_trials, param_space, trial_lengths, tune_config
 from xlsweep.tasks import get_task
@@ -71,10 +81,12 @@ def run_sweep(
     output_dir: str | None = None,
     log: Log = print,
     dir_mode: int = DIR_MODE,
+    config_file: Path | None = None,
 ) -> SweepOutcome:
     """Run ``sweep``: check everything, stage 1 once, one Tune trial per cell, reports at the end.
 
-    The sweep directory is created with ``dir_mode`` (default 0700: private).
+    The sweep directory is created with ``dir_mode`` (default 0700: private). ``config_file``: the file the
+    user wrote ``sweep`` in, copied as it is beside the resolved ``sweep.yaml`` (both logged to the parent run).
     """
     cells = absolute_cells(expand_grid(sweep))  # checked when the sweep was loaded
     sweep = absolute_paths(sweep, output_dir)  # trials run in other working directories (and on other nodes)
@@ -89,6 +101,8 @@ def run_sweep(
     check_tracking(uri)  # before anything is written
     end_leftovers(_runs(out_dir.parent), log)  # what a killed driver of this sweep left of its Ray instance
     make_sweep_dir(out_dir, dir_mode)  # a read-only output directory fails here, before a parent run exists
+    if config_file is not None:
+        shutil.copyfile(config_file, out_dir / WRITTEN_CONFIG_FILE)
     state = SweepState(sweep_id=f"{sweep.name}-{stamp}-{uuid.uuid4().hex[:6]}", tracking_uri=uri, parent_run_id="",
                        cache_dir=sweep.cache_dir)
     return _launch(sweep, cells, state, out_dir, address=address, restore=False, log=log)
@@ -162,6 +176,7 @@ def _prepare_all(sweep: SweepConfig, cells: Cells, state: SweepState,
     the longest trial's length in steps (ASHA's ``max_t``: MetaXL's depends on the prepared data's sizes)."""
     prepared: dict[str, Prepared] = {}
     rows: dict[int, RowCount] = {}  # id(cfg) -> the rows of its prepared data
+    splits: dict[tuple[str, str], SplitRecord] = {}
     for _, cfg in cells:
         try:
             ready = prepare(cfg, state.cache_dir, log=log, dev_languages=objective_languages(sweep, cfg))
@@ -169,6 +184,8 @@ def _prepare_all(sweep: SweepConfig, cells: Cells, state: SweepState,
             raise SweepError(f"data: {err}") from None
         prepared.setdefault(stage1_fingerprint(cfg, state.cache_dir), ready)
         rows[id(cfg)] = prepared_rows(ready)
+        splits |= {(r.name, r.digest): r for r in split_records(ready, cfg, objective_languages(sweep, cfg))}
+    tracker.log_datasets(splits.values())  # every split the sweep reads, on the parent run
     longest = max(trial_lengths(cells, lambda cfg: rows[id(cfg)]), default=0)
     if len(prepared) == 1:
         tracker.log_metrics({f"baseline/{k}": v for k, v in next(iter(prepared.values())).baseline.items()})
@@ -243,7 +260,8 @@ def _launch(sweep: SweepConfig, cells: Cells, state: SweepState, out_dir: Path,
         signals.install()  # SIGTERM and SIGHUP stop the sweep as Ctrl-C does, from here on
         if not (out_dir / CONFIG_FILE).is_file():
             _write_config(sweep, out_dir)
-            tracker.log_artifacts([out_dir / CONFIG_FILE])
+            written = out_dir / WRITTEN_CONFIG_FILE
+            tracker.log_artifacts([out_dir / CONFIG_FILE, *([written] if written.is_file() else [])])
         state.status = "running"
         state.save(out_dir)
         with held_for_children():  # Ray's local processes ignore SIGTERM/SIGHUP sent to the driver's process group

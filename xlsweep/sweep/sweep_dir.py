@@ -18,9 +18,11 @@ from typing import Any
 from xlsweep.config import SweepConfig, to_dict
 from xlsweep.sweep.errors import SweepError
 
-__all__ = ["CONFIG_FILE", "DIR_MODE", "STATE_FILE", "SweepState", "find_sweep_dir", "make_sweep_dir", "sweep_yaml"]
+__all__ = ["CONFIG_FILE", "DIR_MODE", "STATE_FILE", "WRITTEN_CONFIG_FILE", "SweepState", "find_sweep_dir",
+           "make_sweep_dir", "sweep_yaml"]
 
 STATE_FILE, CONFIG_FILE = "state.json", "sweep.yaml"
+WRITTEN_CONFIG_FILE = "sweep.as-written.yaml"  # the user's config file, byte for byte, beside the resolved one
 DIR_MODE = 0o700  # owner only: what a resume reads back from a sweep directory can run code if planted
 _STATUSES = ("running", "finished", "failed", "interrupted")
 

@@ -22,11 +22,12 @@ from ray import tune
 from xlsweep.config import AuxChoice, SweepConfig, TrialConfig, to_dict
 from xlsweep.methods import method, prepared_rows
 from xlsweep.plan import cell_config, cell_key, objective_languages
-from xlsweep.prepare import prepare
+from xlsweep.prepare import prepare, split_records
 from xlsweep.sweep.mlflow_fields import log_final_metrics, run_name, trial_params
 from xlsweep.tasks import get_task
 from xlsweep.tasks.base import degenerate_loss
 from xlsweep.tracking import TrialRun
+from xlsweep.tracking.source import source_tags
 from xlsweep.tracking.tags import (
     ALGORITHM_TAG,
     AUX_TAG,
@@ -134,7 +135,8 @@ def trainable(config: dict[str, Any], ctx: TrialContext) -> None:
     tags = _tags(ctx, overrides, cfg)
     trial_id = tune.get_context().get_trial_id()
     run = TrialRun.open(ctx.tracking_uri, ctx.experiment_id, ctx.parent_run_id, trial_id,
-                        name=run_name(overrides, cfg), params=trial_params(cfg), tags=tags)
+                        name=run_name(overrides, cfg), params=trial_params(cfg), tags=tags | source_tags())
+    run.log_datasets(split_records(prepared, cfg, dev_languages))  # MLflow's Datasets column: splits and digests
     total_steps = method(cfg.meta.algorithm).total_steps(cfg, prepared_rows(prepared))  # the trial's length
     if run.finished is not None:  # it ended after Tune last saved its state, before the driver died: not re-run
         tune.report({"meta_step": total_steps, "meta_steps_total": total_steps, **run.finished})

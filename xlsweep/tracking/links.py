@@ -1,5 +1,9 @@
 """A sweep's pages in the MLflow UI, as ``xlsweep sweep``, ``report`` and ``ui`` print them, and what a moved store
-cannot show (the routes: :mod:`xlsweep.tracking.urls`)."""
+cannot show (the routes: :mod:`xlsweep.tracking.urls`).
+
+A local store's sweep links its ``report.html`` as the page ``xlsweep ui`` serves (:mod:`xlsweep.tracking.app`); a
+sweep on a tracking server (``http(s)://``, perhaps a plain ``mlflow server``) links it in the artifact viewer.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from xlsweep.tracking.store import ARTIFACTS_SCHEME, artifact_paths, local_artifact_dir, mlflow_client, sqlite_path
 from xlsweep.tracking.tags import SWEEP_ID_TAG, SWEEP_TAG, VIEW_TAG
-from xlsweep.tracking.urls import REPORT_FILE, artifact_url, run_url, runs_table_url, view_url
+from xlsweep.tracking.urls import REPORT_FILE, artifact_url, report_page_url, run_url, runs_table_url, view_url
 
 __all__ = ["SweepLinks", "latest_sweep", "moved_store_warnings", "sweep_links", "view_key"]
 
@@ -31,7 +35,7 @@ class SweepLinks:
     sweep: str
     parent_run_id: str
     experiment_id: str
-    page: str  # report.html in the artifact viewer (else the heatmap, else the run's page)
+    page: str  # report.html as a page (`xlsweep ui`; in the artifact viewer on another server), else the heatmap
     page_is_report: bool
     run: str
     runs: str  # its trials grouped by grid values, Δ per target (else the experiment's runs table)
@@ -60,6 +64,8 @@ def _links(store: MlflowClient, tracking_uri: str, run: Any, base: str) -> Sweep
         files = set()
     shown = next((f for f in _FALLBACKS if f in files), None)
     page = artifact_url(base, experiment_id, run_id, shown) if shown else run_url(base, experiment_id, run_id)
+    if shown == REPORT_FILE and not tracking_uri.startswith(("http://", "https://")):  # served by `xlsweep ui`
+        page = report_page_url(base, run_id)
     return SweepLinks(sweep=run.data.tags.get(SWEEP_TAG, run.info.run_name or run_id), parent_run_id=run_id,
                       experiment_id=experiment_id, page=page, page_is_report=shown == REPORT_FILE,
                       run=run_url(base, experiment_id, run_id),

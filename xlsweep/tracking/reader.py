@@ -1,5 +1,6 @@
 """A tracking store read back, for reports: experiments and runs (MLflow's run objects: ``run.info``,
 ``run.data.tags``, ``run.data.metrics``, ``run.data.params``), with MLflow's errors as :class:`StoreReadError`.
+Scores come back as fractions, whatever unit a run was logged in (:func:`~xlsweep.tracking.runs.in_fractions`).
 
 The store is checked first (an HTTP server's ``/health``, an sqlite file's existence), so a wrong
 URI fails in seconds instead of after MLflow's minutes of retries.
@@ -14,7 +15,9 @@ from typing import Any, TypeVar
 
 from mlflow.exceptions import MlflowException
 
+from xlsweep.tracking.runs import UNIT, fraction, in_fractions, is_score
 from xlsweep.tracking.store import TrackingError, check_store, local_artifact_dir, open_client
+from xlsweep.tracking.tags import UNIT_TAG
 
 __all__ = ["StoreReadError", "StoreReader"]
 
@@ -41,6 +44,11 @@ class StoreReader:
         check_store(tracking_uri, create=False, write=False)
         self.tracking_uri = tracking_uri
         self._client = open_client(tracking_uri)
+        self._in_points: dict[str, bool] = {}  # run id -> whether its scores were logged in points
+
+    def _seen(self, run: Any) -> Any:
+        self._in_points[run.info.run_id] = run.data.tags.get(UNIT_TAG) == UNIT
+        return in_fractions(run)
 
     def experiment_id(self, name: str) -> str | None:
         """The id of the experiment called ``name``, or None if there is none."""
@@ -65,11 +73,14 @@ class StoreReader:
     def history(self, run_id: str, key: str) -> list[tuple[int, float]]:
         """(step, value) of metric ``key`` of run ``run_id``, in step order."""
         found = _read(lambda: self._client.get_metric_history(run_id, key))
-        return sorted((int(m.step), float(m.value)) for m in found)
+        if run_id not in self._in_points:
+            self.run(run_id)
+        scale = fraction if is_score(key) and self._in_points[run_id] else float
+        return sorted((int(m.step), scale(m.value)) for m in found)
 
     def run(self, run_id: str) -> Any:
         """The run ``run_id``; :class:`StoreReadError` if the store has none."""
-        return _read(lambda: self._client.get_run(run_id))
+        return self._seen(_read(lambda: self._client.get_run(run_id)))
 
     def artifact(self, run: Any, path: str, dst: str | Path) -> Path | None:
         """The file of ``run``'s (a run object's) artifact ``path``: read in place beside an sqlite store (MLflow's
@@ -100,13 +111,13 @@ class StoreReader:
         if not experiment_ids:
             return []
         if limit is not None:
-            return list(_read(lambda: self._client.search_runs(experiment_ids, filter_string=filter_string,
-                                                               max_results=limit, order_by=order_by)))
+            return [self._seen(run) for run in _read(lambda: self._client.search_runs(
+                experiment_ids, filter_string=filter_string, max_results=limit, order_by=order_by))]
         runs: list[Any] = []
         token = None
         while True:
             page = self._page(experiment_ids, filter_string, order_by, token)
-            runs.extend(page)
+            runs.extend(self._seen(run) for run in page)
             token = page.token
             if not token:
                 return runs

@@ -4,7 +4,10 @@ A retried or resumed trial finds its child run by its trial-id tag and continues
 steps it already logged are not logged again. The sweep's experiment (and an sqlite database)
 is created by the driver before any trial starts, since several processes creating a fresh
 sqlite store at once fail. Metrics are logged at their wall-clock time, rounded to float32
-precision (scores are computed in float32: ``0.9959999918937683`` is logged as ``0.996``).
+precision (scores are computed in float32: ``0.9959999918937683`` is ``0.996``), scores in points
+(:func:`points`: ``99.6``, as the papers and the reports print them; losses as they are); runs say
+so in their tag ``xlsweep.unit``, and every read back (:func:`in_fractions`, :class:`SweepRun`,
+:class:`~xlsweep.tracking.reader.StoreReader`) gives fractions again, as xlsweep computes with them.
 The Tune schedulers tag the runs of the trials they stop through :func:`tag_trial_run`.
 """
 
@@ -19,15 +22,27 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from mlflow.entities import Metric, Param, RunStatus, RunTag
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunStatus, RunTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from xlsweep.tracking.store import artifact_root, log_artifact, log_table, mlflow_client, open_client, store_lock
-from xlsweep.tracking.tags import NOTE_TAG, PARENT_TAG, SWEEP_ID_TAG, SWEEP_TAG, TRIAL_TAG, VIEW_TAG
+from xlsweep.tracking.tags import (
+    DATASET_CONTEXT_TAG,
+    EXPERIMENT_KIND_TAG,
+    MODEL_TRAINING,
+    NOTE_TAG,
+    PARENT_TAG,
+    SEARCH_METRIC,
+    SWEEP_ID_TAG,
+    SWEEP_TAG,
+    TRIAL_TAG,
+    UNIT_TAG,
+    VIEW_TAG,
+)
 
-__all__ = ["SweepRun", "TrialRun", "find_trial_run", "flatten_params", "log_parent_metric", "readable",
-           "tag_trial_run"]
+__all__ = ["UNIT", "SweepRun", "TrialRun", "dataset_inputs", "find_trial_run", "flatten_params", "fraction",
+           "in_fractions", "is_score", "log_parent_metric", "points", "readable", "tag_trial_run"]
 
 _PAGE = 1000  # runs per search request
 
@@ -46,9 +61,43 @@ def readable(value: float) -> float:
     return float(str(np.float32(round(value, 7))))
 
 
-def _metrics(values: Mapping[str, float], step: int) -> list[Metric]:
+UNIT = "points"  # the unit of every score a sweep logs: ×100, as the papers print them (0.113 -> 11.3)
+
+
+_NOT_SCORES = ("hausdorff",)  # a trial's metrics that are neither scores nor losses: a distance
+
+
+def is_score(key: str) -> bool:
+    """Whether metric ``key`` is a score or a difference of scores (logged in points): not a loss, a distance or the
+    pair search's compute."""
+    return not key.endswith("loss") and not key.startswith(SEARCH_METRIC) and key not in _NOT_SCORES
+
+
+def points(fraction: float) -> float:
+    """A score (a fraction) in points, to its precision: ``0.9959999918937683`` -> ``99.6``, ``0.113`` -> ``11.3``
+    (not ``11.299999999999999``): :func:`readable`, ×100, rounded to the 5 decimals that leaves."""
+    value = readable(fraction)
+    return round(value * 100, 5) if math.isfinite(value) else value
+
+
+def fraction(points_value: float) -> float:
+    """:func:`points` back: ``99.6`` -> ``0.996``."""
+    return readable(float(points_value) / 100)
+
+
+def in_fractions(run: Any) -> Any:
+    """``run`` (an MLflow run) with its scores as fractions, as xlsweep computes with them: a run logged in points
+    (tag ``xlsweep.unit``) is converted in place; an older run (fractions) is as it was."""
+    if run.data.tags.get(UNIT_TAG) == UNIT:
+        metrics = run.data.metrics
+        for key in [k for k in metrics if is_score(k)]:
+            metrics[key] = fraction(metrics[key])
+    return run
+
+
+def _metrics(values: Mapping[str, float], step: int, in_points: bool = True) -> list[Metric]:
     now = int(time.time() * 1000)
-    return [Metric(k, readable(v), now, step) for k, v in values.items()]
+    return [Metric(k, points(v) if in_points and is_score(k) else readable(v), now, step) for k, v in values.items()]
 
 
 _PARAM_KEY = re.compile(r"[\w\-. :/]+")  # what MLflow allows in a param name
@@ -69,6 +118,21 @@ def flatten_params(config: Mapping[str, Any], prefix: str = "") -> dict[str, str
         else:
             flat[name] = str(value)
     return flat
+
+
+def dataset_inputs(splits: Iterable[Any]) -> list[DatasetInput]:
+    """The splits a run reads (:class:`xlsweep.prepare.SplitRecord`: name, split, digest, source_type, source, rows,
+    file_sha256) as MLflow dataset inputs: the UI's Datasets column shows each with its digest, its context (the
+    split) and its rows."""
+    inputs = []
+    for s in splits:
+        profile = {"num_rows": s.rows, **({"file_sha256": s.file_sha256} if s.file_sha256 else {})}
+        source = json.dumps({"uri": s.source} if s.source_type != "synthetic" else {"spec": json.loads(s.source)},
+                            ensure_ascii=False)
+        dataset = Dataset(name=s.name, digest=s.digest, source_type=s.source_type, source=source,
+                          profile=json.dumps(profile))
+        inputs.append(DatasetInput(dataset, tags=[InputTag(DATASET_CONTEXT_TAG, s.split)]))
+    return inputs
 
 
 def _log_params(store: MlflowClient, run_id: str, params: Mapping[str, str]) -> None:
@@ -96,7 +160,10 @@ class SweepRun:
                     if exp is None:
                         raise err from None
                     self.experiment_id = exp.experiment_id
+            # the UI opens it in model-training mode (runs, charts), not on MLflow 3's GenAI traces page
+            self.client.set_experiment_tag(self.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING)
         self.run_id = self.sweep_id = self.name = ""
+        self.in_points = True
 
     def start(self, sweep_id: str, *, name: str, params: Mapping[str, str], tags: Mapping[str, str]) -> str:
         """Create the parent run, or continue the one of ``sweep_id`` (a resumed sweep)."""
@@ -106,22 +173,28 @@ class SweepRun:
         )
         if found:
             self.run_id = found[0].info.run_id
+            self.in_points = found[0].data.tags.get(UNIT_TAG) == UNIT  # a sweep resumed keeps its unit
             self.client.update_run(self.run_id, status=RunStatus.to_string(RunStatus.RUNNING))
             return self.run_id
         run = self.client.create_run(self.experiment_id, run_name=name,
-                                     tags={SWEEP_ID_TAG: sweep_id, SWEEP_TAG: name, **tags})
+                                     tags={SWEEP_ID_TAG: sweep_id, SWEEP_TAG: name, UNIT_TAG: UNIT, **tags})
         self.run_id = run.info.run_id
         _log_params(self.client, self.run_id, params)
         return self.run_id
 
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
-        """Log ``metrics`` at ``step``, skipping any (key, step) the run already has (a resumed sweep's baseline)."""
+        """Log ``metrics`` at ``step``, scores (fractions) in points, skipping any (key, step) the run already has
+        (a resumed sweep's baseline)."""
         have = self.client.get_run(self.run_id).data.metrics
         logged = {k for k in metrics if k in have and step in {m.step for m in self.client.get_metric_history(
             self.run_id, k)}}
-        fresh = _metrics({k: v for k, v in metrics.items() if k not in logged}, step)
+        fresh = _metrics({k: v for k, v in metrics.items() if k not in logged}, step, self.in_points)
         if fresh:
             self.client.log_batch(self.run_id, metrics=fresh)
+
+    def log_datasets(self, splits: Iterable[Any]) -> None:
+        """The splits the sweep reads (:func:`dataset_inputs`); logging one again changes nothing."""
+        self.client.log_inputs(self.run_id, datasets=dataset_inputs(splits))
 
     def log_artifacts(self, paths: Iterable[Path]) -> None:
         for path in paths:
@@ -155,8 +228,13 @@ class SweepRun:
         self.client.log_metric(self.run_id, key, float(value), step=step)
 
     def history(self, key: str, run_id: str | None = None) -> list[tuple[int, float]]:
-        """(step, value) of every logged value of metric ``key`` of this run (or of its child ``run_id``)."""
-        return [(m.step, m.value) for m in self.client.get_metric_history(run_id or self.run_id, key)]
+        """(step, value) of every logged value of metric ``key`` of this run (or of its child ``run_id``); scores as
+        fractions."""
+        run = run_id or self.run_id
+        found = [(m.step, m.value) for m in self.client.get_metric_history(run, key)]
+        if found and is_score(key) and self.client.get_run(run).data.tags.get(UNIT_TAG) == UNIT:
+            found = [(step, fraction(value)) for step, value in found]
+        return found
 
     def children(self) -> list[Any]:
         """Every child (trial) run of this sweep, of every session of it."""
@@ -165,7 +243,7 @@ class SweepRun:
         while True:
             page = self.client.search_runs([self.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{self.run_id}'",
                                            max_results=_PAGE, page_token=token)
-            runs.extend(page)
+            runs.extend(in_fractions(run) for run in page)
             token = page.token
             if not token:
                 return runs
@@ -178,6 +256,7 @@ class SweepRun:
         found = run.client.get_run(run_id)
         run.experiment_id, run.run_id = found.info.experiment_id, run_id
         run.sweep_id, run.name = found.data.tags.get(SWEEP_ID_TAG, ""), found.data.tags.get(SWEEP_TAG, "")
+        run.in_points = found.data.tags.get(UNIT_TAG) == UNIT
         return run
 
 
@@ -211,6 +290,7 @@ class TrialRun:
         self.tracking_uri = store.tracking_uri
         self._logged: dict[str, set[int]] = {}
         self.finished: dict[str, float] | None = None  # a run that had FINISHED already: its last metrics
+        self.in_points = True  # scores logged in points (a run an older version began: fractions)
 
     @classmethod
     def open(
@@ -228,15 +308,16 @@ class TrialRun:
         found = find_trial_run(store, experiment_id, parent_run_id, trial_id)
         if found is not None:
             run = cls(store, found.info.run_id)
+            run.in_points = found.data.tags.get(UNIT_TAG) == UNIT
             if found.info.status == "FINISHED":  # Tune's saved state predates the trial's end (driver killed)
-                run.finished = dict(found.data.metrics)
+                run.finished = dict(in_fractions(found).data.metrics)
                 return run
             store.update_run(run.run_id, status=RunStatus.to_string(RunStatus.RUNNING))
             for key in found.data.metrics:
                 run._logged[key] = {m.step for m in store.get_metric_history(run.run_id, key)}
             return run
         created = store.create_run(
-            experiment_id, run_name=name, tags={PARENT_TAG: parent_run_id, TRIAL_TAG: trial_id, **tags}
+            experiment_id, run_name=name, tags={PARENT_TAG: parent_run_id, TRIAL_TAG: trial_id, UNIT_TAG: UNIT, **tags}
         )
         run = cls(store, created.info.run_id)
         _log_params(store, run.run_id, params)
@@ -244,7 +325,8 @@ class TrialRun:
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         """Log ``metrics`` at ``step``, skipping any (key, step) this run already has."""
-        fresh = _metrics({k: v for k, v in metrics.items() if step not in self._logged.get(k, set())}, step)
+        fresh = _metrics({k: v for k, v in metrics.items() if step not in self._logged.get(k, set())}, step,
+                         self.in_points)
         if fresh:
             self.client.log_batch(self.run_id, metrics=fresh)
             for m in fresh:
@@ -252,6 +334,10 @@ class TrialRun:
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         self.client.log_batch(self.run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+    def log_datasets(self, splits: Iterable[Any]) -> None:
+        """The splits the trial reads (:func:`dataset_inputs`); logging one again changes nothing."""
+        self.client.log_inputs(self.run_id, datasets=dataset_inputs(splits))
 
     def log_artifact(self, path: Path) -> None:
         log_artifact(self.client, self.tracking_uri, self.run_id, Path(path))

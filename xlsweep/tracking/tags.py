@@ -6,8 +6,11 @@ Every module that writes or reads one of these names uses the constant, so the v
 from __future__ import annotations
 
 __all__ = [
-    "ALGORITHM_TAG", "AUX_PARAM", "AUX_TAG", "BENCHMARK_TAG", "BEST_PAIR_TAG", "CELL_TAG", "DEGENERATE_TAG",
-    "EVIDENCE_TAG", "FAILED_TRIALS_TAG", "FAILURE_TAG", "GRID_TAG", "LOGGED_ARTIFACTS_TAG", "NOTE_TAG",
+    "ALGORITHM_TAG", "AUX_PARAM", "AUX_TAG", "BENCHMARK_TAG", "BEST_PAIR_TAG", "CELL_TAG", "DATASET_CONTEXT_TAG",
+    "DEGENERATE_TAG",
+    "EVIDENCE_TAG", "EXPERIMENT_KIND_TAG", "FAILED_TRIALS_TAG", "FAILURE_TAG", "GIT_COMMIT_TAG", "GRID_TAG",
+    "LOGGED_ARTIFACTS_TAG", "MODEL_TRAINING", "NOTE_TAG", "SOURCE_NAME_TAG", "SOURCE_TYPE_TAG",
+    "UNIT_TAG", "VERSION_TAG",
     "PARENT_SWEEP_ID_TAG", "PARENT_TAG", "PRIMARY_TAG", "QUERY_TAG", "RUNG_TAG", "SEARCH_METRIC", "SEED_PARAM",
     "SELECT_ON_DEV_TAG",
     "SEED_TAG", "SOURCE_PARAM", "STOPPED_TAG", "SUPPORT_TAG", "SWEEP_ID_TAG", "SWEEP_TAG", "TASK_TAG",
@@ -19,6 +22,14 @@ PARENT_TAG = "mlflow.parentRunId"  # a child (trial) run's parent (sweep) run
 NOTE_TAG = "mlflow.note.content"  # the run's (or experiment's) description, Markdown, shown by the UI
 VIEW_TAG = "mlflow.sharedViewState."  # + key: an experiment page view the UI opens with ?viewStateShareKey=key
 LOGGED_ARTIFACTS_TAG = "mlflow.loggedArtifacts"  # what marks a JSON artifact as a table for the UI's viewer
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"  # an experiment's kind: the UI opens it in that mode
+MODEL_TRAINING = "custom_model_development"  # its value for the UI's model-training mode (not GenAI)
+SOURCE_NAME_TAG = "mlflow.source.name"  # what started the run (the UI's Source column)
+SOURCE_TYPE_TAG = "mlflow.source.type"  # LOCAL (a command line)
+GIT_COMMIT_TAG = "mlflow.source.git.commit"  # the commit of the working tree the run started in
+VERSION_TAG = "xlsweep.version"  # the xlsweep version that ran it
+UNIT_TAG = "xlsweep.unit"  # "points": the run's scores are logged ×100 (runs without it: fractions)
+DATASET_CONTEXT_TAG = "mlflow.data.context"  # a dataset input's role: the split (train, dev, test)
 
 # ------------------------------------------------------------------- a sweep's parent run
 XLSWEEP = "xlsweep."  # the prefix of every tag below
@@ -52,5 +63,5 @@ FAILURE_TAG = "xlsweep.failure"  # why the trial failed
 # ------------------------------------------------------------------- params and metrics
 SOURCE_PARAM = "data.source"  # the stage-1 source language: a child's param, else the parent's
 SEED_PARAM = "seed"  # the trial's seed, as a param
-AUX_PARAM = "aux"  # the auxiliary choice; aux.ascii (ana->cor), aux.support and aux.query beside it
+AUX_PARAM = "aux"  # the auxiliary choice (ana→cor); aux.support and aux.query beside it
 SEARCH_METRIC = "pair_search/"  # + spent_steps, compute_fraction, grid_steps: the pair search's compute

@@ -14,9 +14,11 @@ The UI's routes are hash routes (``<base>#/…``), checked against MLflow 3.17's
   model-training mode (:func:`run_url`, as the CLI prints it);
 * several runs side by side: ``#/compare-runs?runs=[…]&experiments=[…]`` (JSON lists, :func:`compare_url`);
 * a run's artifact open in the artifact viewer (:func:`artifact_url`): an ``.html`` artifact is rendered
-  (in a sandboxed iframe, scripts allowed), an image shown, a logged table shown as a table — the
-  zero-click link. The server's own ``get-artifact?path=…&run_uuid=…`` (:func:`served_file_url`) sends
-  every file as an attachment, so a browser downloads ``report.html`` rather than showing it.
+  (in a sandboxed iframe, scripts allowed, no popups or top-level navigation: its links cannot open),
+  an image shown, a logged table shown as a table. The server's own ``get-artifact?path=…&run_uuid=…``
+  (:func:`served_file_url`) sends every file as an attachment, so a browser downloads ``report.html``;
+* a sweep's ``report.html`` as a top-level page (:func:`report_page_url`), served by xlsweep's app plugin
+  (:mod:`xlsweep.tracking.app`, which ``xlsweep ui`` runs): the page whose links open this server's views.
 
 ``base`` is the MLflow server's URL (``http://127.0.0.1:5000``) or ``/`` (:data:`DEFAULT_UI_BASE`):
 links relative to the server's root, which work wherever a page is served by the MLflow server that
@@ -30,12 +32,14 @@ import json
 import urllib.parse
 from collections.abc import Sequence
 
-__all__ = ["DEFAULT_UI_BASE", "DEFAULT_UI_PORT", "REPORT_FILE", "artifact_url", "compare_url", "experiment_url",
-           "normalise_base", "run_link", "run_url", "runs_table_url", "served_file_url", "ui_base", "view_url"]
+__all__ = ["DEFAULT_UI_BASE", "DEFAULT_UI_PORT", "REPORT_FILE", "REPORT_ROUTE", "artifact_url", "compare_url",
+           "experiment_url", "normalise_base", "report_page_url", "run_link", "run_url", "runs_table_url",
+           "served_file_url", "ui_base", "view_url"]
 
 DEFAULT_UI_PORT = 5000
 DEFAULT_UI_BASE = "/"
 REPORT_FILE = "report.html"  # a sweep's page among its parent run's artifacts
+REPORT_ROUTE = "xlsweep/report"  # + /<parent run id>: that page, served by xlsweep's MLflow app plugin
 _ML = "workflowType=machine_learning"
 
 
@@ -110,3 +114,8 @@ def artifact_url(base: str, experiment_id: str, run_id: str, path: str) -> str:
 def served_file_url(base: str, run_id: str, path: str) -> str:
     """An artifact of a run as the MLflow server serves it (as a download), e.g. the parent run's ``report.html``."""
     return f"{normalise_base(base)}get-artifact?path={_q(path)}&run_uuid={_q(run_id)}"
+
+
+def report_page_url(base: str, run_id: str) -> str:
+    """A sweep's ``report.html`` as a page of the MLflow server that runs xlsweep's app plugin (``xlsweep ui``)."""
+    return f"{normalise_base(base)}{REPORT_ROUTE}/{_q(run_id)}"
