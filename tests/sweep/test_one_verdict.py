@@ -1,6 +1,7 @@
 """One verdict everywhere: a sweep whose trials store their per-example outcomes, reported as the driver reports
 it; the parent run's description, report.html (table and heatmap), the heatmap's mask, best_pairs.csv and
-``xlsweep best-pairs`` mark the same cells, and the bootstrap has the power the t-test over 2 seeds lacks."""
+``xlsweep best-pairs`` mark the same cells, and the default test (per-seed paired bootstrap, seed variance pooled over
+the sweep's family) has the power the t-test over 2 seeds lacks."""
 
 from __future__ import annotations
 

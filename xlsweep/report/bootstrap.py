@@ -1,4 +1,5 @@
-"""A hierarchical paired bootstrap over seeds and test examples: the reports' default significance test.
+"""A hierarchical paired bootstrap over seeds and test examples (``--test bootstrap``), and the per-seed example
+bootstrap behind the default pooled test (:func:`seed_spread`, :mod:`xlsweep.report.pooled`).
 
 Whether a row beats its reference (the stage-1 baseline, another method) is a question about
 two sources of chance: the **test sample** (500 examples are a sample of the language) and the
