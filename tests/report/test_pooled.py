@@ -45,8 +45,8 @@ def test_the_seed_spread_is_each_seeds_observed_delta_and_test_sample_variance()
                          resamples=4000, seed=2)
     for j in range(2):
         d = (ours[j] - theirs[j])[:, 0].astype(np.float64)
-        assert spread.deltas[j] == pytest.approx(full_sample("nli", ours[j])["acc"] - full_sample("nli", theirs[j])["acc"],
-                                                 abs=1e-15)
+        observed = full_sample("nli", ours[j])["acc"] - full_sample("nli", theirs[j])["acc"]
+        assert spread.deltas[j] == pytest.approx(observed, abs=1e-15)
         assert spread.within[j] == pytest.approx(np.var(d, ddof=0) / len(d), rel=0.1)  # plug-in variance of a mean
 
 
