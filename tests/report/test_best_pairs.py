@@ -71,7 +71,7 @@ def test_the_set_tied_with_the_best_per_target(demo_store: Store) -> None:
 def test_lines_show_points_n_flags_and_the_tied_set_and_respect_top(demo_store: Store) -> None:
     ranked = best_pairs(load_sweep_results(demo_store.uri, experiment="demo").records, "acc", target="dun")
     lines = best_pairs_lines(ranked, "acc", top=2)
-    assert "hierarchical paired bootstrap" in lines[1] and "Holm-adjusted over the 6 tests" in lines[1]
+    assert "variance pooled over the family" in lines[1] and "Holm-adjusted over the 6 tests" in lines[1]
     t_lines = best_pairs_lines(ranked, "acc", options=TestOptions(test="t-test"))
     assert "one-sided paired t-test over seeds" in t_lines[1]
     assert lines[2].startswith("best / tied = the best choice and the choices not significantly worse")

@@ -105,8 +105,11 @@ def test_the_verdict_falls_back_to_the_t_test_and_says_why() -> None:
     rng = np.random.default_rng(6)
     rows = {s: {"a": _nli(rng, 0.6)} for s in range(3)}
     refs = {s: {"a": _nli(rng, 0.5)} for s in range(3)}
-    boot = compare(values, bases, evidence=Evidence("nli", "acc", rows, refs), languages=["a"], options=TestOptions())
+    evidence = Evidence("nli", "acc", rows, refs)
+    boot = compare(values, bases, evidence=evidence, languages=["a"], options=TestOptions(test="bootstrap"))
     assert boot.method == "bootstrap" and boot.tested and boot.p < 0.05 and math.isnan(boot.t)
+    pooled = compare(values, bases, evidence=evidence, languages=["a"], options=TestOptions())  # the default
+    assert pooled.method == "pooled" and pooled.spread is not None and pooled.spread.k == 3
     missing = compare(values, bases, evidence=Evidence("nli", "acc", {0: rows[0]}, refs), languages=["a"],
                       options=TestOptions())
     assert missing.method == "t-test" and "seed 1" in missing.note

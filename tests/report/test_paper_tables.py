@@ -241,7 +241,8 @@ def test_metaxl_table_rows_cells_and_significance_against_jt(mx_store: Store) ->
     avg = [(MX_SCORES["metaxl"]["qu"][s] + MX_SCORES["metaxl"]["mi"][s]) / 2 for s in range(3)]
     assert metaxl["avg"].mean == pytest.approx(sum(avg) / 3)
     assert table.row(BASELINE_ROW).cells["qu"].mean == pytest.approx(MX_BASELINE["qu"])
-    assert "significant difference from jt by a two-sided hierarchical paired bootstrap" in table.notes[1]
+    assert "significant difference from jt by a two-sided paired test over seeds and test examples" in table.notes[1]
+    assert "seed-to-seed variance pooled over the family" in table.notes[1]
     assert "significant improvement over jt by a one-sided paired t-test over seeds" in method_paper_table(
         records, "f1", options=TestOptions(test="t-test")).notes[1]
 

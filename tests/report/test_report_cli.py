@@ -220,7 +220,7 @@ def test_ui_refuses_a_port_out_of_range_before_anything_starts(port: str, monkey
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--test", "z"], "--test: unknown 'z'; expected one of bootstrap, t-test"),
+    (["--test", "z"], "--test: unknown 'z'; expected one of pooled, bootstrap, t-test"),
     (["--correction", "bonferroni"], "--correction: unknown 'bonferroni'; expected one of holm, bh"),
 ])
 def test_a_bad_test_or_correction_is_one_error_before_the_store_is_read(args: list[str], message: str) -> None:

@@ -1,6 +1,7 @@
 """One verdict everywhere: a sweep whose trials store their per-example outcomes, reported as the driver reports
 it; the parent run's description, report.html (table and heatmap), the heatmap's mask, best_pairs.csv and
-``xlsweep best-pairs`` mark the same cells, and the bootstrap has the power the t-test over 2 seeds lacks."""
+``xlsweep best-pairs`` mark the same cells, and the default test (per-seed paired bootstrap, seed variance pooled over
+the sweep's family) has the power the t-test over 2 seeds lacks."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def test_every_view_marks_the_same_cells_and_big_gains_are_significant(tmp_path:
     with (out / "best_pairs.csv").open() as f:
         rows = list(csv.DictReader(f))
     verdicts = {(r["choice"], r["target"]): r["significant"] == "True" for r in rows}
-    assert {r["test"] for r in rows} == {"bootstrap"} and {r["correction"] for r in rows} == {"holm"}
+    assert {r["test"] for r in rows} == {"pooled"} and {r["correction"] for r in rows} == {"holm"}
     assert {r["family"] for r in rows} == {"9"}
     # the answer: gains of 6 points and more are significant after Holm, those under half a point are not
     for aux, lang in GAINS:

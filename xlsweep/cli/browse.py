@@ -13,8 +13,9 @@ __all__ = ["best_pairs", "report", "ui"]
 
 
 TestOpt = Annotated[str, typer.Option(
-    help="Significance test: bootstrap (two-sided hierarchical paired bootstrap over seeds and test examples) or "
-         "t-test (one-sided paired t-test over seeds); see docs/statistics.md.")]
+    help="Significance test: pooled (per-seed paired bootstrap of the test examples, seed variance pooled over the "
+         "family), bootstrap (two-sided hierarchical paired bootstrap over seeds and test examples) or t-test "
+         "(one-sided paired t-test over seeds); see docs/statistics.md.")]
 CorrectionOpt = Annotated[str, typer.Option(
     help="Multiple-comparison correction: holm (family-wise error, for claims) or bh (Benjamini-Hochberg, false "
          "discovery rate).")]
@@ -100,7 +101,7 @@ def report(
     ui_url: Annotated[str | None, typer.Option(
         help="The MLflow UI that report.html links to, e.g. http://127.0.0.1:5000/; default: $XLSWEEP_UI_URL, "
              "else links relative to the server that serves the page.")] = None,
-    test: TestOpt = "bootstrap",
+    test: TestOpt = "pooled",
     correction: CorrectionOpt = "holm",
 ) -> None:
     """Tables in the papers' shapes, heatmap and best pairs of a sweep, read from MLflow (mean ± std over seeds)."""
@@ -131,7 +132,7 @@ def best_pairs(
     target: Annotated[str | None, typer.Option(help="Only this target language; default: every target.")] = None,
     top: Annotated[int | None, typer.Option(min=1, help="Show the best K choices per target; default: all.")] = None,
     metric: MetricOpt = None,
-    test: TestOpt = "bootstrap",
+    test: TestOpt = "pooled",
     correction: CorrectionOpt = "holm",
 ) -> None:
     """For each target language, the auxiliary choices ranked by mean improvement over the stage-1 baseline, with

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from xlsweep.report.row_groups import TRANSFER, RowGroup, SeedGrid, languages, over, row_groups, seed_grid
-from xlsweep.report.stats import DEFAULT_ALPHA, PairedTest, adjust, tied_with_best
+from xlsweep.report.stats import DEFAULT_ALPHA, PairedTest, adjust, pool_tests, tied_with_best
 from xlsweep.report.sweep_results import ReportError, RunRecord
 from xlsweep.report.verdict import Evidence, TestOptions, compare, record_evidence
 from xlsweep.tracking.runs import points
@@ -109,7 +109,11 @@ def best_pairs(records: Sequence[RunRecord], metric: str, *, target: str | None 
     options = options or TestOptions(alpha=alpha)
     evidence = {g.label: Evidence(*_stage1_evidence(g.records, metric)) for g in groups}
     ranked = {lang: _ranked(lang, groups, grids, evidence, options) for lang in targets}
-    tested = [p.test.p for per in ranked.values() for p in per if p.test.tested]
+    family = [(lang, i) for lang, per in ranked.items() for i, p in enumerate(per) if p.test.tested]
+    pooled = pool_tests([ranked[lang][i].test for lang, i in family])  # the sweep's seed variance, one family
+    for (lang, i), test in zip(family, pooled, strict=True):
+        ranked[lang][i] = replace(ranked[lang][i], test=test)
+    tested = [test.p for test in pooled]
     adjusted = iter(adjust(tested, options.correction))
     ranked = {lang: [replace(p, p_adjusted=next(adjusted) if p.test.tested else math.nan, family=len(tested),
                              correction=options.correction) for p in per] for lang, per in ranked.items()}
@@ -157,7 +161,7 @@ def _ranked(lang: str, groups: Sequence[RowGroup], grids: Mapping[str, SeedGrid]
 def best_pairs_lines(ranked: Mapping[str, Sequence[RankedPair]], metric: str, *, top: int | None = None,
                      options: TestOptions | None = None) -> list[str]:
     """Fixed-width lines per target: the best choice and the best zero-shot one, then rank, choice, mean Δ and std
-    in points, n, ``*`` if significant, tied set; ``options`` name the test (default: the bootstrap, Holm)."""
+    in points, n, ``*`` if significant, tied set; ``options`` name the test (default: the pooled test, Holm)."""
     if top is not None and top < 1:
         raise ReportError(f"--top: expected a positive number of choices per target, got {top}")
     pairs = [p for per in ranked.values() for p in per]
@@ -211,7 +215,7 @@ def write_best_pairs_csv(ranked: Mapping[str, Sequence[RankedPair]], path: str |
     NaN empty.
 
     ``zero_shot``: the choice never read the target's data; ``best_zero_shot``: the best such choice;
-    ``test``: ``bootstrap`` or ``t-test`` (``test_note`` says why a bootstrap fell back);
+    ``test``: ``pooled``, ``bootstrap`` or ``t-test`` (``test_note`` says why a bootstrap fell back);
     ``p`` / ``p_adjusted`` / ``significant``: the test against stage 1, raw and adjusted by ``correction``
     over ``family`` tests;
     ``tied_with_best``: in the target's tied set; ``p_vs_best`` / ``p_vs_best_adjusted``: the

@@ -1,4 +1,5 @@
-"""A hierarchical paired bootstrap over seeds and test examples: the reports' default significance test.
+"""A hierarchical paired bootstrap over seeds and test examples (``--test bootstrap``), and the per-seed example
+bootstrap behind the default pooled test (:func:`seed_spread`, :mod:`xlsweep.report.pooled`).
 
 Whether a row beats its reference (the stage-1 baseline, another method) is a question about
 two sources of chance: the **test sample** (500 examples are a sample of the language) and the
@@ -43,9 +44,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from xlsweep.report.pooled import SeedSpread
 from xlsweep.tasks.outcomes import corpus_metrics
 
-__all__ = ["DEFAULT_RESAMPLES", "BootstrapResult", "paired_bootstrap"]
+__all__ = ["DEFAULT_RESAMPLES", "BootstrapResult", "paired_bootstrap", "seed_spread"]
 
 DEFAULT_RESAMPLES = 1000
 """Bootstrap resamples per test: the standard error of Δ to about 2% (``1/√(2B)``)."""
@@ -85,14 +87,42 @@ def paired_bootstrap(task: str, metric: str, row: SeedOutcomes, reference: SeedO
     Raises:
         ValueError: Without seed pairs or languages, or when the two sides' example counts differ.
     """
+    per_seed, total = _resampled(task, metric, row, reference, languages, resamples=resamples, seed=seed,
+                                 resample_seeds=True)
+    deltas = total.mean(axis=1)
+    delta = float(per_seed.mean())
+    extreme = int(np.sum(np.abs(deltas - delta) >= abs(delta) - 1e-15))
+    p_count = (1 + extreme) / (resamples + 1)
+    se = float(np.std(deltas, ddof=1)) if resamples > 1 else 0.0
+    # 2 Φ(−|Δ̂|/se); with se = 0 every resample gave the same Δ: none differs (p = 1), or all alike (the count's p)
+    p = float(math.erfc(abs(delta) / se / math.sqrt(2))) if se > 0 else 1.0 if abs(delta) < 1e-15 else p_count
+    return BootstrapResult(delta, p, se, p_count, resamples, deltas)
+
+
+def seed_spread(task: str, metric: str, row: SeedOutcomes, reference: SeedOutcomes, languages: Sequence[str],
+                *, resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> SeedSpread:
+    """Per seed pair, the observed Δ (over ``languages``) and its within-seed variance: the variance of Δ over
+    ``resamples`` paired resamples of that seed's test examples (seeds are not resampled). The input of the pooled
+    test, :mod:`xlsweep.report.pooled`; arguments and errors as :func:`paired_bootstrap`'s."""
+    per_seed, total = _resampled(task, metric, row, reference, languages, resamples=resamples, seed=seed,
+                                 resample_seeds=False)
+    within = np.var(total, axis=0, ddof=1) if resamples > 1 else np.zeros(len(row))
+    return SeedSpread(tuple(float(d) for d in per_seed), tuple(float(v) for v in within))
+
+
+def _resampled(task: str, metric: str, row: SeedOutcomes, reference: SeedOutcomes, languages: Sequence[str], *,
+               resamples: int, seed: int, resample_seeds: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The observed Δ per seed ``(S,)`` and the resampled Δ ``(B, S)`` (position j: the drawn seed's, or seed j's
+    own when ``resample_seeds`` is False), each averaged over ``languages``."""
     if not row or len(row) != len(reference) or not languages or resamples < 1:
         raise ValueError(f"paired bootstrap: expected ≥ 1 seed pair, ≥ 1 language and ≥ 1 resample; got "
                          f"{len(row)} row seeds, {len(reference)} reference seeds, languages {list(languages)}, "
                          f"{resamples} resamples")
     rng = np.random.default_rng(seed)
     n_seeds = len(row)
-    seed_draw = rng.integers(0, n_seeds, size=(resamples, n_seeds))  # (B, S): the seeds of each resample
-    observed = 0.0
+    seed_draw = rng.integers(0, n_seeds, size=(resamples, n_seeds)) if resample_seeds else np.tile(
+        np.arange(n_seeds), (resamples, 1))  # (B, S): the seeds of each resample
+    observed = np.zeros(n_seeds)
     total = np.zeros((resamples, n_seeds))
     for lang in languages:
         ours = np.stack([np.asarray(r[lang], dtype=np.float64) for r in row])  # (S, N, k)
@@ -103,7 +133,7 @@ def paired_bootstrap(task: str, metric: str, row: SeedOutcomes, reference: SeedO
         _, n, k = ours.shape
         full = [_metric(task, metric, ours[j].sum(0), n) - _metric(task, metric, theirs[j].sum(0), n)
                 for j in range(n_seeds)]
-        observed += float(np.mean(full))
+        observed += np.asarray(full, dtype=np.float64)
         both = np.concatenate([ours, theirs], axis=2).transpose(1, 0, 2).reshape(n, n_seeds * 2 * k)  # (N, S·2k)
         step = max(1, _CHUNK // (n_seeds * n))
         for start in range(0, resamples, step):
@@ -115,14 +145,7 @@ def paired_bootstrap(task: str, metric: str, row: SeedOutcomes, reference: SeedO
             totals = (counts @ both).reshape(m, n_seeds, 2 * k)[np.arange(m), chosen]  # (m, 2k): its own seed's
             diff = _metric(task, metric, totals[:, :k], n) - _metric(task, metric, totals[:, k:], n)
             total[start:stop] += diff.reshape(stop - start, n_seeds)
-    deltas = total.mean(axis=1) / len(languages)
-    delta = observed / len(languages)
-    extreme = int(np.sum(np.abs(deltas - delta) >= abs(delta) - 1e-15))
-    p_count = (1 + extreme) / (resamples + 1)
-    se = float(np.std(deltas, ddof=1)) if resamples > 1 else 0.0
-    # 2 Φ(−|Δ̂|/se); with se = 0 every resample gave the same Δ: none differs (p = 1), or all alike (the count's p)
-    p = float(math.erfc(abs(delta) / se / math.sqrt(2))) if se > 0 else 1.0 if abs(delta) < 1e-15 else p_count
-    return BootstrapResult(delta, p, se, p_count, resamples, deltas)
+    return observed / len(languages), total / len(languages)
 
 
 def _metric(task: str, metric: str, totals: np.ndarray, n: int) -> np.ndarray:

@@ -93,7 +93,7 @@ def write_html_report(path: str | Path, results: SweepResults, tables: Sequence[
 def html_page(results: SweepResults, tables: Sequence[PaperTable], ranked: Mapping[str, Sequence[RankedPair]], *,
               metric: str, ui_base: str | None = None, options: TestOptions | None = None) -> str:
     """The whole page as a string (module docstring); ``ui_base``: see :func:`xlsweep.tracking.urls.normalise_base`;
-    ``options``: the test and correction the verdicts used (default: bootstrap, Holm)."""
+    ``options``: the test and correction the verdicts used (default: pooled, Holm)."""
     base = normalise_base(ui_base)
     eid = results.experiment_id
     sections = [_page_link(base, results.parent_run_id) + _header(results, metric, base)]

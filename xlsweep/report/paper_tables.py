@@ -93,7 +93,7 @@ def aux_paper_table(records: Sequence[RunRecord], metric: str, *, alpha: float =
                     ranked: Mapping[str, Sequence[RankedPair]] | None = None) -> PaperTable:
     """The XLA-MAML paper's Table 3 from the meta-learning (X-MAML, XLA-MAML) trials.
 
-    ``options`` (default: bootstrap, Holm at ``alpha``) say how to test; ``ranked`` is the sweep's
+    ``options`` (default: pooled, Holm at ``alpha``) say how to test; ``ranked`` is the sweep's
     :func:`~xlsweep.report.best_pairs.best_pairs` for ``metric`` with the same options (computed when not given),
     whose verdicts the per-target cells take.
 
@@ -149,7 +149,7 @@ def method_paper_table(records: Sequence[RunRecord], metric: str, *, baseline: s
             with several reference rows, a row is paired with the one of the same settings.
         alpha: Significance level.
         title: Table title.
-        options: The test and correction (default: bootstrap, Holm at ``alpha``).
+        options: The test and correction (default: pooled, Holm at ``alpha``).
         ranked: With the stage-1 reference, the sweep's best pairs whose verdicts the per-target cells take.
 
     Raises:

@@ -22,8 +22,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import stats
 
+from xlsweep.report.pooled import SeedSpread, pool_seed_variance, pooled_p
+
 __all__ = ["CORRECTIONS", "DEFAULT_ALPHA", "TEST_NAME", "PairedTest", "TiedSet", "adjust", "benjamini_hochberg",
-           "holm", "mean", "paired_test", "std", "tied_with_best"]
+           "holm", "mean", "paired_test", "pool_tests", "std", "tied_with_best"]
 
 DEFAULT_ALPHA = 0.05
 TEST_NAME = "one-sided paired t-test over seeds, scipy.stats.ttest_rel(alternative='greater')"
@@ -46,10 +48,12 @@ class PairedTest:
         alpha: Significance level.
         significant: ``p < alpha``; False whenever no test was possible.
         reason: Why no test was possible (``""`` when it was).
-        method: The test that gave ``p``: ``"t-test"`` (this module) or ``"bootstrap"``
-            (:mod:`xlsweep.report.bootstrap`, two-sided; ``t`` is NaN).
+        method: The test that gave ``p``: ``"t-test"`` (this module), ``"bootstrap"``
+            (:mod:`xlsweep.report.bootstrap`, two-sided; ``t`` is NaN) or ``"pooled"``
+            (:mod:`xlsweep.report.pooled`, two-sided; ``p`` final once :func:`pool_tests` has seen the family).
         note: What the reader should know about how it was tested, e.g. why the bootstrap fell
             back to the t-test over seeds.
+        spread: For the pooled test, the cell's per-seed Δ and within-seed variances.
     """
 
     n: int
@@ -62,6 +66,7 @@ class PairedTest:
     reason: str = ""
     method: str = "t-test"
     note: str = ""
+    spread: SeedSpread | None = None
 
     @property
     def tested(self) -> bool:
@@ -179,6 +184,25 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     return adjusted
 
 
+def pool_tests(tests: Sequence[PairedTest]) -> list[PairedTest]:
+    """``tests`` (one family, corrected together), the pooled ones re-tested with the seed variance pooled over the
+    family's pooled tests (:mod:`xlsweep.report.pooled`); the others as they are. Call before :func:`adjust`."""
+    spreads = [t.spread for t in tests if t.spread is not None]
+    if not spreads:
+        return list(tests)
+    pooled = pool_seed_variance(spreads)
+    out = []
+    for test in tests:
+        if test.spread is None:
+            out.append(test)
+            continue
+        t, _, p = pooled_p(test.spread, pooled)
+        note = (f"seed variance pooled over {len(spreads)} cells ({pooled.df} df)" if pooled.df else
+                "no cell of the family has 2 seeds: test examples resampled, seed variance not in the test")
+        out.append(replace(test, t=t, p=p, significant=p < test.alpha, note=note))
+    return out
+
+
 CORRECTIONS = {"holm": ("Holm", holm), "bh": ("Benjamini–Hochberg", benjamini_hochberg)}
 """Correction name -> (how the reports name it, the adjustment)."""
 
@@ -242,7 +266,7 @@ def tied_with_best(candidates: Mapping[str, Mapping[int, float]], *, alpha: floa
     best = max(means, key=lambda label: means[label])  # max keeps the first of equal means
     others = [label for label in candidates if label != best]
     test = compare or (lambda ours, theirs: paired_test(candidates[ours], candidates[theirs], alpha=alpha))
-    tests = {label: test(best, label) for label in others}
+    tests = dict(zip(others, pool_tests([test(best, label) for label in others]), strict=True))
     raw = [_tie_p(tests[label]) for label in others]
     adjusted = dict(zip(others, adjust(raw, correction), strict=True))
     tied = [best] + sorted((label for label in others if not adjusted[label] < alpha),

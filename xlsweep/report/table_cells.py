@@ -13,7 +13,7 @@ import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from xlsweep.report.stats import PairedTest, adjust
+from xlsweep.report.stats import PairedTest, adjust, pool_tests
 
 __all__ = ["EMPTY", "Cell", "Row", "holm_rows"]
 
@@ -81,13 +81,14 @@ def holm_rows(rows: Sequence[Row], correction: str = "holm", *, skip: Collection
     as one family, the columns in ``skip`` left as they are (another family's); and the family size."""
     tested = [(i, column) for i, row in enumerate(rows) for column, cell in row.cells.items()
               if cell.test is not None and cell.test.tested and column not in skip]
-    adjusted = adjust([_p(rows[i].cells[column]) for i, column in tested], correction)
     cells = [dict(row.cells) for row in rows]
-    for (i, column), p in zip(tested, adjusted, strict=True):
-        cells[i][column] = replace(cells[i][column], p_adjusted=p, family=len(tested))
+    pooled = pool_tests([_test(rows[i].cells[column]) for i, column in tested])  # the family's seed variance
+    adjusted = adjust([test.p for test in pooled], correction)
+    for (i, column), test, p in zip(tested, pooled, adjusted, strict=True):
+        cells[i][column] = replace(cells[i][column], test=test, p_adjusted=p, family=len(tested))
     return [replace(row, cells=cells[i]) for i, row in enumerate(rows)], len(tested)
 
 
-def _p(cell: Cell) -> float:
+def _test(cell: Cell) -> PairedTest:
     assert cell.test is not None
-    return cell.test.p
+    return cell.test

@@ -5,11 +5,16 @@ Every mark in the reports — report.html, the heatmap, the paper-shaped tables,
 :func:`compare` (one cell's test) and :func:`xlsweep.report.stats.adjust` (its family's
 correction), with the :class:`TestOptions` of the report:
 
-* ``test = "bootstrap"`` (default): the two-sided hierarchical paired bootstrap over seeds and
-  test examples of :mod:`xlsweep.report.bootstrap`, on the per-example test outcomes every trial
-  stores (``test_outcomes.npz``, :mod:`xlsweep.tasks.outcomes`). Where a cell lacks them (runs
-  of an older xlsweep, few-shot scores, a seed with several trials) it falls back to the t-test
-  over seeds and says why in the cell's note;
+* ``test = "pooled"`` (default): per seed, Δ and its test-sample variance from the paired bootstrap
+  of that seed's test examples (:func:`xlsweep.report.bootstrap.seed_spread`), and the seed-to-seed
+  variance of Δ pooled over the cells corrected together (:mod:`xlsweep.report.pooled`;
+  :func:`xlsweep.report.stats.pool_tests` runs where each family is corrected), on the per-example
+  test outcomes every trial stores (``test_outcomes.npz``, :mod:`xlsweep.tasks.outcomes`);
+* ``test = "bootstrap"``: the two-sided hierarchical paired bootstrap over seeds and test examples
+  of :mod:`xlsweep.report.bootstrap` (anti-conservative with 2–3 seeds when the seeds' own variance
+  of Δ is large: docs/results/significance.md).
+  Where a cell lacks outcomes (runs of an older xlsweep, few-shot scores, a seed with several
+  trials) both fall back to the t-test over seeds and say why in the cell's note;
 * ``test = "t-test"``: the one-sided paired t-test over seeds (:func:`~xlsweep.report.stats.paired_test`);
 * ``correction = "holm"`` (default; family-wise error, for claims) or ``"bh"`` (Benjamini–Hochberg,
   false discovery rate, for heatmaps of hundreds of cells).
@@ -27,17 +32,21 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from xlsweep.report.bootstrap import DEFAULT_RESAMPLES, paired_bootstrap
+from xlsweep.report.bootstrap import DEFAULT_RESAMPLES, paired_bootstrap, seed_spread
+from xlsweep.report.pooled import pool_seed_variance, pooled_p
 from xlsweep.report.row_groups import TRANSFER
 from xlsweep.report.stats import CORRECTIONS, DEFAULT_ALPHA, TEST_NAME, PairedTest, paired_test
 from xlsweep.report.sweep_results import RunRecord
 
 __all__ = ["TESTS", "Evidence", "TestOptions", "compare", "record_evidence"]
 
-TESTS = ("bootstrap", "t-test")
+TESTS = ("pooled", "bootstrap", "t-test")
 
 BOOTSTRAP_NAME = ("two-sided hierarchical paired bootstrap over seeds and test examples, corpus metric recomputed on "
                   "each resample (Koehn 2004; Berg-Kirkpatrick et al. 2012; Dror et al. 2018)")
+POOLED_NAME = ("two-sided paired test over seeds and test examples: per seed the paired bootstrap of the test "
+               "examples, the seed-to-seed variance pooled over the family's cells, Student's t on the pooled degrees "
+               "of freedom (random effects, Smyth 2004; Koehn 2004)")
 
 SeedOutcomes = Mapping[int, Mapping[str, np.ndarray]]
 """Seed -> target language -> ``(N, k)`` per-example outcomes."""
@@ -48,7 +57,7 @@ class TestOptions:
     """How the reports test and correct.
 
     Attributes:
-        test: ``bootstrap`` or ``t-test`` (module docstring).
+        test: ``pooled``, ``bootstrap`` or ``t-test`` (module docstring).
         correction: ``holm`` or ``bh``.
         alpha: Significance level, in (0, 1).
         resamples: Bootstrap resamples per test.
@@ -57,7 +66,7 @@ class TestOptions:
 
     __test__ = False  # a settings class, not a pytest test class
 
-    test: str = "bootstrap"
+    test: str = "pooled"
     correction: str = "holm"
     alpha: float = DEFAULT_ALPHA
     resamples: int = DEFAULT_RESAMPLES
@@ -78,12 +87,14 @@ class TestOptions:
         """The test as notes and legends name it."""
         if self.test == "t-test":
             return TEST_NAME
+        if self.test == "pooled":
+            return f"{POOLED_NAME}, {self.resamples} resamples per seed"
         return f"{BOOTSTRAP_NAME}, {self.resamples} resamples"
 
     @property
     def claim(self) -> str:
         """What a mark says: a two-sided test finds a difference, the one-sided t-test an improvement."""
-        return "difference from" if self.test == "bootstrap" else "improvement over"
+        return "improvement over" if self.test == "t-test" else "difference from"
 
     @property
     def correction_name(self) -> str:
@@ -92,8 +103,9 @@ class TestOptions:
     @property
     def short(self) -> str:
         """``bootstrap, Holm`` — for legends."""
-        return f"{'paired bootstrap' if self.test == 'bootstrap' else 'paired t-test over seeds'}, " \
-               f"{self.correction_name}"
+        name = {"pooled": "paired bootstrap with pooled seed variance", "bootstrap": "paired bootstrap"}.get(
+            self.test, "paired t-test over seeds")
+        return f"{name}, {self.correction_name}"
 
 
 @dataclass(frozen=True)
@@ -111,8 +123,9 @@ def compare(values: Mapping[int, float], reference: Mapping[int, float], *, evid
     """The test of one cell: ``values`` (seed -> the row's score over ``languages``) against ``reference``.
 
     With ``options.test == "bootstrap"`` and the outcomes of every paired seed and language in
-    ``evidence``, the hierarchical paired bootstrap; otherwise the t-test over seeds, with the
-    reason in ``note`` when the bootstrap was asked for.
+    ``evidence``, the hierarchical paired bootstrap; with ``"pooled"``, the pooled test with this cell
+    alone as its family (:func:`xlsweep.report.stats.pool_tests` re-tests it with its family's seed
+    variance); otherwise the t-test over seeds, with the reason in ``note`` when a bootstrap was asked for.
     """
     seeds = sorted(s for s in values if s in reference)
     t_test = paired_test(values, reference, alpha=options.alpha)
@@ -122,6 +135,13 @@ def compare(values: Mapping[int, float], reference: Mapping[int, float], *, evid
     if missing:
         return replace(t_test, note=f"t-test over seeds: {missing}")
     assert evidence is not None
+    if options.test == "pooled":
+        spread = seed_spread(evidence.task, evidence.metric, [evidence.row[s] for s in seeds],
+                             [evidence.reference[s] for s in seeds], languages, resamples=options.resamples,
+                             seed=options.seed)
+        t, _, p = pooled_p(spread, pool_seed_variance([spread]))
+        return PairedTest(len(seeds), t_test.mean_diff, t_test.std_diff, t, p, options.alpha, p < options.alpha,
+                          method="pooled", spread=spread)
     result = paired_bootstrap(evidence.task, evidence.metric, [evidence.row[s] for s in seeds],
                               [evidence.reference[s] for s in seeds], languages, resamples=options.resamples,
                               seed=options.seed)
