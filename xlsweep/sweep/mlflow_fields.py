@@ -26,7 +26,7 @@ from xlsweep.config import AuxChoice, SweepConfig, TrialConfig, to_dict
 from xlsweep.methods import reads_key
 from xlsweep.plan import SAMPLE_KEY
 from xlsweep.tracking import flatten_params
-from xlsweep.tracking.runs import UNIT, points
+from xlsweep.tracking.runs import UNIT, points_written
 from xlsweep.tracking.tags import PARENT_SWEEP_ID_TAG
 from xlsweep.tracking.urls import REPORT_FILE, REPORT_ROUTE
 
@@ -186,12 +186,12 @@ def _section_layout(groups: int) -> dict[str, int]:
 
 def scores_table(metrics: Mapping[str, float]) -> tuple[list[str], list[list[Any]]]:
     """A trial's final scores as one row per language: each metric, its stage-1 baseline, then the deltas; in
-    points (:func:`~xlsweep.tracking.runs.points`), which every column's name says."""
+    points to 2 decimals (:func:`~xlsweep.tracking.runs.points_written`), which every column's name says."""
     per: dict[str, dict[str, float]] = {}
     for key, value in metrics.items():
         name, _, lang = key.rpartition("/")
         if name and name != "dev":
-            per.setdefault(lang, {})[name] = points(value)
+            per.setdefault(lang, {})[name] = points_written(value)
     names = list(dict.fromkeys(n for row in per.values() for n in row))
     scores = [n for n in names if n not in _DELTAS and not n.startswith("baseline/")]
     columns = [c for m in scores for c in (m, f"baseline/{m}") if c in names] + [d for d in _DELTAS if d in names]
