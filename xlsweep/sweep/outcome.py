@@ -57,7 +57,7 @@ def write_rows(rows: list[dict[str, Any]], path: Path) -> Path:
     def value(key: str, v: Any) -> Any:
         if not _is_metric(key) or not isinstance(v, numbers.Real):  # numpy scalars too
             return v
-        return points_written(v) if is_score(key) else readable(v)
+        return points_written(float(v)) if is_score(key) else readable(float(v))
 
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(column(k) for r in rows for k in r)))
