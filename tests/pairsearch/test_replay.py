@@ -196,6 +196,8 @@ def test_the_completed_grid_keeps_observed_cells_and_writes_csv_and_heatmap(tmp_
     assert len(rows) == len(world.pairs) * len(world.languages)
     assert {r["status"] for r in rows} == {"observed", "predicted"}
     assert set(rows[0]) == {"aux", "target", "status", "delta (points)", "low_90%", "high_90%"}
+    assert float(rows[0]["delta (points)"]) == round(100 * grid.value[0, 0], 2)  # points, as every file: 2 decimals
+    assert all(len(r[c].partition(".")[2]) <= 2 and r[c] != "-0.0" for r in rows for c in list(r)[3:])
     png = write_completed_heatmap(grid, tmp_path / "c.png", title="t")
     assert png.stat().st_size > 1000
     with pytest.raises(ValueError, match="no pair ran to full length"):

@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 from xlsweep.plan import expand_grid, load_sweep
 from xlsweep.report import TrialRecord
 from xlsweep.sweep.mlflow_fields import (
+    chart_state,
     grid_json,
     log_final_metrics,
     parent_params,
@@ -166,3 +167,16 @@ def test_a_sweeps_parent_run_starts_with_its_fixed_params_the_grid_and_an_experi
                                                                                           "eki", "zul"))]
     assert [b["metricKey"] for b in bars] == parallel["selectedMetrics"] and all(b["type"] == "BAR" for b in bars)
     assert all(c["metricSectionId"] == delta["uuid"] and c["runsCountToCompare"] >= 10 for c in [parallel, *bars])
+
+
+def test_the_delta_section_widens_its_cards_so_the_legend_names_every_group() -> None:
+    # MLflow 3's bar card names its bars only in a legend box 32 px high (two rows) that scrolls past them: a third
+    # of the page holds two short names a row, so 5 groups (the demo) need half-page cards and more need full-width
+    sweep = load_sweep(CONFIGS / "metaxl-ner-layers.yaml")
+
+    def layout(groups: int) -> tuple[int, int]:
+        section = chart_state(sweep, ["ana"], groups)["compareRunSections"][0]
+        return section["columns"], section["cardHeight"]
+
+    assert [layout(g) for g in (1, 4, 5, 6, 7, 8, 12)] == [(3, 360), (3, 360), (2, 360), (2, 360), (1, 360),
+                                                           (1, 360), (1, 440)]

@@ -124,3 +124,47 @@ def test_every_view_marks_the_same_cells_and_big_gains_are_significant(tmp_path:
         assert any(line.startswith(f"target {lang}: best {best.label} {best.test.mean_diff * 100:+.1f}"
                                    f"{'*' if best.significant else ''}") for line in lines)
     assert not math.isnan(report.ranked["bel"][0].test.p)
+
+
+def _decimals(text: str) -> int:
+    return len(text.partition(".")[2].rstrip("0")) if "e" not in text.lower() else 99
+
+
+def test_every_written_number_is_in_points_to_2_decimals_and_statistics_to_4_digits(tmp_path: Path) -> None:
+    # a sweep's outputs hold means over 2 seeds and over 3 targets (thirds: 78.96666... before rounding)
+    uri, tracker, outcome = _sweep(tmp_path)
+    report_to_parent(outcome, tracker, "acc", lambda line: None)
+    out = Path(outcome.out_dir)
+    checked = 0
+    for path in sorted(out.glob("*.csv")):
+        with path.open(encoding="utf-8") as f:
+            header, *rows = list(csv.reader(f))
+        assert any("points" in column for column in header), (path.name, header)  # the unit is named
+        for row in rows:
+            for column, cell in zip(header, row, strict=True):
+                try:
+                    value = float(cell)
+                except ValueError:
+                    continue
+                if column in ("t", "p") or column.startswith("p_"):
+                    assert cell == repr(float(f"{value:.4g}")), (path.name, column, cell)
+                else:
+                    assert _decimals(cell) <= 2, (path.name, column, cell)
+                checked += 1
+    assert checked > 50 and {p.name for p in out.glob("*.csv")} >= {"aux_table.csv", "aux_target_delta.csv",
+                                                                   "best_pairs.csv"}
+
+
+def test_trials_csv_and_scores_json_round_a_mean_to_2_decimals(tmp_path: Path) -> None:
+    from xlsweep.sweep.mlflow_fields import scores_table
+    from xlsweep.sweep.outcome import write_rows
+    from xlsweep.tracking.runs import points_written
+
+    assert [points_written(v) for v in (0.7896666666, 0.9959999918937683, 0.113, -0.00001, 0.0386666)] == [
+        78.97, 99.6, 11.3, 0.0, 3.87]
+    path = write_rows([{"aux": "ana→cor", "seed": 0, "acc_avg": 0.7896666666, "acc/bel": np.float32(0.982)}],
+                      tmp_path / "trials.csv")
+    assert path.read_text().splitlines() == ["aux,seed,acc_avg (points),acc/bel (points)", "ana→cor,0,78.97,98.2"]
+    columns, rows = scores_table({"acc/bel": 0.7896666666, "baseline/acc/bel": 0.78, "delta/bel": 0.0096666666})
+    assert columns == ["language", "acc (points)", "baseline/acc (points)", "delta (points)"]
+    assert rows == [["bel", 78.97, 78.0, 0.97]]

@@ -52,13 +52,13 @@ def test_smoke_sweep_of_each_task(task: str, prepared_smoke, tmp_path: Path) -> 
         assert f"{prefix}delta_avg" in metrics
     table = pd.read_csv(outcome.table_csv, index_col=0)
     assert list(table.columns) == [*languages, "avg"]
-    assert table.loc["ana→bel", "zul"] == pytest.approx(metrics["delta/zul"] * 100)  # points
+    assert table.loc["ana→bel", "zul"] == pytest.approx(metrics["delta/zul"] * 100, abs=0.005)  # points
 
     artifacts = artifact_paths(uri, outcome.parent_run_id)
     assert ("aux_target_delta_fewshot.csv" in artifacts) == few_shot
     if few_shot:
         fs_table = pd.read_csv(outcome.out_dir / "aux_target_delta_fewshot.csv", index_col=0)
-        assert fs_table.loc["ana→bel", "zul"] == pytest.approx(metrics["fs_delta/zul"] * 100)
+        assert fs_table.loc["ana→bel", "zul"] == pytest.approx(metrics["fs_delta/zul"] * 100, abs=0.005)
 
 
 def test_smoke_sweep_of_metaxl_and_joint_training(prepared_smoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -86,6 +86,6 @@ def test_smoke_sweep_of_metaxl_and_joint_training(prepared_smoke, tmp_path: Path
     assert sorted(c.data.tags["xlsweep.algorithm"] for c in children) == ["jt", "metaxl"]
     for child in map(in_fractions, children):
         algorithm = child.data.tags["xlsweep.algorithm"]
-        assert table.loc[algorithm, "zul"] == pytest.approx(child.data.metrics["f1/zul"] * 100)  # points
+        assert table.loc[algorithm, "zul"] == pytest.approx(child.data.metrics["f1/zul"] * 100, abs=0.005)  # points
         assert 0.0 <= child.data.metrics["hausdorff"] <= 2.0
         assert "representations_pca.png" in artifact_paths(uri, child.info.run_id)

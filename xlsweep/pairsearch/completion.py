@@ -23,6 +23,7 @@ import numpy as np
 from xlsweep.pairsearch.model import PooledModel
 from xlsweep.pairsearch.pair import Pair
 from xlsweep.pairsearch.prior import Prior
+from xlsweep.tracking.runs import points_written
 
 __all__ = ["CompletedGrid", "complete_grid", "write_completed_csv", "write_completed_heatmap"]
 
@@ -115,8 +116,9 @@ def _fit(model: PooledModel, full: Mapping[int, np.ndarray], *, partial: Sequenc
     return mean, np.sqrt(var + fitted.noise_var[None, :] / n_seeds)
 
 
-def write_completed_csv(grid: CompletedGrid, path: str | Path, *, scale: float = 100.0) -> Path:
-    """One row per cell: aux, target, status (observed/predicted), value and interval (× ``scale``: points)."""
+def write_completed_csv(grid: CompletedGrid, path: str | Path) -> Path:
+    """One row per cell: aux, target, status (observed/predicted), value and interval, in points to 2 decimals
+    (:func:`~xlsweep.tracking.runs.points_written`, as every file gives them)."""
     out = Path(path)
     with out.open("w", newline="") as f:
         writer = csv.writer(f)
@@ -125,8 +127,7 @@ def write_completed_csv(grid: CompletedGrid, path: str | Path, *, scale: float =
         for i, pair in enumerate(grid.pairs):
             for k, target in enumerate(grid.targets):
                 writer.writerow([pair.label, target, "observed" if grid.observed[i, k] else "predicted",
-                                 f"{scale * grid.value[i, k]:.2f}", f"{scale * grid.low[i, k]:.2f}",
-                                 f"{scale * grid.high[i, k]:.2f}"])
+                                 *(points_written(float(a[i, k])) for a in (grid.value, grid.low, grid.high))])
     return out
 
 

@@ -34,7 +34,7 @@ from xlsweep.report.row_groups import TRANSFER, RowGroup, SeedGrid, languages, o
 from xlsweep.report.stats import DEFAULT_ALPHA, PairedTest, adjust, pool_tests, tied_with_best
 from xlsweep.report.sweep_results import ReportError, RunRecord
 from xlsweep.report.verdict import Evidence, TestOptions, compare, record_evidence
-from xlsweep.tracking.runs import points
+from xlsweep.tracking.runs import points_written, statistic_written
 
 __all__ = ["RankedPair", "answer_text", "best_pairs", "best_pairs_lines", "write_best_pairs_csv", "zero_shot_best"]
 
@@ -211,8 +211,8 @@ CSV_FIELDS = ("target", "rank", "choice", "algorithm", "aux_languages", "uses_ta
 
 
 def write_best_pairs_csv(ranked: Mapping[str, Sequence[RankedPair]], path: str | Path) -> Path:
-    """One line per target and choice; deltas in points to their precision (:func:`~xlsweep.tracking.runs.points`),
-    NaN empty.
+    """One line per target and choice; deltas in points to 2 decimals
+    (:func:`~xlsweep.tracking.runs.points_written`), t and p to 4 significant digits, NaN empty.
 
     ``zero_shot``: the choice never read the target's data; ``best_zero_shot``: the best such choice;
     ``test``: ``pooled``, ``bootstrap`` or ``t-test`` (``test_note`` says why a bootstrap fell back);
@@ -246,8 +246,8 @@ def write_best_pairs_csv(ranked: Mapping[str, Sequence[RankedPair]], path: str |
 
 
 def _points(value: float) -> str:
-    return "" if math.isnan(value) else repr(points(value))
+    return "" if math.isnan(value) else repr(points_written(value))
 
 
 def _num(value: float) -> str:
-    return "" if math.isnan(value) else repr(float(value))
+    return "" if math.isnan(value) else repr(statistic_written(value))

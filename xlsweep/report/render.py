@@ -18,7 +18,7 @@ from pathlib import Path
 
 from xlsweep.report.paper_tables import UNTESTED_MARK, Cell, PaperTable, Row
 from xlsweep.report.sweep_results import ReportError
-from xlsweep.tracking.runs import points
+from xlsweep.tracking.runs import points_written, statistic_written
 
 __all__ = ["CSV_FIELDS", "FAMILIES", "FORMATS", "MISSING", "cell_text", "csv_rows", "latex", "markdown",
            "parse_formats", "write_table"]
@@ -117,8 +117,9 @@ def _tex_cell(cell: Cell, row: Row, *, signed: bool = False) -> str:
 
 
 def csv_rows(table: PaperTable) -> list[dict[str, object]]:
-    """One dict per row and column, fields :data:`CSV_FIELDS`: scores in points to their precision
-    (:func:`~xlsweep.tracking.runs.points`); NaN and "no test" are empty strings."""
+    """One dict per row and column, fields :data:`CSV_FIELDS`: scores in points to 2 decimals
+    (:func:`~xlsweep.tracking.runs.points_written`), t and p to 4 significant digits; NaN and "no test" are empty
+    strings."""
     out: list[dict[str, object]] = []
     for family, rows in zip(FAMILIES, (table.rows, table.comparisons), strict=True):
         for row in rows:
@@ -137,11 +138,11 @@ def csv_rows(table: PaperTable) -> list[dict[str, object]]:
 
 
 def _points(value: float) -> object:
-    return "" if math.isnan(value) else repr(points(value))
+    return "" if math.isnan(value) else repr(points_written(value))
 
 
 def _number(value: float) -> object:
-    return "" if math.isnan(value) else repr(float(value))
+    return "" if math.isnan(value) else repr(statistic_written(value))
 
 
 def write_table(table: PaperTable, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:

@@ -54,7 +54,7 @@ from xlsweep.report.row_groups import TRANSFER
 from xlsweep.report.stats import DEFAULT_ALPHA
 from xlsweep.report.sweep_results import ReportError, RunRecord, SweepResults
 from xlsweep.report.verdict import TestOptions
-from xlsweep.tracking.runs import UNIT, points
+from xlsweep.tracking.runs import UNIT, points_written
 from xlsweep.tracking.urls import normalise_base
 
 __all__ = ["UI_URL_ENV", "SweepReport", "check_out_dir", "default_out_dir", "report_from_mlflow", "resolve_metric",
@@ -249,7 +249,7 @@ def _heatmap(table: PaperTable, stem: Path, formats: Sequence[str], *, sweep: st
     paths = [write_heatmap(deltas, Path(f"{stem}.png"), title=title, metric=table.metric, significant=mask,
                            untested=untested_frame(table), significant_label=label)]
     if "csv" in formats:
-        in_points = deltas.map(points)  # the unit the page and MLflow use, to its precision, named in the header
+        in_points = deltas.map(points_written)  # the unit the page and MLflow use, 2 decimals, named in the header
         in_points.index.name = f"aux (Δ {table.metric}, {UNIT})"
         paths.append(write_csv(in_points, Path(f"{stem}.csv")))
     return paths

@@ -26,7 +26,7 @@ from xlsweep.config import AuxChoice, SweepConfig, TrialConfig, to_dict
 from xlsweep.methods import reads_key
 from xlsweep.plan import SAMPLE_KEY
 from xlsweep.tracking import flatten_params
-from xlsweep.tracking.runs import UNIT, points
+from xlsweep.tracking.runs import UNIT, points_written
 from xlsweep.tracking.tags import PARENT_SWEEP_ID_TAG
 from xlsweep.tracking.urls import REPORT_FILE, REPORT_ROUTE
 
@@ -167,20 +167,31 @@ def chart_state(sweep: SweepConfig, targets: Sequence[str], groups: int) -> dict
               for i, key in enumerate(order)]
     metrics = get_task(sweep.trial.data.task).metrics
     collapsed = [*metrics, *(f"fs_{m}" for m in metrics), "baseline", "dev", "fs_delta", "Model metrics"]
-    sections = [{"uuid": section, "name": "Δ (points)", "display": True, "isReordered": True, "deleted": False}]
+    sections = [{"uuid": section, "name": "Δ (points)", "display": True, "isReordered": True, "deleted": False,
+                 **_section_layout(groups)}]
     sections += [{"uuid": f"xlsweep-section-{name}", "name": name, "display": False, "isReordered": False,
                   "deleted": False} for name in collapsed]
     return {"compareRunCharts": cards, "compareRunSections": sections, "isAccordionReordered": True}
 
 
+def _section_layout(groups: int) -> dict[str, int]:
+    """The Δ section's ``columns`` (cards per row; MLflow's default 3) and ``cardHeight`` (px; default 360) for
+    ``groups`` bars per chart. MLflow 3's bar card names its bars only in a legend under the chart, a wrapping box
+    32 px high (two rows of names) that scrolls past them; a card a third of the page wide holds about two short
+    names a row, so more than 4 groups get wider cards (2 a row up to 6 groups, then 1), and the card grows with the
+    bars (20 px each beyond 8)."""
+    columns = 3 if groups <= 4 else 2 if groups <= 6 else 1
+    return {"columns": columns, "cardHeight": max(360, 200 + 20 * groups)}
+
+
 def scores_table(metrics: Mapping[str, float]) -> tuple[list[str], list[list[Any]]]:
     """A trial's final scores as one row per language: each metric, its stage-1 baseline, then the deltas; in
-    points (:func:`~xlsweep.tracking.runs.points`), which every column's name says."""
+    points to 2 decimals (:func:`~xlsweep.tracking.runs.points_written`), which every column's name says."""
     per: dict[str, dict[str, float]] = {}
     for key, value in metrics.items():
         name, _, lang = key.rpartition("/")
         if name and name != "dev":
-            per.setdefault(lang, {})[name] = points(value)
+            per.setdefault(lang, {})[name] = points_written(value)
     names = list(dict.fromkeys(n for row in per.values() for n in row))
     scores = [n for n in names if n not in _DELTAS and not n.startswith("baseline/")]
     columns = [c for m in scores for c in (m, f"baseline/{m}") if c in names] + [d for d in _DELTAS if d in names]

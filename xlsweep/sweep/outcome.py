@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xlsweep.report import TrialRecord
-from xlsweep.tracking.runs import UNIT, is_score, points, readable
+from xlsweep.tracking.runs import UNIT, is_score, points_written, readable
 
 __all__ = ["SweepOutcome", "failures_and_rows", "os_error", "write_rows"]
 
@@ -48,15 +49,15 @@ def _is_metric(key: str) -> bool:
 
 
 def write_rows(rows: list[dict[str, Any]], path: Path) -> Path:
-    """``trials.csv``: a row's grid values as they are, its scores in points to their precision (the unit in the
+    """``trials.csv``: a row's grid values as they are, its scores in points to 2 decimals (the unit in the
     column's name: ``acc/bel (points)``), other metrics (a distance) at float32 precision."""
     def column(key: str) -> str:
         return f"{key} ({UNIT})" if _is_metric(key) and is_score(key) else key
 
     def value(key: str, v: Any) -> Any:
-        if not _is_metric(key) or not isinstance(v, (int, float)):
+        if not _is_metric(key) or not isinstance(v, numbers.Real):  # numpy scalars too
             return v
-        return points(v) if is_score(key) else readable(v)
+        return points_written(float(v)) if is_score(key) else readable(float(v))
 
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(column(k) for r in rows for k in r)))

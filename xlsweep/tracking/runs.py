@@ -42,7 +42,8 @@ from xlsweep.tracking.tags import (
 )
 
 __all__ = ["UNIT", "SweepRun", "TrialRun", "dataset_inputs", "find_trial_run", "flatten_params", "fraction",
-           "in_fractions", "is_score", "log_parent_metric", "points", "readable", "tag_trial_run"]
+           "in_fractions", "is_score", "log_parent_metric", "points", "points_written", "readable", "statistic_written",
+           "tag_trial_run"]
 
 _PAGE = 1000  # runs per search request
 
@@ -78,6 +79,22 @@ def points(fraction: float) -> float:
     (not ``11.299999999999999``): :func:`readable`, ×100, rounded to the 5 decimals that leaves."""
     value = readable(fraction)
     return round(value * 100, 5) if math.isfinite(value) else value
+
+
+WRITTEN_DECIMALS = 2  # points in files: 0.01 points (1e-4 as a fraction), one decimal finer than the tables print
+
+
+def points_written(fraction: float) -> float:
+    """A score, a Δ or a mean or std of them (a fraction) as every file xlsweep writes gives it: in points, to
+    :data:`WRITTEN_DECIMALS` decimals (``0.7896666`` -> ``78.97``, ``0.9959999918937683`` -> ``99.6``); a mean over
+    seeds or languages has no more precision than that (a score on 500 examples steps by 0.2 points)."""
+    value = points(fraction)
+    return round(value, WRITTEN_DECIMALS) + 0.0 if math.isfinite(value) else value  # + 0.0: no -0.0
+
+
+def statistic_written(value: float) -> float:
+    """A test statistic or p-value as files give it: 4 significant digits (``2.3333333333333335`` -> ``2.333``)."""
+    return float(f"{value:.4g}") if math.isfinite(value) else float(value)
 
 
 def fraction(points_value: float) -> float:
