@@ -103,7 +103,7 @@ def test_fewer_than_two_pairs_is_not_tested_and_not_significant() -> None:
 def test_zero_variance_of_differences_is_not_tested_even_when_positive() -> None:
     same = paired_test({0: 0.6, 1: 0.7, 2: 0.8}, {0: 0.5, 1: 0.6, 2: 0.7})  # every difference +0.1
     assert not same.tested and not same.significant
-    assert "all 3 differences equal (+0.1)" in same.reason and "zero variance" in same.reason
+    assert "all 3 differences equal (+10 points)" in same.reason and "zero variance" in same.reason
     assert same.mean_diff == pytest.approx(0.1) and same.std_diff == pytest.approx(0.0, abs=1e-12)
     zero = paired_test({0: 0.5, 1: 0.5}, {0: 0.5, 1: 0.5})
     assert not zero.tested and not zero.significant

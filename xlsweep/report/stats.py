@@ -117,7 +117,8 @@ def paired_test(
     if n < 2:
         return replace(untested, reason=f"not tested: {n} seed pair{'' if n == 1 else 's'}, a paired test needs 2")
     if np.all(np.abs(diffs - diffs[0]) <= ZERO_VARIANCE_TOLERANCE):
-        reason = f"not tested: all {n} differences equal ({diffs[0]:+.6g}), zero variance leaves t undefined"
+        reason = (f"not tested: all {n} differences equal ({diffs[0] * 100 + 0.0:+.4g} points), zero variance leaves t "
+                  "undefined")
         return replace(untested, reason=reason)
     result = stats.ttest_rel(ours, theirs, alternative="greater")
     t, p = float(result.statistic), float(result.pvalue)

@@ -235,7 +235,7 @@ def report_tables(report: Any) -> list[tuple[str, list[str], list[list[Any]]]]:
 
 
 def _points(fraction: float) -> str:
-    return "–" if math.isnan(fraction) else f"{fraction * 100:+.1f}"
+    return "–" if math.isnan(fraction) else f"{round(fraction * 100, 1) + 0.0:+.1f}"  # + 0.0: never -0.0
 
 
 def sweep_description(*, sweep: str, sweep_id: str, report: Any | None, finished: int, failed: int, stopped: int,
