@@ -145,11 +145,7 @@ def holm(p_values: Sequence[float]) -> list[float]:
     Raises:
         ValueError: If a p-value is outside [0, 1] (NaN aside).
     """
-    values = [float(p) for p in p_values]
-    for p in values:
-        if not math.isnan(p) and not 0.0 <= p <= 1.0:
-            raise ValueError(f"p_values: expected probabilities in [0, 1] (or NaN), got {p!r} in {values}")
-    tested = sorted((p, i) for i, p in enumerate(values) if not math.isnan(p))
+    values, tested = _tested(p_values)
     m = len(tested)
     adjusted = [math.nan] * len(values)
     running = 0.0
@@ -170,11 +166,7 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     Raises:
         ValueError: If a p-value is outside [0, 1] (NaN aside).
     """
-    values = [float(p) for p in p_values]
-    for p in values:
-        if not math.isnan(p) and not 0.0 <= p <= 1.0:
-            raise ValueError(f"p_values: expected probabilities in [0, 1] (or NaN), got {p!r} in {values}")
-    tested = sorted((p, i) for i, p in enumerate(values) if not math.isnan(p))
+    values, tested = _tested(p_values)
     m = len(tested)
     adjusted = [math.nan] * len(values)
     running = 1.0
@@ -183,6 +175,15 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
         running = min(running, m * p / (rank + 1))
         adjusted[i] = running
     return adjusted
+
+
+def _tested(p_values: Sequence[float]) -> tuple[list[float], list[tuple[float, int]]]:
+    """The p-values as floats, and the tested (not NaN) ascending with their positions; ValueError outside [0, 1]."""
+    values = [float(p) for p in p_values]
+    for p in values:
+        if not math.isnan(p) and not 0.0 <= p <= 1.0:
+            raise ValueError(f"p_values: expected probabilities in [0, 1] (or NaN), got {p!r} in {values}")
+    return values, sorted((p, i) for i, p in enumerate(values) if not math.isnan(p))
 
 
 def pool_tests(tests: Sequence[PairedTest]) -> list[PairedTest]:
