@@ -232,24 +232,10 @@ REFUSED = ["not-utf8", "alias-bomb", "duplicate-key", "seed-repeat", "lr-spellin
 
 
 @pytest.fixture
-def no_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Run in ``tmp_path`` (the default MLflow DB and outputs land there); starting Ray or MLflow fails the test."""
-    import xlsweep.sweep.runner as runner_module
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    started: list[str] = []
-
-    def refuse(what: str):  # type: ignore[no-untyped-def]
-        def start(*args, **kwargs):  # type: ignore[no-untyped-def]
-            started.append(what)
-            raise AssertionError(f"{what} started for a config that should have been refused")
-        return start
-
-    monkeypatch.setattr(runner_module, "start_ray", refuse("Ray"))
-    monkeypatch.setattr(runner_module, "open_tracking", refuse("MLflow"))
+def no_work(no_work: list[str], tmp_path: Path) -> list[str]:
+    """conftest's ``no_work``, with a plain file ``afile`` in ``tmp_path`` (for paths that must be directories)."""
     (tmp_path / "afile").write_text("not a directory\n")
-    return started
+    return no_work
 
 
 def _one_error(result, fragments: list[str]) -> None:  # type: ignore[no-untyped-def]

@@ -20,26 +20,6 @@ TINY = SMOKE.replace("data:\n  synthetic: {train_size: 600, dev_size: 64, test_s
                      "data:\n  synthetic: {train_size: 40, dev_size: 16, test_size: 16}\n")
 
 
-@pytest.fixture
-def no_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Run in ``tmp_path``; starting Ray or opening MLflow fails the test."""
-    import xlsweep.sweep.runner as runner_module
-
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    started: list[str] = []
-
-    def refuse(what: str):  # type: ignore[no-untyped-def]
-        def start(*args, **kwargs):  # type: ignore[no-untyped-def]
-            started.append(what)
-            raise AssertionError(f"{what} started for an input that should have been refused")
-        return start
-
-    monkeypatch.setattr(runner_module, "start_ray", refuse("Ray"))
-    monkeypatch.setattr(runner_module, "open_tracking", refuse("MLflow"))
-    return started
-
-
 def _one_error(result, fragments: list[str]) -> str:  # type: ignore[no-untyped-def]
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert result.exit_code == 2, result.output[-2000:]
