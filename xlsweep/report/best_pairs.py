@@ -34,7 +34,7 @@ from xlsweep.report.row_groups import TRANSFER, RowGroup, SeedGrid, languages, o
 from xlsweep.report.stats import DEFAULT_ALPHA, PairedTest, adjust, pool_tests, tied_with_best
 from xlsweep.report.sweep_results import ReportError, RunRecord
 from xlsweep.report.verdict import Evidence, TestOptions, compare, record_evidence
-from xlsweep.tracking.runs import points_written, statistic_written
+from xlsweep.tracking.runs import points_cell, statistic_cell
 
 __all__ = ["RankedPair", "answer_text", "best_pairs", "best_pairs_lines", "write_best_pairs_csv", "zero_shot_best"]
 
@@ -234,20 +234,15 @@ def write_best_pairs_csv(ranked: Mapping[str, Sequence[RankedPair]], path: str |
                 writer.writerow({"target": p.target, "rank": p.rank, "choice": p.label, "algorithm": p.algorithm,
                                  "aux_languages": ",".join(p.aux_languages), "uses_target": p.uses_target,
                                  "zero_shot": p.zero_shot, "best_zero_shot": p is zero,
-                                 "n": t.n, "mean_delta (points)": _points(t.mean_diff),
-                                 "std_delta (points)": _points(t.std_diff),
-                                 "test": t.method, "t": _num(t.t), "p": _num(t.p), "p_adjusted": _num(p.p_adjusted),
+                                 "n": t.n, "mean_delta (points)": points_cell(t.mean_diff),
+                                 "std_delta (points)": points_cell(t.std_diff),
+                                 "test": t.method, "t": statistic_cell(t.t), "p": statistic_cell(t.p),
+                                 "p_adjusted": statistic_cell(p.p_adjusted),
                                  "correction": p.correction, "family": p.family,
                                  "significant": p.significant, "test_note": t.reason or t.note,
                                  "tied_with_best": p.tied,
-                                 "p_vs_best": _num(p.vs_best.p) if p.vs_best else "",
-                                 "p_vs_best_adjusted": _num(p.vs_best_adjusted)})
+                                 "p_vs_best": statistic_cell(p.vs_best.p) if p.vs_best else "",
+                                 "p_vs_best_adjusted": statistic_cell(p.vs_best_adjusted)})
     return out
 
 
-def _points(value: float) -> str:
-    return "" if math.isnan(value) else repr(points_written(value))
-
-
-def _num(value: float) -> str:
-    return "" if math.isnan(value) else repr(statistic_written(value))

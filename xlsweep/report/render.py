@@ -18,7 +18,7 @@ from pathlib import Path
 
 from xlsweep.report.paper_tables import UNTESTED_MARK, Cell, PaperTable, Row
 from xlsweep.report.sweep_results import ReportError
-from xlsweep.tracking.runs import points_written, statistic_written
+from xlsweep.tracking.runs import points_cell, statistic_cell
 
 __all__ = ["CSV_FIELDS", "FAMILIES", "FORMATS", "MISSING", "cell_text", "csv_rows", "latex", "markdown",
            "parse_formats", "write_table"]
@@ -128,21 +128,15 @@ def csv_rows(table: PaperTable) -> list[dict[str, object]]:
                 out.append({
                     "row": row.label, "algorithm": row.algorithm, "reference": row.reference,
                     "aux_languages": ",".join(row.aux_languages), "column": column, "n": cell.n,
-                    "mean (points)": _points(cell.mean), "std (points)": _points(cell.std),
-                    "mean_diff (points)": _points(test.mean_diff) if test else "",
-                    "t": _number(test.t) if test else "",
-                    "p": _number(test.p) if test else "", "p_adjusted": _number(cell.p_adjusted),
+                    "mean (points)": points_cell(cell.mean), "std (points)": points_cell(cell.std),
+                    "mean_diff (points)": points_cell(test.mean_diff) if test else "",
+                    "t": statistic_cell(test.t) if test else "",
+                    "p": statistic_cell(test.p) if test else "", "p_adjusted": statistic_cell(cell.p_adjusted),
                     "significant": cell.significant, "test_note": (test.reason or test.note) if test else "",
                     "family": family})
     return out
 
 
-def _points(value: float) -> object:
-    return "" if math.isnan(value) else repr(points_written(value))
-
-
-def _number(value: float) -> object:
-    return "" if math.isnan(value) else repr(statistic_written(value))
 
 
 def write_table(table: PaperTable, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:

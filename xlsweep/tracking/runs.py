@@ -97,6 +97,16 @@ def statistic_written(value: float) -> float:
     return float(f"{value:.4g}") if math.isfinite(value) else float(value)
 
 
+def points_cell(fraction: float) -> str:
+    """:func:`points_written` as a CSV cell: empty for NaN."""
+    return "" if math.isnan(fraction) else repr(points_written(fraction))
+
+
+def statistic_cell(value: float) -> str:
+    """:func:`statistic_written` as a CSV cell: empty for NaN."""
+    return "" if math.isnan(value) else repr(statistic_written(value))
+
+
 def fraction(points_value: float) -> float:
     """:func:`points` back: ``99.6`` -> ``0.996``."""
     return readable(float(points_value) / 100)
